@@ -1,0 +1,194 @@
+#include "server/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+namespace dialtone {
+
+std::string Config::host() const {
+  auto colon = listen.rfind(':');
+  std::string h = listen.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  return h;
+}
+
+unsigned short Config::port() const {
+  return static_cast<unsigned short>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+}
+
+namespace {
+
+struct IntKey {
+  const char* key;
+  int Config::*field;
+  int min, max;
+};
+struct StrKey {
+  const char* key;
+  std::string Config::*field;
+};
+
+const IntKey kIntKeys[] = {
+    {"ring_timeout_s", &Config::ring_timeout_s, 1, 3600},
+    {"media_timeout_s", &Config::media_timeout_s, 1, 3600},
+    {"presence_grace_s", &Config::presence_grace_s, 1, 3600},
+    {"ping_interval_s", &Config::ping_interval_s, 1, 600},
+    {"threads", &Config::threads, 1, 64},
+};
+const StrKey kStrKeys[] = {
+    {"listen", &Config::listen},
+    {"data_dir", &Config::data_dir},
+    {"jwt_hs256_secret", &Config::jwt_hs256_secret},
+    {"jwks_file", &Config::jwks_file},
+    {"jwt_issuer", &Config::jwt_issuer},
+    {"jwt_audience", &Config::jwt_audience},
+    {"sqlite_synchronous", &Config::sqlite_synchronous},
+    {"log_level", &Config::log_level},
+};
+
+std::string flag_name(const char* key) {
+  std::string f = "--";
+  for (const char* p = key; *p; ++p) f += *p == '_' ? '-' : *p;
+  return f;
+}
+
+std::string env_name(const char* key) {
+  std::string e = "DIALTONED_";
+  for (const char* p = key; *p; ++p) e += static_cast<char>(std::toupper(*p));
+  return e;
+}
+
+int parse_int(const std::string& key, const std::string& text) {
+  try {
+    size_t used = 0;
+    long v = std::stol(text, &used);
+    if (used != text.size()) throw std::invalid_argument(text);
+    return static_cast<int>(v);
+  } catch (const std::exception&) {
+    throw ConfigError(key, "'" + text + "' is not an integer");
+  }
+}
+
+void apply_toml(const std::string& path, Config& c) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError("config", path + ": " + std::string(e.description()));
+  }
+  for (auto&& [k, node] : tbl) {
+    std::string key(k.str());
+    bool known = false;
+    for (const auto& ik : kIntKeys) {
+      if (key != ik.key) continue;
+      auto v = node.value<int64_t>();
+      if (!v || !node.is_integer()) throw ConfigError(key, "must be an integer");
+      c.*ik.field = static_cast<int>(*v);
+      known = true;
+    }
+    for (const auto& sk : kStrKeys) {
+      if (key != sk.key) continue;
+      auto v = node.value<std::string>();
+      if (!v || !node.is_string()) throw ConfigError(key, "must be a string");
+      c.*sk.field = *v;
+      known = true;
+    }
+    if (!known) throw ConfigError(key, "unknown key in " + path);
+  }
+}
+
+void apply_env(Config& c) {
+  for (const auto& ik : kIntKeys)
+    if (const char* v = std::getenv(env_name(ik.key).c_str())) c.*ik.field = parse_int(ik.key, v);
+  for (const auto& sk : kStrKeys)
+    if (const char* v = std::getenv(env_name(sk.key).c_str())) c.*sk.field = v;
+}
+
+bool file_readable(const std::string& path) {
+  std::ifstream f(path);
+  return f.good();
+}
+
+}  // namespace
+
+void validate(const Config& c) {
+  for (const auto& ik : kIntKeys) {
+    int v = c.*ik.field;
+    if (v < ik.min || v > ik.max)
+      throw ConfigError(ik.key, "must be between " + std::to_string(ik.min) + " and " +
+                                    std::to_string(ik.max) + ", got " + std::to_string(v));
+  }
+  auto colon = c.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == c.listen.size())
+    throw ConfigError("listen", "must be HOST:PORT, got '" + c.listen + "'");
+  try {
+    size_t used = 0;
+    int port = std::stoi(c.listen.substr(colon + 1), &used);
+    if (used != c.listen.size() - colon - 1 || port < 0 || port > 65535) throw 0;
+  } catch (...) {
+    throw ConfigError("listen", "port must be 0..65535, got '" + c.listen + "'");
+  }
+  if (c.data_dir.empty()) throw ConfigError("data_dir", "must not be empty");
+  if (c.sqlite_synchronous != "normal" && c.sqlite_synchronous != "full")
+    throw ConfigError("sqlite_synchronous", "must be 'normal' or 'full'");
+  static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels))
+    throw ConfigError("log_level", "must be one of trace, debug, info, warn, error, off");
+  if (!c.jwt_hs256_secret.empty() && c.jwt_hs256_secret.size() < 32)
+    throw ConfigError("jwt_hs256_secret", "must be at least 32 characters");
+  if (!c.jwks_file.empty() && !file_readable(c.jwks_file))
+    throw ConfigError("jwks_file", "cannot read '" + c.jwks_file + "'");
+  if (!c.jwks_file.empty() && c.jwt_issuer.empty())
+    throw ConfigError("jwt_issuer", "is required with jwks_file");
+  if (!c.jwks_file.empty() && c.jwt_audience.empty())
+    throw ConfigError("jwt_audience", "is required with jwks_file");
+}
+
+bool load_config(int argc, char** argv, Config& out) {
+  CLI::App app{"dialtoned — the Dialtone call server"};
+  app.set_version_flag("--version", "dialtoned 0.1.0");
+  std::string config_file;
+  app.add_option("--config", config_file, "TOML config file (env DIALTONED_CONFIG)");
+  std::optional<std::string> str_flags[std::size(kStrKeys)];
+  std::optional<int> int_flags[std::size(kIntKeys)];
+  for (size_t i = 0; i < std::size(kStrKeys); ++i)
+    app.add_option(flag_name(kStrKeys[i].key), str_flags[i], kStrKeys[i].key);
+  for (size_t i = 0; i < std::size(kIntKeys); ++i)
+    app.add_option(flag_name(kIntKeys[i].key), int_flags[i], kIntKeys[i].key);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::cout << app.help();
+    return false;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << "dialtoned 0.1.0\n";
+    return false;
+  } catch (const CLI::ParseError& e) {
+    throw ConfigError("flags", e.what());
+  }
+
+  Config c;
+  if (config_file.empty())
+    if (const char* env = std::getenv("DIALTONED_CONFIG")) config_file = env;
+  if (!config_file.empty()) {
+    if (!std::filesystem::exists(config_file))
+      throw ConfigError("config", "no such file '" + config_file + "'");
+    apply_toml(config_file, c);
+  }
+  apply_env(c);
+  for (size_t i = 0; i < std::size(kStrKeys); ++i)
+    if (str_flags[i]) c.*kStrKeys[i].field = *str_flags[i];
+  for (size_t i = 0; i < std::size(kIntKeys); ++i)
+    if (int_flags[i]) c.*kIntKeys[i].field = *int_flags[i];
+  validate(c);
+  out = std::move(c);
+  return true;
+}
+
+}  // namespace dialtone

@@ -1,0 +1,23 @@
+// What every connection needs to reach: shared by the listener, HTTP and WebSocket sessions.
+#pragma once
+
+#include <atomic>
+
+#include "server/authenticator.hpp"
+#include "server/config.hpp"
+#include "server/engine.hpp"
+#include "server/hub.hpp"
+#include "server/metrics.hpp"
+
+namespace dialtone {
+
+struct ServerContext {
+  const Config& config;
+  Authenticator& auth;
+  Engine& engine;
+  Hub& hub;
+  Metrics& metrics;
+  std::atomic<bool> draining{false};
+};
+
+}  // namespace dialtone

@@ -1,0 +1,464 @@
+#include "server/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "util/encoding.hpp"
+
+namespace dialtone {
+
+namespace json = boost::json;
+
+struct Engine::Batch {
+  struct Effect {
+    Call call;
+    std::optional<CallState> from;  // nullopt: the call was created by this change
+    std::vector<Action> actions;
+  };
+  Store& store;
+  TimeMs now;
+  std::vector<Effect> effects;
+};
+
+namespace {
+
+bool has(const std::vector<Action>& actions, Action a) {
+  return std::find(actions.begin(), actions.end(), a) != actions.end();
+}
+
+std::string message_for(ErrorCode e, std::string_view op, const Call& c) {
+  switch (e) {
+    case ErrorCode::invalid_transition:
+      return fmt::format("{} is not allowed in state {}", op, state_name(c.state));
+    case ErrorCode::forbidden: return fmt::format("your role in this call may not {}", op);
+    case ErrorCode::not_found: return "no such call";
+    default: return std::string(error_name(e));
+  }
+}
+
+// Reasons are free text from clients; metrics keep their label set bounded.
+std::string reason_label(const std::optional<std::string>& r) {
+  static const char* known[] = {"cancelled", "rejected_by_receiver", "ended_by_user", "timeout",
+                                "busy",      "media_timeout",        "network",       "media_failed"};
+  if (!r) return "none";
+  for (const char* k : known)
+    if (*r == k) return *r;
+  return "other";
+}
+
+json::object profile_json(const Profile& p, bool online) {
+  return {{"userId", p.userId}, {"name", p.name}, {"photo", p.photo}, {"online", online}};
+}
+
+}  // namespace
+
+Engine::Engine(Store& store, Hub& hub, Metrics& metrics, EngineOptions opts)
+    : store_(store), hub_(hub), metrics_(metrics), opts_(opts) {}
+
+Engine::~Engine() { stop(); }
+
+void Engine::start() {
+  started_at_ = now_ms();
+  auto active = store_.active_calls();
+  hub_.seed(active);
+  metrics_.active_calls = static_cast<std::int64_t>(active.size());
+  for (const auto& c : active) {
+    schedule_presence(c, c.callerId, c.timestamp);
+    if (c.acceptedAt) schedule_presence(c, c.receiverId, *c.acceptedAt);
+  }
+  next_deadline_ = store_.next_deadline();
+  spdlog::info("ENGINE_START activeCalls={} nextDeadline={}", active.size(),
+               next_deadline_ ? format_iso(*next_deadline_) : "none");
+  ready_ = true;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  ready_ = false;
+}
+
+void Engine::enqueue(RunFn run, DoneFn done) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      queue_.push_back(Job{std::move(run), std::move(done), std::chrono::steady_clock::now()});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(OpResult::fail(ErrorCode::unavailable, "server is shutting down"));
+}
+
+void Engine::loop() {
+  std::vector<Job> jobs;
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      for (;;) {
+        if (!queue_.empty() || stopping_) break;
+        std::optional<TimeMs> wake = next_deadline_;
+        if (!presence_.empty()) wake = std::min(wake.value_or(presence_.top().at), presence_.top().at);
+        TimeMs now = now_ms();
+        if (wake && *wake <= now) break;
+        if (wake)
+          cv_.wait_for(lk, std::chrono::milliseconds(*wake - now));
+        else
+          cv_.wait(lk);
+      }
+      if (stopping_ && queue_.empty()) return;
+      jobs.swap(queue_);
+    }
+    run_batch(jobs);
+    jobs.clear();
+  }
+}
+
+void Engine::run_batch(std::vector<Job>& jobs) {
+  Batch b{store_, now_ms(), {}};
+  std::vector<OpResult> results(jobs.size());
+  bool ok = true;
+  try {
+    store_.begin();
+  } catch (const std::exception& e) {
+    spdlog::error("STORE_BEGIN_FAILED error=\"{}\"", e.what());
+    ok = false;
+  }
+  for (size_t i = 0; ok && i < jobs.size(); ++i) {
+    size_t mark = b.effects.size();
+    try {
+      store_.savepoint();
+      try {
+        results[i] = jobs[i].run(b);
+      } catch (const Error& e) {
+        results[i] = OpResult::fail(e.code(), e.what());
+        results[i].rollback = true;
+      } catch (const std::exception& e) {
+        spdlog::error("JOB_FAILED error=\"{}\"", e.what());
+        results[i] = OpResult::fail(ErrorCode::internal, "the server could not apply the operation");
+        results[i].rollback = true;
+      }
+      if (results[i].rollback) {
+        store_.rollback_to_savepoint();
+        b.effects.resize(mark);
+      } else {
+        store_.release_savepoint();
+      }
+    } catch (const std::exception& e) {  // the savepoint machinery itself failed
+      spdlog::error("STORE_SAVEPOINT_FAILED error=\"{}\"", e.what());
+      ok = false;
+    }
+  }
+  if (ok) {
+    try {
+      fire_deadlines(b);
+      fire_presence(b);
+      auto t0 = std::chrono::steady_clock::now();
+      store_.commit();
+      metrics_.store_commit.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - t0)
+                                           .count());
+      metrics_.store_batches++;
+    } catch (const std::exception& e) {
+      spdlog::error("STORE_COMMIT_FAILED error=\"{}\"", e.what());
+      ok = false;
+    }
+  }
+  if (!ok) {
+    metrics_.store_failures++;
+    try {
+      store_.rollback();
+    } catch (const std::exception& e) {
+      spdlog::error("STORE_ROLLBACK_FAILED error=\"{}\"", e.what());
+    }
+    b.effects.clear();
+    for (auto& r : results) r = OpResult::fail(ErrorCode::unavailable, "the store is unavailable; nothing changed");
+  }
+  after_commit(b);
+  try {
+    next_deadline_ = store_.next_deadline();
+  } catch (const std::exception& e) {
+    next_deadline_ = b.now + 1000;  // retry soon
+  }
+  auto end = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    metrics_.transition_latency.observe_us(
+        std::chrono::duration_cast<std::chrono::microseconds>(end - jobs[i].enqueued).count());
+    if (jobs[i].done) jobs[i].done(std::move(results[i]));
+  }
+}
+
+namespace {
+// Writes a committed-to-be change and records it for publication after the commit.
+void persist(Engine::Batch& b, const Transition& t, CallState from, TimeMs mediaMs) {
+  if (!t.changed) return;
+  b.store.update_call(t.call, t.call.next_deadline(mediaMs));
+  if (has(t.actions, Action::clear_active_calls)) b.store.release_active(t.call.callId);
+  b.effects.push_back({t.call, from, t.actions});
+}
+}  // namespace
+
+void Engine::fire_deadlines(Batch& b) {
+  for (const auto& id : store_.due_calls(b.now, 256)) {
+    auto call = store_.get_call(id);
+    if (!call) continue;
+    Event ev = is_unanswered(call->state) ? Event::ring_timeout : Event::media_timeout;
+    Transition t = apply(*call, Intent{ev}, Actor{}, b.now);
+    if (t.error != ErrorCode::ok) {
+      spdlog::warn("DEADLINE_IGNORED callId={} state={}", id, state_name(call->state));
+      continue;
+    }
+    persist(b, t, call->state, opts_.mediaTimeoutMs);
+  }
+}
+
+void Engine::fire_presence(Batch& b) {
+  while (!presence_.empty() && presence_.top().at <= b.now) {
+    PresenceCheck pc = presence_.top();
+    presence_.pop();
+    if (hub_.online(pc.userId)) continue;
+    auto call = store_.get_call(pc.callId);
+    if (!call || is_terminal(call->state)) continue;
+    std::optional<TimeMs> required =
+        pc.userId == call->callerId ? std::optional<TimeMs>(call->timestamp) : call->acceptedAt;
+    if (!required) continue;
+    auto off = offline_since_.find(pc.userId);
+    TimeMs since = std::max({*required, started_at_,
+                             off == offline_since_.end() ? started_at_ : off->second});
+    if (since + opts_.presenceGraceMs > b.now) {
+      presence_.push({since + opts_.presenceGraceMs, pc.callId, pc.userId});
+      continue;
+    }
+    Transition t = apply(*call, Intent{Event::presence_lost}, Actor{pc.userId, ""}, b.now);
+    if (t.error != ErrorCode::ok) continue;
+    spdlog::info("PRESENCE_LOST callId={} user={}", call->callId, pc.userId);
+    persist(b, t, call->state, opts_.mediaTimeoutMs);
+  }
+}
+
+void Engine::schedule_presence(const Call& c, const std::string& userId, TimeMs requiredSince) {
+  if (hub_.online(userId)) return;
+  auto off = offline_since_.find(userId);
+  TimeMs since =
+      std::max({requiredSince, started_at_, off == offline_since_.end() ? started_at_ : off->second});
+  presence_.push({since + opts_.presenceGraceMs, c.callId, userId});
+}
+
+void Engine::after_commit(Batch& b) {
+  for (const auto& e : b.effects) {
+    const Call& c = e.call;
+    hub_.publish(c);
+    if (!e.from) {
+      if (c.state == CallState::busy) {
+        spdlog::info("CALL_BUSY callId={} callerId={} receiverId={}", c.callId, c.callerId,
+                     c.receiverId);
+        metrics_.count_terminal("busy", "busy");
+      } else {
+        spdlog::info("CALL_START_CREATED callId={} callerId={} receiverId={} ringDeadline={}",
+                     c.callId, c.callerId, c.receiverId, format_iso(c.ringDeadline));
+        metrics_.active_calls++;
+        schedule_presence(c, c.callerId, c.timestamp);
+      }
+      continue;
+    }
+    spdlog::debug("CALL_TRANSITION callId={} from={} to={} version={}", c.callId,
+                  state_name(*e.from), state_name(c.state), c.version);
+    for (Action a : e.actions) {
+      switch (a) {
+        case Action::clear_active_calls: metrics_.active_calls--; break;
+        case Action::require_receiver_presence:
+          schedule_presence(c, c.receiverId, c.acceptedAt.value_or(b.now));
+          break;
+        case Action::log_received:
+          spdlog::info("CALL_RECEIVED callId={} user={} devices={}", c.callId, c.receiverId,
+                       c.ringingDeviceIds.size());
+          break;
+        case Action::log_accepted:
+          spdlog::info("CALL_ACCEPTED callId={} user={} device={}", c.callId, c.receiverId,
+                       c.answeredBy.value_or(""));
+          break;
+        case Action::log_connected:
+          spdlog::info("CALL_CONNECTED callId={} connectedAt={}", c.callId,
+                       format_iso(c.connectedAt.value_or(b.now)));
+          break;
+        case Action::log_ended:
+          spdlog::info("CALL_ENDED callId={} duration={} reason={} state={}", c.callId,
+                       c.durationSeconds.value_or(0), c.reason.value_or(""), state_name(c.state));
+          metrics_.count_terminal(std::string(state_name(c.state)), reason_label(c.reason));
+          break;
+      }
+    }
+  }
+}
+
+Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, Request req) {
+  return [this, who, deviceId, req = std::move(req)](Batch& b) -> OpResult {
+    Actor actor{who.userId, deviceId};
+    if (req.op == Op::create) {
+      CreateInput in;
+      in.caller = actor;
+      in.callerProfile = {who.userId, who.name.empty() ? who.userId : who.name, who.photo};
+      in.receiverId = req.receiverId;
+      in.receiver = b.store.get_user(req.receiverId);
+      if (auto id = b.store.active_call_of(who.userId)) in.callerActive = b.store.get_call(*id);
+      if (in.receiver)
+        if (auto id = b.store.active_call_of(req.receiverId))
+          in.receiverActive = b.store.get_call(*id);
+      in.newCallId = random_id();
+      in.now = b.now;
+      in.ringTimeoutMs = opts_.ringTimeoutMs;
+      CreateDecision d = decide_create(in);
+      OpResult r;
+      switch (d.kind) {
+        case CreateDecision::Kind::created:
+          b.store.insert_call(*d.call, d.call->next_deadline(opts_.mediaTimeoutMs));
+          try {
+            b.store.claim_active(d.call->callerId, d.call->callId);
+            b.store.claim_active(d.call->receiverId, d.call->callId);
+          } catch (const StoreError& e) {
+            if (e.kind() != StoreError::Kind::conflict) throw;
+            // Another writer (another node) claimed one of them first: the database's unique
+            // key decided. Nothing of this call stays.
+            auto res = OpResult::fail(ErrorCode::busy, "the receiver is in another call");
+            res.rollback = true;
+            return res;
+          }
+          b.effects.push_back({*d.call, std::nullopt, {}});
+          r.status = 201;
+          r.call = d.call;
+          return r;
+        case CreateDecision::Kind::busy_stored:
+          b.store.insert_call(*d.call, std::nullopt);
+          b.effects.push_back({*d.call, std::nullopt, {}});
+          return OpResult::fail(ErrorCode::busy, "the receiver is in another call", d.call);
+        case CreateDecision::Kind::glare:
+          persist(b, d.glare, in.callerActive->state, opts_.mediaTimeoutMs);
+          spdlog::info("CALL_GLARE callId={} user={}", d.call->callId, who.userId);
+          r.call = d.call;
+          return r;
+        case CreateDecision::Kind::retry: r.call = d.call; return r;
+        case CreateDecision::Kind::refused:
+          return OpResult::fail(d.error,
+                                d.error == ErrorCode::not_found        ? "unknown receiver"
+                                : d.error == ErrorCode::already_in_call ? "you are already in a call"
+                                                                        : "cannot call yourself",
+                                d.call);
+      }
+      return OpResult::fail(ErrorCode::internal, "unreachable");
+    }
+
+    auto call = b.store.get_call(req.callId);
+    if (!call || !call->is_participant(who.userId))
+      return OpResult::fail(ErrorCode::not_found, "no such call");
+    Transition t = apply(*call, Intent{op_event(req.op), req.reason, req.muted}, actor, b.now);
+    if (t.error != ErrorCode::ok)
+      return OpResult::fail(t.error, message_for(t.error, op_name(req.op), t.call), t.call);
+    persist(b, t, call->state, opts_.mediaTimeoutMs);
+    if (req.op == Op::signal) hub_.relay_signal(t.call, who.userId, req.data);
+    OpResult r;
+    r.call = t.call;
+    return r;
+  };
+}
+
+Engine::RunFn Engine::get_call_job(const Principal& who, std::string callId) {
+  return [who, callId = std::move(callId)](Batch& b) -> OpResult {
+    auto call = b.store.get_call(callId);
+    if (!call || !call->is_participant(who.userId))
+      return OpResult::fail(ErrorCode::not_found, "no such call");
+    OpResult r;
+    r.call = call;
+    return r;
+  };
+}
+
+Engine::RunFn Engine::history_job(const Principal& who, TimeMs before, std::size_t limit) {
+  return [who, before, limit](Batch& b) -> OpResult {
+    json::array calls;
+    for (const auto& c : b.store.history(who.userId, before, limit)) {
+      json::object o = to_public_json(c);
+      o["direction"] = direction_name(direction_for(c, who.userId));
+      calls.push_back(std::move(o));
+    }
+    OpResult r;
+    r.body = json::object{{"calls", std::move(calls)}};
+    return r;
+  };
+}
+
+Engine::RunFn Engine::users_job(std::optional<std::string> userId) {
+  return [this, userId = std::move(userId)](Batch& b) -> OpResult {
+    OpResult r;
+    if (userId) {
+      auto p = b.store.get_user(*userId);
+      if (!p) return OpResult::fail(ErrorCode::not_found, "unknown user");
+      r.body = profile_json(*p, hub_.online(p->userId));
+      return r;
+    }
+    json::array users;
+    for (const auto& p : b.store.list_users(1000)) users.push_back(profile_json(p, hub_.online(p.userId)));
+    r.body = json::object{{"users", std::move(users)}};
+    return r;
+  };
+}
+
+Engine::RunFn Engine::busy_job(std::string userId) {
+  return [userId = std::move(userId)](Batch& b) -> OpResult {
+    if (!b.store.get_user(userId)) return OpResult::fail(ErrorCode::not_found, "unknown user");
+    OpResult r;
+    r.body = json::object{{"busy", b.store.active_call_of(userId).has_value()}};
+    return r;
+  };
+}
+
+Engine::RunFn Engine::upsert_user_job(Profile p) {
+  return [p = std::move(p)](Batch& b) -> OpResult {
+    b.store.upsert_user(p, b.now);
+    return OpResult{};
+  };
+}
+
+void Engine::touch_user(const Principal& who) {
+  std::string name = who.name.empty() ? who.userId : who.name;
+  {
+    std::lock_guard lk(profiles_mu_);
+    auto it = known_profiles_.find(who.userId);
+    if (it != known_profiles_.end() && it->second.first == name && it->second.second == who.photo)
+      return;
+    known_profiles_[who.userId] = {name, who.photo};
+  }
+  enqueue(upsert_user_job({who.userId, name, who.photo}), [this, id = who.userId](OpResult r) {
+    if (r.error == ErrorCode::ok) return;
+    std::lock_guard lk(profiles_mu_);
+    known_profiles_.erase(id);
+  });
+}
+
+void Engine::on_presence(const std::string& userId, bool online, TimeMs when) {
+  enqueue(
+      [this, userId, online, when](Batch&) -> OpResult {
+        if (online) {
+          offline_since_.erase(userId);
+        } else {
+          offline_since_[userId] = when;
+          if (auto c = hub_.active_call_of(userId)) {
+            std::optional<TimeMs> required =
+                userId == c->callerId ? std::optional<TimeMs>(c->timestamp) : c->acceptedAt;
+            if (required) schedule_presence(*c, userId, *required);
+          }
+        }
+        return OpResult{};
+      },
+      nullptr);
+}
+
+}  // namespace dialtone

@@ -1,0 +1,143 @@
+// The engine: the only writer of call state. It owns the store and one thread (the store
+// thread). Network threads enqueue jobs; the store thread takes every queued job as one batch,
+// runs each inside its own savepoint of one transaction, fires due deadlines, commits once
+// (group commit), and only then publishes the changes to the hub and answers the requests.
+// An op is acknowledged only after its transition is durable.
+#pragma once
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+
+#include "auth/jwt.hpp"
+#include "core/request.hpp"
+#include "server/hub.hpp"
+#include "server/metrics.hpp"
+#include "store/store.hpp"
+
+namespace dialtone {
+
+struct OpResult {
+  ErrorCode error = ErrorCode::ok;
+  std::string message;
+  int status = 200;                        // 200, 201 or the error's status
+  std::optional<Call> call;                // the document (also with busy / invalid_transition)
+  std::optional<boost::json::value> body;  // reads answer with a body of their own
+  bool rollback = false;                   // undo this job's writes (its savepoint)
+
+  static OpResult fail(ErrorCode e, std::string msg, std::optional<Call> call = std::nullopt) {
+    OpResult r;
+    r.error = e;
+    r.message = std::move(msg);
+    r.status = http_status(e);
+    r.call = std::move(call);
+    return r;
+  }
+};
+
+struct EngineOptions {
+  TimeMs ringTimeoutMs = 45'000;
+  TimeMs mediaTimeoutMs = 30'000;
+  TimeMs presenceGraceMs = 20'000;
+};
+
+class Engine {
+ public:
+  // What a job sees: the store inside the batch transaction, and the changes to publish.
+  struct Batch;
+  using RunFn = std::function<OpResult(Batch&)>;
+  using DoneFn = std::function<void(OpResult)>;
+
+  Engine(Store& store, Hub& hub, Metrics& metrics, EngineOptions opts);
+  ~Engine();
+
+  void start();  // loads active calls, arms deadlines and presence checks, starts the thread
+  void stop();   // finishes queued jobs, commits, joins the thread
+
+  // Runs `run` on the store thread inside the next batch; `done` gets the result after commit.
+  void enqueue(RunFn run, DoneFn done);
+
+  // The same as an Asio asynchronous operation: the result is delivered on the executor
+  // associated with the completion handler.
+  template <class Token>
+  auto async_run(RunFn run, Token&& token) {
+    return boost::asio::async_initiate<Token, void(OpResult)>(
+        [this](auto handler, RunFn fn) {
+          auto ex = boost::asio::get_associated_executor(handler);
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          enqueue(std::move(fn), [h, ex](OpResult r) {
+            boost::asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+          });
+        },
+        token, std::move(run));
+  }
+
+  // Job builders: each returns the function that runs on the store thread.
+  RunFn op_job(const Principal& who, const std::string& deviceId, Request req);
+  RunFn get_call_job(const Principal& who, std::string callId);
+  RunFn history_job(const Principal& who, TimeMs before, std::size_t limit);
+  RunFn users_job(std::optional<std::string> userId);
+  RunFn busy_job(std::string userId);
+  RunFn upsert_user_job(Profile p);
+
+  // Keeps the user's profile (from the token's claims) in the store; writes only on change.
+  void touch_user(const Principal& who);
+  // From the hub: a user's first session opened / last session closed.
+  void on_presence(const std::string& userId, bool online, TimeMs when);
+
+  bool ready() const { return ready_.load(); }
+  const EngineOptions& options() const { return opts_; }
+
+ private:
+  struct Job {
+    RunFn run;
+    DoneFn done;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+  struct PresenceCheck {
+    TimeMs at;
+    std::string callId, userId;
+    bool operator>(const PresenceCheck& o) const { return at > o.at; }
+  };
+
+  void loop();
+  void run_batch(std::vector<Job>& jobs);
+  void fire_deadlines(Batch& b);
+  void fire_presence(Batch& b);
+  void after_commit(Batch& b);
+  void schedule_presence(const Call& c, const std::string& userId, TimeMs requiredSince);
+
+  Store& store_;
+  Hub& hub_;
+  Metrics& metrics_;
+  EngineOptions opts_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Job> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+  std::atomic<bool> ready_{false};
+
+  // Store-thread state.
+  std::optional<TimeMs> next_deadline_;
+  std::priority_queue<PresenceCheck, std::vector<PresenceCheck>, std::greater<>> presence_;
+  std::unordered_map<std::string, TimeMs> offline_since_;
+  TimeMs started_at_ = 0;
+
+  std::mutex profiles_mu_;
+  std::unordered_map<std::string, std::pair<std::string, std::string>> known_profiles_;
+};
+
+}  // namespace dialtone

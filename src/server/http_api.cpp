@@ -1,0 +1,205 @@
+#include "server/http_api.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <boost/url.hpp>
+
+#include "core/request.hpp"
+
+namespace dialtone {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace urls = boost::urls;
+
+namespace {
+
+HttpResponse json_response(const HttpRequest& req, http::status status, const json::value& body) {
+  HttpResponse res{status, req.version()};
+  res.set(http::field::server, "dialtoned");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = json::serialize(body);
+  res.prepare_payload();
+  return res;
+}
+
+HttpResponse text_response(const HttpRequest& req, http::status status, std::string_view type,
+                           std::string body) {
+  HttpResponse res{status, req.version()};
+  res.set(http::field::server, "dialtoned");
+  res.set(http::field::content_type, type);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+HttpResponse result_response(const HttpRequest& req, const OpResult& r) {
+  if (r.error != ErrorCode::ok) return error_response(req, r.error, r.message, r.call);
+  if (r.body) return json_response(req, static_cast<http::status>(r.status), *r.body);
+  if (r.call) return json_response(req, static_cast<http::status>(r.status), to_public_json(*r.call));
+  return json_response(req, http::status::ok, json::object{});
+}
+
+std::string device_of(const HttpRequest& req) {
+  auto it = req.find("X-Device-Id");
+  if (it == req.end()) return "http";
+  std::string_view d = it->value();
+  if (!valid_id(d)) throw Error(ErrorCode::bad_request, "X-Device-Id is not a valid id");
+  return std::string(d);
+}
+
+std::optional<std::string> query_param(const urls::url_view& u, std::string_view key) {
+  auto it = u.params().find(key);
+  if (it == u.params().end()) return std::nullopt;
+  return std::string((*it).value);
+}
+
+asio::awaitable<HttpResponse> dev_token(ServerContext& ctx, const HttpRequest& req) {
+  if (!ctx.auth.dev_mode()) co_return error_response(req, ErrorCode::not_found, "no such endpoint");
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body(), ec);
+  if (ec || !v.is_object())
+    co_return error_response(req, ErrorCode::bad_request, "body must be a JSON object");
+  const auto& o = v.get_object();
+  auto str = [&](std::string_view k) -> std::optional<std::string> {
+    auto* f = o.if_contains(k);
+    if (!f || f->is_null()) return std::string();
+    if (!f->is_string()) return std::nullopt;
+    return std::string(f->get_string());
+  };
+  auto userId = str("userId"), name = str("name"), photo = str("photo");
+  if (!userId || !valid_id(*userId))
+    co_return error_response(req, ErrorCode::bad_request,
+                             "userId must be 1..128 characters of [A-Za-z0-9._:@-]");
+  if (!name || name->size() > kMaxNameLength)
+    co_return error_response(req, ErrorCode::bad_request, "name must be a string of at most 256 bytes");
+  if (!photo || photo->size() > kMaxPhotoLength)
+    co_return error_response(req, ErrorCode::bad_request, "photo must be a string of at most 2048 bytes");
+  Profile p{*userId, name->empty() ? *userId : *name, *photo};
+  OpResult r = co_await ctx.engine.async_run(ctx.engine.upsert_user_job(p), asio::use_awaitable);
+  if (r.error != ErrorCode::ok) co_return result_response(req, r);
+  auto [token, exp] = ctx.auth.issue_dev_token(p, now_ms());
+  co_return json_response(req, http::status::ok,
+                          json::object{{"token", token}, {"expiresAt", format_iso(exp)}});
+}
+
+asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
+                                  const urls::url_view& url, const std::vector<std::string>& seg) {
+  Principal who = ctx.auth.authenticate(bearer_token(req), now_ms());
+  ctx.engine.touch_user(who);
+  const auto method = req.method();
+  auto run = [&](Engine::RunFn fn) -> asio::awaitable<HttpResponse> {
+    OpResult r = co_await ctx.engine.async_run(std::move(fn), asio::use_awaitable);
+    co_return result_response(req, r);
+  };
+
+  if (seg[1] == "calls") {
+    if (seg.size() == 2 && method == http::verb::post) {
+      Request r = parse_http_request(Op::create, "", req.body());
+      co_return co_await run(ctx.engine.op_job(who, device_of(req), std::move(r)));
+    }
+    if (seg.size() == 2 && method == http::verb::get) {
+      std::size_t limit = 50;
+      if (auto l = query_param(url, "limit")) {
+        try {
+          size_t used = 0;
+          long n = std::stol(*l, &used);
+          if (used != l->size() || n < 1 || n > 200) throw 0;
+          limit = static_cast<std::size_t>(n);
+        } catch (...) {
+          throw Error(ErrorCode::bad_request, "limit must be an integer 1..200");
+        }
+      }
+      TimeMs before = std::numeric_limits<TimeMs>::max();
+      if (auto b = query_param(url, "before")) {
+        auto t = parse_iso(*b);
+        if (!t) throw Error(ErrorCode::bad_request, "before must be an ISO-8601 UTC time");
+        before = *t;
+      }
+      co_return co_await run(ctx.engine.history_job(who, before, limit));
+    }
+    if (seg.size() == 3 && method == http::verb::get) {
+      if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such call");
+      co_return co_await run(ctx.engine.get_call_job(who, seg[2]));
+    }
+    if (seg.size() == 4 && method == http::verb::post) {
+      auto op = parse_op(seg[3]);
+      if (!op || *op == Op::create) throw Error(ErrorCode::bad_request, "unknown op '" + seg[3].substr(0, 32) + "'");
+      if (*op == Op::signal) throw Error(ErrorCode::bad_request, "signal is WebSocket only");
+      Request r = parse_http_request(*op, seg[2], req.body());
+      co_return co_await run(ctx.engine.op_job(who, device_of(req), std::move(r)));
+    }
+  } else if (seg[1] == "users" && method == http::verb::get) {
+    if (seg.size() == 2) co_return co_await run(ctx.engine.users_job(std::nullopt));
+    if (seg.size() == 3 || (seg.size() == 4 && seg[3] == "busy")) {
+      if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "unknown user");
+      if (seg.size() == 3) co_return co_await run(ctx.engine.users_job(seg[2]));
+      co_return co_await run(ctx.engine.busy_job(seg[2]));
+    }
+  }
+  co_return error_response(req, ErrorCode::not_found, "no such endpoint");
+}
+
+}  // namespace
+
+std::string bearer_token(const HttpRequest& req) {
+  if (auto it = req.find(http::field::authorization); it != req.end()) {
+    std::string_view v = it->value();
+    if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer "))
+      return std::string(v.substr(7));
+    return {};
+  }
+  auto url = urls::parse_origin_form(req.target());
+  if (url) {
+    auto it = url->params().find("access_token");
+    if (it != url->params().end()) return std::string((*it).value);
+  }
+  return {};
+}
+
+HttpResponse error_response(const HttpRequest& req, ErrorCode code, std::string_view message,
+                            const std::optional<Call>& call) {
+  json::object body{{"error", json::object{{"code", error_name(code)}, {"message", message}}}};
+  if (call) body["call"] = to_public_json(*call);
+  HttpResponse res = json_response(req, static_cast<http::status>(http_status(code)), body);
+  if (code == ErrorCode::unauthorized) res.set(http::field::www_authenticate, "Bearer");
+  return res;
+}
+
+asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest& req) {
+  auto parsed = urls::parse_origin_form(req.target());
+  if (!parsed) co_return error_response(req, ErrorCode::bad_request, "malformed request target");
+  urls::url_view url = *parsed;
+  std::vector<std::string> seg;
+  for (auto s : url.segments()) seg.push_back(std::string(s));
+  const auto method = req.method();
+
+  try {
+    if (seg.size() == 1 && method == http::verb::get) {
+      if (seg[0] == "healthz")
+        co_return json_response(req, http::status::ok, json::object{{"status", "ok"}});
+      if (seg[0] == "readyz") {
+        bool ready = ctx.engine.ready() && !ctx.draining;
+        co_return json_response(req, ready ? http::status::ok : http::status::service_unavailable,
+                                json::object{{"ready", ready}});
+      }
+      if (seg[0] == "metrics")
+        co_return text_response(req, http::status::ok, "text/plain; version=0.0.4",
+                                ctx.metrics.render());
+    }
+    if (seg.size() >= 2 && seg[0] == "v1") {
+      if (seg.size() == 3 && seg[1] == "dev" && seg[2] == "token" && method == http::verb::post)
+        co_return co_await dev_token(ctx, req);
+      co_return co_await api(ctx, req, url, seg);
+    }
+    co_return error_response(req, ErrorCode::not_found, "no such endpoint");
+  } catch (const Error& e) {
+    co_return error_response(req, e.code(), e.what());
+  }
+}
+
+}  // namespace dialtone

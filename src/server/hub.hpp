@@ -1,0 +1,70 @@
+// The hub: which WebSocket sessions are live for which user and device, and the route of every
+// active call (its latest committed document). The engine publishes each committed change here,
+// in commit order; the hub hands the snapshot to every live session of both participants.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/call.hpp"
+
+namespace dialtone {
+
+using Message = std::shared_ptr<const std::string>;
+
+// What the hub needs of a session. deliver() must be thread-safe and must not call back into
+// the hub (it only queues the message on the session's strand).
+class SessionSink {
+ public:
+  virtual ~SessionSink() = default;
+  virtual void deliver(Message msg) = 0;
+  virtual void shutdown() = 0;  // close with "going away" (server shutdown)
+  virtual const std::string& user_id() const = 0;
+  virtual const std::string& device_id() const = 0;
+};
+
+class Hub {
+ public:
+  // (userId, online, when): the first session of a user opened, or its last one closed.
+  using PresenceListener = std::function<void(const std::string&, bool, std::int64_t)>;
+  void set_presence_listener(PresenceListener l) { presence_ = std::move(l); }
+
+  // Registers a session and queues `hello` plus the user's active call on it, atomically with
+  // respect to publish(): no snapshot can be missed or arrive out of order.
+  void join(const std::shared_ptr<SessionSink>& s, Message hello);
+  void leave(const SessionSink* s);
+  bool online(const std::string& userId) const;
+  std::size_t session_count() const;
+
+  // Called by the engine, in commit order, for every committed change.
+  void publish(const Call& call);
+  // Seeds the routes with the active calls found in the store at start-up.
+  void seed(const std::vector<Call>& active);
+  // The latest committed document of an active call, or nullptr.
+  std::shared_ptr<const Call> route(const std::string& callId) const;
+  std::shared_ptr<const Call> active_call_of(const std::string& userId) const;
+
+  // Relays `data` from `fromUser` to the other participant's device in the call. Returns how
+  // many sessions it was queued on.
+  std::size_t relay_signal(const Call& call, const std::string& fromUser,
+                           const boost::json::value& data);
+
+  void shutdown_all();
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<SessionSink>>> sessions_;
+  std::unordered_map<std::string, std::shared_ptr<const Call>> routes_;
+  std::unordered_map<std::string, std::string> active_by_user_;
+  PresenceListener presence_;
+};
+
+Message call_message(const Call& call);
+
+}  // namespace dialtone

@@ -1,0 +1,89 @@
+#include "server/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace dialtone {
+
+void Histogram::observe_us(std::int64_t us) {
+  double s = static_cast<double>(us) / 1e6;
+  size_t i = 0;
+  while (i < kBounds.size() && s > kBounds[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_us_.fetch_add(static_cast<std::uint64_t>(us < 0 ? 0 : us), std::memory_order_relaxed);
+}
+
+void Histogram::render(std::string& out, const std::string& name, const std::string& help) const {
+  out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  std::uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBounds.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[i], cumulative);
+  }
+  cumulative += buckets_[kBounds.size()].load(std::memory_order_relaxed);
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+  out += fmt::format("{}_sum {}\n", name,
+                     static_cast<double>(sum_us_.load(std::memory_order_relaxed)) / 1e6);
+  out += fmt::format("{}_count {}\n", name, count_.load(std::memory_order_relaxed));
+}
+
+void Metrics::count_terminal(const std::string& state, const std::string& reason) {
+  std::lock_guard lk(mu_);
+  ++terminal_[{state, reason}];
+}
+
+void Metrics::count_op(const std::string& op, const std::string& result) {
+  std::lock_guard lk(mu_);
+  ++ops_[{op, result}];
+}
+
+namespace {
+// Label values come from clients (reasons): escape as the text format requires.
+std::string escape(const std::string& v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+}  // namespace
+
+std::string Metrics::render() const {
+  std::string out;
+  out += "# HELP dialtone_active_calls Calls in an active state.\n"
+         "# TYPE dialtone_active_calls gauge\n";
+  out += fmt::format("dialtone_active_calls {}\n", active_calls.load());
+  out += "# HELP dialtone_websocket_sessions Live WebSocket sessions.\n"
+         "# TYPE dialtone_websocket_sessions gauge\n";
+  out += fmt::format("dialtone_websocket_sessions {}\n", ws_sessions.load());
+  out += "# HELP dialtone_calls_terminal_total Calls that reached a terminal state.\n"
+         "# TYPE dialtone_calls_terminal_total counter\n";
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [k, n] : terminal_)
+      out += fmt::format("dialtone_calls_terminal_total{{state=\"{}\",reason=\"{}\"}} {}\n",
+                         escape(k.first), escape(k.second), n);
+    out += "# HELP dialtone_ops_total Operations by op and result.\n"
+           "# TYPE dialtone_ops_total counter\n";
+    for (const auto& [k, n] : ops_)
+      out += fmt::format("dialtone_ops_total{{op=\"{}\",result=\"{}\"}} {}\n", escape(k.first),
+                         escape(k.second), n);
+  }
+  out += "# HELP dialtone_store_batches_total Group commits.\n"
+         "# TYPE dialtone_store_batches_total counter\n";
+  out += fmt::format("dialtone_store_batches_total {}\n", store_batches.load());
+  out += "# HELP dialtone_store_failures_total Failed group commits.\n"
+         "# TYPE dialtone_store_failures_total counter\n";
+  out += fmt::format("dialtone_store_failures_total {}\n", store_failures.load());
+  transition_latency.render(out, "dialtone_transition_latency_seconds",
+                            "From an op's arrival to its committed, published transition.");
+  store_commit.render(out, "dialtone_store_commit_seconds", "Duration of one group commit.");
+  return out;
+}
+
+}  // namespace dialtone

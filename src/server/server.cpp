@@ -1,0 +1,105 @@
+#include "server/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "server/listener.hpp"
+#include "store/store.hpp"
+
+namespace dialtone {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+void print_banner(const Config& c, const tcp::endpoint& ep, bool dev) {
+  std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
+                                          : ep.address().to_string();
+  std::string base = "http://" + host + ":" + std::to_string(ep.port());
+  std::cout << "dialtoned 0.1.0 listening on " << base << "\n"
+            << "  store: sqlite at " << (std::filesystem::path(c.data_dir) / "dialtone.db").string()
+            << "\n"
+            << "  ring timeout " << c.ring_timeout_s << " s, media timeout " << c.media_timeout_s
+            << " s, presence grace " << c.presence_grace_s << " s\n";
+  if (dev)
+    std::cout << "  development tokens ON (no identity provider configured). Get one with:\n"
+              << "    curl -s -X POST " << base
+              << "/v1/dev/token -d '{\"userId\":\"alice\",\"name\":\"Alice\"}'\n";
+  else
+    std::cout << "  development tokens OFF: send a JWT from your identity provider as "
+                 "'Authorization: Bearer <jwt>'\n";
+  std::cout << "LISTENING " << host << ":" << ep.port() << std::endl;
+}
+
+}  // namespace
+
+int run_server(const Config& config) {
+  std::filesystem::create_directories(config.data_dir);
+  auto store = open_sqlite_store((std::filesystem::path(config.data_dir) / "dialtone.db").string(),
+                                 config.sqlite_synchronous);
+  Authenticator auth(config);
+  Metrics metrics;
+  Hub hub;
+  EngineOptions opts{config.ring_timeout_s * 1000LL, config.media_timeout_s * 1000LL,
+                     config.presence_grace_s * 1000LL};
+  Engine engine(*store, hub, metrics, opts);
+  hub.set_presence_listener(
+      [&engine](const std::string& user, bool online, TimeMs when) { engine.on_presence(user, online, when); });
+  engine.start();
+
+  ServerContext ctx{config, auth, engine, hub, metrics};
+  asio::io_context ioc(config.threads);
+  auto work = asio::make_work_guard(ioc);
+  tcp::acceptor acceptor(ioc);
+  tcp::endpoint ep(asio::ip::make_address(config.host()), config.port());
+  acceptor.open(ep.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(ep);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  print_banner(config, acceptor.local_endpoint(), auth.dev_mode());
+  asio::co_spawn(ioc, accept_loop(ctx, acceptor), asio::detached);
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(ioc);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("SHUTDOWN signal={} sessions={}", sig, hub.session_count());
+    ctx.draining = true;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    hub.shutdown_all();
+    // Phase two once the sessions have said goodbye (or after 3 s): drain the engine.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    auto poll = std::make_shared<std::function<void()>>();
+    *poll = [&, deadline, poll] {
+      if (hub.session_count() == 0 || std::chrono::steady_clock::now() > deadline) {
+        engine.stop();
+        work.reset();
+        ioc.stop();
+        return;
+      }
+      drain_timer.expires_after(std::chrono::milliseconds(20));
+      drain_timer.async_wait([poll](boost::system::error_code) { (*poll)(); });
+    };
+    (*poll)();
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < config.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  engine.stop();
+  spdlog::info("SHUTDOWN_COMPLETE");
+  return 0;
+}
+
+}  // namespace dialtone

@@ -1,0 +1,12 @@
+// Wires dialtoned together: store → engine → hub → listener, network threads, signals, and
+// the two-phase shutdown (stop accepting and close sessions; then drain the engine).
+#pragma once
+
+#include "server/config.hpp"
+
+namespace dialtone {
+
+// Runs until SIGTERM or SIGINT. Returns the process exit code.
+int run_server(const Config& config);
+
+}  // namespace dialtone

@@ -1,0 +1,207 @@
+#include "server/ws_session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/request.hpp"
+
+namespace dialtone {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using asio::use_awaitable;
+
+WsSession::WsSession(ServerContext& ctx, beast::tcp_stream stream, Principal who,
+                     std::string deviceId)
+    : ctx_(ctx),
+      ws_(std::move(stream)),
+      who_(std::move(who)),
+      device_(std::move(deviceId)),
+      wake_(ws_.get_executor()),
+      ping_timer_(ws_.get_executor()) {
+  ctx_.metrics.ws_sessions++;
+}
+
+WsSession::~WsSession() { ctx_.metrics.ws_sessions--; }
+
+asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
+  auto self = shared_from_this();
+  beast::get_lowest_layer(ws_).expires_never();
+  websocket::stream_base::timeout opt{};
+  opt.handshake_timeout = std::chrono::seconds(10);
+  opt.idle_timeout = websocket::stream_base::none();  // our own pings (two missed pongs)
+  opt.keep_alive_pings = false;
+  ws_.set_option(opt);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "dialtoned"); }));
+  ws_.read_message_max(kHardMessageLimit);
+  ws_.auto_fragment(false);
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::pong) missed_pongs_ = 0;
+  });
+
+  auto [ec] = co_await ws_.async_accept(upgrade, asio::as_tuple(use_awaitable));
+  if (ec) co_return;
+
+  json::object hello{{"type", "hello"},
+                     {"userId", who_.userId},
+                     {"deviceId", device_},
+                     {"serverTime", format_iso(now_ms())}};
+  ctx_.hub.join(self, std::make_shared<const std::string>(json::serialize(hello)));
+  joined_ = true;
+  asio::co_spawn(ws_.get_executor(), writer(), asio::detached);
+  asio::co_spawn(ws_.get_executor(), pinger(), asio::detached);
+
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [rec, n] = co_await ws_.async_read(buffer, asio::as_tuple(use_awaitable));
+    if (rec) {
+      if (rec != websocket::error::closed && rec != asio::error::operation_aborted &&
+          rec != beast::error::timeout)
+        spdlog::debug("WS_READ_END user={} device={} error=\"{}\"", who_.userId, device_,
+                      rec.message());
+      break;
+    }
+    missed_pongs_ = 0;
+    if (!ws_.got_text()) {
+      reply(nullptr, OpResult::fail(ErrorCode::bad_request, "messages must be text (JSON)"));
+    } else {
+      auto data = buffer.cdata();
+      handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    }
+    buffer.consume(buffer.size());
+  }
+  closing_ = true;
+  wake_.cancel();
+  ping_timer_.cancel();
+  ctx_.hub.leave(this);
+}
+
+void WsSession::handle(std::string_view text) {
+  if (text.size() > kMaxMessageBytes) {
+    reply(try_extract_id(text), OpResult::fail(ErrorCode::payload_too_large, "message over 64 KiB"));
+    return;
+  }
+  Request req;
+  try {
+    req = parse_ws_request(text);
+  } catch (const Error& e) {
+    reply(try_extract_id(text), OpResult::fail(e.code(), e.what()));
+    return;
+  }
+  // Signals on an active call skip the store: they change nothing, and the hub holds the
+  // latest committed document of every active call.
+  if (req.op == Op::signal) {
+    if (auto call = ctx_.hub.route(req.callId); call && call->is_participant(who_.userId)) {
+      Transition t = apply(*call, Intent{Event::signal}, Actor{who_.userId, device_}, now_ms());
+      if (t.error == ErrorCode::ok) {
+        ctx_.hub.relay_signal(*call, who_.userId, req.data);
+        OpResult r;
+        r.call = *call;
+        reply(req.id, r);
+        return;
+      }
+    }
+  }
+  auto self = shared_from_this();
+  json::value id = req.id;
+  ctx_.engine.enqueue(ctx_.engine.op_job(who_, device_, std::move(req)),
+                      [self, id = std::move(id)](OpResult r) {
+                        asio::post(self->ws_.get_executor(), [self, id, r = std::move(r)] {
+                          self->reply(id, r);
+                        });
+                      });
+}
+
+void WsSession::reply(const json::value& id, const OpResult& r) {
+  json::object o;
+  o["type"] = "reply";
+  o["id"] = id;
+  o["ok"] = r.error == ErrorCode::ok;
+  if (r.error != ErrorCode::ok)
+    o["error"] = json::object{{"code", error_name(r.error)}, {"message", r.message}};
+  if (r.call) o["call"] = to_public_json(*r.call);
+  o["serverTime"] = format_iso(now_ms());
+  enqueue(std::make_shared<const std::string>(json::serialize(o)));
+}
+
+void WsSession::deliver(Message msg) {
+  asio::post(ws_.get_executor(),
+             [self = shared_from_this(), msg = std::move(msg)]() mutable { self->enqueue(std::move(msg)); });
+}
+
+void WsSession::shutdown() {
+  asio::post(ws_.get_executor(),
+             [self = shared_from_this()] { self->close(websocket::close_code::going_away); });
+}
+
+void WsSession::enqueue(Message msg) {
+  if (closing_) return;
+  if (queue_.size() >= kMaxQueued) {
+    spdlog::warn("WS_SLOW_CONSUMER user={} device={} queued={}", who_.userId, device_,
+                 queue_.size());
+    close(websocket::close_code::policy_error);
+    return;
+  }
+  queue_.push_back(std::move(msg));
+  if (queue_.size() == 1) wake_.cancel();
+}
+
+void WsSession::close(websocket::close_code code) {
+  if (closing_) return;
+  closing_ = true;
+  queue_.clear();
+  wake_.cancel();
+  ping_timer_.cancel();
+  ws_.async_close(code, [self = shared_from_this()](beast::error_code) {
+    beast::get_lowest_layer(self->ws_).close();
+  });
+}
+
+asio::awaitable<void> WsSession::writer() {
+  auto self = shared_from_this();
+  ws_.text(true);
+  while (!closing_) {
+    if (queue_.empty()) {
+      wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await wake_.async_wait(asio::as_tuple(use_awaitable));
+      continue;
+    }
+    Message msg = queue_.front();
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), asio::as_tuple(use_awaitable));
+    if (ec) {
+      closing_ = true;
+      beast::get_lowest_layer(ws_).close();
+      co_return;
+    }
+    if (!queue_.empty()) queue_.pop_front();
+  }
+}
+
+asio::awaitable<void> WsSession::pinger() {
+  auto self = shared_from_this();
+  const auto interval = std::chrono::seconds(ctx_.config.ping_interval_s);
+  while (!closing_) {
+    ping_timer_.expires_after(interval);
+    auto [ec] = co_await ping_timer_.async_wait(asio::as_tuple(use_awaitable));
+    if (ec || closing_) co_return;
+    if (missed_pongs_ >= 2) {
+      spdlog::info("WS_PONG_TIMEOUT user={} device={}", who_.userId, device_);
+      closing_ = true;
+      beast::get_lowest_layer(ws_).close();  // the peer is gone: no close handshake
+      co_return;
+    }
+    ++missed_pongs_;
+    auto [pec] = co_await ws_.async_ping({}, asio::as_tuple(use_awaitable));
+    if (pec) co_return;
+  }
+}
+
+}  // namespace dialtone

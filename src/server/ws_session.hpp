@@ -1,0 +1,56 @@
+// One WebSocket session (GET /v1/ws): reads ops, answers each once, and writes the snapshots
+// and signals the hub hands it. Everything runs on the session's strand; other threads reach
+// it only through deliver()/shutdown(), which post onto that strand.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <deque>
+#include <memory>
+
+#include "server/context.hpp"
+#include "server/http_api.hpp"
+
+namespace dialtone {
+
+class WsSession : public SessionSink, public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(ServerContext& ctx, boost::beast::tcp_stream stream, Principal who,
+            std::string deviceId);
+  ~WsSession() override;
+
+  // Completes the handshake for `upgrade`, then serves until the connection ends.
+  boost::asio::awaitable<void> run(HttpRequest upgrade);
+
+  void deliver(Message msg) override;
+  void shutdown() override;
+  const std::string& user_id() const override { return who_.userId; }
+  const std::string& device_id() const override { return device_; }
+
+ private:
+  boost::asio::awaitable<void> writer();
+  boost::asio::awaitable<void> pinger();
+  void enqueue(Message msg);  // on the strand
+  void handle(std::string_view text);
+  void reply(const boost::json::value& id, const OpResult& r);
+  void close(boost::beast::websocket::close_code code);
+
+  ServerContext& ctx_;
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  Principal who_;
+  std::string device_;
+  std::deque<Message> queue_;
+  boost::asio::steady_timer wake_;
+  boost::asio::steady_timer ping_timer_;
+  int missed_pongs_ = 0;
+  bool closing_ = false;
+  bool joined_ = false;
+
+  static constexpr std::size_t kMaxQueued = 4096;        // a slower consumer is cut off
+  static constexpr std::size_t kHardMessageLimit = 1 << 20;  // beyond this: close 1009
+};
+
+}  // namespace dialtone

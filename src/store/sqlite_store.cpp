@@ -1,0 +1,326 @@
+// SQLite back end of the Store: WAL mode, one connection owned by the store thread,
+// prepared statements cached, every call stored as its JSON document plus indexed columns.
+#include <sqlite3.h>
+
+#include <boost/json.hpp>
+
+#include <unordered_map>
+
+#include "store/store.hpp"
+
+namespace dialtone {
+
+namespace json = boost::json;
+
+namespace {
+
+// Versioned, idempotent migrations; portable SQL (the PostgreSQL store runs the same shapes).
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE users (
+  user_id    TEXT PRIMARY KEY,
+  name       TEXT NOT NULL,
+  photo      TEXT NOT NULL,
+  updated_ms BIGINT NOT NULL
+);
+CREATE TABLE calls (
+  call_id     TEXT PRIMARY KEY,
+  caller_id   TEXT NOT NULL,
+  receiver_id TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  created_ms  BIGINT NOT NULL,
+  version     BIGINT NOT NULL,
+  deadline_ms BIGINT,
+  doc         TEXT NOT NULL
+);
+CREATE INDEX calls_by_caller ON calls (caller_id, created_ms);
+CREATE INDEX calls_by_receiver ON calls (receiver_id, created_ms);
+CREATE INDEX calls_by_deadline ON calls (deadline_ms) WHERE deadline_ms IS NOT NULL;
+CREATE TABLE active_calls (
+  user_id TEXT PRIMARY KEY,
+  call_id TEXT NOT NULL REFERENCES calls (call_id)
+);
+CREATE INDEX active_calls_by_call ON active_calls (call_id);
+)sql",
+};
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st_, nullptr) != SQLITE_OK)
+      throw StoreError(StoreError::Kind::failure,
+                       std::string("prepare failed: ") + sqlite3_errmsg(db));
+  }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+    return *this;
+  }
+  Stmt& bind(int i, std::string_view s) {
+    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, std::optional<std::int64_t> v) {
+    if (v) sqlite3_bind_int64(st_, i, *v);
+    else sqlite3_bind_null(st_, i);
+    return *this;
+  }
+  // true: a row is available.
+  bool step() {
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    int ext = sqlite3_extended_errcode(db_);
+    std::string msg = sqlite3_errmsg(db_);
+    sqlite3_reset(st_);
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
+      throw StoreError(StoreError::Kind::conflict, msg);
+    throw StoreError(StoreError::Kind::failure, msg);
+  }
+  void run() {
+    step();
+    sqlite3_reset(st_);
+  }
+  std::string_view text(int col) {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, col));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(st_, col)))
+             : std::string_view();
+  }
+  std::int64_t int64(int col) { return sqlite3_column_int64(st_, col); }
+  bool is_null(int col) { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+Call parse_doc(std::string_view text) {
+  json::value v = json::parse(text);
+  return call_from_storage_json(v.as_object());
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, const std::string& synchronous) {
+    if (sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw StoreError(StoreError::Kind::failure, "cannot open " + path + ": " + msg);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=" + synchronous);
+    exec("PRAGMA foreign_keys=ON");
+    migrate();
+  }
+  ~SqliteStore() override {
+    stmts_.clear();
+    sqlite3_close(db_);
+  }
+
+  void begin() override { stmt("BEGIN IMMEDIATE").reset().run(); }
+  void commit() override { stmt("COMMIT").reset().run(); }
+  void rollback() override {
+    if (!sqlite3_get_autocommit(db_)) stmt("ROLLBACK").reset().run();
+  }
+  void savepoint() override { stmt("SAVEPOINT op").reset().run(); }
+  void release_savepoint() override { stmt("RELEASE op").reset().run(); }
+  void rollback_to_savepoint() override {
+    stmt("ROLLBACK TO op").reset().run();
+    stmt("RELEASE op").reset().run();
+  }
+
+  std::optional<Profile> get_user(std::string_view userId) override {
+    auto& s = stmt("SELECT name, photo FROM users WHERE user_id = ?1").reset().bind(1, userId);
+    if (!s.step()) return std::nullopt;
+    Profile p{std::string(userId), std::string(s.text(0)), std::string(s.text(1))};
+    s.reset();
+    return p;
+  }
+
+  void upsert_user(const Profile& p, TimeMs now) override {
+    stmt("INSERT INTO users (user_id, name, photo, updated_ms) VALUES (?1, ?2, ?3, ?4) "
+         "ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, photo = excluded.photo, "
+         "updated_ms = excluded.updated_ms")
+        .reset()
+        .bind(1, p.userId)
+        .bind(2, p.name)
+        .bind(3, p.photo)
+        .bind(4, std::int64_t{now})
+        .run();
+  }
+
+  std::vector<Profile> list_users(std::size_t limit) override {
+    auto& s = stmt("SELECT user_id, name, photo FROM users ORDER BY user_id LIMIT ?1")
+                  .reset()
+                  .bind(1, static_cast<std::int64_t>(limit));
+    std::vector<Profile> out;
+    while (s.step())
+      out.push_back({std::string(s.text(0)), std::string(s.text(1)), std::string(s.text(2))});
+    return out;
+  }
+
+  std::optional<Call> get_call(std::string_view callId) override {
+    auto& s = stmt("SELECT doc FROM calls WHERE call_id = ?1").reset().bind(1, callId);
+    if (!s.step()) return std::nullopt;
+    Call c = parse_doc(s.text(0));
+    s.reset();
+    return c;
+  }
+
+  void insert_call(const Call& c, std::optional<TimeMs> deadline) override {
+    stmt("INSERT INTO calls (call_id, caller_id, receiver_id, state, created_ms, version, "
+         "deadline_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+        .reset()
+        .bind(1, c.callId)
+        .bind(2, c.callerId)
+        .bind(3, c.receiverId)
+        .bind(4, state_name(c.state))
+        .bind(5, std::int64_t{c.timestamp})
+        .bind(6, std::int64_t{c.version})
+        .bind(7, deadline)
+        .bind(8, json::serialize(to_storage_json(c)))
+        .run();
+  }
+
+  void update_call(const Call& c, std::optional<TimeMs> deadline) override {
+    stmt("UPDATE calls SET state = ?2, version = ?3, deadline_ms = ?4, doc = ?5 "
+         "WHERE call_id = ?1 AND version = ?6")
+        .reset()
+        .bind(1, c.callId)
+        .bind(2, state_name(c.state))
+        .bind(3, std::int64_t{c.version})
+        .bind(4, deadline)
+        .bind(5, json::serialize(to_storage_json(c)))
+        .bind(6, std::int64_t{c.version - 1})
+        .run();
+    if (sqlite3_changes(db_) != 1)
+      throw StoreError(StoreError::Kind::conflict, "call " + c.callId + " changed concurrently");
+  }
+
+  std::optional<std::string> active_call_of(std::string_view userId) override {
+    auto& s = stmt("SELECT call_id FROM active_calls WHERE user_id = ?1").reset().bind(1, userId);
+    if (!s.step()) return std::nullopt;
+    std::string id(s.text(0));
+    s.reset();
+    return id;
+  }
+
+  void claim_active(std::string_view userId, std::string_view callId) override {
+    stmt("INSERT INTO active_calls (user_id, call_id) VALUES (?1, ?2)")
+        .reset()
+        .bind(1, userId)
+        .bind(2, callId)
+        .run();
+  }
+
+  void release_active(std::string_view callId) override {
+    stmt("DELETE FROM active_calls WHERE call_id = ?1").reset().bind(1, callId).run();
+  }
+
+  std::vector<std::string> due_calls(TimeMs now, std::size_t limit) override {
+    auto& s = stmt("SELECT call_id FROM calls WHERE deadline_ms IS NOT NULL AND deadline_ms <= ?1 "
+                   "ORDER BY deadline_ms LIMIT ?2")
+                  .reset()
+                  .bind(1, std::int64_t{now})
+                  .bind(2, static_cast<std::int64_t>(limit));
+    std::vector<std::string> out;
+    while (s.step()) out.emplace_back(s.text(0));
+    return out;
+  }
+
+  std::optional<TimeMs> next_deadline() override {
+    auto& s = stmt("SELECT MIN(deadline_ms) FROM calls WHERE deadline_ms IS NOT NULL").reset();
+    if (!s.step() || s.is_null(0)) {
+      s.reset();
+      return std::nullopt;
+    }
+    TimeMs t = s.int64(0);
+    s.reset();
+    return t;
+  }
+
+  std::vector<Call> active_calls() override {
+    auto& s = stmt("SELECT DISTINCT c.doc FROM calls c JOIN active_calls a ON a.call_id = c.call_id")
+                  .reset();
+    std::vector<Call> out;
+    while (s.step()) out.push_back(parse_doc(s.text(0)));
+    return out;
+  }
+
+  std::vector<Call> history(std::string_view userId, TimeMs before, std::size_t limit) override {
+    auto& s = stmt("SELECT doc, created_ms FROM calls WHERE caller_id = ?1 AND created_ms < ?2 "
+                   "UNION ALL "
+                   "SELECT doc, created_ms FROM calls WHERE receiver_id = ?1 AND created_ms < ?2 "
+                   "ORDER BY created_ms DESC LIMIT ?3")
+                  .reset()
+                  .bind(1, userId)
+                  .bind(2, std::int64_t{before})
+                  .bind(3, static_cast<std::int64_t>(limit));
+    std::vector<Call> out;
+    while (s.step()) out.push_back(parse_doc(s.text(0)));
+    return out;
+  }
+
+ private:
+  void exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      throw StoreError(StoreError::Kind::failure, sql.substr(0, 40) + ": " + msg);
+    }
+  }
+
+  void migrate() {
+    exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)");
+    exec("BEGIN IMMEDIATE");
+    try {
+      std::int64_t have = 0;
+      {
+        Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+        if (s.step()) have = s.int64(0);
+      }
+      const std::int64_t want = std::size(kMigrations);
+      if (have > want)
+        throw StoreError(StoreError::Kind::failure,
+                         "database schema is newer than this dialtoned (version " +
+                             std::to_string(have) + ")");
+      for (std::int64_t v = have + 1; v <= want; ++v) {
+        exec(kMigrations[v - 1]);
+        exec("INSERT INTO schema_migrations (version) VALUES (" + std::to_string(v) + ")");
+      }
+      exec("COMMIT");
+    } catch (...) {
+      exec("ROLLBACK");
+      throw;
+    }
+  }
+
+  Stmt& stmt(const char* sql) {
+    auto it = stmts_.find(sql);
+    if (it == stmts_.end()) it = stmts_.emplace(sql, std::make_unique<Stmt>(db_, sql)).first;
+    return *it->second;
+  }
+
+  sqlite3* db_ = nullptr;
+  std::unordered_map<const char*, std::unique_ptr<Stmt>> stmts_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& synchronous) {
+  return std::make_unique<SqliteStore>(path, synchronous);
+}
+
+}  // namespace dialtone

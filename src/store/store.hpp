@@ -1,0 +1,71 @@
+// The store: where calls, users and the one-active-call-per-user rule live.
+//
+// One implementation per back end (sqlite_store.cpp now, a PostgreSQL one later). No back-end
+// type leaks through this interface. It is used from one thread (the engine's store thread):
+// a batch of ops runs in one transaction (group commit), each op inside its own savepoint so
+// that a failed op leaves no trace while the others still commit.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/call.hpp"
+#include "core/state_machine.hpp"
+
+namespace dialtone {
+
+class StoreError : public std::runtime_error {
+ public:
+  enum class Kind { conflict, failure };
+  StoreError(Kind kind, std::string msg) : std::runtime_error(std::move(msg)), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual void begin() = 0;
+  virtual void commit() = 0;
+  virtual void rollback() = 0;
+  virtual void savepoint() = 0;
+  virtual void release_savepoint() = 0;
+  virtual void rollback_to_savepoint() = 0;
+
+  virtual std::optional<Profile> get_user(std::string_view userId) = 0;
+  virtual void upsert_user(const Profile& p, TimeMs now) = 0;
+  virtual std::vector<Profile> list_users(std::size_t limit) = 0;
+
+  virtual std::optional<Call> get_call(std::string_view callId) = 0;
+  // `deadline` is the call's next server-driven deadline (nullopt when none is armed).
+  virtual void insert_call(const Call& call, std::optional<TimeMs> deadline) = 0;
+  // Writes `call`, which must be the stored version + 1; throws StoreError(conflict) otherwise.
+  virtual void update_call(const Call& call, std::optional<TimeMs> deadline) = 0;
+
+  virtual std::optional<std::string> active_call_of(std::string_view userId) = 0;
+  // The unique key of the database enforces one active call per user: a second claim throws
+  // StoreError(conflict).
+  virtual void claim_active(std::string_view userId, std::string_view callId) = 0;
+  virtual void release_active(std::string_view callId) = 0;
+
+  virtual std::vector<std::string> due_calls(TimeMs now, std::size_t limit) = 0;
+  virtual std::optional<TimeMs> next_deadline() = 0;
+  virtual std::vector<Call> active_calls() = 0;
+  // The user's calls with timestamp < before, newest first.
+  virtual std::vector<Call> history(std::string_view userId, TimeMs before,
+                                    std::size_t limit) = 0;
+};
+
+// Opens (creating and migrating if needed) the SQLite database at `path`.
+// `synchronous` is SQLite's PRAGMA synchronous: "normal" (durable against a process crash in
+// WAL mode) or "full" (also against power loss).
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& synchronous);
+
+}  // namespace dialtone

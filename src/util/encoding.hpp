@@ -1,0 +1,17 @@
+// Base64url (RFC 4648 §5, unpadded) and randomness, on top of OpenSSL.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dialtone {
+
+std::string base64url_encode(std::string_view bytes);
+// nullopt on characters outside the alphabet or an impossible length.
+std::optional<std::string> base64url_decode(std::string_view text);
+std::string random_bytes(std::size_t n);
+// A new unguessable id: 128 random bits, base64url.
+std::string random_id();
+
+}  // namespace dialtone
