@@ -1,0 +1,364 @@
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/time.hpp"
+
+namespace dialtone::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+using asio::ip::tcp;
+
+namespace {
+std::string temp_dir() {
+  std::random_device rd;
+  auto p = std::filesystem::temp_directory_path() /
+           ("dialtoned-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+}  // namespace
+
+ServerProcess::ServerProcess(std::vector<std::string> flags) : flags_(std::move(flags)), dir_(temp_dir()) {
+  start();
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) terminate();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void ServerProcess::start() {
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> args = {DIALTONED_PATH, "--listen", "127.0.0.1:0", "--data-dir",
+                                   dir_ + "/data", "--log-level", "debug"};
+  args.insert(args.end(), flags_.begin(), flags_.end());
+  std::string errlog = dir_ + "/stderr.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(out[1], 1);
+    int err = open(errlog.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(err, 2);
+    close(out[0]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (text.find("LISTENING ") == std::string::npos ||
+         text.find('\n', text.find("LISTENING ")) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{out[0], POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      close(out[0]);
+      throw std::runtime_error("dialtoned did not start: " + log());
+    }
+    char buf[4096];
+    ssize_t n = read(out[0], buf, sizeof buf);
+    if (n <= 0) {
+      close(out[0]);
+      throw std::runtime_error("dialtoned exited at start: " + log());
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);  // nothing more is written to stdout
+  auto line = text.substr(text.find("LISTENING "));
+  line = line.substr(0, line.find('\n'));
+  port_ = std::stoi(line.substr(line.rfind(':') + 1));
+}
+
+int ServerProcess::terminate() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void ServerProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string ServerProcess::log() const {
+  std::ifstream in(dir_ + "/stderr.log");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string HttpResult::header(const std::string& name) const {
+  for (auto& [k, v] : headers)
+    if (beast::iequals(k, name)) return v;
+  return {};
+}
+
+HttpResult http(int port, const std::string& method, const std::string& target,
+                const std::string& body, const std::string& token,
+                std::vector<std::pair<std::string, std::string>> headers) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  if (!token.empty()) req.set(bhttp::field::authorization, "Bearer " + token);
+  for (auto& [k, v] : headers) req.set(k, v);
+  if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buf;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(16 * 1024 * 1024);
+  bhttp::read(stream, buf, parser);
+  auto res = parser.release();
+  HttpResult r;
+  r.status = res.result_int();
+  r.raw = res.body();
+  for (auto& f : res) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  boost::system::error_code ec;
+  r.body = json::parse(r.raw, ec);
+  if (ec) r.body = nullptr;
+  beast::error_code sec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, sec);
+  return r;
+}
+
+std::string raw_http(int port, const std::string& bytes) {
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  asio::write(s, asio::buffer(bytes));
+  s.shutdown(tcp::socket::shutdown_send);
+  std::string out;
+  char buf[4096];
+  boost::system::error_code ec;
+  for (;;) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+std::string dev_token(int port, const std::string& user, const std::string& photo) {
+  std::string name = user;
+  if (!name.empty()) name[0] = static_cast<char>(std::toupper(name[0]));
+  auto r = http(port, "POST", "/v1/dev/token",
+                json::serialize(json::object{{"userId", user}, {"name", name}, {"photo", photo}}));
+  if (r.status != 200) throw std::runtime_error("dev token failed: " + r.raw);
+  return std::string(r.body.at("token").as_string());
+}
+
+WsClient::WsClient(int port, const std::string& token, const std::string& deviceId)
+    : ws_(ioc_), device_(deviceId) {
+  beast::get_lowest_layer(ws_).connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  std::string target = "/v1/ws?access_token=" + token;
+  if (!deviceId.empty()) target += "&deviceId=" + deviceId;
+  ws_.read_message_max(64 * 1024 * 1024);
+  ws_.handshake("127.0.0.1", target);
+  thread_ = std::thread([this] { read_loop(); });
+  auto h = next([](const json::object& m) { return m.at("type") == "hello"; });
+  if (!h) throw std::runtime_error("no hello");
+  hello = *h;
+  device_ = std::string(hello.at("deviceId").as_string());
+}
+
+WsClient::~WsClient() {
+  abort();
+  if (thread_.joinable()) thread_.join();
+}
+
+void WsClient::read_loop() {
+  auto buf = std::make_shared<beast::flat_buffer>();
+  std::function<void()> step = [this, buf, &step] {
+    ws_.async_read(*buf, [this, buf, &step](beast::error_code ec, size_t) {
+      if (ec) {
+        std::lock_guard lk(mu_);
+        closed_ = true;
+        close_code_ = ws_.reason().code;
+        cv_.notify_all();
+        return;
+      }
+      boost::system::error_code pec;
+      json::value v = json::parse(beast::buffers_to_string(buf->data()), pec);
+      buf->consume(buf->size());
+      if (!pec && v.is_object()) {
+        std::lock_guard lk(mu_);
+        inbox_.push_back(v.get_object());
+        cv_.notify_all();
+      }
+      step();
+    });
+  };
+  step();
+  ioc_.run();
+}
+
+void WsClient::send_raw(std::string text) {
+  auto msg = std::make_shared<std::string>(std::move(text));
+  std::promise<void> done;
+  auto fut = done.get_future();
+  asio::post(ioc_, [this, msg, &done] {
+    beast::error_code ec;
+    ws_.text(true);
+    ws_.write(asio::buffer(*msg), ec);  // on the I/O thread, between reads' completions
+    done.set_value();
+  });
+  fut.wait_for(5s);
+}
+
+json::object WsClient::request(json::object msg, std::chrono::milliseconds timeout) {
+  int id = next_id_++;
+  msg["id"] = id;
+  send_raw(json::serialize(msg));
+  auto r = next([id](const json::object& m) {
+    return m.at("type") == "reply" && m.if_contains("id") && m.at("id") == id;
+  }, timeout);
+  if (!r) throw std::runtime_error("no reply to " + json::serialize(msg));
+  return *r;
+}
+
+std::optional<json::object> WsClient::next(const std::function<bool(const json::object&)>& pred,
+                                           std::chrono::milliseconds timeout) {
+  std::unique_lock lk(mu_);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    for (auto it = inbox_.begin(); it != inbox_.end(); ++it)
+      if (pred(*it)) {
+        json::object m = std::move(*it);
+        inbox_.erase(it);
+        return m;
+      }
+    if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
+      for (auto it = inbox_.begin(); it != inbox_.end(); ++it)
+        if (pred(*it)) {
+          json::object m = std::move(*it);
+          inbox_.erase(it);
+          return m;
+        }
+      return std::nullopt;
+    }
+  }
+}
+
+json::object WsClient::wait_call(const std::string& callId, const std::string& state,
+                                 std::chrono::milliseconds timeout) {
+  auto m = next(
+      [&](const json::object& o) {
+        return o.at("type") == "call" && o.at("call").at("callId") == callId.c_str() &&
+               o.at("call").at("state") == state.c_str();
+      },
+      timeout);
+  if (!m) throw std::runtime_error("no '" + state + "' snapshot for " + callId);
+  return m->at("call").as_object();
+}
+
+std::vector<json::object> WsClient::snapshot() const {
+  std::lock_guard lk(mu_);
+  return {inbox_.begin(), inbox_.end()};
+}
+
+bool WsClient::wait_closed(std::chrono::milliseconds timeout) {
+  std::unique_lock lk(mu_);
+  return cv_.wait_for(lk, timeout, [this] { return closed_; });
+}
+
+int WsClient::close_code() const {
+  std::lock_guard lk(mu_);
+  return close_code_;
+}
+
+void WsClient::close() {
+  asio::post(ioc_, [this] { ws_.async_close(websocket::close_code::normal, [](beast::error_code) {}); });
+  wait_closed(5s);
+}
+
+void WsClient::abort() {
+  asio::post(ioc_, [this] {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  });
+  wait_closed(5s);
+  ioc_.stop();
+}
+
+json::object op(const std::string& name, const std::string& callId, json::object extra) {
+  extra["op"] = name;
+  if (!callId.empty()) extra["callId"] = callId;
+  return extra;
+}
+
+std::string call_id(const json::object& reply) {
+  return std::string(reply.at("call").at("callId").as_string());
+}
+
+std::string state_of(const json::object& reply) {
+  return std::string(reply.at("call").at("state").as_string());
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_iso_for_test(const std::string& iso) {
+  auto t = dialtone::parse_iso(iso);
+  if (!t) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(*t));
+}
+
+std::pair<int, std::string> run_dialtoned(std::vector<std::string> args) {
+  std::string dir = temp_dir();
+  std::string errlog = dir + "/stderr.log";
+  args.insert(args.begin(), DIALTONED_PATH);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int err = open(errlog.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(err, 2);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::ifstream in(errlog);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), s.str()};
+}
+
+}  // namespace dialtone::test

@@ -1,0 +1,113 @@
+// Test harness: a real dialtoned process (temporary data dir, loopback, port 0) and small
+// synchronous HTTP and WebSocket clients written against the contract.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dialtone::test {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+class ServerProcess {
+ public:
+  // Extra flags are appended to: --listen 127.0.0.1:0 --data-dir <tmp> --log-level info.
+  explicit ServerProcess(std::vector<std::string> flags = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+
+  void start();
+  int terminate();  // SIGTERM, wait; returns the exit status
+  void kill9();
+  int port() const { return port_; }
+  const std::string& data_dir() const { return dir_; }
+  std::string log() const;  // everything the server wrote to stderr
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::vector<std::string> flags_;
+  std::string dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+struct HttpResult {
+  int status = 0;
+  json::value body;
+  std::string raw;
+  std::string header(const std::string& name) const;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+HttpResult http(int port, const std::string& method, const std::string& target,
+                const std::string& body = "", const std::string& token = "",
+                std::vector<std::pair<std::string, std::string>> headers = {});
+// Sends raw bytes and returns the raw response (for malformed requests).
+std::string raw_http(int port, const std::string& bytes);
+
+// POST /v1/dev/token for `user` (name = capitalised user) and return the token.
+std::string dev_token(int port, const std::string& user, const std::string& photo = "");
+
+class WsClient {
+ public:
+  // Connects to /v1/ws with ?access_token=...&deviceId=... and waits for `hello`.
+  WsClient(int port, const std::string& token, const std::string& deviceId = "");
+  ~WsClient();
+  WsClient(const WsClient&) = delete;
+
+  json::object hello;
+  const std::string& device() const { return device_; }
+
+  // Sends `msg` with a fresh numeric id and returns the reply with that id.
+  json::object request(json::object msg, std::chrono::milliseconds timeout = 5s);
+  void send_raw(std::string text);
+  // Waits for (and removes) the first message matching `pred`.
+  std::optional<json::object> next(const std::function<bool(const json::object&)>& pred,
+                                   std::chrono::milliseconds timeout = 5s);
+  // Waits for a call snapshot of `callId` in `state`.
+  json::object wait_call(const std::string& callId, const std::string& state,
+                         std::chrono::milliseconds timeout = 5s);
+  // Every message received so far (not removed).
+  std::vector<json::object> snapshot() const;
+  bool wait_closed(std::chrono::milliseconds timeout = 5s);
+  int close_code() const;
+  void close();   // a clean close handshake
+  void abort();   // drop the TCP connection without a close frame
+
+ private:
+  void read_loop();
+  boost::asio::io_context ioc_;
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<json::object> inbox_;
+  bool closed_ = false;
+  int close_code_ = 0;
+  std::string device_;
+  int next_id_ = 1;
+};
+
+// Helpers over the contract.
+json::object op(const std::string& name, const std::string& callId,
+                json::object extra = {});
+std::string call_id(const json::object& reply);
+std::string state_of(const json::object& reply);
+std::optional<std::chrono::system_clock::time_point> parse_iso_for_test(const std::string& iso);
+// Runs dialtoned with `args` to completion; returns {exit status, stderr}.
+std::pair<int, std::string> run_dialtoned(std::vector<std::string> args);
+
+}  // namespace dialtone::test

@@ -1,0 +1,185 @@
+// The store conformance suite: every back end must pass it unchanged (SQLite now; PostgreSQL
+// joins the parameter list when its store lands).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "store/store.hpp"
+#include "util/encoding.hpp"
+
+namespace dialtone {
+namespace {
+
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<Store>(const std::string& dir)> open;
+};
+
+std::vector<Backend> backends() {
+  return {{"sqlite", [](const std::string& dir) {
+             return open_sqlite_store(dir + "/dialtone.db", "normal");
+           }}};
+}
+
+class StoreConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("dialtone-store-" + random_id());
+    std::filesystem::create_directories(dir_);
+    store_ = GetParam().open(dir_.string());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Call make(std::string id, std::string caller, std::string receiver, TimeMs ts) {
+    Call c;
+    c.callId = std::move(id);
+    c.callerId = std::move(caller);
+    c.receiverId = std::move(receiver);
+    c.timestamp = c.lastUpdated = ts;
+    c.ringDeadline = ts + 45'000;
+    c.callerDeviceId = "d";
+    return c;
+  }
+  // Runs `fn` in one committed transaction.
+  template <class F>
+  void tx(F&& fn) {
+    store_->begin();
+    fn(*store_);
+    store_->commit();
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformance, UsersUpsertAndList) {
+  tx([](Store& s) {
+    s.upsert_user({"bob", "Bob", ""}, 1);
+    s.upsert_user({"alice", "Alice", "p"}, 1);
+    s.upsert_user({"bob", "Robert", "q"}, 2);
+  });
+  auto bob = store_->get_user("bob");
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->name, "Robert");
+  EXPECT_EQ(bob->photo, "q");
+  EXPECT_FALSE(store_->get_user("nobody"));
+  auto all = store_->list_users(10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].userId, "alice");
+}
+
+TEST_P(StoreConformance, CallsRoundTripWithVersionCheck) {
+  Call c = make("c1", "alice", "bob", 1000);
+  tx([&](Store& s) { s.insert_call(c, c.ringDeadline); });
+  auto got = store_->get_call("c1");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(to_storage_json(*got), to_storage_json(c));
+
+  Call next = c;
+  next.version = 2;
+  next.state = CallState::ringing;
+  tx([&](Store& s) { s.update_call(next, next.ringDeadline); });
+  EXPECT_EQ(store_->get_call("c1")->state, CallState::ringing);
+
+  // A writer that read version 1 loses: its update is refused.
+  store_->begin();
+  EXPECT_THROW(store_->update_call(next, std::nullopt), StoreError);
+  store_->rollback();
+  EXPECT_EQ(store_->get_call("c1")->version, 2);
+}
+
+TEST_P(StoreConformance, OneActiveCallPerUserIsAUniqueKey) {
+  Call a = make("c1", "alice", "bob", 1000), b = make("c2", "carol", "bob", 1001);
+  tx([&](Store& s) {
+    s.insert_call(a, std::nullopt);
+    s.insert_call(b, std::nullopt);
+    s.claim_active("alice", "c1");
+    s.claim_active("bob", "c1");
+  });
+  store_->begin();
+  try {
+    store_->claim_active("bob", "c2");
+    ADD_FAILURE() << "second active call for bob was accepted";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::conflict);
+  }
+  store_->rollback();
+  EXPECT_EQ(store_->active_call_of("bob"), "c1");
+  tx([](Store& s) { s.release_active("c1"); });
+  EXPECT_FALSE(store_->active_call_of("bob"));
+  EXPECT_FALSE(store_->active_call_of("alice"));
+  tx([](Store& s) { s.claim_active("bob", "c2"); });
+  EXPECT_EQ(store_->active_call_of("bob"), "c2");
+}
+
+TEST_P(StoreConformance, SavepointUndoesOnlyOneOp) {
+  store_->begin();
+  store_->savepoint();
+  store_->insert_call(make("keep", "a", "b", 1), std::nullopt);
+  store_->release_savepoint();
+  store_->savepoint();
+  store_->insert_call(make("drop", "c", "d", 2), std::nullopt);
+  store_->rollback_to_savepoint();
+  store_->commit();
+  EXPECT_TRUE(store_->get_call("keep"));
+  EXPECT_FALSE(store_->get_call("drop"));
+}
+
+TEST_P(StoreConformance, RollbackLeavesNothing) {
+  store_->begin();
+  store_->insert_call(make("c1", "a", "b", 1), std::nullopt);
+  store_->rollback();
+  EXPECT_FALSE(store_->get_call("c1"));
+}
+
+TEST_P(StoreConformance, DeadlinesAreIndexedAndDue) {
+  tx([&](Store& s) {
+    s.insert_call(make("late", "a", "b", 1), 5000);
+    s.insert_call(make("early", "c", "d", 1), 3000);
+    s.insert_call(make("none", "e", "f", 1), std::nullopt);
+  });
+  EXPECT_EQ(store_->next_deadline(), 3000);
+  EXPECT_TRUE(store_->due_calls(2999, 10).empty());
+  EXPECT_EQ(store_->due_calls(4000, 10), std::vector<std::string>{"early"});
+  EXPECT_EQ(store_->due_calls(6000, 10), (std::vector<std::string>{"early", "late"}));
+  EXPECT_EQ(store_->due_calls(6000, 1).size(), 1u);
+}
+
+TEST_P(StoreConformance, HistoryNewestFirstWithBefore) {
+  tx([&](Store& s) {
+    s.insert_call(make("c1", "alice", "bob", 1000), std::nullopt);
+    s.insert_call(make("c2", "bob", "alice", 2000), std::nullopt);
+    s.insert_call(make("c3", "carol", "dave", 3000), std::nullopt);
+    s.insert_call(make("c4", "alice", "carol", 4000), std::nullopt);
+  });
+  auto h = store_->history("alice", std::numeric_limits<TimeMs>::max(), 10);
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0].callId, "c4");
+  EXPECT_EQ(h[1].callId, "c2");
+  EXPECT_EQ(h[2].callId, "c1");
+  auto page = store_->history("alice", 4000, 1);  // before is exclusive
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].callId, "c2");
+}
+
+TEST_P(StoreConformance, ActiveCallsAfterReopen) {
+  tx([&](Store& s) {
+    s.insert_call(make("c1", "alice", "bob", 1000), 46'000);
+    s.claim_active("alice", "c1");
+    s.claim_active("bob", "c1");
+    s.insert_call(make("c2", "x", "y", 1000), std::nullopt);
+  });
+  store_ = GetParam().open(dir_.string());  // what a restarted server sees
+  auto active = store_->active_calls();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].callId, "c1");
+  EXPECT_EQ(store_->next_deadline(), 46'000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(backends()),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace dialtone
