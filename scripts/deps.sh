@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's repositories, what Dialtone needs to build (default) or to build
+# and test (--test). Idempotent: installs only what is missing.
+set -euo pipefail
+
+build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsqlite3-dev
+            libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev)
+test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev)
+
+pkgs=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  echo "deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

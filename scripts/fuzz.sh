@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang and runs each for SECONDS (default 20) on its corpus.
+# Any crash, leak or sanitizer report fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-20}
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DDIALTONE_FUZZ=ON -DDIALTONE_TESTS=OFF -DDIALTONE_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_request fuzz_jwt fuzz_iso_time
+total=0
+for target in fuzz_request fuzz_jwt fuzz_iso_time; do
+  name=${target#fuzz_}
+  work=$(mktemp -d)
+  cp -r "fuzz/corpus/$name/." "$work/"
+  log=$(mktemp)
+  if ! ./build-fuzz/fuzz/"$target" -max_total_time="$seconds" -max_len=70000 -print_final_stats=1 \
+       "$work" >"$log" 2>&1; then
+    tail -50 "$log"
+    echo "fuzz: $target FAILED"
+    exit 1
+  fi
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  total=$((total + execs))
+  echo "fuzz: $target ok, $execs executions in ${seconds}s"
+  rm -rf "$work" "$log"
+done
+echo "fuzz: $total executions in all"
+echo "fuzz: 3 passed, 0 failed"
