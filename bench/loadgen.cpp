@@ -1,0 +1,353 @@
+// dialtone-bench: drives complete call flows (create, ringing, accept, ready ×2, end) over
+// WebSocket against a real dialtoned with N concurrent caller/receiver pairs, bounded in flows
+// and time, and reports flows/s, op→event latency, server CPU per flow and server memory.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include "proc_stats.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string dialtoned = DIALTONED_PATH;
+  std::string connect;  // HOST:PORT of a running server (then --pid for its CPU and memory)
+  int pid = 0;
+  int pairs = 10;
+  long flows = 10000;
+  double duration = 20;
+  int idle_sessions = 0;
+  int active_calls = 0;
+  std::vector<std::string> server_args;
+};
+
+struct Stats {
+  std::vector<double> latency_us;  // op sent → the other side's event received
+  long flows = 0;
+  long errors = 0;
+};
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
+  return v[i];
+}
+
+std::string http_post(const std::string& host, int port, const std::string& target, const std::string& body) {
+  asio::io_context ioc;
+  beast::tcp_stream s(ioc);
+  s.connect(tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)));
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, host);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(s, req);
+  beast::flat_buffer b;
+  http::response<http::string_body> res;
+  http::read(s, b, res);
+  return res.body();
+}
+
+std::string extract(const std::string& text, const std::string& key) {
+  auto k = text.find("\"" + key + "\":\"");
+  if (k == std::string::npos) return {};
+  auto start = k + key.size() + 4;
+  return text.substr(start, text.find('"', start) - start);
+}
+
+// One WebSocket client: a reader coroutine files every message into an inbox.
+class Client {
+ public:
+  Client(asio::io_context& ioc) : ws_(asio::make_strand(ioc)), wake_(ws_.get_executor()) {}
+
+  awaitable<void> connect(const std::string& host, int port, const std::string& token) {
+    co_await beast::get_lowest_layer(ws_).async_connect(
+        tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)), use_awaitable);
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
+    beast::get_lowest_layer(ws_).expires_never();
+    co_await ws_.async_handshake(host, "/v1/ws?access_token=" + token, use_awaitable);
+    ws_.text(true);
+    asio::co_spawn(ws_.get_executor(), read_loop(), asio::detached);
+    co_await expect([](const std::string& m) { return m.find("\"type\":\"hello\"") != std::string::npos; });
+  }
+
+  awaitable<void> send(std::string msg) {
+    co_await ws_.async_write(asio::buffer(msg), use_awaitable);
+  }
+
+  // Waits for (and removes) the first message for which `pred` holds.
+  template <class Pred>
+  awaitable<std::string> expect(Pred pred) {
+    for (;;) {
+      for (auto it = inbox_.begin(); it != inbox_.end(); ++it)
+        if (pred(*it)) {
+          std::string m = std::move(*it);
+          inbox_.erase(it);
+          co_return m;
+        }
+      if (closed_) throw std::runtime_error("connection closed");
+      wake_.expires_after(std::chrono::seconds(10));
+      auto [ec] = co_await wake_.async_wait(asio::as_tuple(use_awaitable));
+      if (!ec) throw std::runtime_error("timed out waiting for a message");
+    }
+  }
+  void clear() { inbox_.clear(); }
+  size_t inbox_size() const { return inbox_.size(); }
+
+ private:
+  awaitable<void> read_loop() {
+    beast::flat_buffer buf;
+    for (;;) {
+      auto [ec, n] = co_await ws_.async_read(buf, asio::as_tuple(use_awaitable));
+      if (ec) {
+        closed_ = true;
+        wake_.cancel();
+        co_return;
+      }
+      inbox_.push_back(beast::buffers_to_string(buf.data()));
+      buf.consume(buf.size());
+      wake_.cancel();
+    }
+  }
+  websocket::stream<beast::tcp_stream> ws_;
+  asio::steady_timer wake_;
+  std::deque<std::string> inbox_;
+  bool closed_ = false;
+};
+
+bool is_reply(const std::string& m) { return m.find("\"type\":\"reply\"") != std::string::npos; }
+auto event_in(const std::string& callId, const std::string& state) {
+  return [tag = "\"state\":\"" + state + "\"", id = "\"callId\":\"" + callId + "\""](const std::string& m) {
+    return m.find("\"type\":\"call\"") != std::string::npos && m.find(id) != std::string::npos &&
+           m.find(tag) != std::string::npos;
+  };
+}
+std::string op(const std::string& name, const std::string& callId) {
+  return R"({"id":1,"op":")" + name + R"(","callId":")" + callId + "\"}";
+}
+
+struct Pair {
+  std::unique_ptr<Client> caller, receiver;
+  std::string receiverId;
+};
+
+// One complete flow; returns the call id. Latency samples: each op → the other side's event.
+awaitable<std::string> flow(Pair& p, Stats& st, bool stay_connected = false) {
+  Client& c = *p.caller;
+  Client& r = *p.receiver;
+  c.clear();
+  r.clear();
+  auto t0 = Clock::now();
+  auto lap = [&] {
+    st.latency_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  };
+  co_await c.send(R"({"id":1,"op":"create","receiverId":")" + p.receiverId + "\"}");
+  std::string incoming = co_await r.expect([](const std::string& m) {
+    return m.find("\"type\":\"call\"") != std::string::npos && m.find("\"state\":\"calling\"") != std::string::npos;
+  });
+  lap();
+  std::string reply = co_await c.expect(is_reply);
+  if (reply.find("\"ok\":true") == std::string::npos) throw std::runtime_error("create refused: " + reply);
+  std::string id = extract(reply, "callId");
+
+  t0 = Clock::now();
+  co_await r.send(op("ringing", id));
+  co_await c.expect(event_in(id, "ringing"));
+  lap();
+  co_await r.expect(is_reply);
+
+  t0 = Clock::now();
+  co_await r.send(op("accept", id));
+  co_await c.expect(event_in(id, "accepted"));
+  lap();
+  co_await r.expect(is_reply);
+
+  t0 = Clock::now();
+  co_await c.send(op("ready", id));
+  co_await r.expect(event_in(id, "connecting"));
+  lap();
+  co_await c.expect(is_reply);
+
+  t0 = Clock::now();
+  co_await r.send(op("ready", id));
+  co_await c.expect(event_in(id, "connected"));
+  lap();
+  co_await r.expect(is_reply);
+  if (stay_connected) co_return id;
+
+  t0 = Clock::now();
+  co_await c.send(op("end", id));
+  co_await r.expect(event_in(id, "ended"));
+  lap();
+  co_await c.expect(is_reply);
+  ++st.flows;
+  co_return id;
+}
+
+awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::time_point until) {
+  while (Clock::now() < until && budget.fetch_sub(1) > 0) {
+    try {
+      co_await flow(p, st);
+    } catch (const std::exception& e) {
+      ++st.errors;
+      std::cerr << "flow error: " << e.what() << "\n";
+      co_return;
+    }
+  }
+}
+
+// Runs the loop until `done()` holds (the readers keep it busy forever otherwise).
+template <class Pred>
+void run_until(asio::io_context& ioc, Pred done, std::chrono::seconds limit) {
+  auto deadline = Clock::now() + limit;
+  ioc.restart();
+  while (!done() && Clock::now() < deadline) ioc.run_one_for(std::chrono::milliseconds(100));
+  if (!done()) throw std::runtime_error("benchmark step did not finish in time");
+}
+
+// Connects `n` clients as users prefix0..prefix(n-1).
+std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc, const std::string& host, int port,
+                                                  const std::string& prefix, int n) {
+  std::vector<std::unique_ptr<Client>> out;
+  std::vector<std::string> tokens;
+  for (int i = 0; i < n; ++i) {
+    std::string user = prefix + std::to_string(i);
+    tokens.push_back(extract(http_post(host, port, "/v1/dev/token", R"({"userId":")" + user + "\"}"), "token"));
+    out.push_back(std::make_unique<Client>(ioc));
+  }
+  int connected = 0;
+  for (int i = 0; i < n; ++i)
+    asio::co_spawn(ioc, out[i]->connect(host, port, tokens[i]), [&connected](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+      ++connected;
+    });
+  run_until(ioc, [&] { return connected == n; }, std::chrono::seconds(60));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"dialtone-bench: complete call flows over WebSocket against dialtoned"};
+  app.add_option("--dialtoned", o.dialtoned, "dialtoned binary to start (default: the one built beside)");
+  app.add_option("--connect", o.connect, "HOST:PORT of an already running server instead");
+  app.add_option("--pid", o.pid, "PID of that server (for CPU and memory figures)");
+  app.add_option("--pairs", o.pairs, "concurrent caller/receiver pairs")->check(CLI::Range(1, 5000));
+  app.add_option("--flows", o.flows, "stop after this many complete flows")->check(CLI::Range(1L, 100000000L));
+  app.add_option("--duration", o.duration, "stop after this many seconds")->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--idle-sessions", o.idle_sessions, "then open this many idle sessions and measure RSS")
+      ->check(CLI::Range(0, 20000));
+  app.add_option("--active-calls", o.active_calls, "then hold this many connected calls and measure RSS")
+      ->check(CLI::Range(0, 10000));
+  app.add_option("--server-arg", o.server_args, "extra flag for the started dialtoned (repeatable)");
+  CLI11_PARSE(app, argc, argv);
+
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::unique_ptr<bench::ServerChild> child;
+  if (o.connect.empty()) {
+    child = std::make_unique<bench::ServerChild>(o.dialtoned, o.server_args);
+    port = child->port();
+    o.pid = child->pid();
+  } else {
+    host = o.connect.substr(0, o.connect.rfind(':'));
+    port = std::stoi(o.connect.substr(o.connect.rfind(':') + 1));
+  }
+
+  asio::io_context ioc(1);
+  auto callers = connect_many(ioc, host, port, "bench-c", o.pairs);
+  auto receivers = connect_many(ioc, host, port, "bench-r", o.pairs);
+  std::vector<Pair> pairs(o.pairs);
+  for (int i = 0; i < o.pairs; ++i)
+    pairs[i] = {std::move(callers[i]), std::move(receivers[i]), "bench-r" + std::to_string(i)};
+
+  // Warm-up: one flow per pair, not measured.
+  Stats warm;
+  for (auto& p : pairs) asio::co_spawn(ioc, flow(p, warm), asio::detached);
+  run_until(ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
+
+  bench::ProcSample before = bench::sample(o.pid);
+  Stats st;
+  std::atomic<long> budget{o.flows};
+  auto start = Clock::now();
+  auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+  int running = o.pairs;
+  for (auto& p : pairs)
+    asio::co_spawn(ioc, pair_loop(p, st, budget, until), [&running](std::exception_ptr) { --running; });
+  run_until(ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  bench::ProcSample after = bench::sample(o.pid);
+
+  double cpu_ms = (after.cpu_seconds - before.cpu_seconds) * 1000.0;
+  double p50 = percentile(st.latency_us, 50), p99 = percentile(st.latency_us, 99),
+         p999 = percentile(st.latency_us, 99.9);
+  std::printf("pairs=%d flows=%ld errors=%ld seconds=%.2f\n", o.pairs, st.flows, st.errors, secs);
+  std::printf("flows_per_s=%.0f\n", static_cast<double>(st.flows) / secs);
+  std::printf("op_to_event_us p50=%.0f p99=%.0f p99.9=%.0f (samples=%zu)\n", p50, p99, p999,
+              st.latency_us.size());
+  std::printf("server_cpu_ms_per_flow=%.3f server_cpu_util=%.2f cores\n",
+              st.flows ? cpu_ms / static_cast<double>(st.flows) : 0.0, cpu_ms / 1000.0 / secs);
+  std::printf("server_rss_kib=%ld\n", after.rss_kib);
+
+  if (o.idle_sessions > 0) {
+    bench::ProcSample base = bench::sample(o.pid);
+    auto idle = connect_many(ioc, host, port, "bench-idle", o.idle_sessions);
+    bench::ProcSample loaded = bench::sample(o.pid);
+    std::printf("idle_sessions=%d rss_per_idle_session_kib=%.2f\n", o.idle_sessions,
+                static_cast<double>(loaded.rss_kib - base.rss_kib) / o.idle_sessions);
+  }
+  if (o.active_calls > 0) {
+    auto cs = connect_many(ioc, host, port, "bench-ac", o.active_calls);
+    auto rs = connect_many(ioc, host, port, "bench-ar", o.active_calls);
+    std::vector<Pair> held(o.active_calls);
+    for (int i = 0; i < o.active_calls; ++i)
+      held[i] = {std::move(cs[i]), std::move(rs[i]), "bench-ar" + std::to_string(i)};
+    bench::ProcSample base = bench::sample(o.pid);
+    Stats hs;
+    int up = 0;
+    for (auto& p : held)
+      asio::co_spawn(ioc, flow(p, hs, true), [&up](std::exception_ptr e, std::string) {
+        if (e) std::rethrow_exception(e);
+        ++up;
+      });
+    run_until(ioc, [&] { return up == o.active_calls; }, std::chrono::seconds(120));
+    bench::ProcSample loaded = bench::sample(o.pid);
+    std::printf("active_calls=%d rss_per_active_call_kib=%.2f\n", o.active_calls,
+                static_cast<double>(loaded.rss_kib - base.rss_kib) / o.active_calls);
+  }
+  std::fflush(stdout);
+  return st.errors == 0 ? 0 : 1;
+}
