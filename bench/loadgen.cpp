@@ -300,6 +300,7 @@ int main(int argc, char** argv) {
   run_until(ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
 
   bench::ProcSample before = bench::sample(o.pid);
+  bench::ProcSample gen_before = bench::sample(getpid());
   Stats st;
   std::atomic<long> budget{o.flows};
   auto start = Clock::now();
@@ -310,6 +311,7 @@ int main(int argc, char** argv) {
   run_until(ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   bench::ProcSample after = bench::sample(o.pid);
+  bench::ProcSample gen_after = bench::sample(getpid());
 
   double cpu_ms = (after.cpu_seconds - before.cpu_seconds) * 1000.0;
   double p50 = percentile(st.latency_us, 50), p99 = percentile(st.latency_us, 99),
@@ -320,6 +322,9 @@ int main(int argc, char** argv) {
               st.latency_us.size());
   std::printf("server_cpu_ms_per_flow=%.3f server_cpu_util=%.2f cores\n",
               st.flows ? cpu_ms / static_cast<double>(st.flows) : 0.0, cpu_ms / 1000.0 / secs);
+  std::printf("generator_cpu_ms_per_flow=%.3f\n",
+              st.flows ? (gen_after.cpu_seconds - gen_before.cpu_seconds) * 1000.0 / static_cast<double>(st.flows)
+                       : 0.0);
   std::printf("server_rss_kib=%ld\n", after.rss_kib);
 
   if (o.idle_sessions > 0) {

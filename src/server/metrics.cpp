@@ -32,11 +32,6 @@ void Metrics::count_terminal(const std::string& state, const std::string& reason
   ++terminal_[{state, reason}];
 }
 
-void Metrics::count_op(const std::string& op, const std::string& result) {
-  std::lock_guard lk(mu_);
-  ++ops_[{op, result}];
-}
-
 namespace {
 // Label values come from clients (reasons): escape as the text format requires.
 std::string escape(const std::string& v) {
@@ -68,11 +63,6 @@ std::string Metrics::render() const {
     for (const auto& [k, n] : terminal_)
       out += fmt::format("dialtone_calls_terminal_total{{state=\"{}\",reason=\"{}\"}} {}\n",
                          escape(k.first), escape(k.second), n);
-    out += "# HELP dialtone_ops_total Operations by op and result.\n"
-           "# TYPE dialtone_ops_total counter\n";
-    for (const auto& [k, n] : ops_)
-      out += fmt::format("dialtone_ops_total{{op=\"{}\",result=\"{}\"}} {}\n", escape(k.first),
-                         escape(k.second), n);
   }
   out += "# HELP dialtone_store_batches_total Group commits.\n"
          "# TYPE dialtone_store_batches_total counter\n";

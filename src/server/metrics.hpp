@@ -34,13 +34,11 @@ class Metrics {
   Histogram store_commit;        // one group commit
 
   void count_terminal(const std::string& state, const std::string& reason);
-  void count_op(const std::string& op, const std::string& result);
   std::string render() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> terminal_;
-  std::map<std::pair<std::string, std::string>, std::uint64_t> ops_;
 };
 
 }  // namespace dialtone
