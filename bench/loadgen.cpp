@@ -45,6 +45,7 @@ struct Options {
   int idle_sessions = 0;
   int active_calls = 0;
   std::vector<std::string> server_args;
+  std::string prefix = "bench";
 };
 
 struct Stats {
@@ -268,6 +269,7 @@ int main(int argc, char** argv) {
   app.add_option("--active-calls", o.active_calls, "then hold this many connected calls and measure RSS")
       ->check(CLI::Range(0, 10000));
   app.add_option("--server-arg", o.server_args, "extra flag for the started dialtoned (repeatable)");
+  app.add_option("--user-prefix", o.prefix, "prefix of the user ids (to run several generators)");
   CLI11_PARSE(app, argc, argv);
 
   rlimit lim{};
@@ -288,11 +290,11 @@ int main(int argc, char** argv) {
   }
 
   asio::io_context ioc(1);
-  auto callers = connect_many(ioc, host, port, "bench-c", o.pairs);
-  auto receivers = connect_many(ioc, host, port, "bench-r", o.pairs);
+  auto callers = connect_many(ioc, host, port, o.prefix + "-c", o.pairs);
+  auto receivers = connect_many(ioc, host, port, o.prefix + "-r", o.pairs);
   std::vector<Pair> pairs(o.pairs);
   for (int i = 0; i < o.pairs; ++i)
-    pairs[i] = {std::move(callers[i]), std::move(receivers[i]), "bench-r" + std::to_string(i)};
+    pairs[i] = {std::move(callers[i]), std::move(receivers[i]), o.prefix + "-r" + std::to_string(i)};
 
   // Warm-up: one flow per pair, not measured.
   Stats warm;
@@ -329,17 +331,17 @@ int main(int argc, char** argv) {
 
   if (o.idle_sessions > 0) {
     bench::ProcSample base = bench::sample(o.pid);
-    auto idle = connect_many(ioc, host, port, "bench-idle", o.idle_sessions);
+    auto idle = connect_many(ioc, host, port, o.prefix + "-idle", o.idle_sessions);
     bench::ProcSample loaded = bench::sample(o.pid);
     std::printf("idle_sessions=%d rss_per_idle_session_kib=%.2f\n", o.idle_sessions,
                 static_cast<double>(loaded.rss_kib - base.rss_kib) / o.idle_sessions);
   }
   if (o.active_calls > 0) {
-    auto cs = connect_many(ioc, host, port, "bench-ac", o.active_calls);
-    auto rs = connect_many(ioc, host, port, "bench-ar", o.active_calls);
+    auto cs = connect_many(ioc, host, port, o.prefix + "-ac", o.active_calls);
+    auto rs = connect_many(ioc, host, port, o.prefix + "-ar", o.active_calls);
     std::vector<Pair> held(o.active_calls);
     for (int i = 0; i < o.active_calls; ++i)
-      held[i] = {std::move(cs[i]), std::move(rs[i]), "bench-ar" + std::to_string(i)};
+      held[i] = {std::move(cs[i]), std::move(rs[i]), o.prefix + "-ar" + std::to_string(i)};
     bench::ProcSample base = bench::sample(o.pid);
     Stats hs;
     int up = 0;

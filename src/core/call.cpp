@@ -138,8 +138,9 @@ json::object to_public_json(const Call& c) {
   return o;
 }
 
-json::object to_storage_json(const Call& c) {
-  json::object o = to_public_json(c);
+namespace {
+json::object server_fields(const Call& c) {
+  json::object o;
   o["_callerDeviceId"] = c.callerDeviceId;
   json::array devs;
   for (auto& d : c.ringingDeviceIds) devs.emplace_back(d);
@@ -147,6 +148,25 @@ json::object to_storage_json(const Call& c) {
   o["_acceptedAt"] = opt_time(c.acceptedAt);
   o["_terminatedBy"] = opt_str(c.terminatedBy);
   return o;
+}
+}  // namespace
+
+json::object to_storage_json(const Call& c) {
+  json::object o = to_public_json(c);
+  for (auto& [k, v] : server_fields(c)) o[k] = v;
+  return o;
+}
+
+std::string to_public_string(const Call& c) { return json::serialize(to_public_json(c)); }
+
+std::string to_storage_string(const Call& c, std::string_view publicDoc) {
+  std::string extra = json::serialize(server_fields(c));  // "{...}"
+  std::string out;
+  out.reserve(publicDoc.size() + extra.size());
+  out.append(publicDoc.substr(0, publicDoc.size() - 1));  // drop the closing brace
+  out += ',';
+  out.append(extra, 1);
+  return out;
 }
 
 Call call_from_storage_json(const json::object& o) {

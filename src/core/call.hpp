@@ -67,6 +67,10 @@ struct Call {
 boost::json::object to_public_json(const Call& call);
 // The public document plus the server-side fields, for the store.
 boost::json::object to_storage_json(const Call& call);
+// The same, serialized: the public document is serialized once per change and reused for the
+// snapshot, the reply and (with the server-side fields appended) the stored record.
+std::string to_public_string(const Call& call);
+std::string to_storage_string(const Call& call, std::string_view publicDoc);
 // Inverse of to_storage_json; throws std::exception on a malformed record.
 Call call_from_storage_json(const boost::json::object& o);
 

@@ -1,7 +1,6 @@
 #include "core/time.hpp"
 
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 
 namespace dialtone {
@@ -11,15 +10,33 @@ TimeMs now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// Civil date from days since 1970-01-01 (H. Hinnant's algorithm): no locale, no libc calls;
+// this runs several times per published snapshot.
 std::string format_iso(TimeMs t) {
-  std::time_t secs = static_cast<std::time_t>(t >= 0 ? t / 1000 : (t - 999) / 1000);
-  int ms = static_cast<int>(t - static_cast<TimeMs>(secs) * 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
+  TimeMs days = (t >= 0 ? t : t - 86'399'999) / 86'400'000;
+  TimeMs msOfDay = t - days * 86'400'000;
+  TimeMs z = days + 719468;
+  TimeMs era = (z >= 0 ? z : z - 146096) / 146097;
+  TimeMs doe = z - era * 146097;
+  TimeMs yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  TimeMs y = yoe + era * 400;
+  TimeMs doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  TimeMs mp = (5 * doy + 2) / 153;
+  TimeMs d = doy - (153 * mp + 2) / 5 + 1;
+  TimeMs m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+  char buf[25] = "0000-00-00T00:00:00.000Z";
+  auto put = [&buf](int pos, TimeMs v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) buf[pos + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, y, 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  put(11, msOfDay / 3'600'000, 2);
+  put(14, msOfDay / 60'000 % 60, 2);
+  put(17, msOfDay / 1000 % 60, 2);
+  put(20, msOfDay % 1000, 3);
+  return std::string(buf, 24);
 }
 
 namespace {

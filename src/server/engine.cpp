@@ -17,6 +17,7 @@ struct Engine::Batch {
     Call call;
     std::optional<CallState> from;  // nullopt: the call was created by this change
     std::vector<Action> actions;
+    std::shared_ptr<const std::string> doc;  // the public document, serialized
   };
   Store& store;
   TimeMs now;
@@ -123,7 +124,41 @@ void Engine::loop() {
   }
 }
 
+OpResult Engine::run_job(Batch& b, Job& job) {
+  for (int attempt = 0;; ++attempt) {
+    size_t mark = b.effects.size();
+    store_.savepoint();
+    OpResult r;
+    bool retry = false;
+    try {
+      r = job.run(b);
+    } catch (const Error& e) {
+      r = OpResult::fail(e.code(), e.what());
+      r.rollback = true;
+    } catch (const StoreError& e) {
+      // A version conflict means someone else wrote the call: drop the cache, try once more.
+      retry = e.kind() == StoreError::Kind::conflict && attempt == 0;
+      if (!retry) spdlog::error("JOB_FAILED error=\"{}\"", e.what());
+      r = OpResult::fail(ErrorCode::internal, "the server could not apply the operation");
+      r.rollback = true;
+    } catch (const std::exception& e) {
+      spdlog::error("JOB_FAILED error=\"{}\"", e.what());
+      r = OpResult::fail(ErrorCode::internal, "the server could not apply the operation");
+      r.rollback = true;
+    }
+    if (!r.rollback) {
+      store_.release_savepoint();
+      return r;
+    }
+    store_.rollback_to_savepoint();
+    b.effects.resize(mark);
+    cache_.clear();
+    if (!retry) return r;
+  }
+}
+
 void Engine::run_batch(std::vector<Job>& jobs) {
+  auto started = std::chrono::steady_clock::now();
   Batch b{store_, now_ms(), {}};
   std::vector<OpResult> results(jobs.size());
   bool ok = true;
@@ -134,25 +169,8 @@ void Engine::run_batch(std::vector<Job>& jobs) {
     ok = false;
   }
   for (size_t i = 0; ok && i < jobs.size(); ++i) {
-    size_t mark = b.effects.size();
     try {
-      store_.savepoint();
-      try {
-        results[i] = jobs[i].run(b);
-      } catch (const Error& e) {
-        results[i] = OpResult::fail(e.code(), e.what());
-        results[i].rollback = true;
-      } catch (const std::exception& e) {
-        spdlog::error("JOB_FAILED error=\"{}\"", e.what());
-        results[i] = OpResult::fail(ErrorCode::internal, "the server could not apply the operation");
-        results[i].rollback = true;
-      }
-      if (results[i].rollback) {
-        store_.rollback_to_savepoint();
-        b.effects.resize(mark);
-      } else {
-        store_.release_savepoint();
-      }
+      results[i] = run_job(b, jobs[i]);
     } catch (const std::exception& e) {  // the savepoint machinery itself failed
       spdlog::error("STORE_SAVEPOINT_FAILED error=\"{}\"", e.what());
       ok = false;
@@ -181,6 +199,7 @@ void Engine::run_batch(std::vector<Job>& jobs) {
       spdlog::error("STORE_ROLLBACK_FAILED error=\"{}\"", e.what());
     }
     b.effects.clear();
+    cache_.clear();
     for (auto& r : results) r = OpResult::fail(ErrorCode::unavailable, "the store is unavailable; nothing changed");
   }
   after_commit(b);
@@ -195,21 +214,43 @@ void Engine::run_batch(std::vector<Job>& jobs) {
         std::chrono::duration_cast<std::chrono::microseconds>(end - jobs[i].enqueued).count());
     if (jobs[i].done) jobs[i].done(std::move(results[i]));
   }
+  metrics_.engine_busy_us += static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
+          .count());
 }
 
-namespace {
-// Writes a committed-to-be change and records it for publication after the commit.
-void persist(Engine::Batch& b, const Transition& t, CallState from, TimeMs mediaMs) {
-  if (!t.changed) return;
-  b.store.update_call(t.call, t.call.next_deadline(mediaMs));
-  if (has(t.actions, Action::clear_active_calls)) b.store.release_active(t.call.callId);
-  b.effects.push_back({t.call, from, t.actions});
+std::optional<Call> Engine::load(Batch& b, const std::string& callId) {
+  if (auto it = cache_.find(callId); it != cache_.end()) return it->second;
+  auto c = b.store.get_call(callId);
+  if (c && is_active(c->state)) cache_.emplace(callId, *c);
+  return c;
 }
-}  // namespace
+
+std::shared_ptr<const std::string> Engine::persist(Batch& b, const Transition& t, CallState from) {
+  if (!t.changed) return nullptr;
+  auto doc = std::make_shared<const std::string>(to_public_string(t.call));
+  b.store.update_call(t.call, t.call.next_deadline(opts_.mediaTimeoutMs),
+                      to_storage_string(t.call, *doc));
+  if (has(t.actions, Action::clear_active_calls)) b.store.release_active(t.call.callId);
+  if (is_active(t.call.state))
+    cache_.insert_or_assign(t.call.callId, t.call);
+  else
+    cache_.erase(t.call.callId);
+  b.effects.push_back({t.call, from, t.actions, doc});
+  return doc;
+}
+
+std::shared_ptr<const std::string> Engine::insert(Batch& b, const Call& c) {
+  auto doc = std::make_shared<const std::string>(to_public_string(c));
+  b.store.insert_call(c, c.next_deadline(opts_.mediaTimeoutMs), to_storage_string(c, *doc));
+  if (is_active(c.state)) cache_.insert_or_assign(c.callId, c);
+  b.effects.push_back({c, std::nullopt, {}, doc});
+  return doc;
+}
 
 void Engine::fire_deadlines(Batch& b) {
   for (const auto& id : store_.due_calls(b.now, 256)) {
-    auto call = store_.get_call(id);
+    auto call = load(b, id);
     if (!call) continue;
     Event ev = is_unanswered(call->state) ? Event::ring_timeout : Event::media_timeout;
     Transition t = apply(*call, Intent{ev}, Actor{}, b.now);
@@ -217,7 +258,7 @@ void Engine::fire_deadlines(Batch& b) {
       spdlog::warn("DEADLINE_IGNORED callId={} state={}", id, state_name(call->state));
       continue;
     }
-    persist(b, t, call->state, opts_.mediaTimeoutMs);
+    persist(b, t, call->state);
   }
 }
 
@@ -226,7 +267,7 @@ void Engine::fire_presence(Batch& b) {
     PresenceCheck pc = presence_.top();
     presence_.pop();
     if (hub_.online(pc.userId)) continue;
-    auto call = store_.get_call(pc.callId);
+    auto call = load(b, pc.callId);
     if (!call || is_terminal(call->state)) continue;
     std::optional<TimeMs> required =
         pc.userId == call->callerId ? std::optional<TimeMs>(call->timestamp) : call->acceptedAt;
@@ -241,7 +282,7 @@ void Engine::fire_presence(Batch& b) {
     Transition t = apply(*call, Intent{Event::presence_lost}, Actor{pc.userId, ""}, b.now);
     if (t.error != ErrorCode::ok) continue;
     spdlog::info("PRESENCE_LOST callId={} user={}", call->callId, pc.userId);
-    persist(b, t, call->state, opts_.mediaTimeoutMs);
+    persist(b, t, call->state);
   }
 }
 
@@ -256,7 +297,7 @@ void Engine::schedule_presence(const Call& c, const std::string& userId, TimeMs 
 void Engine::after_commit(Batch& b) {
   for (const auto& e : b.effects) {
     const Call& c = e.call;
-    hub_.publish(c);
+    hub_.publish(c, e.doc);
     if (!e.from) {
       if (c.state == CallState::busy) {
         spdlog::info("CALL_BUSY callId={} callerId={} receiverId={}", c.callId, c.callerId,
@@ -309,10 +350,9 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
       in.callerProfile = {who.userId, who.name.empty() ? who.userId : who.name, who.photo};
       in.receiverId = req.receiverId;
       in.receiver = b.store.get_user(req.receiverId);
-      if (auto id = b.store.active_call_of(who.userId)) in.callerActive = b.store.get_call(*id);
+      if (auto id = b.store.active_call_of(who.userId)) in.callerActive = load(b, *id);
       if (in.receiver)
-        if (auto id = b.store.active_call_of(req.receiverId))
-          in.receiverActive = b.store.get_call(*id);
+        if (auto id = b.store.active_call_of(req.receiverId)) in.receiverActive = load(b, *id);
       in.newCallId = random_id();
       in.now = b.now;
       in.ringTimeoutMs = opts_.ringTimeoutMs;
@@ -320,7 +360,7 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
       OpResult r;
       switch (d.kind) {
         case CreateDecision::Kind::created:
-          b.store.insert_call(*d.call, d.call->next_deadline(opts_.mediaTimeoutMs));
+          r.doc = insert(b, *d.call);
           try {
             b.store.claim_active(d.call->callerId, d.call->callId);
             b.store.claim_active(d.call->receiverId, d.call->callId);
@@ -332,16 +372,17 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
             res.rollback = true;
             return res;
           }
-          b.effects.push_back({*d.call, std::nullopt, {}});
           r.status = 201;
           r.call = d.call;
           return r;
-        case CreateDecision::Kind::busy_stored:
-          b.store.insert_call(*d.call, std::nullopt);
-          b.effects.push_back({*d.call, std::nullopt, {}});
-          return OpResult::fail(ErrorCode::busy, "the receiver is in another call", d.call);
+        case CreateDecision::Kind::busy_stored: {
+          auto doc = insert(b, *d.call);
+          auto res = OpResult::fail(ErrorCode::busy, "the receiver is in another call", d.call);
+          res.doc = doc;
+          return res;
+        }
         case CreateDecision::Kind::glare:
-          persist(b, d.glare, in.callerActive->state, opts_.mediaTimeoutMs);
+          r.doc = persist(b, d.glare, in.callerActive->state);
           spdlog::info("CALL_GLARE callId={} user={}", d.call->callId, who.userId);
           r.call = d.call;
           return r;
@@ -356,15 +397,15 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
       return OpResult::fail(ErrorCode::internal, "unreachable");
     }
 
-    auto call = b.store.get_call(req.callId);
+    auto call = load(b, req.callId);
     if (!call || !call->is_participant(who.userId))
       return OpResult::fail(ErrorCode::not_found, "no such call");
     Transition t = apply(*call, Intent{op_event(req.op), req.reason, req.muted}, actor, b.now);
     if (t.error != ErrorCode::ok)
       return OpResult::fail(t.error, message_for(t.error, op_name(req.op), t.call), t.call);
-    persist(b, t, call->state, opts_.mediaTimeoutMs);
-    if (req.op == Op::signal) hub_.relay_signal(t.call, who.userId, req.data);
     OpResult r;
+    r.doc = persist(b, t, call->state);
+    if (req.op == Op::signal) hub_.relay_signal(t.call, who.userId, req.data);
     r.call = t.call;
     return r;
   };

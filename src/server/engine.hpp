@@ -33,6 +33,7 @@ struct OpResult {
   std::string message;
   int status = 200;                        // 200, 201 or the error's status
   std::optional<Call> call;                // the document (also with busy / invalid_transition)
+  std::shared_ptr<const std::string> doc;  // `call` serialized, when the engine already did it
   std::optional<boost::json::value> body;  // reads answer with a body of their own
   bool rollback = false;                   // undo this job's writes (its savepoint)
 
@@ -113,10 +114,17 @@ class Engine {
 
   void loop();
   void run_batch(std::vector<Job>& jobs);
+  OpResult run_job(Batch& b, Job& job);  // one job in its own savepoint
   void fire_deadlines(Batch& b);
   void fire_presence(Batch& b);
   void after_commit(Batch& b);
   void schedule_presence(const Call& c, const std::string& userId, TimeMs requiredSince);
+  // Reads a call inside the batch, from the cache of active calls when it is there.
+  std::optional<Call> load(Batch& b, const std::string& callId);
+  // Writes a change (or a new call) and records it for publication after the commit; returns
+  // the serialized public document.
+  std::shared_ptr<const std::string> persist(Batch& b, const Transition& t, CallState from);
+  std::shared_ptr<const std::string> insert(Batch& b, const Call& c);
 
   Store& store_;
   Hub& hub_;
@@ -135,6 +143,10 @@ class Engine {
   std::priority_queue<PresenceCheck, std::vector<PresenceCheck>, std::greater<>> presence_;
   std::unordered_map<std::string, TimeMs> offline_since_;
   TimeMs started_at_ = 0;
+  // Active calls as written by this engine (committed, or written earlier in the current
+  // batch). Saves a read and a JSON parse per op; cleared whenever anything rolls back, and a
+  // version conflict in the store (another writer) clears it and retries the job once.
+  std::unordered_map<std::string, Call> cache_;
 
   std::mutex profiles_mu_;
   std::unordered_map<std::string, std::pair<std::string, std::string>> known_profiles_;

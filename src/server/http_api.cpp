@@ -40,7 +40,12 @@ HttpResponse text_response(const HttpRequest& req, http::status status, std::str
 HttpResponse result_response(const HttpRequest& req, const OpResult& r) {
   if (r.error != ErrorCode::ok) return error_response(req, r.error, r.message, r.call);
   if (r.body) return json_response(req, static_cast<http::status>(r.status), *r.body);
-  if (r.call) return json_response(req, static_cast<http::status>(r.status), to_public_json(*r.call));
+  if (r.call) {
+    HttpResponse res = json_response(req, static_cast<http::status>(r.status), nullptr);
+    res.body() = r.doc ? *r.doc : to_public_string(*r.call);
+    res.prepare_payload();
+    return res;
+  }
   return json_response(req, http::status::ok, json::object{});
 }
 

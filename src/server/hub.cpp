@@ -8,12 +8,16 @@ namespace dialtone {
 
 namespace json = boost::json;
 
-Message call_message(const Call& call) {
-  json::object o;
-  o["type"] = "call";
-  o["call"] = to_public_json(call);
-  return std::make_shared<const std::string>(json::serialize(o));
+Message call_message(std::string_view doc) {
+  std::string m;
+  m.reserve(doc.size() + 24);
+  m += R"({"type":"call","call":)";
+  m += doc;
+  m += '}';
+  return std::make_shared<const std::string>(std::move(m));
 }
+
+Message call_message(const Call& call) { return call_message(to_public_string(call)); }
 
 void Hub::join(const std::shared_ptr<SessionSink>& s, Message hello) {
   bool first = false;
@@ -70,8 +74,8 @@ void Hub::seed(const std::vector<Call>& active) {
   }
 }
 
-void Hub::publish(const Call& call) {
-  Message msg = call_message(call);
+void Hub::publish(const Call& call, const std::shared_ptr<const std::string>& doc) {
+  Message msg = doc ? call_message(*doc) : call_message(call);
   std::lock_guard lk(mu_);
   if (is_active(call.state)) {
     routes_[call.callId] = std::make_shared<const Call>(call);

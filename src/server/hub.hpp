@@ -42,8 +42,9 @@ class Hub {
   bool online(const std::string& userId) const;
   std::size_t session_count() const;
 
-  // Called by the engine, in commit order, for every committed change.
-  void publish(const Call& call);
+  // Called by the engine, in commit order, for every committed change; `doc` is the call's
+  // public document, already serialized.
+  void publish(const Call& call, const std::shared_ptr<const std::string>& doc);
   // Seeds the routes with the active calls found in the store at start-up.
   void seed(const std::vector<Call>& active);
   // The latest committed document of an active call, or nullptr.
@@ -66,5 +67,6 @@ class Hub {
 };
 
 Message call_message(const Call& call);
+Message call_message(std::string_view doc);
 
 }  // namespace dialtone

@@ -96,6 +96,8 @@ asio::awaitable<void> http_session(ServerContext& ctx, tcp::socket socket) {
     }
     HttpRequest req = parser.release();
     if (beast::websocket::is_upgrade(req)) {
+      buffer.clear();  // this frame lives as long as the WebSocket: keep it small
+      buffer.shrink_to_fit();
       co_await upgrade(ctx, stream, std::move(req));
       co_return;
     }

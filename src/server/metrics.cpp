@@ -70,6 +70,11 @@ std::string Metrics::render() const {
   out += "# HELP dialtone_store_failures_total Failed group commits.\n"
          "# TYPE dialtone_store_failures_total counter\n";
   out += fmt::format("dialtone_store_failures_total {}\n", store_failures.load());
+  out += "# HELP dialtone_engine_busy_seconds_total Time the engine's store thread spent on "
+         "batches (its saturation: rate close to 1 means it is the bottleneck).\n"
+         "# TYPE dialtone_engine_busy_seconds_total counter\n";
+  out += fmt::format("dialtone_engine_busy_seconds_total {}\n",
+                     static_cast<double>(engine_busy_us.load()) / 1e6);
   transition_latency.render(out, "dialtone_transition_latency_seconds",
                             "From an op's arrival to its committed, published transition.");
   store_commit.render(out, "dialtone_store_commit_seconds", "Duration of one group commit.");

@@ -42,12 +42,14 @@ asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "dialtoned"); }));
   ws_.read_message_max(kHardMessageLimit);
+  ws_.write_buffer_bytes(512);  // unmasked server frames are written from our buffers directly
   ws_.auto_fragment(false);
   ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
     if (kind == websocket::frame_type::pong) missed_pongs_ = 0;
   });
 
   auto [ec] = co_await ws_.async_accept(upgrade, asio::as_tuple(use_awaitable));
+  upgrade = HttpRequest{};  // the frame lives as long as the session
   if (ec) co_return;
 
   json::object hello{{"type", "hello"},
@@ -121,15 +123,24 @@ void WsSession::handle(std::string_view text) {
 }
 
 void WsSession::reply(const json::value& id, const OpResult& r) {
-  json::object o;
-  o["type"] = "reply";
-  o["id"] = id;
-  o["ok"] = r.error == ErrorCode::ok;
-  if (r.error != ErrorCode::ok)
-    o["error"] = json::object{{"code", error_name(r.error)}, {"message", r.message}};
-  if (r.call) o["call"] = to_public_json(*r.call);
-  o["serverTime"] = format_iso(now_ms());
-  enqueue(std::make_shared<const std::string>(json::serialize(o)));
+  // {"type":"reply","id":…,"ok":…,["error":…,]["call":…,]"serverTime":"…"}, with the document
+  // the engine already serialized spliced in rather than serialized again.
+  std::string m = R"({"type":"reply","id":)";
+  m += json::serialize(id);
+  if (r.error == ErrorCode::ok) {
+    m += R"(,"ok":true)";
+  } else {
+    m += R"(,"ok":false,"error":)";
+    m += json::serialize(json::object{{"code", error_name(r.error)}, {"message", r.message}});
+  }
+  if (r.call) {
+    m += R"(,"call":)";
+    m += r.doc ? *r.doc : to_public_string(*r.call);
+  }
+  m += R"(,"serverTime":")";
+  m += format_iso(now_ms());
+  m += "\"}";
+  enqueue(std::make_shared<const std::string>(std::move(m)));
 }
 
 void WsSession::deliver(Message msg) {

@@ -44,10 +44,13 @@ class Store {
   virtual std::vector<Profile> list_users(std::size_t limit) = 0;
 
   virtual std::optional<Call> get_call(std::string_view callId) = 0;
-  // `deadline` is the call's next server-driven deadline (nullopt when none is armed).
-  virtual void insert_call(const Call& call, std::optional<TimeMs> deadline) = 0;
+  // `deadline` is the call's next server-driven deadline (nullopt when none is armed); `doc` is
+  // to_storage_string(call, …), serialized once by the caller.
+  virtual void insert_call(const Call& call, std::optional<TimeMs> deadline,
+                           std::string_view doc) = 0;
   // Writes `call`, which must be the stored version + 1; throws StoreError(conflict) otherwise.
-  virtual void update_call(const Call& call, std::optional<TimeMs> deadline) = 0;
+  virtual void update_call(const Call& call, std::optional<TimeMs> deadline,
+                           std::string_view doc) = 0;
 
   virtual std::optional<std::string> active_call_of(std::string_view userId) = 0;
   // The unique key of the database enforces one active call per user: a second claim throws

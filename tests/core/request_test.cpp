@@ -2,6 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <ctime>
+#include <random>
+
 #include "core/errors.hpp"
 #include "core/request.hpp"
 
@@ -72,6 +75,21 @@ TEST(Request, HttpBodies) {
   EXPECT_EQ(parse_http_request(Op::create, "", R"({"receiverId":"bob"})").receiverId, "bob");
   EXPECT_THROW(parse_http_request(Op::accept, "a/b", ""), Error);
   EXPECT_THROW(parse_http_request(Op::mute, "abc", "[1]"), Error);
+}
+
+TEST(Time, FormatAgreesWithTheCLibrary) {
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 100000; ++i) {
+    TimeMs t = static_cast<TimeMs>(rng() % 8'000'000'000'000ULL);  // 1970 .. 2223
+    std::time_t secs = static_cast<std::time_t>(t / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char want[32];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(t % 1000));
+    ASSERT_EQ(format_iso(t), want) << t;
+    ASSERT_EQ(parse_iso(want), t);
+  }
 }
 
 TEST(Time, IsoRoundTrip) {

@@ -43,6 +43,8 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
     return c;
   }
   // Runs `fn` in one committed transaction.
+  static std::string doc(const Call& c) { return to_storage_string(c, to_public_string(c)); }
+  void insert(Store& s, const Call& c, std::optional<TimeMs> deadline) { s.insert_call(c, deadline, doc(c)); }
   template <class F>
   void tx(F&& fn) {
     store_->begin();
@@ -72,7 +74,7 @@ TEST_P(StoreConformance, UsersUpsertAndList) {
 
 TEST_P(StoreConformance, CallsRoundTripWithVersionCheck) {
   Call c = make("c1", "alice", "bob", 1000);
-  tx([&](Store& s) { s.insert_call(c, c.ringDeadline); });
+  tx([&](Store& s) { insert(s, c, c.ringDeadline); });
   auto got = store_->get_call("c1");
   ASSERT_TRUE(got);
   EXPECT_EQ(to_storage_json(*got), to_storage_json(c));
@@ -80,12 +82,12 @@ TEST_P(StoreConformance, CallsRoundTripWithVersionCheck) {
   Call next = c;
   next.version = 2;
   next.state = CallState::ringing;
-  tx([&](Store& s) { s.update_call(next, next.ringDeadline); });
+  tx([&](Store& s) { s.update_call(next, next.ringDeadline, doc(next)); });
   EXPECT_EQ(store_->get_call("c1")->state, CallState::ringing);
 
   // A writer that read version 1 loses: its update is refused.
   store_->begin();
-  EXPECT_THROW(store_->update_call(next, std::nullopt), StoreError);
+  EXPECT_THROW(store_->update_call(next, std::nullopt, doc(next)), StoreError);
   store_->rollback();
   EXPECT_EQ(store_->get_call("c1")->version, 2);
 }
@@ -93,8 +95,8 @@ TEST_P(StoreConformance, CallsRoundTripWithVersionCheck) {
 TEST_P(StoreConformance, OneActiveCallPerUserIsAUniqueKey) {
   Call a = make("c1", "alice", "bob", 1000), b = make("c2", "carol", "bob", 1001);
   tx([&](Store& s) {
-    s.insert_call(a, std::nullopt);
-    s.insert_call(b, std::nullopt);
+    insert(s, a, std::nullopt);
+    insert(s, b, std::nullopt);
     s.claim_active("alice", "c1");
     s.claim_active("bob", "c1");
   });
@@ -117,10 +119,10 @@ TEST_P(StoreConformance, OneActiveCallPerUserIsAUniqueKey) {
 TEST_P(StoreConformance, SavepointUndoesOnlyOneOp) {
   store_->begin();
   store_->savepoint();
-  store_->insert_call(make("keep", "a", "b", 1), std::nullopt);
+  insert(*store_, make("keep", "a", "b", 1), std::nullopt);
   store_->release_savepoint();
   store_->savepoint();
-  store_->insert_call(make("drop", "c", "d", 2), std::nullopt);
+  insert(*store_, make("drop", "c", "d", 2), std::nullopt);
   store_->rollback_to_savepoint();
   store_->commit();
   EXPECT_TRUE(store_->get_call("keep"));
@@ -129,16 +131,16 @@ TEST_P(StoreConformance, SavepointUndoesOnlyOneOp) {
 
 TEST_P(StoreConformance, RollbackLeavesNothing) {
   store_->begin();
-  store_->insert_call(make("c1", "a", "b", 1), std::nullopt);
+  insert(*store_, make("c1", "a", "b", 1), std::nullopt);
   store_->rollback();
   EXPECT_FALSE(store_->get_call("c1"));
 }
 
 TEST_P(StoreConformance, DeadlinesAreIndexedAndDue) {
   tx([&](Store& s) {
-    s.insert_call(make("late", "a", "b", 1), 5000);
-    s.insert_call(make("early", "c", "d", 1), 3000);
-    s.insert_call(make("none", "e", "f", 1), std::nullopt);
+    insert(s, make("late", "a", "b", 1), 5000);
+    insert(s, make("early", "c", "d", 1), 3000);
+    insert(s, make("none", "e", "f", 1), std::nullopt);
   });
   EXPECT_EQ(store_->next_deadline(), 3000);
   EXPECT_TRUE(store_->due_calls(2999, 10).empty());
@@ -149,10 +151,10 @@ TEST_P(StoreConformance, DeadlinesAreIndexedAndDue) {
 
 TEST_P(StoreConformance, HistoryNewestFirstWithBefore) {
   tx([&](Store& s) {
-    s.insert_call(make("c1", "alice", "bob", 1000), std::nullopt);
-    s.insert_call(make("c2", "bob", "alice", 2000), std::nullopt);
-    s.insert_call(make("c3", "carol", "dave", 3000), std::nullopt);
-    s.insert_call(make("c4", "alice", "carol", 4000), std::nullopt);
+    insert(s, make("c1", "alice", "bob", 1000), std::nullopt);
+    insert(s, make("c2", "bob", "alice", 2000), std::nullopt);
+    insert(s, make("c3", "carol", "dave", 3000), std::nullopt);
+    insert(s, make("c4", "alice", "carol", 4000), std::nullopt);
   });
   auto h = store_->history("alice", std::numeric_limits<TimeMs>::max(), 10);
   ASSERT_EQ(h.size(), 3u);
@@ -166,10 +168,10 @@ TEST_P(StoreConformance, HistoryNewestFirstWithBefore) {
 
 TEST_P(StoreConformance, ActiveCallsAfterReopen) {
   tx([&](Store& s) {
-    s.insert_call(make("c1", "alice", "bob", 1000), 46'000);
+    insert(s, make("c1", "alice", "bob", 1000), 46'000);
     s.claim_active("alice", "c1");
     s.claim_active("bob", "c1");
-    s.insert_call(make("c2", "x", "y", 1000), std::nullopt);
+    insert(s, make("c2", "x", "y", 1000), std::nullopt);
   });
   store_ = GetParam().open(dir_.string());  // what a restarted server sees
   auto active = store_->active_calls();
