@@ -24,6 +24,14 @@ struct Engine::Batch {
   std::vector<Effect> effects;
 };
 
+// What a committed batch hands to the publisher.
+struct Engine::Outcome {
+  std::vector<Batch::Effect> effects;
+  std::vector<Job> jobs;
+  std::vector<OpResult> results;
+  TimeMs now = 0;
+};
+
 namespace {
 
 bool has(const std::vector<Action>& actions, Action a) {
@@ -208,12 +216,11 @@ void Engine::run_batch(std::vector<Job>& jobs) {
   } catch (const std::exception& e) {
     next_deadline_ = b.now + 1000;  // retry soon
   }
-  auto end = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    metrics_.transition_latency.observe_us(
-        std::chrono::duration_cast<std::chrono::microseconds>(end - jobs[i].enqueued).count());
-    if (jobs[i].done) jobs[i].done(std::move(results[i]));
-  }
+  auto out = std::make_shared<Outcome>(Outcome{std::move(b.effects), std::move(jobs), std::move(results), b.now});
+  if (publisher_)
+    publisher_([this, out] { publish(*out); });
+  else
+    publish(*out);
   metrics_.engine_busy_us += static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
           .count());
@@ -297,6 +304,22 @@ void Engine::schedule_presence(const Call& c, const std::string& userId, TimeMs 
 void Engine::after_commit(Batch& b) {
   for (const auto& e : b.effects) {
     const Call& c = e.call;
+    if (!e.from) {
+      if (c.state != CallState::busy) {
+        metrics_.active_calls++;
+        schedule_presence(c, c.callerId, c.timestamp);
+      }
+      continue;
+    }
+    if (has(e.actions, Action::clear_active_calls)) metrics_.active_calls--;
+    if (has(e.actions, Action::require_receiver_presence))
+      schedule_presence(c, c.receiverId, c.acceptedAt.value_or(b.now));
+  }
+}
+
+void Engine::publish(Outcome& out) {
+  for (const auto& e : out.effects) {
+    const Call& c = e.call;
     hub_.publish(c, e.doc);
     if (!e.from) {
       if (c.state == CallState::busy) {
@@ -306,8 +329,6 @@ void Engine::after_commit(Batch& b) {
       } else {
         spdlog::info("CALL_START_CREATED callId={} callerId={} receiverId={} ringDeadline={}",
                      c.callId, c.callerId, c.receiverId, format_iso(c.ringDeadline));
-        metrics_.active_calls++;
-        schedule_presence(c, c.callerId, c.timestamp);
       }
       continue;
     }
@@ -315,10 +336,8 @@ void Engine::after_commit(Batch& b) {
                   state_name(*e.from), state_name(c.state), c.version);
     for (Action a : e.actions) {
       switch (a) {
-        case Action::clear_active_calls: metrics_.active_calls--; break;
-        case Action::require_receiver_presence:
-          schedule_presence(c, c.receiverId, c.acceptedAt.value_or(b.now));
-          break;
+        case Action::clear_active_calls:
+        case Action::require_receiver_presence: break;  // done on the store thread
         case Action::log_received:
           spdlog::info("CALL_RECEIVED callId={} user={} devices={}", c.callId, c.receiverId,
                        c.ringingDeviceIds.size());
@@ -329,7 +348,7 @@ void Engine::after_commit(Batch& b) {
           break;
         case Action::log_connected:
           spdlog::info("CALL_CONNECTED callId={} connectedAt={}", c.callId,
-                       format_iso(c.connectedAt.value_or(b.now)));
+                       format_iso(c.connectedAt.value_or(out.now)));
           break;
         case Action::log_ended:
           spdlog::info("CALL_ENDED callId={} duration={} reason={} state={}", c.callId,
@@ -338,6 +357,12 @@ void Engine::after_commit(Batch& b) {
           break;
       }
     }
+  }
+  auto end = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < out.jobs.size(); ++i) {
+    metrics_.transition_latency.observe_us(
+        std::chrono::duration_cast<std::chrono::microseconds>(end - out.jobs[i].enqueued).count());
+    if (out.jobs[i].done) out.jobs[i].done(std::move(out.results[i]));
   }
 }
 
@@ -486,12 +511,13 @@ void Engine::touch_user(const Principal& who) {
 
 void Engine::on_presence(const std::string& userId, bool online, TimeMs when) {
   enqueue(
-      [this, userId, online, when](Batch&) -> OpResult {
+      [this, userId, online, when](Batch& b) -> OpResult {
         if (online) {
           offline_since_.erase(userId);
         } else {
           offline_since_[userId] = when;
-          if (auto c = hub_.active_call_of(userId)) {
+          auto id = b.store.active_call_of(userId);
+          if (auto c = id ? load(b, *id) : std::nullopt) {
             std::optional<TimeMs> required =
                 userId == c->callerId ? std::optional<TimeMs>(c->timestamp) : c->acceptedAt;
             if (required) schedule_presence(*c, userId, *required);

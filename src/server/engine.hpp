@@ -63,6 +63,12 @@ class Engine {
   Engine(Store& store, Hub& hub, Metrics& metrics, EngineOptions opts);
   ~Engine();
 
+  // Where committed batches are published and answered: a serial executor of the network
+  // threads (a strand), so that the store thread goes straight on to the next batch. Without
+  // one, the store thread publishes itself.
+  using Publisher = std::function<void(std::function<void()>)>;
+  void set_publisher(Publisher p) { publisher_ = std::move(p); }
+
   void start();  // loads active calls, arms deadlines and presence checks, starts the thread
   void stop();   // finishes queued jobs, commits, joins the thread
 
@@ -117,7 +123,9 @@ class Engine {
   OpResult run_job(Batch& b, Job& job);  // one job in its own savepoint
   void fire_deadlines(Batch& b);
   void fire_presence(Batch& b);
-  void after_commit(Batch& b);
+  void after_commit(Batch& b);  // store-thread bookkeeping of the committed changes
+  struct Outcome;
+  void publish(Outcome& out);  // on the publisher: snapshots, log lines, answers
   void schedule_presence(const Call& c, const std::string& userId, TimeMs requiredSince);
   // Reads a call inside the batch, from the cache of active calls when it is there.
   std::optional<Call> load(Batch& b, const std::string& callId);
@@ -137,6 +145,7 @@ class Engine {
   bool stopping_ = false;
   std::thread thread_;
   std::atomic<bool> ready_{false};
+  Publisher publisher_;
 
   // Store-thread state.
   std::optional<TimeMs> next_deadline_;

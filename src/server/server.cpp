@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -54,11 +55,13 @@ int run_server(const Config& config) {
   Engine engine(*store, hub, metrics, opts);
   hub.set_presence_listener(
       [&engine](const std::string& user, bool online, TimeMs when) { engine.on_presence(user, online, when); });
+  asio::io_context ioc(config.threads);
+  auto work = asio::make_work_guard(ioc);
+  auto publisher = asio::make_strand(ioc);
+  engine.set_publisher([publisher](std::function<void()> fn) { asio::post(publisher, std::move(fn)); });
   engine.start();
 
   ServerContext ctx{config, auth, engine, hub, metrics};
-  asio::io_context ioc(config.threads);
-  auto work = asio::make_work_guard(ioc);
   tcp::acceptor acceptor(ioc);
   tcp::endpoint ep(asio::ip::make_address(config.host()), config.port());
   acceptor.open(ep.protocol());
@@ -84,7 +87,8 @@ int run_server(const Config& config) {
       if (hub.session_count() == 0 || std::chrono::steady_clock::now() > deadline) {
         engine.stop();
         work.reset();
-        ioc.stop();
+        // After whatever the engine's last batch still had to publish.
+        asio::post(publisher, [&ioc] { ioc.stop(); });
         return;
       }
       drain_timer.expires_after(std::chrono::milliseconds(20));
