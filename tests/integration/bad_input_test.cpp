@@ -2,6 +2,10 @@
 // usable, the server never crashes.
 #include <gtest/gtest.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include "auth/jwt.hpp"
@@ -133,6 +137,40 @@ TEST(IssuerMode, ConfiguredSecretTurnsDevTokensOff) {
   EXPECT_EQ(ok.body.at("name"), "Alice A.");
   c["aud"] = "other-app";
   EXPECT_EQ(http(server.port(), "GET", "/v1/users", "", sign_jwt(JwtAlg::HS256, k, c)).status, 401);
+}
+
+TEST(IssuerMode, JwksWithEs256LikeAnIdentityProvider) {
+  // An identity provider's P-256 key, published as a JWKS file.
+  PKey key = adopt_pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  unsigned char pub[65];
+  size_t len = 0;
+  EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &len);
+  json::object jwk{{"kty", "EC"}, {"crv", "P-256"}, {"kid", "k1"}, {"use", "sig"},
+                   {"x", base64url_encode(std::string(reinterpret_cast<char*>(pub) + 1, 32))},
+                   {"y", base64url_encode(std::string(reinterpret_cast<char*>(pub) + 33, 32))}};
+  std::string path = std::filesystem::temp_directory_path() / ("jwks-" + random_id() + ".json");
+  std::ofstream(path) << json::serialize(json::object{{"keys", json::array{jwk}}});
+  ServerProcess server({"--jwks-file", path, "--jwt-issuer", "https://securetoken.google.com/proj",
+                        "--jwt-audience", "proj"});
+  TrustedKey signer{JwtAlg::ES256, "k1", "", key};
+  json::object c{{"iss", "https://securetoken.google.com/proj"}, {"aud", "proj"},
+                 {"sub", "uid123"}, {"name", "Ada"}, {"picture", "https://p/ada.png"},
+                 {"exp", now_ms() / 1000 + 600}};
+  std::string token = sign_jwt(JwtAlg::ES256, signer, c);
+  auto me = http(server.port(), "GET", "/v1/users/uid123", "", token);
+  EXPECT_EQ(me.status, 200);
+  EXPECT_EQ(me.body.at("photo"), "https://p/ada.png");
+  WsClient ws(server.port(), token);  // ?access_token= works with provider tokens too
+  EXPECT_EQ(ws.hello.at("userId"), "uid123");
+  // Another key with the same kid, an HS256 token, a wrong audience: all refused.
+  PKey other = adopt_pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  EXPECT_EQ(http(server.port(), "GET", "/v1/users", "",
+                 sign_jwt(JwtAlg::ES256, {JwtAlg::ES256, "k1", "", other}, c)).status, 401);
+  EXPECT_EQ(http(server.port(), "GET", "/v1/users", "",
+                 sign_jwt(JwtAlg::HS256, {JwtAlg::HS256, "", "whatever-secret", nullptr}, c)).status, 401);
+  c["aud"] = "other";
+  EXPECT_EQ(http(server.port(), "GET", "/v1/users", "", sign_jwt(JwtAlg::ES256, signer, c)).status, 401);
+  std::filesystem::remove(path);
 }
 
 }  // namespace

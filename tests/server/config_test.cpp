@@ -71,6 +71,18 @@ TEST(Config, BadValuesNameTheirKey) {
   EXPECT_EQ(load({"--no-such-flag"}), "flags");
 }
 
+TEST(Config, TheSampleConfigIsValidAndHoldsTheDefaults) {
+  Config c;
+  ASSERT_EQ(load({"--config", std::string(DIALTONE_SOURCE_DIR) + "/conf/dialtoned.toml"}, &c), "");
+  Config defaults;
+  EXPECT_EQ(c.listen, defaults.listen);
+  EXPECT_EQ(c.ring_timeout_s, defaults.ring_timeout_s);
+  EXPECT_EQ(c.media_timeout_s, defaults.media_timeout_s);
+  EXPECT_EQ(c.presence_grace_s, defaults.presence_grace_s);
+  EXPECT_EQ(c.sqlite_synchronous, defaults.sqlite_synchronous);
+  EXPECT_TRUE(c.dev_tokens());
+}
+
 TEST(Config, IssuerTurnsDevTokensOff) {
   Config c;
   ASSERT_EQ(load({"--jwt-hs256-secret", std::string(40, 'k')}, &c), "");
