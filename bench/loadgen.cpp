@@ -22,7 +22,9 @@
 #include <random>
 #include <sstream>
 
+#include "common.hpp"
 #include "proc_stats.hpp"
+#include "ws_client.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -33,33 +35,17 @@ using asio::use_awaitable;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-struct Options {
-  std::string dialtoned = DIALTONED_PATH;
-  std::string connect;  // HOST:PORT of a running server (then --pid for its CPU and memory)
-  int pid = 0;
-  int pairs = 10;
-  long flows = 10000;
-  double duration = 20;
-  int idle_sessions = 0;
-  int active_calls = 0;
-  std::vector<std::string> server_args;
-  std::string prefix = "bench";
-};
-
-struct Stats {
-  std::vector<double> latency_us;  // op sent → the other side's event received
-  long flows = 0;
-  long errors = 0;
-};
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
-  return v[i];
+namespace bench {
+int run_janus(const Options& o);
 }
+
+using bench::Client;
+using bench::Options;
+using bench::Stats;
+using bench::percentile;
+using bench::run_until;
+
+namespace {
 
 std::string http_post(const std::string& host, int port, const std::string& target, const std::string& body) {
   asio::io_context ioc;
@@ -82,66 +68,6 @@ std::string extract(const std::string& text, const std::string& key) {
   auto start = k + key.size() + 4;
   return text.substr(start, text.find('"', start) - start);
 }
-
-// One WebSocket client: a reader coroutine files every message into an inbox.
-class Client {
- public:
-  Client(asio::io_context& ioc) : ws_(asio::make_strand(ioc)), wake_(ws_.get_executor()) {}
-
-  awaitable<void> connect(const std::string& host, int port, const std::string& token) {
-    co_await beast::get_lowest_layer(ws_).async_connect(
-        tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)), use_awaitable);
-    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
-    beast::get_lowest_layer(ws_).expires_never();
-    co_await ws_.async_handshake(host, "/v1/ws?access_token=" + token, use_awaitable);
-    ws_.text(true);
-    asio::co_spawn(ws_.get_executor(), read_loop(), asio::detached);
-    co_await expect([](const std::string& m) { return m.find("\"type\":\"hello\"") != std::string::npos; });
-  }
-
-  awaitable<void> send(std::string msg) {
-    co_await ws_.async_write(asio::buffer(msg), use_awaitable);
-  }
-
-  // Waits for (and removes) the first message for which `pred` holds.
-  template <class Pred>
-  awaitable<std::string> expect(Pred pred) {
-    for (;;) {
-      for (auto it = inbox_.begin(); it != inbox_.end(); ++it)
-        if (pred(*it)) {
-          std::string m = std::move(*it);
-          inbox_.erase(it);
-          co_return m;
-        }
-      if (closed_) throw std::runtime_error("connection closed");
-      wake_.expires_after(std::chrono::seconds(10));
-      auto [ec] = co_await wake_.async_wait(asio::as_tuple(use_awaitable));
-      if (!ec) throw std::runtime_error("timed out waiting for a message");
-    }
-  }
-  void clear() { inbox_.clear(); }
-  size_t inbox_size() const { return inbox_.size(); }
-
- private:
-  awaitable<void> read_loop() {
-    beast::flat_buffer buf;
-    for (;;) {
-      auto [ec, n] = co_await ws_.async_read(buf, asio::as_tuple(use_awaitable));
-      if (ec) {
-        closed_ = true;
-        wake_.cancel();
-        co_return;
-      }
-      inbox_.push_back(beast::buffers_to_string(buf.data()));
-      buf.consume(buf.size());
-      wake_.cancel();
-    }
-  }
-  websocket::stream<beast::tcp_stream> ws_;
-  asio::steady_timer wake_;
-  std::deque<std::string> inbox_;
-  bool closed_ = false;
-};
 
 bool is_reply(const std::string& m) { return m.find("\"type\":\"reply\"") != std::string::npos; }
 auto event_in(const std::string& callId, const std::string& state) {
@@ -224,15 +150,6 @@ awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::
   }
 }
 
-// Runs the loop until `done()` holds (the readers keep it busy forever otherwise).
-template <class Pred>
-void run_until(asio::io_context& ioc, Pred done, std::chrono::seconds limit) {
-  auto deadline = Clock::now() + limit;
-  ioc.restart();
-  while (!done() && Clock::now() < deadline) ioc.run_one_for(std::chrono::milliseconds(100));
-  if (!done()) throw std::runtime_error("benchmark step did not finish in time");
-}
-
 // Connects `n` clients as users prefix0..prefix(n-1).
 std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc, const std::string& host, int port,
                                                   const std::string& prefix, int n) {
@@ -270,12 +187,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 10000));
   app.add_option("--server-arg", o.server_args, "extra flag for the started dialtoned (repeatable)");
   app.add_option("--user-prefix", o.prefix, "prefix of the user ids (to run several generators)");
+  app.add_option("--janus", o.janus, "HOST:PORT of Janus's WebSocket API: drive its VideoCall plugin instead (with --pid)");
   CLI11_PARSE(app, argc, argv);
 
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
+
+  if (!o.janus.empty()) return bench::run_janus(o);
 
   std::string host = "127.0.0.1";
   int port = 0;

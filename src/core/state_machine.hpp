@@ -51,7 +51,7 @@ struct Actor {
 
 struct Intent {
   Event event;
-  std::optional<std::string> reason;  // reject / end / fail
+  std::optional<std::string> reason{};  // reject / end / fail
   bool muted = false;                 // mute
 };
 
