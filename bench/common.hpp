@@ -25,6 +25,7 @@ struct Options {
   int active_calls = 0;
   std::vector<std::string> server_args;
   std::string prefix = "bench";
+  int think_ms = 0;   // pause between one pair's flows (models calls spread over time)
   std::string janus;  // HOST:PORT of a Janus WebSocket transport: measure the anchor instead
 };
 

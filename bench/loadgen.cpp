@@ -138,7 +138,13 @@ awaitable<std::string> flow(Pair& p, Stats& st, bool stay_connected = false) {
   co_return id;
 }
 
-awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::time_point until) {
+awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::time_point until,
+                          int think_ms) {
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  if (think_ms > 0) {  // spread the pairs' first flows over one think time
+    pause.expires_after(std::chrono::milliseconds(std::rand() % think_ms));
+    co_await pause.async_wait(use_awaitable);
+  }
   while (Clock::now() < until && budget.fetch_sub(1) > 0) {
     try {
       co_await flow(p, st);
@@ -146,6 +152,10 @@ awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::
       ++st.errors;
       std::cerr << "flow error: " << e.what() << "\n";
       co_return;
+    }
+    if (think_ms > 0) {
+      pause.expires_after(std::chrono::milliseconds(think_ms));
+      co_await pause.async_wait(use_awaitable);
     }
   }
 }
@@ -186,6 +196,7 @@ int main(int argc, char** argv) {
   app.add_option("--active-calls", o.active_calls, "then hold this many connected calls and measure RSS")
       ->check(CLI::Range(0, 10000));
   app.add_option("--server-arg", o.server_args, "extra flag for the started dialtoned (repeatable)");
+  app.add_option("--think-ms", o.think_ms, "pause between one pair's flows")->check(CLI::Range(0, 60000));
   app.add_option("--user-prefix", o.prefix, "prefix of the user ids (to run several generators)");
   app.add_option("--janus", o.janus, "HOST:PORT of Janus's WebSocket API: drive its VideoCall plugin instead (with --pid)");
   CLI11_PARSE(app, argc, argv);
@@ -229,7 +240,7 @@ int main(int argc, char** argv) {
   auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
   int running = o.pairs;
   for (auto& p : pairs)
-    asio::co_spawn(ioc, pair_loop(p, st, budget, until), [&running](std::exception_ptr) { --running; });
+    asio::co_spawn(ioc, pair_loop(p, st, budget, until, o.think_ms), [&running](std::exception_ptr) { --running; });
   run_until(ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   bench::ProcSample after = bench::sample(o.pid);
