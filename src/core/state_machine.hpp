@@ -1,18 +1,18 @@
 // The call state machine of protocol v1: pure, no I/O, no clock, no randomness.
 //
-//              create                 accept (first device wins)        ready ×2
-//   (none) ──────────► calling ──ringing──► ringing ──────────► accepted ──► connecting ──► connected
-//                        │   \               │                    │  ready×1     │              │
-//                        │    └──────────────┤                    │              │              │
-//          reject / end  │  ring timeout     │ end(caller)        │ media        │              │
-//          (receiver)    ▼                   ▼                    ▼ timeout      ▼              ▼
-//                     rejected            timeout  ended      failed ◄── fail ─── any active ──► ended
-//                                                  (cancelled)         (end: ended; presence lost: ended/network)
-//   create while the receiver is in a call stores a terminal `busy` call.
+//   create ─► calling ─ringing─► ringing ─accept─► accepted ─ready─► connecting ─ready─► connected
+//                 └────────── accept ──────────────────┘   (first device wins)     (both flags set)
 //
-// Terminal states (ended, rejected, timeout, busy, failed) are never left. Every function here
-// maps (document, event, actor, now) to the next document or an error, plus the actions the
-// server carries out (persist and notify are implied by `changed`).
+//   from calling, ringing:      reject, or end by the receiver ─► rejected
+//                               end by the caller ─► ended (cancelled)
+//                               ring timeout ─► timeout
+//   from accepted, connecting:  media timeout ─► failed (media_timeout)
+//   from any active state:      end ─► ended;  presence lost ─► ended (network);  fail ─► failed
+//   create while the receiver is in a call: stored as busy, terminal at once
+//
+// Terminal states (ended, rejected, timeout, busy, failed) are never left. apply() maps
+// (document, event, actor, now) to the next document or an error, plus the actions the server
+// carries out; persisting and notifying are implied by `changed`.
 #pragma once
 
 #include <optional>

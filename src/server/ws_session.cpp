@@ -80,7 +80,7 @@ asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
     }
     buffer.consume(buffer.size());
   }
-  closing_ = true;
+  closing_ = true;  // the peer closed or vanished: the writer just drops the socket
   wake_.cancel();
   ping_timer_.cancel();
   ctx_.hub.leave(this);
@@ -168,18 +168,28 @@ void WsSession::enqueue(Message msg) {
 void WsSession::close(websocket::close_code code) {
   if (closing_) return;
   closing_ = true;
+  close_code_ = code;
   queue_.clear();
   wake_.cancel();
   ping_timer_.cancel();
-  ws_.async_close(code, [self = shared_from_this()](beast::error_code) {
-    beast::get_lowest_layer(self->ws_).close();
-  });
 }
 
 asio::awaitable<void> WsSession::writer() {
   auto self = shared_from_this();
   ws_.text(true);
-  while (!closing_) {
+  for (;;) {
+    if (closing_) {
+      if (close_code_)
+        co_await ws_.async_close(*close_code_, asio::as_tuple(use_awaitable));
+      beast::get_lowest_layer(ws_).close();
+      co_return;
+    }
+    if (ping_due_) {
+      ping_due_ = false;
+      auto [ec] = co_await ws_.async_ping({}, asio::as_tuple(use_awaitable));
+      if (ec) closing_ = true;
+      continue;
+    }
     if (queue_.empty()) {
       wake_.expires_at(asio::steady_timer::time_point::max());
       co_await wake_.async_wait(asio::as_tuple(use_awaitable));
@@ -187,12 +197,8 @@ asio::awaitable<void> WsSession::writer() {
     }
     Message msg = queue_.front();
     auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), asio::as_tuple(use_awaitable));
-    if (ec) {
-      closing_ = true;
-      beast::get_lowest_layer(ws_).close();
-      co_return;
-    }
-    if (!queue_.empty()) queue_.pop_front();
+    if (ec) closing_ = true;
+    else if (!queue_.empty()) queue_.pop_front();
   }
 }
 
@@ -204,14 +210,15 @@ asio::awaitable<void> WsSession::pinger() {
     auto [ec] = co_await ping_timer_.async_wait(asio::as_tuple(use_awaitable));
     if (ec || closing_) co_return;
     if (missed_pongs_ >= 2) {
+      // The peer is gone: no close handshake, just drop the connection.
       spdlog::info("WS_PONG_TIMEOUT user={} device={}", who_.userId, device_);
       closing_ = true;
-      beast::get_lowest_layer(ws_).close();  // the peer is gone: no close handshake
+      wake_.cancel();
       co_return;
     }
     ++missed_pongs_;
-    auto [pec] = co_await ws_.async_ping({}, asio::as_tuple(use_awaitable));
-    if (pec) co_return;
+    ping_due_ = true;
+    wake_.cancel();
   }
 }
 

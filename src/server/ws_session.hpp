@@ -1,6 +1,8 @@
 // One WebSocket session (GET /v1/ws): reads ops, answers each once, and writes the snapshots
 // and signals the hub hands it. Everything runs on the session's strand; other threads reach
-// it only through deliver()/shutdown(), which post onto that strand.
+// it only through deliver()/shutdown(), which post onto that strand. Every frame the server
+// sends (messages, pings, the close frame) goes through the one writer coroutine, so no two
+// writes ever overlap.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -10,6 +12,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "server/context.hpp"
 #include "server/http_api.hpp"
@@ -46,7 +49,9 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   boost::asio::steady_timer wake_;
   boost::asio::steady_timer ping_timer_;
   int missed_pongs_ = 0;
-  bool closing_ = false;
+  bool closing_ = false;  // no more messages are queued; the writer closes the stream
+  std::optional<boost::beast::websocket::close_code> close_code_;  // send a close frame first
+  bool ping_due_ = false;
   bool joined_ = false;
 
   static constexpr std::size_t kMaxQueued = 4096;        // a slower consumer is cut off

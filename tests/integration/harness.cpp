@@ -171,6 +171,25 @@ std::string raw_http(int port, const std::string& bytes) {
   return out;
 }
 
+std::string raw_http_keep_open(int port, const std::string& bytes, std::chrono::milliseconds limit) {
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  asio::write(s, asio::buffer(bytes));
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{s.native_handle(), POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    boost::system::error_code ec;
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
 std::string dev_token(int port, const std::string& user, const std::string& photo) {
   std::string name = user;
   if (!name.empty()) name[0] = static_cast<char>(std::toupper(name[0]));

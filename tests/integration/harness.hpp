@@ -57,6 +57,9 @@ HttpResult http(int port, const std::string& method, const std::string& target,
                 std::vector<std::pair<std::string, std::string>> headers = {});
 // Sends raw bytes and returns the raw response (for malformed requests).
 std::string raw_http(int port, const std::string& bytes);
+// Sends raw bytes, keeps its side open, and returns all it received until the server closed
+// the connection (or `limit` passed).
+std::string raw_http_keep_open(int port, const std::string& bytes, std::chrono::milliseconds limit);
 
 // POST /v1/dev/token for `user` (name = capitalised user) and return the token.
 std::string dev_token(int port, const std::string& user, const std::string& photo = "");

@@ -115,6 +115,23 @@ TEST(Resilience, MediaTimeoutFailsTheCall) {
   b.wait_call(id, "failed");
 }
 
+TEST(Resilience, ASessionThatMissesTwoPongsIsClosed) {
+  ServerProcess server({"--ping-interval-s", "1"});
+  std::string alice = dev_token(server.port(), "alice");
+  // A client that completes the handshake and then never answers a ping (nor reads): raw TCP.
+  std::string handshake = "GET /v1/ws?access_token=" + alice +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\n\r\n";
+  auto start = std::chrono::steady_clock::now();
+  std::string bytes = raw_http_keep_open(server.port(), handshake, 10s);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_NE(bytes.find("101 Switching Protocols"), std::string::npos);
+  EXPECT_GE(took, 2s);  // two pings went unanswered first
+  EXPECT_LT(took, 8s);
+  EXPECT_NE(server.log().find("WS_PONG_TIMEOUT user=alice"), std::string::npos);
+}
+
 TEST(Resilience, SigtermClosesSessionsWithGoingAway) {
   ServerProcess server;
   std::string alice = dev_token(server.port(), "alice");
