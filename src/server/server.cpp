@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
@@ -71,37 +72,34 @@ int run_server(const Config& config) {
   print_banner(config, acceptor.local_endpoint(), auth.dev_mode());
   asio::co_spawn(ioc, accept_loop(ctx, acceptor), asio::detached);
 
+  // Two-phase shutdown: stop accepting and say goodbye to every session; once they are gone
+  // (or after 3 s), drain the engine, and stop after whatever it still had to publish.
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  asio::steady_timer drain_timer(ioc);
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (ec) return;
+  auto shutdown = [&]() -> asio::awaitable<void> {
+    int sig = co_await signals.async_wait(asio::use_awaitable);
     spdlog::info("SHUTDOWN signal={} sessions={}", sig, hub.session_count());
     ctx.draining = true;
     boost::system::error_code ignored;
     acceptor.close(ignored);
     hub.shutdown_all();
-    // Phase two once the sessions have said goodbye (or after 3 s): drain the engine.
+    asio::steady_timer poll(ioc);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    auto poll = std::make_shared<std::function<void()>>();
-    *poll = [&, deadline, poll] {
-      if (hub.session_count() == 0 || std::chrono::steady_clock::now() > deadline) {
-        engine.stop();
-        work.reset();
-        // After whatever the engine's last batch still had to publish.
-        asio::post(publisher, [&ioc] { ioc.stop(); });
-        return;
-      }
-      drain_timer.expires_after(std::chrono::milliseconds(20));
-      drain_timer.async_wait([poll](boost::system::error_code) { (*poll)(); });
-    };
-    (*poll)();
-  });
+    while (hub.session_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+      poll.expires_after(std::chrono::milliseconds(20));
+      co_await poll.async_wait(asio::use_awaitable);
+    }
+    engine.stop();
+    work.reset();
+    asio::post(publisher, [&ioc] { ioc.stop(); });
+  };
+  asio::co_spawn(ioc, shutdown(), asio::detached);
 
   std::vector<std::thread> threads;
   for (int i = 1; i < config.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
   engine.stop();
+  engine.set_publisher(nullptr);  // it holds a strand of `ioc`, which must not outlive it
   spdlog::info("SHUTDOWN_COMPLETE");
   return 0;
 }

@@ -8,6 +8,8 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
+
 #include "core/request.hpp"
 
 namespace dialtone {
@@ -80,7 +82,8 @@ asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
     }
     buffer.consume(buffer.size());
   }
-  closing_ = true;  // the peer closed or vanished: the writer just drops the socket
+  read_done_ = true;
+  closing_ = true;  // the peer closed or vanished, or broke the protocol
   wake_.cancel();
   ping_timer_.cancel();
   ctx_.hub.leave(this);
@@ -181,6 +184,7 @@ asio::awaitable<void> WsSession::writer() {
     if (closing_) {
       if (close_code_)
         co_await ws_.async_close(*close_code_, asio::as_tuple(use_awaitable));
+      if (read_done_) co_await linger();
       beast::get_lowest_layer(ws_).close();
       co_return;
     }
@@ -199,6 +203,21 @@ asio::awaitable<void> WsSession::writer() {
     auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), asio::as_tuple(use_awaitable));
     if (ec) closing_ = true;
     else if (!queue_.empty()) queue_.pop_front();
+  }
+}
+
+// Closing a socket with unread input makes the kernel send a reset, which can destroy the
+// close frame (e.g. 1009) before the peer reads it. So: stop sending, and drain what the peer
+// still sends for up to a second.
+asio::awaitable<void> WsSession::linger() {
+  auto& tcp = beast::get_lowest_layer(ws_);
+  beast::error_code ignored;
+  tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  tcp.expires_after(std::chrono::seconds(1));
+  std::array<char, 2048> scratch;  // discarded
+  for (;;) {
+    auto [ec, n] = co_await tcp.async_read_some(asio::buffer(scratch), asio::as_tuple(use_awaitable));
+    if (ec) break;
   }
 }
 

@@ -36,6 +36,7 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
  private:
   boost::asio::awaitable<void> writer();
   boost::asio::awaitable<void> pinger();
+  boost::asio::awaitable<void> linger();
   void enqueue(Message msg);  // on the strand
   void handle(std::string_view text);
   void reply(const boost::json::value& id, const OpResult& r);
@@ -52,6 +53,7 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   bool closing_ = false;  // no more messages are queued; the writer closes the stream
   std::optional<boost::beast::websocket::close_code> close_code_;  // send a close frame first
   bool ping_due_ = false;
+  bool read_done_ = false;  // the read loop has ended
   bool joined_ = false;
 
   static constexpr std::size_t kMaxQueued = 4096;        // a slower consumer is cut off
