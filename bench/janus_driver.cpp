@@ -17,7 +17,9 @@ namespace {
 // A minimal but complete WebRTC audio offer/answer (ICE credentials, DTLS fingerprint, Opus):
 // Janus parses and checks it, creates its ICE agent, and relays it to the other side.
 const char* kFingerprint =
-    "sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF";
+    "sha-256 "
+    "4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:"
+    "DF";
 
 std::string sdp(const char* setup, const char* ufrag) {
   std::string s =
@@ -35,10 +37,14 @@ std::string sdp(const char* setup, const char* ufrag) {
 std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '\r') out += "\\r";
-    else if (c == '\n') out += "\\n";
-    else if (c == '"') out += "\\\"";
-    else out += c;
+    if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '"')
+      out += "\\\"";
+    else
+      out += c;
   }
   return out;
 }
@@ -49,7 +55,9 @@ long long extract_id(const std::string& m) {
   return std::stoll(m.substr(k + 5));
 }
 
-bool has(const std::string& m, const char* what) { return m.find(what) != std::string::npos; }
+bool has(const std::string& m, const char* what) {
+  return m.find(what) != std::string::npos;
+}
 
 // Waits for `what`, but gives up at once on a Janus error on that connection.
 awaitable<std::string> expect_or_error(Client& ws, const char* what) {
@@ -76,10 +84,13 @@ struct Peer {
   awaitable<void> setup(const std::string& host, int port) {
     co_await ws->open(host, port, "/", "janus-protocol");
     co_await ws->send(R"({"janus":"create","transaction":"c"})");
-    session = extract_id(co_await ws->expect([](const std::string& m) { return has(m, "\"success\""); }));
-    co_await ws->send(R"({"janus":"attach","plugin":"janus.plugin.videocall","transaction":"a","session_id":)" +
-                      std::to_string(session) + "}");
-    handle = extract_id(co_await ws->expect([](const std::string& m) { return has(m, "\"success\""); }));
+    session =
+        extract_id(co_await ws->expect([](const std::string& m) { return has(m, "\"success\""); }));
+    co_await ws->send(
+        R"({"janus":"attach","plugin":"janus.plugin.videocall","transaction":"a","session_id":)" +
+        std::to_string(session) + "}");
+    handle =
+        extract_id(co_await ws->expect([](const std::string& m) { return has(m, "\"success\""); }));
     co_await ws->send(message(R"({"request":"register","username":")" + user + "\"}"));
     co_await ws->expect([](const std::string& m) { return has(m, "\"registered\""); });
   }
@@ -102,7 +113,8 @@ awaitable<void> janus_flow(JPair& p, Stats& st) {
   auto lap = [&] {
     st.latency_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   };
-  co_await c.send(p.caller.message(R"({"request":"call","username":")" + p.callee.user + "\"}", offer));
+  co_await c.send(
+      p.caller.message(R"({"request":"call","username":")" + p.callee.user + "\"}", offer));
   co_await expect_or_error(r, "\"incomingcall\"");
   lap();
   t0 = Clock::now();
@@ -128,7 +140,8 @@ awaitable<void> reset(JPair& p) {
   co_await t.async_wait(use_awaitable);
 }
 
-awaitable<void> janus_loop(JPair& p, Stats& st, std::atomic<long>& budget, Clock::time_point until) {
+awaitable<void> janus_loop(JPair& p, Stats& st, std::atomic<long>& budget,
+                           Clock::time_point until) {
   while (Clock::now() < until && budget.fetch_sub(1) > 0) {
     bool failed = false;
     try {
@@ -159,26 +172,32 @@ int run_janus(const Options& o) {
         ++ready;
       });
   }
-  run_until(ioc, [&] { return ready == 2 * o.pairs; }, std::chrono::seconds(60));
+  run_until(
+      ioc, [&] { return ready == 2 * o.pairs; }, std::chrono::seconds(60));
 
   Stats warm;
   for (auto& p : pairs) asio::co_spawn(ioc, janus_flow(p, warm), asio::detached);
-  run_until(ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
+  run_until(
+      ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
 
   ProcSample before = sample(o.pid), gen_before = sample(getpid());
   Stats st;
   std::atomic<long> budget{o.flows};
   auto start = Clock::now();
-  auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+  auto until = start + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(o.duration));
   int running = o.pairs;
   for (auto& p : pairs)
-    asio::co_spawn(ioc, janus_loop(p, st, budget, until), [&running](std::exception_ptr) { --running; });
-  run_until(ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
+    asio::co_spawn(ioc, janus_loop(p, st, budget, until),
+                   [&running](std::exception_ptr) { --running; });
+  run_until(
+      ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   ProcSample after = sample(o.pid), gen_after = sample(getpid());
 
   double cpu_ms = (after.cpu_seconds - before.cpu_seconds) * 1000.0;
-  std::printf("janus pairs=%d calls=%ld errors=%ld seconds=%.2f\n", o.pairs, st.flows, st.errors, secs);
+  std::printf("janus pairs=%d calls=%ld errors=%ld seconds=%.2f\n", o.pairs, st.flows, st.errors,
+              secs);
   std::printf("calls_per_s=%.0f\n", static_cast<double>(st.flows) / secs);
   std::printf("op_to_event_us p50=%.0f p99=%.0f p99.9=%.0f (samples=%zu)\n",
               percentile(st.latency_us, 50), percentile(st.latency_us, 99),
@@ -186,7 +205,9 @@ int run_janus(const Options& o) {
   std::printf("server_cpu_ms_per_call=%.3f server_cpu_util=%.2f cores\n",
               st.flows ? cpu_ms / static_cast<double>(st.flows) : 0.0, cpu_ms / 1000.0 / secs);
   std::printf("generator_cpu_ms_per_call=%.3f\n",
-              st.flows ? (gen_after.cpu_seconds - gen_before.cpu_seconds) * 1000.0 / static_cast<double>(st.flows) : 0.0);
+              st.flows ? (gen_after.cpu_seconds - gen_before.cpu_seconds) * 1000.0 /
+                             static_cast<double>(st.flows)
+                       : 0.0);
   std::printf("server_rss_kib=%ld\n", after.rss_kib);
   return 0;  // Janus's refusals are counted and reported, not a failure of the benchmark
 }

@@ -41,13 +41,14 @@ int run_janus(const Options& o);
 
 using bench::Client;
 using bench::Options;
-using bench::Stats;
 using bench::percentile;
 using bench::run_until;
+using bench::Stats;
 
 namespace {
 
-std::string http_post(const std::string& host, int port, const std::string& target, const std::string& body) {
+std::string http_post(const std::string& host, int port, const std::string& target,
+                      const std::string& body) {
   asio::io_context ioc;
   beast::tcp_stream s(ioc);
   s.connect(tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)));
@@ -69,9 +70,12 @@ std::string extract(const std::string& text, const std::string& key) {
   return text.substr(start, text.find('"', start) - start);
 }
 
-bool is_reply(const std::string& m) { return m.find("\"type\":\"reply\"") != std::string::npos; }
+bool is_reply(const std::string& m) {
+  return m.find("\"type\":\"reply\"") != std::string::npos;
+}
 auto event_in(const std::string& callId, const std::string& state) {
-  return [tag = "\"state\":\"" + state + "\"", id = "\"callId\":\"" + callId + "\""](const std::string& m) {
+  return [tag = "\"state\":\"" + state + "\"",
+          id = "\"callId\":\"" + callId + "\""](const std::string& m) {
     return m.find("\"type\":\"call\"") != std::string::npos && m.find(id) != std::string::npos &&
            m.find(tag) != std::string::npos;
   };
@@ -97,11 +101,13 @@ awaitable<std::string> flow(Pair& p, Stats& st, bool stay_connected = false) {
   };
   co_await c.send(R"({"id":1,"op":"create","receiverId":")" + p.receiverId + "\"}");
   std::string incoming = co_await r.expect([](const std::string& m) {
-    return m.find("\"type\":\"call\"") != std::string::npos && m.find("\"state\":\"calling\"") != std::string::npos;
+    return m.find("\"type\":\"call\"") != std::string::npos &&
+           m.find("\"state\":\"calling\"") != std::string::npos;
   });
   lap();
   std::string reply = co_await c.expect(is_reply);
-  if (reply.find("\"ok\":true") == std::string::npos) throw std::runtime_error("create refused: " + reply);
+  if (reply.find("\"ok\":true") == std::string::npos)
+    throw std::runtime_error("create refused: " + reply);
   std::string id = extract(reply, "callId");
 
   t0 = Clock::now();
@@ -161,13 +167,14 @@ awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::
 }
 
 // Connects `n` clients as users prefix0..prefix(n-1).
-std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc, const std::string& host, int port,
-                                                  const std::string& prefix, int n) {
+std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc, const std::string& host,
+                                                  int port, const std::string& prefix, int n) {
   std::vector<std::unique_ptr<Client>> out;
   std::vector<std::string> tokens;
   for (int i = 0; i < n; ++i) {
     std::string user = prefix + std::to_string(i);
-    tokens.push_back(extract(http_post(host, port, "/v1/dev/token", R"({"userId":")" + user + "\"}"), "token"));
+    tokens.push_back(
+        extract(http_post(host, port, "/v1/dev/token", R"({"userId":")" + user + "\"}"), "token"));
     out.push_back(std::make_unique<Client>(ioc));
   }
   int connected = 0;
@@ -176,7 +183,8 @@ std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc, const s
       if (e) std::rethrow_exception(e);
       ++connected;
     });
-  run_until(ioc, [&] { return connected == n; }, std::chrono::seconds(60));
+  run_until(
+      ioc, [&] { return connected == n; }, std::chrono::seconds(60));
   return out;
 }
 
@@ -185,20 +193,30 @@ std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc, const s
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"dialtone-bench: complete call flows over WebSocket against dialtoned"};
-  app.add_option("--dialtoned", o.dialtoned, "dialtoned binary to start (default: the one built beside)");
+  app.add_option("--dialtoned", o.dialtoned,
+                 "dialtoned binary to start (default: the one built beside)");
   app.add_option("--connect", o.connect, "HOST:PORT of an already running server instead");
   app.add_option("--pid", o.pid, "PID of that server (for CPU and memory figures)");
-  app.add_option("--pairs", o.pairs, "concurrent caller/receiver pairs")->check(CLI::Range(1, 5000));
-  app.add_option("--flows", o.flows, "stop after this many complete flows")->check(CLI::Range(1L, 100000000L));
-  app.add_option("--duration", o.duration, "stop after this many seconds")->check(CLI::Range(0.1, 3600.0));
-  app.add_option("--idle-sessions", o.idle_sessions, "then open this many idle sessions and measure RSS")
+  app.add_option("--pairs", o.pairs, "concurrent caller/receiver pairs")
+      ->check(CLI::Range(1, 5000));
+  app.add_option("--flows", o.flows, "stop after this many complete flows")
+      ->check(CLI::Range(1L, 100000000L));
+  app.add_option("--duration", o.duration, "stop after this many seconds")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--idle-sessions", o.idle_sessions,
+                 "then open this many idle sessions and measure RSS")
       ->check(CLI::Range(0, 20000));
-  app.add_option("--active-calls", o.active_calls, "then hold this many connected calls and measure RSS")
+  app.add_option("--active-calls", o.active_calls,
+                 "then hold this many connected calls and measure RSS")
       ->check(CLI::Range(0, 10000));
-  app.add_option("--server-arg", o.server_args, "extra flag for the started dialtoned (repeatable)");
-  app.add_option("--think-ms", o.think_ms, "pause between one pair's flows")->check(CLI::Range(0, 60000));
+  app.add_option("--server-arg", o.server_args,
+                 "extra flag for the started dialtoned (repeatable)");
+  app.add_option("--think-ms", o.think_ms, "pause between one pair's flows")
+      ->check(CLI::Range(0, 60000));
   app.add_option("--user-prefix", o.prefix, "prefix of the user ids (to run several generators)");
-  app.add_option("--janus", o.janus, "HOST:PORT of Janus's WebSocket API: drive its VideoCall plugin instead (with --pid)");
+  app.add_option(
+      "--janus", o.janus,
+      "HOST:PORT of Janus's WebSocket API: drive its VideoCall plugin instead (with --pid)");
   CLI11_PARSE(app, argc, argv);
 
   rlimit lim{};
@@ -225,23 +243,28 @@ int main(int argc, char** argv) {
   auto receivers = connect_many(ioc, host, port, o.prefix + "-r", o.pairs);
   std::vector<Pair> pairs(o.pairs);
   for (int i = 0; i < o.pairs; ++i)
-    pairs[i] = {std::move(callers[i]), std::move(receivers[i]), o.prefix + "-r" + std::to_string(i)};
+    pairs[i] = {std::move(callers[i]), std::move(receivers[i]),
+                o.prefix + "-r" + std::to_string(i)};
 
   // Warm-up: one flow per pair, not measured.
   Stats warm;
   for (auto& p : pairs) asio::co_spawn(ioc, flow(p, warm), asio::detached);
-  run_until(ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
+  run_until(
+      ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
 
   bench::ProcSample before = bench::sample(o.pid);
   bench::ProcSample gen_before = bench::sample(getpid());
   Stats st;
   std::atomic<long> budget{o.flows};
   auto start = Clock::now();
-  auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+  auto until = start + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(o.duration));
   int running = o.pairs;
   for (auto& p : pairs)
-    asio::co_spawn(ioc, pair_loop(p, st, budget, until, o.think_ms), [&running](std::exception_ptr) { --running; });
-  run_until(ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
+    asio::co_spawn(ioc, pair_loop(p, st, budget, until, o.think_ms),
+                   [&running](std::exception_ptr) { --running; });
+  run_until(
+      ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   bench::ProcSample after = bench::sample(o.pid);
   bench::ProcSample gen_after = bench::sample(getpid());
@@ -256,7 +279,8 @@ int main(int argc, char** argv) {
   std::printf("server_cpu_ms_per_flow=%.3f server_cpu_util=%.2f cores\n",
               st.flows ? cpu_ms / static_cast<double>(st.flows) : 0.0, cpu_ms / 1000.0 / secs);
   std::printf("generator_cpu_ms_per_flow=%.3f\n",
-              st.flows ? (gen_after.cpu_seconds - gen_before.cpu_seconds) * 1000.0 / static_cast<double>(st.flows)
+              st.flows ? (gen_after.cpu_seconds - gen_before.cpu_seconds) * 1000.0 /
+                             static_cast<double>(st.flows)
                        : 0.0);
   std::printf("server_rss_kib=%ld\n", after.rss_kib);
 
@@ -281,7 +305,8 @@ int main(int argc, char** argv) {
         if (e) std::rethrow_exception(e);
         ++up;
       });
-    run_until(ioc, [&] { return up == o.active_calls; }, std::chrono::seconds(120));
+    run_until(
+        ioc, [&] { return up == o.active_calls; }, std::chrono::seconds(120));
     bench::ProcSample loaded = bench::sample(o.pid);
     std::printf("active_calls=%d rss_per_active_call_kib=%.2f\n", o.active_calls,
                 static_cast<double>(loaded.rss_kib - base.rss_kib) / o.active_calls);

@@ -51,8 +51,9 @@ class ServerChild {
     std::filesystem::create_directories(dir_);
     int out[2];
     if (pipe(out) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> args = {path, "--listen", "127.0.0.1:0", "--data-dir", (dir_ / "data").string(),
-                                     "--log-level", "warn"};
+    std::vector<std::string> args = {
+        path,          "--listen", "127.0.0.1:0", "--data-dir", (dir_ / "data").string(),
+        "--log-level", "warn"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {

@@ -30,7 +30,8 @@ class Client {
   awaitable<void> open(const std::string& host, int port, const std::string& target,
                        const std::string& subprotocol = "") {
     co_await beast::get_lowest_layer(ws_).async_connect(
-        tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)), use_awaitable);
+        tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)),
+        use_awaitable);
     beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
     beast::get_lowest_layer(ws_).expires_never();
     if (!subprotocol.empty())
@@ -45,7 +46,8 @@ class Client {
   // dialtoned: authenticates with a token and waits for hello.
   awaitable<void> connect(const std::string& host, int port, const std::string& token) {
     co_await open(host, port, "/v1/ws?access_token=" + token);
-    co_await expect([](const std::string& m) { return m.find("\"type\":\"hello\"") != std::string::npos; });
+    co_await expect(
+        [](const std::string& m) { return m.find("\"type\":\"hello\"") != std::string::npos; });
   }
 
   awaitable<void> send(std::string msg) {
@@ -95,6 +97,5 @@ class Client {
   std::deque<std::string> inbox_;
   bool closed_ = false;
 };
-
 
 }  // namespace bench

@@ -1,7 +1,7 @@
 // JWKS (RFC 7517): RSA keys (n, e) and P-256 EC keys (x, y) → OpenSSL public keys.
-#include <boost/json.hpp>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <boost/json.hpp>
 
 #include <stdexcept>
 
@@ -60,8 +60,7 @@ PKey ec_key(const json::object& k) {
   std::string point = "\x04" + x + y;
   ParamBld bld(OSSL_PARAM_BLD_new(), OSSL_PARAM_BLD_free);
   OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
-  OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                   point.size());
+  OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size());
   Params params(OSSL_PARAM_BLD_to_param(bld.get()), OSSL_PARAM_free);
   return from_params("EC", params.get());
 }

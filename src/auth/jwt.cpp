@@ -1,9 +1,9 @@
 #include "auth/jwt.hpp"
 
-#include <boost/json.hpp>
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/hmac.h>
+#include <boost/json.hpp>
 
 #include "core/errors.hpp"
 #include "util/encoding.hpp"
@@ -12,7 +12,9 @@ namespace dialtone {
 
 namespace json = boost::json;
 
-PKey adopt_pkey(EVP_PKEY* raw) { return PKey(raw, EVP_PKEY_free); }
+PKey adopt_pkey(EVP_PKEY* raw) {
+  return PKey(raw, EVP_PKEY_free);
+}
 
 namespace {
 
@@ -22,9 +24,12 @@ namespace {
 
 std::string_view alg_name(JwtAlg a) {
   switch (a) {
-    case JwtAlg::HS256: return "HS256";
-    case JwtAlg::RS256: return "RS256";
-    case JwtAlg::ES256: return "ES256";
+    case JwtAlg::HS256:
+      return "HS256";
+    case JwtAlg::RS256:
+      return "RS256";
+    case JwtAlg::ES256:
+      return "ES256";
   }
   return "none";
 }
@@ -52,8 +57,8 @@ std::string sign_pkey(EVP_PKEY* key, std::string_view data) {
   MdCtx ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   size_t len = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len,
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1)
+      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1)
     throw std::runtime_error("signing failed");
   std::string sig(len, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
@@ -96,7 +101,8 @@ bool signature_ok(const TrustedKey& key, std::string_view signing_input, std::st
       std::string mac = hmac_sha256(key.secret, signing_input);
       return sig.size() == mac.size() && CRYPTO_memcmp(sig.data(), mac.data(), mac.size()) == 0;
     }
-    case JwtAlg::RS256: return key.pkey && verify_pkey(key.pkey.get(), signing_input, sig);
+    case JwtAlg::RS256:
+      return key.pkey && verify_pkey(key.pkey.get(), signing_input, sig);
     case JwtAlg::ES256: {
       auto der = es256_raw_to_der(sig);
       return der && key.pkey && verify_pkey(key.pkey.get(), signing_input, *der);
@@ -193,9 +199,15 @@ std::string sign_jwt(JwtAlg alg, const TrustedKey& key, const json::object& clai
       base64url_encode(json::serialize(header)) + "." + base64url_encode(json::serialize(claims));
   std::string sig;
   switch (alg) {
-    case JwtAlg::HS256: sig = hmac_sha256(key.secret, input); break;
-    case JwtAlg::RS256: sig = sign_pkey(key.pkey.get(), input); break;
-    case JwtAlg::ES256: sig = es256_der_to_raw(sign_pkey(key.pkey.get(), input)); break;
+    case JwtAlg::HS256:
+      sig = hmac_sha256(key.secret, input);
+      break;
+    case JwtAlg::RS256:
+      sig = sign_pkey(key.pkey.get(), input);
+      break;
+    case JwtAlg::ES256:
+      sig = es256_der_to_raw(sign_pkey(key.pkey.get(), input));
+      break;
   }
   return input + "." + base64url_encode(sig);
 }

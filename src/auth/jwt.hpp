@@ -5,8 +5,8 @@
 // cryptographic step is OpenSSL's.
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <openssl/evp.h>
+#include <boost/json/object.hpp>
 
 #include <memory>
 #include <string>

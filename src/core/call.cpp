@@ -8,24 +8,34 @@ namespace json = boost::json;
 
 std::string_view state_name(CallState s) {
   switch (s) {
-    case CallState::calling: return "calling";
-    case CallState::ringing: return "ringing";
-    case CallState::accepted: return "accepted";
-    case CallState::connecting: return "connecting";
-    case CallState::connected: return "connected";
-    case CallState::ended: return "ended";
-    case CallState::rejected: return "rejected";
-    case CallState::timeout: return "timeout";
-    case CallState::busy: return "busy";
-    case CallState::failed: return "failed";
+    case CallState::calling:
+      return "calling";
+    case CallState::ringing:
+      return "ringing";
+    case CallState::accepted:
+      return "accepted";
+    case CallState::connecting:
+      return "connecting";
+    case CallState::connected:
+      return "connected";
+    case CallState::ended:
+      return "ended";
+    case CallState::rejected:
+      return "rejected";
+    case CallState::timeout:
+      return "timeout";
+    case CallState::busy:
+      return "busy";
+    case CallState::failed:
+      return "failed";
   }
   return "failed";
 }
 
 std::optional<CallState> parse_state(std::string_view s) {
-  for (auto st : {CallState::calling, CallState::ringing, CallState::accepted, CallState::connecting,
-                  CallState::connected, CallState::ended, CallState::rejected, CallState::timeout,
-                  CallState::busy, CallState::failed})
+  for (auto st : {CallState::calling, CallState::ringing, CallState::accepted,
+                  CallState::connecting, CallState::connected, CallState::ended,
+                  CallState::rejected, CallState::timeout, CallState::busy, CallState::failed})
     if (state_name(st) == s) return st;
   return std::nullopt;
 }
@@ -36,12 +46,14 @@ bool is_active(CallState s) {
     case CallState::ringing:
     case CallState::accepted:
     case CallState::connecting:
-    case CallState::connected: return true;
+    case CallState::connected:
+      return true;
     case CallState::ended:
     case CallState::rejected:
     case CallState::timeout:
     case CallState::busy:
-    case CallState::failed: return false;
+    case CallState::failed:
+      return false;
   }
   return false;
 }
@@ -49,7 +61,8 @@ bool is_active(CallState s) {
 bool is_unanswered(CallState s) {
   switch (s) {
     case CallState::calling:
-    case CallState::ringing: return true;
+    case CallState::ringing:
+      return true;
     case CallState::accepted:
     case CallState::connecting:
     case CallState::connected:
@@ -57,7 +70,8 @@ bool is_unanswered(CallState s) {
     case CallState::rejected:
     case CallState::timeout:
     case CallState::busy:
-    case CallState::failed: return false;
+    case CallState::failed:
+      return false;
   }
   return false;
 }
@@ -65,7 +79,8 @@ bool is_unanswered(CallState s) {
 std::optional<TimeMs> Call::next_deadline(TimeMs mediaTimeoutMs) const {
   switch (state) {
     case CallState::calling:
-    case CallState::ringing: return ringDeadline;
+    case CallState::ringing:
+      return ringDeadline;
     case CallState::accepted:
     case CallState::connecting:
       return acceptedAt ? std::optional<TimeMs>(*acceptedAt + mediaTimeoutMs) : std::nullopt;
@@ -74,7 +89,8 @@ std::optional<TimeMs> Call::next_deadline(TimeMs mediaTimeoutMs) const {
     case CallState::rejected:
     case CallState::timeout:
     case CallState::busy:
-    case CallState::failed: return std::nullopt;
+    case CallState::failed:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -126,8 +142,7 @@ json::object to_public_json(const Call& c) {
   o["receiverReady"] = c.receiverReady;
   o["connectedAt"] = opt_time(c.connectedAt);
   o["callStartedAt"] = opt_time(c.connectedAt);
-  o["durationSeconds"] =
-      c.durationSeconds ? json::value(*c.durationSeconds) : json::value(nullptr);
+  o["durationSeconds"] = c.durationSeconds ? json::value(*c.durationSeconds) : json::value(nullptr);
   o["lastUpdated"] = format_iso(c.lastUpdated);
   o["ringDeadline"] = format_iso(c.ringDeadline);
   o["reason"] = opt_str(c.reason);
@@ -157,7 +172,9 @@ json::object to_storage_json(const Call& c) {
   return o;
 }
 
-std::string to_public_string(const Call& c) { return json::serialize(to_public_json(c)); }
+std::string to_public_string(const Call& c) {
+  return json::serialize(to_public_json(c));
+}
 
 std::string to_storage_string(const Call& c, std::string_view publicDoc) {
   std::string extra = json::serialize(server_fields(c));  // "{...}"
@@ -205,10 +222,14 @@ Call call_from_storage_json(const json::object& o) {
 
 std::string_view direction_name(Direction d) {
   switch (d) {
-    case Direction::dialed: return "dialed";
-    case Direction::received: return "received";
-    case Direction::missed: return "missed";
-    case Direction::declined: return "declined";
+    case Direction::dialed:
+      return "dialed";
+    case Direction::received:
+      return "received";
+    case Direction::missed:
+      return "missed";
+    case Direction::declined:
+      return "declined";
   }
   return "missed";
 }

@@ -30,7 +30,9 @@ std::string_view state_name(CallState s);
 std::optional<CallState> parse_state(std::string_view s);
 // Listed exhaustively (no wildcard): a new state forces a decision here.
 bool is_active(CallState s);
-inline bool is_terminal(CallState s) { return !is_active(s); }
+inline bool is_terminal(CallState s) {
+  return !is_active(s);
+}
 // Before anyone answered: the receiver's devices are ringing.
 bool is_unanswered(CallState s);
 
@@ -51,10 +53,10 @@ struct Call {
   std::int64_t version = 1;
 
   // Server-side fields, persisted but not part of the public document.
-  std::string callerDeviceId;                  // the device that created the call
-  std::vector<std::string> ringingDeviceIds;   // distinct receiver devices that reported ringing
-  std::optional<TimeMs> acceptedAt;            // start of the media timeout
-  std::optional<std::string> terminatedBy;     // userId whose op made the call terminal
+  std::string callerDeviceId;                 // the device that created the call
+  std::vector<std::string> ringingDeviceIds;  // distinct receiver devices that reported ringing
+  std::optional<TimeMs> acceptedAt;           // start of the media timeout
+  std::optional<std::string> terminatedBy;    // userId whose op made the call terminal
 
   bool is_participant(std::string_view userId) const {
     return userId == callerId || userId == receiverId;

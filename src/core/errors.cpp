@@ -4,36 +4,58 @@ namespace dialtone {
 
 std::string_view error_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::ok: return "ok";
-    case ErrorCode::bad_request: return "bad_request";
-    case ErrorCode::unauthorized: return "unauthorized";
-    case ErrorCode::forbidden: return "forbidden";
-    case ErrorCode::not_found: return "not_found";
-    case ErrorCode::busy: return "busy";
-    case ErrorCode::already_in_call: return "already_in_call";
-    case ErrorCode::invalid_transition: return "invalid_transition";
-    case ErrorCode::payload_too_large: return "payload_too_large";
-    case ErrorCode::rate_limited: return "rate_limited";
-    case ErrorCode::internal: return "internal";
-    case ErrorCode::unavailable: return "unavailable";
+    case ErrorCode::ok:
+      return "ok";
+    case ErrorCode::bad_request:
+      return "bad_request";
+    case ErrorCode::unauthorized:
+      return "unauthorized";
+    case ErrorCode::forbidden:
+      return "forbidden";
+    case ErrorCode::not_found:
+      return "not_found";
+    case ErrorCode::busy:
+      return "busy";
+    case ErrorCode::already_in_call:
+      return "already_in_call";
+    case ErrorCode::invalid_transition:
+      return "invalid_transition";
+    case ErrorCode::payload_too_large:
+      return "payload_too_large";
+    case ErrorCode::rate_limited:
+      return "rate_limited";
+    case ErrorCode::internal:
+      return "internal";
+    case ErrorCode::unavailable:
+      return "unavailable";
   }
   return "internal";
 }
 
 int http_status(ErrorCode code) {
   switch (code) {
-    case ErrorCode::ok: return 200;
-    case ErrorCode::bad_request: return 400;
-    case ErrorCode::unauthorized: return 401;
-    case ErrorCode::forbidden: return 403;
-    case ErrorCode::not_found: return 404;
+    case ErrorCode::ok:
+      return 200;
+    case ErrorCode::bad_request:
+      return 400;
+    case ErrorCode::unauthorized:
+      return 401;
+    case ErrorCode::forbidden:
+      return 403;
+    case ErrorCode::not_found:
+      return 404;
     case ErrorCode::busy:
     case ErrorCode::already_in_call:
-    case ErrorCode::invalid_transition: return 409;
-    case ErrorCode::payload_too_large: return 413;
-    case ErrorCode::rate_limited: return 429;
-    case ErrorCode::internal: return 500;
-    case ErrorCode::unavailable: return 503;
+    case ErrorCode::invalid_transition:
+      return 409;
+    case ErrorCode::payload_too_large:
+      return 413;
+    case ErrorCode::rate_limited:
+      return 429;
+    case ErrorCode::internal:
+      return 500;
+    case ErrorCode::unavailable:
+      return 503;
   }
   return 500;
 }

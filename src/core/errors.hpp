@@ -29,7 +29,8 @@ int http_status(ErrorCode code);
 // Thrown by parsers and validators; caught at the single boundary of each surface.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, std::string message) : std::runtime_error(std::move(message)), code_(code) {}
+  Error(ErrorCode code, std::string message)
+      : std::runtime_error(std::move(message)), code_(code) {}
   ErrorCode code() const { return code_; }
 
  private:

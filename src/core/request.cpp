@@ -10,15 +10,24 @@ namespace json = boost::json;
 
 std::string_view op_name(Op op) {
   switch (op) {
-    case Op::create: return "create";
-    case Op::ringing: return "ringing";
-    case Op::accept: return "accept";
-    case Op::reject: return "reject";
-    case Op::ready: return "ready";
-    case Op::end: return "end";
-    case Op::fail: return "fail";
-    case Op::mute: return "mute";
-    case Op::signal: return "signal";
+    case Op::create:
+      return "create";
+    case Op::ringing:
+      return "ringing";
+    case Op::accept:
+      return "accept";
+    case Op::reject:
+      return "reject";
+    case Op::ready:
+      return "ready";
+    case Op::end:
+      return "end";
+    case Op::fail:
+      return "fail";
+    case Op::mute:
+      return "mute";
+    case Op::signal:
+      return "signal";
   }
   return "unknown";
 }
@@ -32,15 +41,24 @@ std::optional<Op> parse_op(std::string_view name) {
 
 Event op_event(Op op) {
   switch (op) {
-    case Op::ringing: return Event::ringing;
-    case Op::accept: return Event::accept;
-    case Op::reject: return Event::reject;
-    case Op::ready: return Event::ready;
-    case Op::end: return Event::end;
-    case Op::fail: return Event::fail;
-    case Op::mute: return Event::mute;
-    case Op::signal: return Event::signal;
-    case Op::create: break;
+    case Op::ringing:
+      return Event::ringing;
+    case Op::accept:
+      return Event::accept;
+    case Op::reject:
+      return Event::reject;
+    case Op::ready:
+      return Event::ready;
+    case Op::end:
+      return Event::end;
+    case Op::fail:
+      return Event::fail;
+    case Op::mute:
+      return Event::mute;
+    case Op::signal:
+      return Event::signal;
+    case Op::create:
+      break;
   }
   throw Error(ErrorCode::internal, "create has no event");
 }
@@ -57,7 +75,9 @@ bool valid_id(std::string_view s) {
 
 namespace {
 
-[[noreturn]] void bad(std::string msg) { throw Error(ErrorCode::bad_request, std::move(msg)); }
+[[noreturn]] void bad(std::string msg) {
+  throw Error(ErrorCode::bad_request, std::move(msg));
+}
 
 std::string required_id(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
@@ -99,8 +119,8 @@ void check_signal_data(const json::value& data) {
     string_field(o, "candidate");
     if (auto* m = o.if_contains("sdpMid"); m && !m->is_string() && !m->is_null())
       bad("signal data field 'sdpMid' must be a string or null");
-    if (auto* i = o.if_contains("sdpMLineIndex"); i && !i->is_int64() && !i->is_uint64() &&
-                                                   !i->is_null())
+    if (auto* i = o.if_contains("sdpMLineIndex");
+        i && !i->is_int64() && !i->is_uint64() && !i->is_null())
       bad("signal data field 'sdpMLineIndex' must be an integer or null");
   } else if (type != "restart") {
     bad("signal data type must be offer, answer, candidate or restart");
@@ -110,13 +130,20 @@ void check_signal_data(const json::value& data) {
 // The one place that says which fields each op takes.
 void parse_fields(Request& r, const json::object& o) {
   switch (r.op) {
-    case Op::create: r.receiverId = required_id(o, "receiverId"); break;
+    case Op::create:
+      r.receiverId = required_id(o, "receiverId");
+      break;
     case Op::ringing:
     case Op::accept:
-    case Op::ready: break;
+    case Op::ready:
+      break;
     case Op::reject:
-    case Op::end: r.reason = optional_reason(o, false); break;
-    case Op::fail: r.reason = optional_reason(o, true); break;
+    case Op::end:
+      r.reason = optional_reason(o, false);
+      break;
+    case Op::fail:
+      r.reason = optional_reason(o, true);
+      break;
     case Op::mute: {
       auto* v = o.if_contains("muted");
       if (!v || !v->is_bool()) bad("field 'muted' must be a boolean");
@@ -160,7 +187,8 @@ Request parse_ws_request(std::string_view text) {
   const auto& o = v.get_object();
   Request r;
   if (auto* id = o.if_contains("id")) {
-    if (!id->is_string() && !id->is_number() && !id->is_null()) bad("field 'id' must be a string or number");
+    if (!id->is_string() && !id->is_number() && !id->is_null())
+      bad("field 'id' must be a string or number");
     if (id->is_string() && id->get_string().size() > kMaxIdLength) bad("field 'id' is too long");
     r.id = *id;
   }

@@ -20,7 +20,7 @@ std::optional<Op> parse_op(std::string_view name);
 Event op_event(Op op);
 
 inline constexpr std::size_t kMaxMessageBytes = 64 * 1024;
-inline constexpr std::size_t kMaxIdLength = 128;      // user, device and call ids
+inline constexpr std::size_t kMaxIdLength = 128;  // user, device and call ids
 inline constexpr std::size_t kMaxReasonLength = 256;
 
 struct Request {

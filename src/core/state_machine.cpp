@@ -6,17 +6,28 @@ namespace dialtone {
 
 std::string_view event_name(Event e) {
   switch (e) {
-    case Event::ringing: return "ringing";
-    case Event::accept: return "accept";
-    case Event::reject: return "reject";
-    case Event::ready: return "ready";
-    case Event::end: return "end";
-    case Event::fail: return "fail";
-    case Event::mute: return "mute";
-    case Event::signal: return "signal";
-    case Event::ring_timeout: return "ring_timeout";
-    case Event::media_timeout: return "media_timeout";
-    case Event::presence_lost: return "presence_lost";
+    case Event::ringing:
+      return "ringing";
+    case Event::accept:
+      return "accept";
+    case Event::reject:
+      return "reject";
+    case Event::ready:
+      return "ready";
+    case Event::end:
+      return "end";
+    case Event::fail:
+      return "fail";
+    case Event::mute:
+      return "mute";
+    case Event::signal:
+      return "signal";
+    case Event::ring_timeout:
+      return "ring_timeout";
+    case Event::media_timeout:
+      return "media_timeout";
+    case Event::presence_lost:
+      return "presence_lost";
   }
   return "unknown";
 }
@@ -63,14 +74,16 @@ bool in_media_phase(CallState s) {
   switch (s) {
     case CallState::accepted:
     case CallState::connecting:
-    case CallState::connected: return true;
+    case CallState::connected:
+      return true;
     case CallState::calling:
     case CallState::ringing:
     case CallState::ended:
     case CallState::rejected:
     case CallState::timeout:
     case CallState::busy:
-    case CallState::failed: return false;
+    case CallState::failed:
+      return false;
   }
   return false;
 }
@@ -80,15 +93,19 @@ bool role_may_send(Event e, Role r) {
   switch (e) {
     case Event::ringing:
     case Event::accept:
-    case Event::reject: return r == Role::receiver;
+    case Event::reject:
+      return r == Role::receiver;
     case Event::ready:
     case Event::end:
     case Event::fail:
     case Event::mute:
-    case Event::signal: return r == Role::caller || r == Role::receiver;
+    case Event::signal:
+      return r == Role::caller || r == Role::receiver;
     case Event::ring_timeout:
-    case Event::media_timeout: return r == Role::server;
-    case Event::presence_lost: return true;  // the engine names the absent participant
+    case Event::media_timeout:
+      return r == Role::server;
+    case Event::presence_lost:
+      return true;  // the engine names the absent participant
   }
   return false;
 }
@@ -146,14 +163,16 @@ Transition on_ready(const Call& c, Role r, TimeMs now) {
       }
       return t;
     }
-    case CallState::connected: return unchanged(c);
+    case CallState::connected:
+      return unchanged(c);
     case CallState::calling:
     case CallState::ringing:
     case CallState::ended:
     case CallState::rejected:
     case CallState::timeout:
     case CallState::busy:
-    case CallState::failed: return refuse(c, ErrorCode::invalid_transition);
+    case CallState::failed:
+      return refuse(c, ErrorCode::invalid_transition);
   }
   return refuse(c, ErrorCode::invalid_transition);
 }
@@ -170,8 +189,8 @@ Transition on_end(const Call& c, const Intent& in, const Actor& a, Role r, TimeM
       make_terminal(t, CallState::ended, in.reason.value_or("ended_by_user"), a.userId, now);
     return t;
   }
-  bool mine = c.terminatedBy == a.userId &&
-              (c.state == CallState::ended || c.state == CallState::rejected);
+  bool mine =
+      c.terminatedBy == a.userId && (c.state == CallState::ended || c.state == CallState::rejected);
   return mine ? unchanged(c) : refuse(c, ErrorCode::invalid_transition);
 }
 
@@ -238,17 +257,28 @@ Transition apply(const Call& c, const Intent& in, const Actor& a, TimeMs now) {
   if (!role_may_send(in.event, role)) return refuse(c, ErrorCode::forbidden);
 
   switch (in.event) {
-    case Event::ringing: return on_ringing(c, a, now);
-    case Event::accept: return on_accept(c, a, now);
-    case Event::reject: return on_reject(c, in, a, now);
-    case Event::ready: return on_ready(c, role, now);
-    case Event::end: return on_end(c, in, a, role, now);
-    case Event::fail: return on_fail(c, in, a, now);
-    case Event::mute: return on_mute(c, in, role, now);
-    case Event::signal: return on_signal(c);
-    case Event::ring_timeout: return on_ring_timeout(c, now);
-    case Event::media_timeout: return on_media_timeout(c, now);
-    case Event::presence_lost: return on_presence_lost(c, role, now);
+    case Event::ringing:
+      return on_ringing(c, a, now);
+    case Event::accept:
+      return on_accept(c, a, now);
+    case Event::reject:
+      return on_reject(c, in, a, now);
+    case Event::ready:
+      return on_ready(c, role, now);
+    case Event::end:
+      return on_end(c, in, a, role, now);
+    case Event::fail:
+      return on_fail(c, in, a, now);
+    case Event::mute:
+      return on_mute(c, in, role, now);
+    case Event::signal:
+      return on_signal(c);
+    case Event::ring_timeout:
+      return on_ring_timeout(c, now);
+    case Event::media_timeout:
+      return on_media_timeout(c, now);
+    case Event::presence_lost:
+      return on_presence_lost(c, role, now);
   }
   return refuse(c, ErrorCode::internal);
 }

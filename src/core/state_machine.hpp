@@ -52,7 +52,7 @@ struct Actor {
 struct Intent {
   Event event;
   std::optional<std::string> reason{};  // reject / end / fail
-  bool muted = false;                 // mute
+  bool muted = false;                   // mute
 };
 
 enum class Action {

@@ -69,7 +69,8 @@ Principal Authenticator::authenticate(std::string_view token, TimeMs now) const 
   if (token.empty()) throw Error(ErrorCode::unauthorized, "no token");
   Principal p = verifier_.verify(token, now);
   if (!valid_id(p.userId)) throw Error(ErrorCode::unauthorized, "token sub is not a valid user id");
-  if (p.name.size() > kMaxNameLength) throw Error(ErrorCode::unauthorized, "token name is too long");
+  if (p.name.size() > kMaxNameLength)
+    throw Error(ErrorCode::unauthorized, "token name is too long");
   if (p.photo.size() > kMaxPhotoLength)
     throw Error(ErrorCode::unauthorized, "token picture is too long");
   return p;
@@ -77,12 +78,8 @@ Principal Authenticator::authenticate(std::string_view token, TimeMs now) const 
 
 std::pair<std::string, TimeMs> Authenticator::issue_dev_token(const Profile& p, TimeMs now) const {
   TimeMs exp = now + 30LL * 24 * 3600 * 1000;
-  json::object claims{{"iss", kDevIssuer},
-                      {"aud", kDevAudience},
-                      {"sub", p.userId},
-                      {"name", p.name},
-                      {"picture", p.photo},
-                      {"iat", now / 1000},
+  json::object claims{{"iss", kDevIssuer}, {"aud", kDevAudience}, {"sub", p.userId},
+                      {"name", p.name},    {"picture", p.photo},  {"iat", now / 1000},
                       {"exp", exp / 1000}};
   return {sign_jwt(JwtAlg::HS256, dev_key_, claims), exp / 1000 * 1000};
 }

@@ -42,16 +42,20 @@ std::string message_for(ErrorCode e, std::string_view op, const Call& c) {
   switch (e) {
     case ErrorCode::invalid_transition:
       return fmt::format("{} is not allowed in state {}", op, state_name(c.state));
-    case ErrorCode::forbidden: return fmt::format("your role in this call may not {}", op);
-    case ErrorCode::not_found: return "no such call";
-    default: return std::string(error_name(e));
+    case ErrorCode::forbidden:
+      return fmt::format("your role in this call may not {}", op);
+    case ErrorCode::not_found:
+      return "no such call";
+    default:
+      return std::string(error_name(e));
   }
 }
 
 // Reasons are free text from clients; metrics keep their label set bounded.
 std::string reason_label(const std::optional<std::string>& r) {
-  static const char* known[] = {"cancelled", "rejected_by_receiver", "ended_by_user", "timeout",
-                                "busy",      "media_timeout",        "network",       "media_failed"};
+  static const char* known[] = {
+      "cancelled", "rejected_by_receiver", "ended_by_user", "timeout",
+      "busy",      "media_timeout",        "network",       "media_failed"};
   if (!r) return "none";
   for (const char* k : known)
     if (*r == k) return *r;
@@ -67,7 +71,9 @@ json::object profile_json(const Profile& p, bool online) {
 Engine::Engine(Store& store, Hub& hub, Metrics& metrics, EngineOptions opts)
     : store_(store), hub_(hub), metrics_(metrics), opts_(opts) {}
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  stop();
+}
 
 void Engine::start() {
   started_at_ = now_ms();
@@ -116,7 +122,8 @@ void Engine::loop() {
       for (;;) {
         if (!queue_.empty() || stopping_) break;
         std::optional<TimeMs> wake = next_deadline_;
-        if (!presence_.empty()) wake = std::min(wake.value_or(presence_.top().at), presence_.top().at);
+        if (!presence_.empty())
+          wake = std::min(wake.value_or(presence_.top().at), presence_.top().at);
         TimeMs now = now_ms();
         if (wake && *wake <= now) break;
         if (wake)
@@ -208,7 +215,8 @@ void Engine::run_batch(std::vector<Job>& jobs) {
     }
     b.effects.clear();
     cache_.clear();
-    for (auto& r : results) r = OpResult::fail(ErrorCode::unavailable, "the store is unavailable; nothing changed");
+    for (auto& r : results)
+      r = OpResult::fail(ErrorCode::unavailable, "the store is unavailable; nothing changed");
   }
   after_commit(b);
   try {
@@ -216,14 +224,16 @@ void Engine::run_batch(std::vector<Job>& jobs) {
   } catch (const std::exception& e) {
     next_deadline_ = b.now + 1000;  // retry soon
   }
-  auto out = std::make_shared<Outcome>(Outcome{std::move(b.effects), std::move(jobs), std::move(results), b.now});
+  auto out = std::make_shared<Outcome>(
+      Outcome{std::move(b.effects), std::move(jobs), std::move(results), b.now});
   if (publisher_)
     publisher_([this, out] { publish(*out); });
   else
     publish(*out);
-  metrics_.engine_busy_us += static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
-          .count());
+  metrics_.engine_busy_us +=
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count());
 }
 
 std::optional<Call> Engine::load(Batch& b, const std::string& callId) {
@@ -280,8 +290,8 @@ void Engine::fire_presence(Batch& b) {
         pc.userId == call->callerId ? std::optional<TimeMs>(call->timestamp) : call->acceptedAt;
     if (!required) continue;
     auto off = offline_since_.find(pc.userId);
-    TimeMs since = std::max({*required, started_at_,
-                             off == offline_since_.end() ? started_at_ : off->second});
+    TimeMs since =
+        std::max({*required, started_at_, off == offline_since_.end() ? started_at_ : off->second});
     if (since + opts_.presenceGraceMs > b.now) {
       presence_.push({since + opts_.presenceGraceMs, pc.callId, pc.userId});
       continue;
@@ -296,8 +306,8 @@ void Engine::fire_presence(Batch& b) {
 void Engine::schedule_presence(const Call& c, const std::string& userId, TimeMs requiredSince) {
   if (hub_.online(userId)) return;
   auto off = offline_since_.find(userId);
-  TimeMs since =
-      std::max({requiredSince, started_at_, off == offline_since_.end() ? started_at_ : off->second});
+  TimeMs since = std::max(
+      {requiredSince, started_at_, off == offline_since_.end() ? started_at_ : off->second});
   presence_.push({since + opts_.presenceGraceMs, c.callId, userId});
 }
 
@@ -337,7 +347,8 @@ void Engine::publish(Outcome& out) {
     for (Action a : e.actions) {
       switch (a) {
         case Action::clear_active_calls:
-        case Action::require_receiver_presence: break;  // done on the store thread
+        case Action::require_receiver_presence:
+          break;  // done on the store thread
         case Action::log_received:
           spdlog::info("CALL_RECEIVED callId={} user={} devices={}", c.callId, c.receiverId,
                        c.ringingDeviceIds.size());
@@ -411,12 +422,15 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
           spdlog::info("CALL_GLARE callId={} user={}", d.call->callId, who.userId);
           r.call = d.call;
           return r;
-        case CreateDecision::Kind::retry: r.call = d.call; return r;
+        case CreateDecision::Kind::retry:
+          r.call = d.call;
+          return r;
         case CreateDecision::Kind::refused:
           return OpResult::fail(d.error,
-                                d.error == ErrorCode::not_found        ? "unknown receiver"
-                                : d.error == ErrorCode::already_in_call ? "you are already in a call"
-                                                                        : "cannot call yourself",
+                                d.error == ErrorCode::not_found ? "unknown receiver"
+                                : d.error == ErrorCode::already_in_call
+                                    ? "you are already in a call"
+                                    : "cannot call yourself",
                                 d.call);
       }
       return OpResult::fail(ErrorCode::internal, "unreachable");
@@ -471,7 +485,8 @@ Engine::RunFn Engine::users_job(std::optional<std::string> userId) {
       return r;
     }
     json::array users;
-    for (const auto& p : b.store.list_users(1000)) users.push_back(profile_json(p, hub_.online(p.userId)));
+    for (const auto& p : b.store.list_users(1000))
+      users.push_back(profile_json(p, hub_.online(p.userId)));
     r.body = json::object{{"users", std::move(users)}};
     return r;
   };

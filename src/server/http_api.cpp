@@ -81,9 +81,11 @@ asio::awaitable<HttpResponse> dev_token(ServerContext& ctx, const HttpRequest& r
     co_return error_response(req, ErrorCode::bad_request,
                              "userId must be 1..128 characters of [A-Za-z0-9._:@-]");
   if (!name || name->size() > kMaxNameLength)
-    co_return error_response(req, ErrorCode::bad_request, "name must be a string of at most 256 bytes");
+    co_return error_response(req, ErrorCode::bad_request,
+                             "name must be a string of at most 256 bytes");
   if (!photo || photo->size() > kMaxPhotoLength)
-    co_return error_response(req, ErrorCode::bad_request, "photo must be a string of at most 2048 bytes");
+    co_return error_response(req, ErrorCode::bad_request,
+                             "photo must be a string of at most 2048 bytes");
   Profile p{*userId, name->empty() ? *userId : *name, *photo};
   OpResult r = co_await ctx.engine.async_run(ctx.engine.upsert_user_job(p), asio::use_awaitable);
   if (r.error != ErrorCode::ok) co_return result_response(req, r);
@@ -133,7 +135,8 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
     }
     if (seg.size() == 4 && method == http::verb::post) {
       auto op = parse_op(seg[3]);
-      if (!op || *op == Op::create) throw Error(ErrorCode::bad_request, "unknown op '" + seg[3].substr(0, 32) + "'");
+      if (!op || *op == Op::create)
+        throw Error(ErrorCode::bad_request, "unknown op '" + seg[3].substr(0, 32) + "'");
       if (*op == Op::signal) throw Error(ErrorCode::bad_request, "signal is WebSocket only");
       Request r = parse_http_request(*op, seg[2], req.body());
       co_return co_await run(ctx.engine.op_job(who, device_of(req), std::move(r)));

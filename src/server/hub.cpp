@@ -17,7 +17,9 @@ Message call_message(std::string_view doc) {
   return std::make_shared<const std::string>(std::move(m));
 }
 
-Message call_message(const Call& call) { return call_message(to_public_string(call)); }
+Message call_message(const Call& call) {
+  return call_message(to_public_string(call));
+}
 
 void Hub::join(const std::shared_ptr<SessionSink>& s, Message hello) {
   bool first = false;
@@ -28,7 +30,8 @@ void Hub::join(const std::shared_ptr<SessionSink>& s, Message hello) {
     list.push_back(s);
     s->deliver(std::move(hello));
     if (auto it = active_by_user_.find(s->user_id()); it != active_by_user_.end())
-      if (auto r = routes_.find(it->second); r != routes_.end()) s->deliver(call_message(*r->second));
+      if (auto r = routes_.find(it->second); r != routes_.end())
+        s->deliver(call_message(*r->second));
   }
   if (first && presence_) presence_(s->user_id(), true, now_ms());
 }
@@ -84,7 +87,8 @@ void Hub::publish(const Call& call, const std::shared_ptr<const std::string>& do
   } else {
     routes_.erase(call.callId);
     for (const auto* u : {&call.callerId, &call.receiverId})
-      if (auto it = active_by_user_.find(*u); it != active_by_user_.end() && it->second == call.callId)
+      if (auto it = active_by_user_.find(*u);
+          it != active_by_user_.end() && it->second == call.callId)
         active_by_user_.erase(it);
   }
   for (const auto* u : {&call.callerId, &call.receiverId})

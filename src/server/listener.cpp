@@ -1,5 +1,6 @@
 #include "server/listener.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -8,7 +9,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/url.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/request.hpp"
 #include "server/http_api.hpp"
@@ -19,8 +19,8 @@ namespace dialtone {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-using asio::ip::tcp;
 using asio::use_awaitable;
+using asio::ip::tcp;
 
 namespace {
 
@@ -64,7 +64,8 @@ asio::awaitable<void> upgrade(ServerContext& ctx, beast::tcp_stream& stream, Htt
     co_return;
   }
   ctx.engine.touch_user(who);
-  auto session = std::make_shared<WsSession>(ctx, std::move(stream), std::move(who), std::move(device));
+  auto session =
+      std::make_shared<WsSession>(ctx, std::move(stream), std::move(who), std::move(device));
   co_await session->run(std::move(req));
 }
 
@@ -80,8 +81,8 @@ asio::awaitable<void> http_session(ServerContext& ctx, tcp::socket socket) {
     if (ec == http::error::body_limit) {
       HttpRequest head;
       head.version(11);
-      co_await write_and_close(stream, error_response(head, ErrorCode::payload_too_large,
-                                                      "body over 64 KiB"));
+      co_await write_and_close(
+          stream, error_response(head, ErrorCode::payload_too_large, "body over 64 KiB"));
       co_return;
     }
     if (ec) {
@@ -89,8 +90,8 @@ asio::awaitable<void> http_session(ServerContext& ctx, tcp::socket socket) {
           ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
         HttpRequest head;
         head.version(11);
-        co_await write_and_close(stream, error_response(head, ErrorCode::bad_request,
-                                                        "malformed HTTP request"));
+        co_await write_and_close(
+            stream, error_response(head, ErrorCode::bad_request, "malformed HTTP request"));
       }
       co_return;
     }

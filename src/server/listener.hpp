@@ -8,6 +8,7 @@
 
 namespace dialtone {
 
-boost::asio::awaitable<void> accept_loop(ServerContext& ctx, boost::asio::ip::tcp::acceptor& acceptor);
+boost::asio::awaitable<void> accept_loop(ServerContext& ctx,
+                                         boost::asio::ip::tcp::acceptor& acceptor);
 
 }  // namespace dialtone

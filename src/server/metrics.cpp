@@ -50,29 +50,35 @@ std::string escape(const std::string& v) {
 
 std::string Metrics::render() const {
   std::string out;
-  out += "# HELP dialtone_active_calls Calls in an active state.\n"
-         "# TYPE dialtone_active_calls gauge\n";
+  out +=
+      "# HELP dialtone_active_calls Calls in an active state.\n"
+      "# TYPE dialtone_active_calls gauge\n";
   out += fmt::format("dialtone_active_calls {}\n", active_calls.load());
-  out += "# HELP dialtone_websocket_sessions Live WebSocket sessions.\n"
-         "# TYPE dialtone_websocket_sessions gauge\n";
+  out +=
+      "# HELP dialtone_websocket_sessions Live WebSocket sessions.\n"
+      "# TYPE dialtone_websocket_sessions gauge\n";
   out += fmt::format("dialtone_websocket_sessions {}\n", ws_sessions.load());
-  out += "# HELP dialtone_calls_terminal_total Calls that reached a terminal state.\n"
-         "# TYPE dialtone_calls_terminal_total counter\n";
+  out +=
+      "# HELP dialtone_calls_terminal_total Calls that reached a terminal state.\n"
+      "# TYPE dialtone_calls_terminal_total counter\n";
   {
     std::lock_guard lk(mu_);
     for (const auto& [k, n] : terminal_)
       out += fmt::format("dialtone_calls_terminal_total{{state=\"{}\",reason=\"{}\"}} {}\n",
                          escape(k.first), escape(k.second), n);
   }
-  out += "# HELP dialtone_store_batches_total Group commits.\n"
-         "# TYPE dialtone_store_batches_total counter\n";
+  out +=
+      "# HELP dialtone_store_batches_total Group commits.\n"
+      "# TYPE dialtone_store_batches_total counter\n";
   out += fmt::format("dialtone_store_batches_total {}\n", store_batches.load());
-  out += "# HELP dialtone_store_failures_total Failed group commits.\n"
-         "# TYPE dialtone_store_failures_total counter\n";
+  out +=
+      "# HELP dialtone_store_failures_total Failed group commits.\n"
+      "# TYPE dialtone_store_failures_total counter\n";
   out += fmt::format("dialtone_store_failures_total {}\n", store_failures.load());
-  out += "# HELP dialtone_engine_busy_seconds_total Time the engine's store thread spent on "
-         "batches (its saturation: rate close to 1 means it is the bottleneck).\n"
-         "# TYPE dialtone_engine_busy_seconds_total counter\n";
+  out +=
+      "# HELP dialtone_engine_busy_seconds_total Time the engine's store thread spent on "
+      "batches (its saturation: rate close to 1 means it is the bottleneck).\n"
+      "# TYPE dialtone_engine_busy_seconds_total counter\n";
   out += fmt::format("dialtone_engine_busy_seconds_total {}\n",
                      static_cast<double>(engine_busy_us.load()) / 1e6);
   transition_latency.render(out, "dialtone_transition_latency_seconds",

@@ -12,9 +12,8 @@ namespace dialtone {
 
 class Histogram {
  public:
-  static constexpr std::array<double, 14> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                     0.005,  0.01,    0.025,  0.05,  0.1,
-                                                     0.25,   0.5,     1.0,    2.5};
+  static constexpr std::array<double, 14> kBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
   void observe_us(std::int64_t us);
   void render(std::string& out, const std::string& name, const std::string& help) const;
 
@@ -31,8 +30,8 @@ class Metrics {
   std::atomic<std::uint64_t> store_batches{0};
   std::atomic<std::uint64_t> store_failures{0};
   std::atomic<std::uint64_t> engine_busy_us{0};  // the store thread's time spent on batches
-  Histogram transition_latency;  // op received → committed and published
-  Histogram store_commit;        // one group commit
+  Histogram transition_latency;                  // op received → committed and published
+  Histogram store_commit;                        // one group commit
 
   void count_terminal(const std::string& state, const std::string& reason);
   std::string render() const;

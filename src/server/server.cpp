@@ -1,13 +1,13 @@
 #include "server/server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <filesystem>
 #include <iostream>
@@ -24,8 +24,8 @@ using asio::ip::tcp;
 namespace {
 
 void print_banner(const Config& c, const tcp::endpoint& ep, bool dev) {
-  std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
-                                          : ep.address().to_string();
+  std::string host =
+      ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
   std::string base = "http://" + host + ":" + std::to_string(ep.port());
   std::cout << "dialtoned 0.1.0 listening on " << base << "\n"
             << "  store: sqlite at " << (std::filesystem::path(c.data_dir) / "dialtone.db").string()
@@ -54,12 +54,14 @@ int run_server(const Config& config) {
   EngineOptions opts{config.ring_timeout_s * 1000LL, config.media_timeout_s * 1000LL,
                      config.presence_grace_s * 1000LL};
   Engine engine(*store, hub, metrics, opts);
-  hub.set_presence_listener(
-      [&engine](const std::string& user, bool online, TimeMs when) { engine.on_presence(user, online, when); });
+  hub.set_presence_listener([&engine](const std::string& user, bool online, TimeMs when) {
+    engine.on_presence(user, online, when);
+  });
   asio::io_context ioc(config.threads);
   auto work = asio::make_work_guard(ioc);
   auto publisher = asio::make_strand(ioc);
-  engine.set_publisher([publisher](std::function<void()> fn) { asio::post(publisher, std::move(fn)); });
+  engine.set_publisher(
+      [publisher](std::function<void()> fn) { asio::post(publisher, std::move(fn)); });
   engine.start();
 
   ServerContext ctx{config, auth, engine, hub, metrics};

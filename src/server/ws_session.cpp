@@ -1,12 +1,12 @@
 #include "server/ws_session.hpp"
 
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 
@@ -31,7 +31,9 @@ WsSession::WsSession(ServerContext& ctx, beast::tcp_stream stream, Principal who
   ctx_.metrics.ws_sessions++;
 }
 
-WsSession::~WsSession() { ctx_.metrics.ws_sessions--; }
+WsSession::~WsSession() {
+  ctx_.metrics.ws_sessions--;
+}
 
 asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
   auto self = shared_from_this();
@@ -91,7 +93,8 @@ asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
 
 void WsSession::handle(std::string_view text) {
   if (text.size() > kMaxMessageBytes) {
-    reply(try_extract_id(text), OpResult::fail(ErrorCode::payload_too_large, "message over 64 KiB"));
+    reply(try_extract_id(text),
+          OpResult::fail(ErrorCode::payload_too_large, "message over 64 KiB"));
     return;
   }
   Request req;
@@ -117,12 +120,10 @@ void WsSession::handle(std::string_view text) {
   }
   auto self = shared_from_this();
   json::value id = req.id;
-  ctx_.engine.enqueue(ctx_.engine.op_job(who_, device_, std::move(req)),
-                      [self, id = std::move(id)](OpResult r) {
-                        asio::post(self->ws_.get_executor(), [self, id, r = std::move(r)] {
-                          self->reply(id, r);
-                        });
-                      });
+  ctx_.engine.enqueue(
+      ctx_.engine.op_job(who_, device_, std::move(req)), [self, id = std::move(id)](OpResult r) {
+        asio::post(self->ws_.get_executor(), [self, id, r = std::move(r)] { self->reply(id, r); });
+      });
 }
 
 void WsSession::reply(const json::value& id, const OpResult& r) {
@@ -147,8 +148,9 @@ void WsSession::reply(const json::value& id, const OpResult& r) {
 }
 
 void WsSession::deliver(Message msg) {
-  asio::post(ws_.get_executor(),
-             [self = shared_from_this(), msg = std::move(msg)]() mutable { self->enqueue(std::move(msg)); });
+  asio::post(ws_.get_executor(), [self = shared_from_this(), msg = std::move(msg)]() mutable {
+    self->enqueue(std::move(msg));
+  });
 }
 
 void WsSession::shutdown() {
@@ -182,8 +184,7 @@ asio::awaitable<void> WsSession::writer() {
   ws_.text(true);
   for (;;) {
     if (closing_) {
-      if (close_code_)
-        co_await ws_.async_close(*close_code_, asio::as_tuple(use_awaitable));
+      if (close_code_) co_await ws_.async_close(*close_code_, asio::as_tuple(use_awaitable));
       if (read_done_) co_await linger();
       beast::get_lowest_layer(ws_).close();
       co_return;
@@ -201,8 +202,10 @@ asio::awaitable<void> WsSession::writer() {
     }
     Message msg = queue_.front();
     auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), asio::as_tuple(use_awaitable));
-    if (ec) closing_ = true;
-    else if (!queue_.empty()) queue_.pop_front();
+    if (ec)
+      closing_ = true;
+    else if (!queue_.empty())
+      queue_.pop_front();
   }
 }
 
@@ -216,7 +219,8 @@ asio::awaitable<void> WsSession::linger() {
   tcp.expires_after(std::chrono::seconds(1));
   std::array<char, 2048> scratch;  // discarded
   for (;;) {
-    auto [ec, n] = co_await tcp.async_read_some(asio::buffer(scratch), asio::as_tuple(use_awaitable));
+    auto [ec, n] =
+        co_await tcp.async_read_some(asio::buffer(scratch), asio::as_tuple(use_awaitable));
     if (ec) break;
   }
 }

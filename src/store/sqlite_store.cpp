@@ -72,8 +72,10 @@ class Stmt {
     return *this;
   }
   Stmt& bind(int i, std::optional<std::int64_t> v) {
-    if (v) sqlite3_bind_int64(st_, i, *v);
-    else sqlite3_bind_null(st_, i);
+    if (v)
+      sqlite3_bind_int64(st_, i, *v);
+    else
+      sqlite3_bind_null(st_, i);
     return *this;
   }
   // true: a row is available.
@@ -116,8 +118,8 @@ Call parse_doc(std::string_view text) {
 class Checkpointer {
  public:
   explicit Checkpointer(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK)
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK)
       throw StoreError(StoreError::Kind::failure, "cannot open checkpoint connection");
     sqlite3_busy_timeout(db_, 1000);
     thread_ = std::thread([this] { loop(); });
@@ -173,7 +175,7 @@ class SqliteStore final : public Store {
     exec("PRAGMA synchronous=" + synchronous);
     exec("PRAGMA foreign_keys=ON");
     exec("PRAGMA cache_size=-16384");  // 16 MiB
-    exec("PRAGMA temp_store=MEMORY");   // savepoints' statement journals stay off the disk
+    exec("PRAGMA temp_store=MEMORY");  // savepoints' statement journals stay off the disk
     migrate();
     exec("PRAGMA wal_autocheckpoint=0");
     checkpointer_ = std::make_unique<Checkpointer>(path);
@@ -213,9 +215,10 @@ class SqliteStore final : public Store {
   }
 
   void upsert_user(const Profile& p, TimeMs now) override {
-    stmt("INSERT INTO users (user_id, name, photo, updated_ms) VALUES (?1, ?2, ?3, ?4) "
-         "ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, photo = excluded.photo, "
-         "updated_ms = excluded.updated_ms")
+    stmt(
+        "INSERT INTO users (user_id, name, photo, updated_ms) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, photo = excluded.photo, "
+        "updated_ms = excluded.updated_ms")
         .reset()
         .bind(1, p.userId)
         .bind(2, p.name)
@@ -243,8 +246,9 @@ class SqliteStore final : public Store {
   }
 
   void insert_call(const Call& c, std::optional<TimeMs> deadline, std::string_view doc) override {
-    stmt("INSERT INTO calls (call_id, caller_id, receiver_id, state, created_ms, version, "
-         "deadline_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+    stmt(
+        "INSERT INTO calls (call_id, caller_id, receiver_id, state, created_ms, version, "
+        "deadline_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         .reset()
         .bind(1, c.callId)
         .bind(2, c.callerId)
@@ -258,8 +262,9 @@ class SqliteStore final : public Store {
   }
 
   void update_call(const Call& c, std::optional<TimeMs> deadline, std::string_view doc) override {
-    stmt("UPDATE calls SET state = ?2, version = ?3, deadline_ms = ?4, doc = ?5 "
-         "WHERE call_id = ?1 AND version = ?6")
+    stmt(
+        "UPDATE calls SET state = ?2, version = ?3, deadline_ms = ?4, doc = ?5 "
+        "WHERE call_id = ?1 AND version = ?6")
         .reset()
         .bind(1, c.callId)
         .bind(2, state_name(c.state))
@@ -293,8 +298,9 @@ class SqliteStore final : public Store {
   }
 
   std::vector<std::string> due_calls(TimeMs now, std::size_t limit) override {
-    auto& s = stmt("SELECT call_id FROM calls WHERE deadline_ms IS NOT NULL AND deadline_ms <= ?1 "
-                   "ORDER BY deadline_ms LIMIT ?2")
+    auto& s = stmt(
+                  "SELECT call_id FROM calls WHERE deadline_ms IS NOT NULL AND deadline_ms <= ?1 "
+                  "ORDER BY deadline_ms LIMIT ?2")
                   .reset()
                   .bind(1, std::int64_t{now})
                   .bind(2, static_cast<std::int64_t>(limit));
@@ -315,18 +321,20 @@ class SqliteStore final : public Store {
   }
 
   std::vector<Call> active_calls() override {
-    auto& s = stmt("SELECT DISTINCT c.doc FROM calls c JOIN active_calls a ON a.call_id = c.call_id")
-                  .reset();
+    auto& s =
+        stmt("SELECT DISTINCT c.doc FROM calls c JOIN active_calls a ON a.call_id = c.call_id")
+            .reset();
     std::vector<Call> out;
     while (s.step()) out.push_back(parse_doc(s.text(0)));
     return out;
   }
 
   std::vector<Call> history(std::string_view userId, TimeMs before, std::size_t limit) override {
-    auto& s = stmt("SELECT doc, created_ms FROM calls WHERE caller_id = ?1 AND created_ms < ?2 "
-                   "UNION ALL "
-                   "SELECT doc, created_ms FROM calls WHERE receiver_id = ?1 AND created_ms < ?2 "
-                   "ORDER BY created_ms DESC LIMIT ?3")
+    auto& s = stmt(
+                  "SELECT doc, created_ms FROM calls WHERE caller_id = ?1 AND created_ms < ?2 "
+                  "UNION ALL "
+                  "SELECT doc, created_ms FROM calls WHERE receiver_id = ?1 AND created_ms < ?2 "
+                  "ORDER BY created_ms DESC LIMIT ?3")
                   .reset()
                   .bind(1, userId)
                   .bind(2, std::int64_t{before})
@@ -357,9 +365,9 @@ class SqliteStore final : public Store {
       }
       const std::int64_t want = std::size(kMigrations);
       if (have > want)
-        throw StoreError(StoreError::Kind::failure,
-                         "database schema is newer than this dialtoned (version " +
-                             std::to_string(have) + ")");
+        throw StoreError(
+            StoreError::Kind::failure,
+            "database schema is newer than this dialtoned (version " + std::to_string(have) + ")");
       for (std::int64_t v = have + 1; v <= want; ++v) {
         exec(kMigrations[v - 1]);
         exec("INSERT INTO schema_migrations (version) VALUES (" + std::to_string(v) + ")");

@@ -62,8 +62,7 @@ class Store {
   virtual std::optional<TimeMs> next_deadline() = 0;
   virtual std::vector<Call> active_calls() = 0;
   // The user's calls with timestamp < before, newest first.
-  virtual std::vector<Call> history(std::string_view userId, TimeMs before,
-                                    std::size_t limit) = 0;
+  virtual std::vector<Call> history(std::string_view userId, TimeMs before, std::size_t limit) = 0;
 };
 
 // Opens (creating and migrating if needed) the SQLite database at `path`.

@@ -15,8 +15,10 @@ std::string base64url_encode(std::string_view bytes) {
   out.resize(static_cast<std::size_t>(n));
   while (!out.empty() && out.back() == '=') out.pop_back();
   for (char& ch : out) {
-    if (ch == '+') ch = '-';
-    else if (ch == '/') ch = '_';
+    if (ch == '+')
+      ch = '-';
+    else if (ch == '/')
+      ch = '_';
   }
   return out;
 }
@@ -26,8 +28,10 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   std::string std64;
   std64.reserve(text.size() + 3);
   for (char ch : text) {
-    if (ch == '-') ch = '+';
-    else if (ch == '_') ch = '/';
+    if (ch == '-')
+      ch = '+';
+    else if (ch == '_')
+      ch = '/';
     else if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
       return std::nullopt;
     std64.push_back(ch);
@@ -50,6 +54,8 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::string random_id() { return base64url_encode(random_bytes(16)); }
+std::string random_id() {
+  return base64url_encode(random_bytes(16));
+}
 
 }  // namespace dialtone

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <boost/json.hpp>
 
 #include "auth/jwt.hpp"
 #include "core/errors.hpp"
@@ -15,8 +15,8 @@ namespace json = boost::json;
 constexpr TimeMs kNow = 1'800'000'000'000;
 
 json::object claims(std::int64_t expSec = kNow / 1000 + 600) {
-  return {{"sub", "alice"}, {"name", "Alice"}, {"picture", "https://p"}, {"iss", "https://issuer"},
-          {"aud", "my-app"}, {"exp", expSec}};
+  return {{"sub", "alice"},          {"name", "Alice"}, {"picture", "https://p"},
+          {"iss", "https://issuer"}, {"aud", "my-app"}, {"exp", expSec}};
 }
 
 TrustedKey hs(std::string secret) {
@@ -38,7 +38,8 @@ ErrorCode verify_error(const JwtVerifier& v, const std::string& token) {
 TEST(Jwt, Hs256RoundTripAndClaims) {
   JwtVerifier v;
   v.add({{hs("s3cret-s3cret-s3cret-s3cret-s3cret")}, "https://issuer", "my-app"});
-  auto p = v.verify(sign_jwt(JwtAlg::HS256, hs("s3cret-s3cret-s3cret-s3cret-s3cret"), claims()), kNow);
+  auto p =
+      v.verify(sign_jwt(JwtAlg::HS256, hs("s3cret-s3cret-s3cret-s3cret-s3cret"), claims()), kNow);
   EXPECT_EQ(p.userId, "alice");
   EXPECT_EQ(p.name, "Alice");
   EXPECT_EQ(p.photo, "https://p");
@@ -50,8 +51,9 @@ TEST(Jwt, RejectsEveryDefect) {
   v.add({{hs(secret)}, "https://issuer", "my-app"});
   auto good = sign_jwt(JwtAlg::HS256, hs(secret), claims());
   EXPECT_EQ(verify_error(v, good), ErrorCode::ok);
-  EXPECT_EQ(verify_error(v, sign_jwt(JwtAlg::HS256, hs("wrong-wrong-wrong-wrong-wrong-wrong"), claims())),
-            ErrorCode::unauthorized);
+  EXPECT_EQ(
+      verify_error(v, sign_jwt(JwtAlg::HS256, hs("wrong-wrong-wrong-wrong-wrong-wrong"), claims())),
+      ErrorCode::unauthorized);
   EXPECT_EQ(verify_error(v, sign_jwt(JwtAlg::HS256, hs(secret), claims(kNow / 1000 - 3600))),
             ErrorCode::unauthorized);
   auto c = claims();
@@ -80,9 +82,11 @@ TEST(Jwt, RejectsEveryDefect) {
   EXPECT_EQ(verify_error(v, none + ".AAAA"), ErrorCode::unauthorized);
   // Tampered payload keeps the old signature.
   auto dot = good.rfind('.');
-  std::string evil = good.substr(0, good.find('.') + 1) +
-                     base64url_encode(R"({"sub":"mallory","exp":9999999999,"iss":"https://issuer","aud":"my-app"})") +
-                     good.substr(dot);
+  std::string evil =
+      good.substr(0, good.find('.') + 1) +
+      base64url_encode(
+          R"({"sub":"mallory","exp":9999999999,"iss":"https://issuer","aud":"my-app"})") +
+      good.substr(dot);
   EXPECT_EQ(verify_error(v, evil), ErrorCode::unauthorized);
   for (const char* junk : {"", "a", "a.b", "a.b.c.d", "!!!.###.$$$", "e30.e30.e30"})
     EXPECT_EQ(verify_error(v, junk), ErrorCode::unauthorized) << junk;
@@ -141,9 +145,10 @@ TEST(Jwt, Rs256AndEs256ThroughJwks) {
 }
 
 TEST(Jwks, RejectsMalformedDocuments) {
-  for (const char* bad : {"", "{}", R"({"keys":5})", R"({"keys":[]})", R"({"keys":[{"kty":"RSA"}]})",
-                          R"({"keys":[{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}]})",
-                          R"({"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]})"})
+  for (const char* bad :
+       {"", "{}", R"({"keys":5})", R"({"keys":[]})", R"({"keys":[{"kty":"RSA"}]})",
+        R"({"keys":[{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}]})",
+        R"({"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]})"})
     EXPECT_THROW(parse_jwks(bad), std::runtime_error) << bad;
 }
 

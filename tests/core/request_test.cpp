@@ -41,19 +41,32 @@ TEST(Request, ParsesEachOp) {
 }
 
 TEST(Request, RejectsBadInput) {
-  for (const char* bad : {
-           "", "{", "[]", "42", "null", R"({"op":1})", R"({"op":"nope","callId":"a"})",
-           R"({"op":"create"})", R"({"op":"create","receiverId":5})",
-           R"({"op":"create","receiverId":""})", R"({"op":"create","receiverId":"a b"})",
-           R"({"op":"accept"})", R"({"op":"accept","callId":7})",
-           R"({"op":"mute","callId":"a"})", R"({"op":"mute","callId":"a","muted":"yes"})",
-           R"({"op":"fail","callId":"a"})", R"({"op":"end","callId":"a","reason":7})",
-           R"({"op":"signal","callId":"a"})", R"({"op":"signal","callId":"a","data":"x"})",
-           R"({"op":"signal","callId":"a","data":{"type":"offer"}})",
-           R"({"op":"signal","callId":"a","data":{"type":"bogus"}})",
-           R"({"op":"signal","callId":"a","data":{"type":"candidate","candidate":"c","sdpMLineIndex":"0"}})",
-           R"({"id":{},"op":"ready","callId":"a"})",
-       })
+  for (
+      const char* bad : {
+          "",
+          "{",
+          "[]",
+          "42",
+          "null",
+          R"({"op":1})",
+          R"({"op":"nope","callId":"a"})",
+          R"({"op":"create"})",
+          R"({"op":"create","receiverId":5})",
+          R"({"op":"create","receiverId":""})",
+          R"({"op":"create","receiverId":"a b"})",
+          R"({"op":"accept"})",
+          R"({"op":"accept","callId":7})",
+          R"({"op":"mute","callId":"a"})",
+          R"({"op":"mute","callId":"a","muted":"yes"})",
+          R"({"op":"fail","callId":"a"})",
+          R"({"op":"end","callId":"a","reason":7})",
+          R"({"op":"signal","callId":"a"})",
+          R"({"op":"signal","callId":"a","data":"x"})",
+          R"({"op":"signal","callId":"a","data":{"type":"offer"}})",
+          R"({"op":"signal","callId":"a","data":{"type":"bogus"}})",
+          R"({"op":"signal","callId":"a","data":{"type":"candidate","candidate":"c","sdpMLineIndex":"0"}})",
+          R"({"id":{},"op":"ready","callId":"a"})",
+      })
     EXPECT_EQ(error_of(bad), ErrorCode::bad_request) << bad;
 }
 
@@ -63,8 +76,8 @@ TEST(Request, DeepNestingIsRefused) {
 }
 
 TEST(Request, OversizeIsPayloadTooLarge) {
-  std::string big = R"({"id":9,"op":"end","callId":"a","reason":")" +
-                    std::string(kMaxMessageBytes, 'x') + "\"}";
+  std::string big =
+      R"({"id":9,"op":"end","callId":"a","reason":")" + std::string(kMaxMessageBytes, 'x') + "\"}";
   EXPECT_EQ(error_of(big), ErrorCode::payload_too_large);
   EXPECT_EQ(try_extract_id(big), 9);
   EXPECT_TRUE(try_extract_id("{not json").is_null());

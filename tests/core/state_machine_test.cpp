@@ -11,11 +11,10 @@ namespace {
 
 constexpr TimeMs T0 = 1'700'000'000'000;
 
-const std::vector<CallState> kStates = {CallState::calling,   CallState::ringing,
-                                        CallState::accepted,  CallState::connecting,
-                                        CallState::connected, CallState::ended,
-                                        CallState::rejected,  CallState::timeout,
-                                        CallState::busy,      CallState::failed};
+const std::vector<CallState> kStates = {
+    CallState::calling,   CallState::ringing, CallState::accepted, CallState::connecting,
+    CallState::connected, CallState::ended,   CallState::rejected, CallState::timeout,
+    CallState::busy,      CallState::failed};
 
 // A canonical document in each state, as the server would have produced it.
 Call fixture(CallState s) {
@@ -32,9 +31,14 @@ Call fixture(CallState s) {
   c.version = 5;
   c.state = s;
   switch (s) {
-    case CallState::calling: break;
-    case CallState::ringing: c.ringingDeviceIds = {"dev-r1"}; break;
-    case CallState::connecting: c.callerReady = true; [[fallthrough]];
+    case CallState::calling:
+      break;
+    case CallState::ringing:
+      c.ringingDeviceIds = {"dev-r1"};
+      break;
+    case CallState::connecting:
+      c.callerReady = true;
+      [[fallthrough]];
     case CallState::accepted:
       c.ringingDeviceIds = {"dev-r1"};
       c.answeredBy = "dev-r1";
@@ -46,11 +50,24 @@ Call fixture(CallState s) {
       c.callerReady = c.receiverReady = true;
       c.connectedAt = T0 + 2000;
       break;
-    case CallState::ended: c.terminatedBy = "alice"; c.reason = "ended_by_user"; break;
-    case CallState::rejected: c.terminatedBy = "bob"; c.reason = "rejected_by_receiver"; break;
-    case CallState::timeout: c.reason = "timeout"; break;
-    case CallState::busy: c.reason = "busy"; break;
-    case CallState::failed: c.terminatedBy = "alice"; c.reason = "media_failed"; break;
+    case CallState::ended:
+      c.terminatedBy = "alice";
+      c.reason = "ended_by_user";
+      break;
+    case CallState::rejected:
+      c.terminatedBy = "bob";
+      c.reason = "rejected_by_receiver";
+      break;
+    case CallState::timeout:
+      c.reason = "timeout";
+      break;
+    case CallState::busy:
+      c.reason = "busy";
+      break;
+    case CallState::failed:
+      c.terminatedBy = "alice";
+      c.reason = "media_failed";
+      break;
   }
   return c;
 }
@@ -210,7 +227,8 @@ TEST(StateMachine, EndReasonsAndDuration) {
 }
 
 TEST(StateMachine, ServerDrivenReasons) {
-  EXPECT_EQ(apply(fixture(CallState::ringing), {Event::ring_timeout}, {}, T0).call.reason, "timeout");
+  EXPECT_EQ(apply(fixture(CallState::ringing), {Event::ring_timeout}, {}, T0).call.reason,
+            "timeout");
   EXPECT_EQ(apply(fixture(CallState::accepted), {Event::media_timeout}, {}, T0).call.reason,
             "media_timeout");
   auto net = apply(fixture(CallState::connected), {Event::presence_lost}, {"alice", ""}, T0 + 5000);
@@ -219,7 +237,8 @@ TEST(StateMachine, ServerDrivenReasons) {
 }
 
 TEST(StateMachine, MuteSetsOnlyTheSendersFlag) {
-  auto t = apply(fixture(CallState::connected), {Event::mute, std::nullopt, true}, {"bob", "x"}, T0);
+  auto t =
+      apply(fixture(CallState::connected), {Event::mute, std::nullopt, true}, {"bob", "x"}, T0);
   EXPECT_TRUE(t.call.receiverMuted);
   EXPECT_FALSE(t.call.callerMuted);
   auto again = apply(t.call, {Event::mute, std::nullopt, true}, {"bob", "x"}, T0);

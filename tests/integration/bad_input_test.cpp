@@ -32,7 +32,9 @@ class BadInput : public ::testing::Test {
     return sign_jwt(alg, k, claims);
   }
   json::object claims(std::int64_t exp_offset_s = 600) {
-    return {{"iss", "dialtoned-dev"}, {"aud", "dialtone"}, {"sub", "alice"},
+    return {{"iss", "dialtoned-dev"},
+            {"aud", "dialtone"},
+            {"sub", "alice"},
             {"exp", now_ms() / 1000 + exp_offset_s}};
   }
 };
@@ -94,7 +96,8 @@ TEST_F(BadInput, HttpBodiesAndTargets) {
   std::string garbage = raw_http(server.port(), "NOT HTTP AT ALL\r\n\r\n");
   EXPECT_NE(garbage.find("400"), std::string::npos);
   EXPECT_EQ(http(server.port(), "GET", "/v1/users", "", alice).status, 200);  // still serving
-  EXPECT_EQ(http(server.port(), "GET", "/v1/calls", "", alice).body.at("calls").as_array().size(), 0u);
+  EXPECT_EQ(http(server.port(), "GET", "/v1/calls", "", alice).body.at("calls").as_array().size(),
+            0u);
 }
 
 TEST_F(BadInput, TokensThatMustBeRefused) {
@@ -130,8 +133,11 @@ TEST(IssuerMode, ConfiguredSecretTurnsDevTokensOff) {
   TrustedKey k;
   k.alg = JwtAlg::HS256;
   k.secret = secret;
-  json::object c{{"iss", "https://auth.example"}, {"aud", "my-app"}, {"sub", "alice"},
-                 {"name", "Alice A."}, {"exp", now_ms() / 1000 + 600}};
+  json::object c{{"iss", "https://auth.example"},
+                 {"aud", "my-app"},
+                 {"sub", "alice"},
+                 {"name", "Alice A."},
+                 {"exp", now_ms() / 1000 + 600}};
   auto ok = http(server.port(), "GET", "/v1/users/alice", "", sign_jwt(JwtAlg::HS256, k, c));
   EXPECT_EQ(ok.status, 200);  // the first authenticated request registers the user
   EXPECT_EQ(ok.body.at("name"), "Alice A.");
@@ -145,7 +151,10 @@ TEST(IssuerMode, JwksWithEs256LikeAnIdentityProvider) {
   unsigned char pub[65];
   size_t len = 0;
   EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &len);
-  json::object jwk{{"kty", "EC"}, {"crv", "P-256"}, {"kid", "k1"}, {"use", "sig"},
+  json::object jwk{{"kty", "EC"},
+                   {"crv", "P-256"},
+                   {"kid", "k1"},
+                   {"use", "sig"},
                    {"x", base64url_encode(std::string(reinterpret_cast<char*>(pub) + 1, 32))},
                    {"y", base64url_encode(std::string(reinterpret_cast<char*>(pub) + 33, 32))}};
   std::string path = std::filesystem::temp_directory_path() / ("jwks-" + random_id() + ".json");
@@ -153,8 +162,11 @@ TEST(IssuerMode, JwksWithEs256LikeAnIdentityProvider) {
   ServerProcess server({"--jwks-file", path, "--jwt-issuer", "https://securetoken.google.com/proj",
                         "--jwt-audience", "proj"});
   TrustedKey signer{JwtAlg::ES256, "k1", "", key};
-  json::object c{{"iss", "https://securetoken.google.com/proj"}, {"aud", "proj"},
-                 {"sub", "uid123"}, {"name", "Ada"}, {"picture", "https://p/ada.png"},
+  json::object c{{"iss", "https://securetoken.google.com/proj"},
+                 {"aud", "proj"},
+                 {"sub", "uid123"},
+                 {"name", "Ada"},
+                 {"picture", "https://p/ada.png"},
                  {"exp", now_ms() / 1000 + 600}};
   std::string token = sign_jwt(JwtAlg::ES256, signer, c);
   auto me = http(server.port(), "GET", "/v1/users/uid123", "", token);
@@ -165,11 +177,16 @@ TEST(IssuerMode, JwksWithEs256LikeAnIdentityProvider) {
   // Another key with the same kid, an HS256 token, a wrong audience: all refused.
   PKey other = adopt_pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   EXPECT_EQ(http(server.port(), "GET", "/v1/users", "",
-                 sign_jwt(JwtAlg::ES256, {JwtAlg::ES256, "k1", "", other}, c)).status, 401);
+                 sign_jwt(JwtAlg::ES256, {JwtAlg::ES256, "k1", "", other}, c))
+                .status,
+            401);
   EXPECT_EQ(http(server.port(), "GET", "/v1/users", "",
-                 sign_jwt(JwtAlg::HS256, {JwtAlg::HS256, "", "whatever-secret", nullptr}, c)).status, 401);
+                 sign_jwt(JwtAlg::HS256, {JwtAlg::HS256, "", "whatever-secret", nullptr}, c))
+                .status,
+            401);
   c["aud"] = "other";
-  EXPECT_EQ(http(server.port(), "GET", "/v1/users", "", sign_jwt(JwtAlg::ES256, signer, c)).status, 401);
+  EXPECT_EQ(http(server.port(), "GET", "/v1/users", "", sign_jwt(JwtAlg::ES256, signer, c)).status,
+            401);
   std::filesystem::remove(path);
 }
 

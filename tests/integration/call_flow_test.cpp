@@ -124,7 +124,8 @@ TEST_F(CallFlow, BusyReceiverIsStoredAsBusyInBothHistories) {
   EXPECT_EQ(hr.body.at("error").at("code"), "busy");
   EXPECT_EQ(hr.body.at("call").at("state"), "busy");
   // The first call is untouched.
-  EXPECT_EQ(http(server.port(), "GET", "/v1/calls/" + first, "", alice).body.at("state"), "connected");
+  EXPECT_EQ(http(server.port(), "GET", "/v1/calls/" + first, "", alice).body.at("state"),
+            "connected");
 }
 
 TEST_F(CallFlow, EndReachesTheOtherSideAtOnce) {
@@ -200,8 +201,7 @@ TEST_F(CallFlow, SignalIsRelayedToTheAnsweringDeviceOnly) {
   EXPECT_EQ(got->at("from"), "alice");
   EXPECT_EQ(got->at("callId"), id.c_str());
   EXPECT_EQ(got->at("data").at("sdp"), "v=0\r\n");
-  b1.request(op("signal", id,
-                {{"data", {{"type", "candidate"}, {"candidate", ""}}}}));
+  b1.request(op("signal", id, {{"data", {{"type", "candidate"}, {"candidate", ""}}}}));
   auto back = a.next([](const json::object& o) { return o.at("type") == "signal"; });
   ASSERT_TRUE(back);
   EXPECT_EQ(back->at("from"), "bob");
@@ -247,7 +247,9 @@ TEST_F(CallFlow, TwentySimultaneousCallersExactlyOneRings) {
   std::vector<std::optional<json::object>> replies(20);
   std::vector<std::thread> threads;
   for (int i = 0; i < 20; ++i)
-    threads.emplace_back([&, i] { replies[i] = callers[i]->request({{"op", "create"}, {"receiverId", "bob"}}); });
+    threads.emplace_back([&, i] {
+      replies[i] = callers[i]->request({{"op", "create"}, {"receiverId", "bob"}});
+    });
   for (auto& t : threads) t.join();
   int ringing = 0, busy = 0;
   std::string winner;
@@ -287,7 +289,8 @@ TEST_F(CallFlow, NonParticipantsAndWrongActorsAreRefused) {
   WsClient a(server.port(), alice), b(server.port(), bob), c(server.port(), carol);
   std::string id = ring(a, b);
   for (const char* name : {"accept", "reject", "end", "ready", "ringing"}) {
-    auto r = c.request(op(name, id, name == std::string("fail") ? json::object{{"reason", "x"}} : json::object{}));
+    auto r = c.request(
+        op(name, id, name == std::string("fail") ? json::object{{"reason", "x"}} : json::object{}));
     EXPECT_EQ(r.at("error").at("code"), "not_found") << name;
     EXPECT_FALSE(r.contains("call"));
   }
@@ -340,9 +343,11 @@ TEST_F(CallFlow, HistoryHasDirections) {
   auto ha = http(server.port(), "GET", "/v1/calls", "", alice).body.at("calls").as_array();
   EXPECT_EQ(ha[0].at("direction"), "missed");
   EXPECT_EQ(ha[1].at("direction"), "dialed");
-  auto page = http(server.port(), "GET",
-                   "/v1/calls?limit=1&before=" + std::string(h[0].at("timestamp").as_string()), "", bob)
-                  .body.at("calls").as_array();
+  auto page =
+      http(server.port(), "GET",
+           "/v1/calls?limit=1&before=" + std::string(h[0].at("timestamp").as_string()), "", bob)
+          .body.at("calls")
+          .as_array();
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].at("callId"), h[1].at("callId"));
 }
@@ -365,8 +370,10 @@ TEST_F(CallFlow, UsersAndProfiles) {
   EXPECT_EQ(p.body.at("online"), true);
   EXPECT_EQ(http(server.port(), "GET", "/v1/users/alice", "", bob).body.at("online"), false);
   EXPECT_EQ(http(server.port(), "GET", "/v1/users/nobody", "", bob).status, 404);
-  EXPECT_EQ(http(server.port(), "POST", "/v1/calls", R"({"receiverId":"nobody"})", alice).status, 404);
-  EXPECT_EQ(http(server.port(), "POST", "/v1/calls", R"({"receiverId":"alice"})", alice).status, 400);
+  EXPECT_EQ(http(server.port(), "POST", "/v1/calls", R"({"receiverId":"nobody"})", alice).status,
+            404);
+  EXPECT_EQ(http(server.port(), "POST", "/v1/calls", R"({"receiverId":"alice"})", alice).status,
+            400);
   auto all = http(server.port(), "GET", "/v1/users", "", alice).body.at("users").as_array();
   EXPECT_EQ(all.size(), 3u);
 }
@@ -377,14 +384,18 @@ TEST_F(CallFlow, HttpOpsMirrorTheWebSocket) {
                 {{"X-Device-Id", "alice-http"}});
   ASSERT_EQ(c.status, 201);
   std::string id(c.body.at("callId").as_string());
-  auto acc = http(server.port(), "POST", "/v1/calls/" + id + "/accept", "", bob, {{"X-Device-Id", "bob-http"}});
+  auto acc = http(server.port(), "POST", "/v1/calls/" + id + "/accept", "", bob,
+                  {{"X-Device-Id", "bob-http"}});
   EXPECT_EQ(acc.status, 200);
   EXPECT_EQ(acc.body.at("answeredBy"), "bob-http");
   auto bad = http(server.port(), "POST", "/v1/calls/" + id + "/ringing", "", bob);
   EXPECT_EQ(bad.status, 409);
   EXPECT_EQ(bad.body.at("error").at("code"), "invalid_transition");
   EXPECT_EQ(bad.body.at("call").at("state"), "accepted");
-  EXPECT_EQ(http(server.port(), "POST", "/v1/calls/" + id + "/signal", R"({"data":{"type":"restart"}})", bob).status, 400);
+  EXPECT_EQ(http(server.port(), "POST", "/v1/calls/" + id + "/signal",
+                 R"({"data":{"type":"restart"}})", bob)
+                .status,
+            400);
   EXPECT_EQ(http(server.port(), "POST", "/v1/calls/" + id + "/dance", "", bob).status, 400);
   auto end = http(server.port(), "POST", "/v1/calls/" + id + "/end", R"({"reason":"done"})", bob);
   EXPECT_EQ(end.body.at("state"), "ended");

@@ -39,7 +39,8 @@ std::string temp_dir() {
 }
 }  // namespace
 
-ServerProcess::ServerProcess(std::vector<std::string> flags) : flags_(std::move(flags)), dir_(temp_dir()) {
+ServerProcess::ServerProcess(std::vector<std::string> flags)
+    : flags_(std::move(flags)), dir_(temp_dir()) {
   start();
 }
 
@@ -52,7 +53,7 @@ ServerProcess::~ServerProcess() {
 void ServerProcess::start() {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> args = {DIALTONED_PATH, "--listen", "127.0.0.1:0", "--data-dir",
+  std::vector<std::string> args = {DIALTONED_PATH, "--listen",    "127.0.0.1:0", "--data-dir",
                                    dir_ + "/data", "--log-level", "debug"};
   args.insert(args.end(), flags_.begin(), flags_.end());
   std::string errlog = dir_ + "/stderr.log";
@@ -73,7 +74,8 @@ void ServerProcess::start() {
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (text.find("LISTENING ") == std::string::npos ||
          text.find('\n', text.find("LISTENING ")) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd p{out[0], POLLIN, 0};
     if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
       close(out[0]);
@@ -128,7 +130,8 @@ HttpResult http(int port, const std::string& method, const std::string& target,
                 std::vector<std::pair<std::string, std::string>> headers) {
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
-  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  stream.connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
   if (!token.empty()) req.set(bhttp::field::authorization, "Bearer " + token);
@@ -171,7 +174,8 @@ std::string raw_http(int port, const std::string& bytes) {
   return out;
 }
 
-std::string raw_http_keep_open(int port, const std::string& bytes, std::chrono::milliseconds limit) {
+std::string raw_http_keep_open(int port, const std::string& bytes,
+                               std::chrono::milliseconds limit) {
   asio::io_context ioc;
   tcp::socket s(ioc);
   s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
@@ -262,9 +266,11 @@ json::object WsClient::request(json::object msg, std::chrono::milliseconds timeo
   int id = next_id_++;
   msg["id"] = id;
   send_raw(json::serialize(msg));
-  auto r = next([id](const json::object& m) {
-    return m.at("type") == "reply" && m.if_contains("id") && m.at("id") == id;
-  }, timeout);
+  auto r = next(
+      [id](const json::object& m) {
+        return m.at("type") == "reply" && m.if_contains("id") && m.at("id") == id;
+      },
+      timeout);
   if (!r) throw std::runtime_error("no reply to " + json::serialize(msg));
   return *r;
 }
@@ -320,7 +326,8 @@ int WsClient::close_code() const {
 }
 
 void WsClient::close() {
-  asio::post(ioc_, [this] { ws_.async_close(websocket::close_code::normal, [](beast::error_code) {}); });
+  asio::post(ioc_,
+             [this] { ws_.async_close(websocket::close_code::normal, [](beast::error_code) {}); });
   wait_closed(5s);
 }
 

@@ -87,8 +87,8 @@ class WsClient {
   std::vector<json::object> snapshot() const;
   bool wait_closed(std::chrono::milliseconds timeout = 5s);
   int close_code() const;
-  void close();   // a clean close handshake
-  void abort();   // drop the TCP connection without a close frame
+  void close();  // a clean close handshake
+  void abort();  // drop the TCP connection without a close frame
 
  private:
   void read_loop();
@@ -105,8 +105,7 @@ class WsClient {
 };
 
 // Helpers over the contract.
-json::object op(const std::string& name, const std::string& callId,
-                json::object extra = {});
+json::object op(const std::string& name, const std::string& callId, json::object extra = {});
 std::string call_id(const json::object& reply);
 std::string state_of(const json::object& reply);
 std::optional<std::chrono::system_clock::time_point> parse_iso_for_test(const std::string& iso);

@@ -53,7 +53,8 @@ TEST(Resilience, Kill9LosesNoAcknowledgedTransition) {
   }
   server.start();
   for (auto& [id, state] : acked)
-    EXPECT_EQ(http(server.port(), "GET", "/v1/calls/" + id, "", alice).body.at("state"), state.c_str());
+    EXPECT_EQ(http(server.port(), "GET", "/v1/calls/" + id, "", alice).body.at("state"),
+              state.c_str());
 }
 
 TEST(Resilience, PresenceLossEndsTheCallWithNetwork) {
@@ -88,9 +89,11 @@ TEST(Resilience, ReconnectWithinTheGraceKeepsTheCall) {
   }
   WsClient b2(server.port(), bob, "bob-phone");
   b2.wait_call(id, "accepted", 2s);
-  EXPECT_FALSE(a.next([&](const json::object& o) {
-    return o.at("type") == "call" && o.at("call").at("state") == "ended";
-  }, 3s));
+  EXPECT_FALSE(a.next(
+      [&](const json::object& o) {
+        return o.at("type") == "call" && o.at("call").at("state") == "ended";
+      },
+      3s));
 }
 
 TEST(Resilience, CallerWithoutAWebSocketLosesTheCall) {
@@ -159,9 +162,10 @@ TEST(Resilience, MetricsAreExposed) {
   a.request(op("end", call_id(r)));
   auto m = http(server.port(), "GET", "/metrics");
   EXPECT_EQ(m.status, 200);
-  for (const char* name : {"dialtone_active_calls 0", "dialtone_websocket_sessions 1",
-                           "dialtone_calls_terminal_total{state=\"ended\",reason=\"cancelled\"} 1",
-                           "dialtone_transition_latency_seconds_bucket", "dialtone_store_commit_seconds_count"})
+  for (const char* name :
+       {"dialtone_active_calls 0", "dialtone_websocket_sessions 1",
+        "dialtone_calls_terminal_total{state=\"ended\",reason=\"cancelled\"} 1",
+        "dialtone_transition_latency_seconds_bucket", "dialtone_store_commit_seconds_count"})
     EXPECT_NE(m.raw.find(name), std::string::npos) << name << "\n" << m.raw;
   EXPECT_EQ(http(server.port(), "GET", "/healthz").status, 200);
   EXPECT_EQ(http(server.port(), "GET", "/readyz").status, 200);

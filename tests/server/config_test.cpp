@@ -42,13 +42,14 @@ TEST(Config, DefaultsAreTheEmbeddedDefault) {
 }
 
 TEST(Config, FileThenEnvThenFlags) {
-  auto file = write_file("dt-cfg-ok.toml", "ring_timeout_s = 10\nmedia_timeout_s = 11\nlisten = \"127.0.0.1:9000\"\n");
+  auto file = write_file(
+      "dt-cfg-ok.toml", "ring_timeout_s = 10\nmedia_timeout_s = 11\nlisten = \"127.0.0.1:9000\"\n");
   setenv("DIALTONED_MEDIA_TIMEOUT_S", "12", 1);
   Config c;
   ASSERT_EQ(load({"--config", file, "--listen", "127.0.0.1:9001"}, &c), "");
   unsetenv("DIALTONED_MEDIA_TIMEOUT_S");
-  EXPECT_EQ(c.ring_timeout_s, 10);   // file
-  EXPECT_EQ(c.media_timeout_s, 12);  // env over file
+  EXPECT_EQ(c.ring_timeout_s, 10);        // file
+  EXPECT_EQ(c.media_timeout_s, 12);       // env over file
   EXPECT_EQ(c.listen, "127.0.0.1:9001");  // flag over file
   EXPECT_EQ(c.port(), 9001);
 }

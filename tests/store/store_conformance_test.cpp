@@ -44,7 +44,9 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   }
   // Runs `fn` in one committed transaction.
   static std::string doc(const Call& c) { return to_storage_string(c, to_public_string(c)); }
-  void insert(Store& s, const Call& c, std::optional<TimeMs> deadline) { s.insert_call(c, deadline, doc(c)); }
+  void insert(Store& s, const Call& c, std::optional<TimeMs> deadline) {
+    s.insert_call(c, deadline, doc(c));
+  }
   template <class F>
   void tx(F&& fn) {
     store_->begin();
