@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test: each libFuzzer target for FUZZ_SECONDS
-# (default 20), then the unit and integration tests (CTest, against real dialtoned processes).
+# (default 20), the unit and integration tests (CTest, against real dialtoned processes) under
+# ASan/UBSan, and then the same tests on the normal build (whose CTest summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --test
 
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+
+# The whole suite once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest -j "$(nproc)" --output-on-failure --timeout 300)
 
 bash scripts/build.sh build RelWithDebInfo
 cd build
