@@ -111,7 +111,7 @@ void Engine::enqueue(RunFn run, DoneFn done) {
       return;
     }
   }
-  done(OpResult::fail(ErrorCode::unavailable, "server is shutting down"));
+  if (done) done(OpResult::fail(ErrorCode::unavailable, "server is shutting down"));
 }
 
 void Engine::loop() {
