@@ -66,7 +66,10 @@ asio::awaitable<void> upgrade(ServerContext& ctx, beast::tcp_stream& stream, Htt
   ctx.engine.touch_user(who);
   auto session =
       std::make_shared<WsSession>(ctx, std::move(stream), std::move(who), std::move(device));
-  co_await session->run(std::move(req));
+  // Spawned rather than awaited: this HTTP coroutine's frames (parser, buffers, the request)
+  // would otherwise live as long as the WebSocket, ~10 KiB per idle session.
+  auto ex = session->get_executor();
+  asio::co_spawn(ex, session->run(std::move(req)), asio::detached);
 }
 
 asio::awaitable<void> http_session(ServerContext& ctx, tcp::socket socket) {

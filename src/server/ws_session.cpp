@@ -26,8 +26,7 @@ WsSession::WsSession(ServerContext& ctx, beast::tcp_stream stream, Principal who
       ws_(std::move(stream)),
       who_(std::move(who)),
       device_(std::move(deviceId)),
-      wake_(ws_.get_executor()),
-      ping_timer_(ws_.get_executor()) {
+      wake_(ws_.get_executor()) {
   ctx_.metrics.ws_sessions++;
 }
 
@@ -63,7 +62,6 @@ asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
   ctx_.hub.join(self, std::make_shared<const std::string>(json::serialize(hello)));
   joined_ = true;
   asio::co_spawn(ws_.get_executor(), writer(), asio::detached);
-  asio::co_spawn(ws_.get_executor(), pinger(), asio::detached);
 
   beast::flat_buffer buffer;
   for (;;) {
@@ -87,7 +85,6 @@ asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
   read_done_ = true;
   closing_ = true;  // the peer closed or vanished, or broke the protocol
   wake_.cancel();
-  ping_timer_.cancel();
   ctx_.hub.leave(this);
 }
 
@@ -160,14 +157,14 @@ void WsSession::shutdown() {
 
 void WsSession::enqueue(Message msg) {
   if (closing_) return;
-  if (queue_.size() >= kMaxQueued) {
-    spdlog::warn("WS_SLOW_CONSUMER user={} device={} queued={}", who_.userId, device_,
-                 queue_.size());
+  std::size_t queued = queue_.size() - queue_head_;
+  if (queued >= kMaxQueued) {
+    spdlog::warn("WS_SLOW_CONSUMER user={} device={} queued={}", who_.userId, device_, queued);
     close(websocket::close_code::policy_error);
     return;
   }
   queue_.push_back(std::move(msg));
-  if (queue_.size() == 1) wake_.cancel();
+  if (queued == 0) wake_.cancel();
 }
 
 void WsSession::close(websocket::close_code code) {
@@ -175,12 +172,16 @@ void WsSession::close(websocket::close_code code) {
   closing_ = true;
   close_code_ = code;
   queue_.clear();
+  queue_head_ = 0;
   wake_.cancel();
-  ping_timer_.cancel();
 }
 
+// The one writer: messages in order, a ping every ping_interval_s (two unanswered pings close
+// the connection), and the close frame.
 asio::awaitable<void> WsSession::writer() {
   auto self = shared_from_this();
+  const auto interval = std::chrono::seconds(ctx_.config.ping_interval_s);
+  next_ping_ = std::chrono::steady_clock::now() + interval;
   ws_.text(true);
   for (;;) {
     if (closing_) {
@@ -189,23 +190,33 @@ asio::awaitable<void> WsSession::writer() {
       beast::get_lowest_layer(ws_).close();
       co_return;
     }
-    if (ping_due_) {
-      ping_due_ = false;
+    if (std::chrono::steady_clock::now() >= next_ping_) {
+      next_ping_ += interval;
+      if (missed_pongs_ >= 2) {
+        // The peer is gone: no close handshake, just drop the connection.
+        spdlog::info("WS_PONG_TIMEOUT user={} device={}", who_.userId, device_);
+        closing_ = true;
+        continue;
+      }
+      ++missed_pongs_;
       auto [ec] = co_await ws_.async_ping({}, asio::as_tuple(use_awaitable));
       if (ec) closing_ = true;
       continue;
     }
-    if (queue_.empty()) {
-      wake_.expires_at(asio::steady_timer::time_point::max());
+    if (queue_head_ == queue_.size()) {
+      queue_.clear();
+      queue_head_ = 0;
+      if (queue_.capacity() > 64) queue_.shrink_to_fit();  // after a burst
+      wake_.expires_at(next_ping_);
       co_await wake_.async_wait(asio::as_tuple(use_awaitable));
       continue;
     }
-    Message msg = queue_.front();
+    Message msg = queue_[queue_head_];
     auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), asio::as_tuple(use_awaitable));
     if (ec)
       closing_ = true;
-    else if (!queue_.empty())
-      queue_.pop_front();
+    else if (queue_head_ < queue_.size())
+      queue_[queue_head_++].reset();
   }
 }
 
@@ -222,26 +233,6 @@ asio::awaitable<void> WsSession::linger() {
     auto [ec, n] =
         co_await tcp.async_read_some(asio::buffer(scratch), asio::as_tuple(use_awaitable));
     if (ec) break;
-  }
-}
-
-asio::awaitable<void> WsSession::pinger() {
-  auto self = shared_from_this();
-  const auto interval = std::chrono::seconds(ctx_.config.ping_interval_s);
-  while (!closing_) {
-    ping_timer_.expires_after(interval);
-    auto [ec] = co_await ping_timer_.async_wait(asio::as_tuple(use_awaitable));
-    if (ec || closing_) co_return;
-    if (missed_pongs_ >= 2) {
-      // The peer is gone: no close handshake, just drop the connection.
-      spdlog::info("WS_PONG_TIMEOUT user={} device={}", who_.userId, device_);
-      closing_ = true;
-      wake_.cancel();
-      co_return;
-    }
-    ++missed_pongs_;
-    ping_due_ = true;
-    wake_.cancel();
   }
 }
 

@@ -10,9 +10,9 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include <deque>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "server/context.hpp"
 #include "server/http_api.hpp"
@@ -28,6 +28,8 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   // Completes the handshake for `upgrade`, then serves until the connection ends.
   boost::asio::awaitable<void> run(HttpRequest upgrade);
 
+  boost::asio::any_io_executor get_executor() { return ws_.get_executor(); }
+
   void deliver(Message msg) override;
   void shutdown() override;
   const std::string& user_id() const override { return who_.userId; }
@@ -35,7 +37,6 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
 
  private:
   boost::asio::awaitable<void> writer();
-  boost::asio::awaitable<void> pinger();
   boost::asio::awaitable<void> linger();
   void enqueue(Message msg);  // on the strand
   void handle(std::string_view text);
@@ -46,13 +47,15 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   Principal who_;
   std::string device_;
-  std::deque<Message> queue_;
+  // Outgoing messages: a vector used as a queue (std::deque allocates its first chunk on
+  // construction, half a KiB per idle session).
+  std::vector<Message> queue_;
+  std::size_t queue_head_ = 0;
   boost::asio::steady_timer wake_;
-  boost::asio::steady_timer ping_timer_;
   int missed_pongs_ = 0;
   bool closing_ = false;  // no more messages are queued; the writer closes the stream
   std::optional<boost::beast::websocket::close_code> close_code_;  // send a close frame first
-  bool ping_due_ = false;
+  std::chrono::steady_clock::time_point next_ping_;
   bool read_done_ = false;  // the read loop has ended
   bool joined_ = false;
 
