@@ -30,6 +30,7 @@ if [[ "$part" != dialtoned ]]; then
   echo "### Janus VideoCall (anchor)"
   # A fresh Janus for each line: under this load Janus 1.1.2 sometimes crashes (libnice), and one
   # crash must not take the other lines with it.
+  ulimit -c 0  # no core dump in the work tree when it crashes
   for p in 1 10 50; do
     echo "#### Janus: $p pairs"
     janus -F bench/janus -C bench/janus/janus.jcfg >"/tmp/dialtone-bench-janus-$p.log" 2>&1 &
