@@ -180,35 +180,12 @@ int run_janus(const Options& o) {
   run_until(
       ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
 
-  ProcSample before = sample(o.pid), gen_before = sample(getpid());
-  Stats st;
-  std::atomic<long> budget{o.flows};
-  auto start = Clock::now();
-  auto until = start + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(o.duration));
-  int running = o.pairs;
-  for (auto& p : pairs)
-    asio::co_spawn(ioc, janus_loop(p, st, budget, until),
-                   [&running](std::exception_ptr) { --running; });
-  run_until(
-      ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
-  double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  ProcSample after = sample(o.pid), gen_after = sample(getpid());
-
-  double cpu_ms = (after.cpu_seconds - before.cpu_seconds) * 1000.0;
-  std::printf("janus pairs=%d calls=%ld errors=%ld seconds=%.2f\n", o.pairs, st.flows, st.errors,
-              secs);
-  std::printf("calls_per_s=%.0f\n", static_cast<double>(st.flows) / secs);
-  std::printf("op_to_event_us p50=%.0f p99=%.0f p99.9=%.0f (samples=%zu)\n",
-              percentile(st.latency_us, 50), percentile(st.latency_us, 99),
-              percentile(st.latency_us, 99.9), st.latency_us.size());
-  std::printf("server_cpu_ms_per_call=%.3f server_cpu_util=%.2f cores\n",
-              st.flows ? cpu_ms / static_cast<double>(st.flows) : 0.0, cpu_ms / 1000.0 / secs);
-  std::printf("generator_cpu_ms_per_call=%.3f\n",
-              st.flows ? (gen_after.cpu_seconds - gen_before.cpu_seconds) * 1000.0 /
-                             static_cast<double>(st.flows)
-                       : 0.0);
-  std::printf("server_rss_kib=%ld\n", after.rss_kib);
+  measure(
+      ioc, o, "janus ", "call",
+      [&](int i, Stats& stats, std::atomic<long>& budget, Clock::time_point until, auto on_done) {
+        asio::co_spawn(ioc, janus_loop(pairs[i], stats, budget, until),
+                       [on_done](std::exception_ptr) { on_done(); });
+      });
   return 0;  // Janus's refusals are counted and reported, not a failure of the benchmark
 }
 

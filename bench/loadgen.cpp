@@ -252,37 +252,12 @@ int main(int argc, char** argv) {
   run_until(
       ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
 
-  bench::ProcSample before = bench::sample(o.pid);
-  bench::ProcSample gen_before = bench::sample(getpid());
-  Stats st;
-  std::atomic<long> budget{o.flows};
-  auto start = Clock::now();
-  auto until = start + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(o.duration));
-  int running = o.pairs;
-  for (auto& p : pairs)
-    asio::co_spawn(ioc, pair_loop(p, st, budget, until, o.think_ms),
-                   [&running](std::exception_ptr) { --running; });
-  run_until(
-      ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
-  double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  bench::ProcSample after = bench::sample(o.pid);
-  bench::ProcSample gen_after = bench::sample(getpid());
-
-  double cpu_ms = (after.cpu_seconds - before.cpu_seconds) * 1000.0;
-  double p50 = percentile(st.latency_us, 50), p99 = percentile(st.latency_us, 99),
-         p999 = percentile(st.latency_us, 99.9);
-  std::printf("pairs=%d flows=%ld errors=%ld seconds=%.2f\n", o.pairs, st.flows, st.errors, secs);
-  std::printf("flows_per_s=%.0f\n", static_cast<double>(st.flows) / secs);
-  std::printf("op_to_event_us p50=%.0f p99=%.0f p99.9=%.0f (samples=%zu)\n", p50, p99, p999,
-              st.latency_us.size());
-  std::printf("server_cpu_ms_per_flow=%.3f server_cpu_util=%.2f cores\n",
-              st.flows ? cpu_ms / static_cast<double>(st.flows) : 0.0, cpu_ms / 1000.0 / secs);
-  std::printf("generator_cpu_ms_per_flow=%.3f\n",
-              st.flows ? (gen_after.cpu_seconds - gen_before.cpu_seconds) * 1000.0 /
-                             static_cast<double>(st.flows)
-                       : 0.0);
-  std::printf("server_rss_kib=%ld\n", after.rss_kib);
+  Stats st = bench::measure(
+      ioc, o, "", "flow",
+      [&](int i, Stats& stats, std::atomic<long>& budget, Clock::time_point until, auto on_done) {
+        asio::co_spawn(ioc, pair_loop(pairs[i], stats, budget, until, o.think_ms),
+                       [on_done](std::exception_ptr) { on_done(); });
+      });
 
   if (o.idle_sessions > 0) {
     bench::ProcSample base = bench::sample(o.pid);
