@@ -26,14 +26,14 @@
 #include "proc_stats.hpp"
 #include "ws_client.hpp"
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using asio::awaitable;
-using asio::use_awaitable;
-using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+// The aliases of ws_client.hpp and common.hpp.
+namespace asio = bench::asio;
+namespace beast = bench::beast;
+namespace http = bench::http;
+using bench::awaitable;
+using bench::Clock;
+using bench::tcp;
+using bench::use_awaitable;
 
 namespace bench {
 int run_janus(const Options& o);

@@ -104,7 +104,6 @@ class Engine {
   void on_presence(const std::string& userId, bool online, TimeMs when);
 
   bool ready() const { return ready_.load(); }
-  const EngineOptions& options() const { return opts_; }
 
  private:
   struct Job {

@@ -102,14 +102,6 @@ std::shared_ptr<const Call> Hub::route(const std::string& callId) const {
   return it == routes_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const Call> Hub::active_call_of(const std::string& userId) const {
-  std::lock_guard lk(mu_);
-  auto it = active_by_user_.find(userId);
-  if (it == active_by_user_.end()) return nullptr;
-  auto r = routes_.find(it->second);
-  return r == routes_.end() ? nullptr : r->second;
-}
-
 std::size_t Hub::relay_signal(const Call& call, const std::string& fromUser,
                               const json::value& data) {
   bool fromCaller = fromUser == call.callerId;

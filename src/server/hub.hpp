@@ -49,7 +49,6 @@ class Hub {
   void seed(const std::vector<Call>& active);
   // The latest committed document of an active call, or nullptr.
   std::shared_ptr<const Call> route(const std::string& callId) const;
-  std::shared_ptr<const Call> active_call_of(const std::string& userId) const;
 
   // Relays `data` from `fromUser` to the other participant's device in the call. Returns how
   // many sessions it was queued on.

@@ -60,7 +60,6 @@ asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
                      {"deviceId", device_},
                      {"serverTime", format_iso(now_ms())}};
   ctx_.hub.join(self, std::make_shared<const std::string>(json::serialize(hello)));
-  joined_ = true;
   asio::co_spawn(ws_.get_executor(), writer(), asio::detached);
 
   beast::flat_buffer buffer;

@@ -57,7 +57,6 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   std::optional<boost::beast::websocket::close_code> close_code_;  // send a close frame first
   std::chrono::steady_clock::time_point next_ping_;
   bool read_done_ = false;  // the read loop has ended
-  bool joined_ = false;
 
   static constexpr std::size_t kMaxQueued = 4096;            // a slower consumer is cut off
   static constexpr std::size_t kHardMessageLimit = 1 << 20;  // beyond this: close 1009
