@@ -33,6 +33,11 @@ struct StrKey {
   const char* key;
   std::string Config::*field;
 };
+// A list: a TOML array of strings, or comma-separated in the environment and flags.
+struct ListKey {
+  const char* key;
+  std::vector<std::string> Config::*field;
+};
 
 const IntKey kIntKeys[] = {
     {"ring_timeout_s", &Config::ring_timeout_s, 1, 3600},
@@ -40,6 +45,8 @@ const IntKey kIntKeys[] = {
     {"presence_grace_s", &Config::presence_grace_s, 1, 3600},
     {"ping_interval_s", &Config::ping_interval_s, 1, 600},
     {"threads", &Config::threads, 1, 64},
+    // coturn compares expiries as 32-bit wrap-around; a week is far inside that.
+    {"turn_ttl_s", &Config::turn_ttl_s, 60, 7 * 86400},
 };
 const StrKey kStrKeys[] = {
     {"listen", &Config::listen},
@@ -50,6 +57,11 @@ const StrKey kStrKeys[] = {
     {"jwt_audience", &Config::jwt_audience},
     {"sqlite_synchronous", &Config::sqlite_synchronous},
     {"log_level", &Config::log_level},
+    {"turn_secret", &Config::turn_secret},
+};
+const ListKey kListKeys[] = {
+    {"stun_urls", &Config::stun_urls},
+    {"turn_urls", &Config::turn_urls},
 };
 
 std::string flag_name(const char* key) {
@@ -62,6 +74,20 @@ std::string env_name(const char* key) {
   std::string e = "DIALTONED_";
   for (const char* p = key; *p; ++p) e += static_cast<char>(std::toupper(*p));
   return e;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+    start = comma + 1;
+  }
+  return out;
 }
 
 int parse_int(const std::string& key, const std::string& text) {
@@ -99,6 +125,18 @@ void apply_toml(const std::string& path, Config& c) {
       c.*sk.field = *v;
       known = true;
     }
+    for (const auto& lk : kListKeys) {
+      if (key != lk.key) continue;
+      auto* arr = node.as_array();
+      if (!arr) throw ConfigError(key, "must be an array of strings");
+      std::vector<std::string> items;
+      for (auto&& item : *arr) {
+        if (!item.is_string()) throw ConfigError(key, "must be an array of strings");
+        items.push_back(*item.value<std::string>());
+      }
+      c.*lk.field = std::move(items);
+      known = true;
+    }
     if (!known) throw ConfigError(key, "unknown key in " + path);
   }
 }
@@ -108,6 +146,14 @@ void apply_env(Config& c) {
     if (const char* v = std::getenv(env_name(ik.key).c_str())) c.*ik.field = parse_int(ik.key, v);
   for (const auto& sk : kStrKeys)
     if (const char* v = std::getenv(env_name(sk.key).c_str())) c.*sk.field = v;
+  for (const auto& lk : kListKeys)
+    if (const char* v = std::getenv(env_name(lk.key).c_str())) c.*lk.field = split_list(v);
+}
+
+bool has_scheme(const std::string& url, std::initializer_list<std::string_view> schemes) {
+  for (auto s : schemes)
+    if (url.size() > s.size() && url.compare(0, s.size(), s) == 0) return true;
+  return false;
 }
 
 bool file_readable(const std::string& path) {
@@ -148,6 +194,16 @@ void validate(const Config& c) {
     throw ConfigError("jwt_issuer", "is required with jwks_file");
   if (!c.jwks_file.empty() && c.jwt_audience.empty())
     throw ConfigError("jwt_audience", "is required with jwks_file");
+  for (const auto& u : c.stun_urls)
+    if (!has_scheme(u, {"stun:", "stuns:"}))
+      throw ConfigError("stun_urls", "'" + u + "' must start with stun: or stuns:");
+  for (const auto& u : c.turn_urls)
+    if (!has_scheme(u, {"turn:", "turns:"}))
+      throw ConfigError("turn_urls", "'" + u + "' must start with turn: or turns:");
+  if (!c.turn_urls.empty() && c.turn_secret.empty())
+    throw ConfigError("turn_secret", "is required with turn_urls");
+  if (!c.turn_secret.empty() && c.turn_urls.empty())
+    throw ConfigError("turn_urls", "is required with turn_secret");
 }
 
 bool load_config(int argc, char** argv, Config& out) {
@@ -157,10 +213,14 @@ bool load_config(int argc, char** argv, Config& out) {
   app.add_option("--config", config_file, "TOML config file (env DIALTONED_CONFIG)");
   std::optional<std::string> str_flags[std::size(kStrKeys)];
   std::optional<int> int_flags[std::size(kIntKeys)];
+  std::optional<std::string> list_flags[std::size(kListKeys)];
   for (size_t i = 0; i < std::size(kStrKeys); ++i)
     app.add_option(flag_name(kStrKeys[i].key), str_flags[i], kStrKeys[i].key);
   for (size_t i = 0; i < std::size(kIntKeys); ++i)
     app.add_option(flag_name(kIntKeys[i].key), int_flags[i], kIntKeys[i].key);
+  for (size_t i = 0; i < std::size(kListKeys); ++i)
+    app.add_option(flag_name(kListKeys[i].key), list_flags[i],
+                   std::string(kListKeys[i].key) + " (comma-separated)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -186,6 +246,8 @@ bool load_config(int argc, char** argv, Config& out) {
     if (str_flags[i]) c.*kStrKeys[i].field = *str_flags[i];
   for (size_t i = 0; i < std::size(kIntKeys); ++i)
     if (int_flags[i]) c.*kIntKeys[i].field = *int_flags[i];
+  for (size_t i = 0; i < std::size(kListKeys); ++i)
+    if (list_flags[i]) c.*kListKeys[i].field = split_list(*list_flags[i]);
   validate(c);
   out = std::move(c);
   return true;

@@ -22,6 +22,12 @@ struct Config {
   std::string jwt_audience;
   std::string sqlite_synchronous = "normal";  // "normal" (crash-safe in WAL) or "full"
   std::string log_level = "info";
+  // ICE servers handed out by GET /v1/turn-credentials. TURN credentials are TURN REST
+  // (coturn `use-auth-secret`): minted from turn_secret, valid for turn_ttl_s.
+  std::vector<std::string> stun_urls;
+  std::vector<std::string> turn_urls;
+  std::string turn_secret;
+  int turn_ttl_s = 21600;
 
   // Development tokens are on unless an identity provider is configured.
   bool dev_tokens() const { return jwt_hs256_secret.empty() && jwks_file.empty(); }

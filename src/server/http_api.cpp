@@ -5,6 +5,7 @@
 #include <boost/url.hpp>
 
 #include "core/request.hpp"
+#include "server/turn_credentials.hpp"
 
 namespace dialtone {
 
@@ -141,6 +142,8 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
       Request r = parse_http_request(*op, seg[2], req.body());
       co_return co_await run(ctx.engine.op_job(who, device_of(req), std::move(r)));
     }
+  } else if (seg[1] == "turn-credentials" && seg.size() == 2 && method == http::verb::get) {
+    co_return json_response(req, http::status::ok, ice_servers_for(ctx.config, who.userId, now_ms()));
   } else if (seg[1] == "users" && method == http::verb::get) {
     if (seg.size() == 2) co_return co_await run(ctx.engine.users_job(std::nullopt));
     if (seg.size() == 3 || (seg.size() == 4 && seg[3] == "busy")) {

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "auth/jwt.hpp"
-#include "harness.hpp"
+#include "support/harness.hpp"
 #include "util/encoding.hpp"
 
 namespace dialtone::test {

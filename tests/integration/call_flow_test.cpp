@@ -1,7 +1,7 @@
 // The spec's testing checklist (sections 8 and 11) against a real dialtoned over real sockets.
 #include <gtest/gtest.h>
 
-#include "harness.hpp"
+#include "support/harness.hpp"
 
 namespace dialtone::test {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "harness.hpp"
+#include "support/harness.hpp"
 
 namespace dialtone::test {
 namespace {

@@ -84,6 +84,32 @@ TEST(Config, TheSampleConfigIsValidAndHoldsTheDefaults) {
   EXPECT_TRUE(c.dev_tokens());
 }
 
+TEST(Config, IceServerLists) {
+  auto file = write_file("dt-cfg-ice.toml",
+                         "stun_urls = [\"stun:a:3478\"]\n"
+                         "turn_urls = [\"turn:a:3478?transport=udp\", \"turns:a:5349\"]\n"
+                         "turn_secret = \"north\"\nturn_ttl_s = 600\n");
+  Config c;
+  ASSERT_EQ(load({"--config", file}, &c), "");
+  EXPECT_EQ(c.stun_urls, std::vector<std::string>{"stun:a:3478"});
+  EXPECT_EQ(c.turn_urls.size(), 2u);
+  EXPECT_EQ(c.turn_ttl_s, 600);
+  setenv("DIALTONED_TURN_URLS", "turn:b:1, turn:c:2", 1);
+  ASSERT_EQ(load({"--config", file}, &c), "");
+  unsetenv("DIALTONED_TURN_URLS");
+  EXPECT_EQ(c.turn_urls, (std::vector<std::string>{"turn:b:1", "turn:c:2"}));
+  ASSERT_EQ(load({"--config", file, "--stun-urls", "stun:x:1,stuns:y:2"}, &c), "");
+  EXPECT_EQ(c.stun_urls.size(), 2u);
+
+  EXPECT_EQ(load({"--turn-urls", "turn:a:1"}), "turn_secret");
+  EXPECT_EQ(load({"--turn-secret", "s"}), "turn_urls");
+  EXPECT_EQ(load({"--turn-urls", "http://a", "--turn-secret", "s"}), "turn_urls");
+  EXPECT_EQ(load({"--stun-urls", "turn:a:1"}), "stun_urls");
+  EXPECT_EQ(load({"--turn-ttl-s", "10"}), "turn_ttl_s");
+  EXPECT_EQ(load({"--config", write_file("dt-cfg-ice2.toml", "turn_urls = \"turn:a:1\"\n")}),
+            "turn_urls");
+}
+
 TEST(Config, IssuerTurnsDevTokensOff) {
   Config c;
   ASSERT_EQ(load({"--jwt-hs256-secret", std::string(40, 'k')}, &c), "");

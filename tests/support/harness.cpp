@@ -1,4 +1,4 @@
-#include "harness.hpp"
+#include "support/harness.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
