@@ -9,22 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include <dialtone/types.hpp>
+
 #include "core/time.hpp"
 
 namespace dialtone {
-
-enum class CallState {
-  calling,
-  ringing,
-  accepted,
-  connecting,
-  connected,
-  ended,
-  rejected,
-  timeout,
-  busy,
-  failed,
-};
 
 std::string_view state_name(CallState s);
 std::optional<CallState> parse_state(std::string_view s);

@@ -28,8 +28,20 @@ std::string_view error_name(ErrorCode code) {
       return "internal";
     case ErrorCode::unavailable:
       return "unavailable";
+    case ErrorCode::network:
+      return "network";
+    case ErrorCode::media_device:
+      return "media_device";
+    case ErrorCode::media_failed:
+      return "media_failed";
   }
   return "internal";
+}
+
+std::optional<ErrorCode> parse_error_name(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(ErrorCode::media_failed); ++i)
+    if (error_name(static_cast<ErrorCode>(i)) == name) return static_cast<ErrorCode>(i);
+  return std::nullopt;
 }
 
 int http_status(ErrorCode code) {
@@ -53,6 +65,9 @@ int http_status(ErrorCode code) {
     case ErrorCode::rate_limited:
       return 429;
     case ErrorCode::internal:
+    case ErrorCode::network:
+    case ErrorCode::media_device:
+    case ErrorCode::media_failed:
       return 500;
     case ErrorCode::unavailable:
       return 503;

@@ -2,29 +2,19 @@
 // Each surface maps from ErrorCode at exactly one place.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include <dialtone/types.hpp>
+
 namespace dialtone {
 
-enum class ErrorCode {
-  ok = 0,
-  bad_request,
-  unauthorized,
-  forbidden,
-  not_found,
-  busy,
-  already_in_call,
-  invalid_transition,
-  payload_too_large,
-  rate_limited,
-  internal,     // extension: the server failed (e.g. the store); nothing changed
-  unavailable,  // extension: the server is shutting down or its store is not ready
-};
 
 std::string_view error_name(ErrorCode code);
 int http_status(ErrorCode code);
+std::optional<ErrorCode> parse_error_name(std::string_view name);
 
 // Thrown by parsers and validators; caught at the single boundary of each surface.
 class Error : public std::runtime_error {

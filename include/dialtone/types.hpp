@@ -1,0 +1,75 @@
+// Dialtone's shared vocabulary: error codes, call states and the call document as clients see
+// it. Used by the server, the SDK, the C ABI and the CLI alike — each maps from these at one place.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dialtone {
+
+// The protocol's error codes (protocol v1 "Errors"), plus extensions marked below.
+enum class ErrorCode {
+  ok = 0,
+  bad_request,
+  unauthorized,
+  forbidden,
+  not_found,
+  busy,
+  already_in_call,
+  invalid_transition,
+  payload_too_large,
+  rate_limited,
+  internal,     // extension: the server failed (e.g. the store); nothing changed
+  unavailable,  // extension: the server is shutting down or its store is not ready
+  network,      // extension, client side: the server could not be reached in time
+  media_device, // extension, client side: no microphone, no permission, or no output device
+  media_failed, // extension, client side: the media path could not be set up or recovered
+};
+
+// Active: calling, ringing, accepted, connecting, connected. The rest are terminal.
+enum class CallState {
+  calling,
+  ringing,
+  accepted,
+  connecting,
+  connected,
+  ended,
+  rejected,
+  timeout,
+  busy,
+  failed,
+};
+
+// Milliseconds since the Unix epoch, server clock.
+using EpochMs = std::int64_t;
+
+// The call document of protocol v1, as the last snapshot showed it.
+struct CallSnapshot {
+  std::string callId;
+  std::string callerId, callerName, callerPhoto;
+  std::string receiverId, receiverName, receiverPhoto;
+  EpochMs timestamp = 0;
+  CallState state = CallState::calling;
+  bool callerReady = false, receiverReady = false;
+  std::optional<EpochMs> connectedAt;  // = callStartedAt
+  std::optional<std::int64_t> durationSeconds;
+  EpochMs lastUpdated = 0;
+  EpochMs ringDeadline = 0;
+  std::optional<std::string> reason;
+  std::optional<std::string> answeredBy;
+  int ringingDevices = 0;
+  bool callerMuted = false, receiverMuted = false;
+  std::int64_t version = 0;
+
+  bool is_caller(const std::string& userId) const { return userId == callerId; }
+  // The other participant, seen from `userId` (the spec's otherUserName).
+  const std::string& other_name(const std::string& userId) const {
+    return userId == callerId ? receiverName : callerName;
+  }
+  const std::string& other_id(const std::string& userId) const {
+    return userId == callerId ? receiverId : callerId;
+  }
+};
+
+}  // namespace dialtone
