@@ -4,6 +4,7 @@
 
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "core/errors.hpp"
 
@@ -95,35 +96,66 @@ void ensure_gstreamer() {
   });
 }
 
-AudioOut::AudioOut(const std::string& output, Tap tap) : tap_(std::move(tap)) {
+std::pair<GstElement*, GstElement*> AudioOut::open(const std::string& output, bool& file) {
   ensure_gstreamer();
   if (auto bad = check_output_spec(output)) throw Error(ErrorCode::bad_request, *bad);
   std::string desc =
       "appsrc name=src is-live=true format=time do-timestamp=true "
       "caps=audio/x-raw,format=S16LE,rate=48000,channels=1,layout=interleaved ! queue ! "
       "audioconvert ! audioresample ! " +
-      sink_description(output, file_);
+      sink_description(output, file);
   GError* err = nullptr;
-  pipeline_ = gst_parse_launch(desc.c_str(), &err);
+  GstElement* pipeline = gst_parse_launch(desc.c_str(), &err);
   if (err) {
     std::string msg = err->message;
     g_error_free(err);
-    if (pipeline_) gst_object_unref(pipeline_);
-    pipeline_ = nullptr;
+    if (pipeline) gst_object_unref(pipeline);
     throw Error(ErrorCode::media_device, "audio output '" + output + "': " + msg);
   }
-  src_ = gst_bin_get_by_name(GST_BIN(pipeline_), "src");
-  if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    gst_element_set_state(pipeline_, GST_STATE_NULL);
-    gst_object_unref(src_);
-    gst_object_unref(pipeline_);
-    pipeline_ = src_ = nullptr;
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(src);
+    gst_object_unref(pipeline);
     throw Error(ErrorCode::media_device, "cannot open the audio output '" + output + "'");
   }
+  return {pipeline, src};
+}
+
+void AudioOut::finish(GstElement* pipeline, GstElement* src, bool file) {
+  if (!pipeline) return;
+  if (file) {
+    // wavenc rewrites its header on EOS; wait for the EOS to reach the end of the pipeline.
+    gst_app_src_end_of_stream(GST_APP_SRC(src));
+    GstBus* bus = gst_element_get_bus(pipeline);
+    GstMessage* msg = gst_bus_timed_pop_filtered(
+        bus, 2 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (msg) gst_message_unref(msg);
+    gst_object_unref(bus);
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(pipeline);
+}
+
+AudioOut::AudioOut(const std::string& output, Tap tap) : tap_(std::move(tap)) {
+  std::tie(pipeline_, src_) = open(output, file_);
 }
 
 AudioOut::~AudioOut() {
   close();
+}
+
+void AudioOut::reopen(const std::string& output) {
+  bool file = false;
+  auto [pipeline, src] = open(output, file);
+  {
+    std::lock_guard lock(mu_);
+    std::swap(pipeline, pipeline_);
+    std::swap(src, src_);
+    std::swap(file, file_);
+  }
+  finish(pipeline, src, file);
 }
 
 void AudioOut::push(GstBuffer* buffer) {
@@ -145,24 +177,14 @@ void AudioOut::push(GstBuffer* buffer) {
 
 void AudioOut::close() {
   GstElement *pipeline = nullptr, *src = nullptr;
+  bool file = false;
   {
     std::lock_guard lock(mu_);
     std::swap(pipeline, pipeline_);
     std::swap(src, src_);
+    file = file_;
   }
-  if (!pipeline) return;
-  if (file_) {
-    // wavenc rewrites its header on EOS; wait for the EOS to reach the end of the pipeline.
-    gst_app_src_end_of_stream(GST_APP_SRC(src));
-    GstBus* bus = gst_element_get_bus(pipeline);
-    GstMessage* msg = gst_bus_timed_pop_filtered(
-        bus, 2 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    if (msg) gst_message_unref(msg);
-    gst_object_unref(bus);
-  }
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(src);
-  gst_object_unref(pipeline);
+  finish(pipeline, src, file);
 }
 
 }  // namespace dialtone::media

@@ -5,8 +5,10 @@
 
 #include <gst/gst.h>
 
+#include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <dialtone/types.hpp>
@@ -24,12 +26,17 @@ class AudioOut {
   ~AudioOut();
   AudioOut(const AudioOut&) = delete;
 
+  // Switches to another output mid-call (e.g. speaker to headset); on failure keeps the old one
+  // and throws Error(media_device).
+  void reopen(const std::string& output);
   // Thread-safe; takes a reference of its own.
   void push(GstBuffer* buffer);
   // Flushes and closes (a WAV file gets its final header). Idempotent.
   void close();
 
  private:
+  static std::pair<GstElement*, GstElement*> open(const std::string& output, bool& file);
+  static void finish(GstElement* pipeline, GstElement* src, bool file);
   std::mutex mu_;
   GstElement* pipeline_ = nullptr;
   GstElement* src_ = nullptr;

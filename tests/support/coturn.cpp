@@ -72,7 +72,7 @@ CoturnProcess::CoturnProcess(std::string secret, std::string realm) {
       "--listening-port=" + std::to_string(port_), "--min-port=" + std::to_string(min_port),
       "--max-port=" + std::to_string(min_port + 99), "--static-auth-secret=" + secret,
       "--realm=" + realm, "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
-      "--fingerprint", "--log-file=stdout", "--simple-log", "--pidfile=" + dir_ + "/turnserver.pid",
+      "--fingerprint", "-v", "--log-file=stdout", "--simple-log", "--pidfile=" + dir_ + "/turnserver.pid",
       "--db=" + dir_ + "/turndb"};
   pid_ = spawn(args, dir_ + "/turnserver.log");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

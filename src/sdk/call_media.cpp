@@ -1,0 +1,255 @@
+#include "sdk/call_media.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace dialtone::sdk {
+
+namespace json = boost::json;
+using media::TransportEvent;
+using namespace std::chrono_literals;
+
+QualityReport QualityTracker::update(const media::RtpStats& now, int recoverAbove) {
+  QualityReport r;
+  r.packetsReceived = now.packetsReceived;
+  r.jitterMs = now.jitterS * 1000;
+  if (now.rttS) r.rttMs = *now.rttS * 1000;
+  if (last && now.haveInbound) {
+    double received = double(now.packetsReceived) - double(last->packetsReceived);
+    double lost = std::max(0.0, double(now.packetsLost) - double(last->packetsLost));
+    if (received + lost > 0) r.lossPercent = 100.0 * lost / (received + lost);
+    silentPolls = received <= 0 ? silentPolls + 1 : 0;
+  } else if (last && !now.haveInbound) {
+    ++silentPolls;
+  }
+  highLossPolls = r.lossPercent > recoverAbove ? highLossPolls + 1 : 0;
+  r.level = dialtone::quality_for_loss(r.lossPercent);
+  last = now;
+  return r;
+}
+
+CallMedia::CallMedia(boost::asio::io_context& ioc, std::string callId, media::Role role,
+                     MediaConfig cfg, Env env)
+    : ioc_(ioc), callId_(std::move(callId)), role_(role), cfg_(std::move(cfg)),
+      env_(std::move(env)), statsTimer_(ioc), iceTimer_(ioc), giveUpTimer_(ioc) {}
+
+CallMedia::~CallMedia() { close(); }
+
+void CallMedia::prepare() {
+  if (!transport_ && !closed_) start_transport();
+}
+
+void CallMedia::start_transport() {
+  int gen = ++generation_;
+  env_.iceServers([this, gen](std::vector<media::IceServer> servers) {
+    if (closed_ || gen != generation_) return;
+    media::TransportOptions o;
+    o.role = role_;
+    o.input = cfg_.input;
+    o.iceServers = std::move(servers);
+    o.localAddresses = cfg_.iceLocalAddresses;
+    o.relayOnly = cfg_.relayOnly;
+    o.jitterBufferMs = cfg_.jitterBufferMs;
+    o.bitrate = cfg_.bitrate;
+    o.muted = muted_;
+    media::Transport::Callbacks cb;
+    cb.signal = [this, gen](json::object d) {
+      if (gen == generation_) send(std::move(d));
+    };
+    cb.event = [this, gen](TransportEvent e) {
+      if (gen == generation_) on_event(e);
+    };
+    cb.stats = [this, gen](media::RtpStats s) {
+      if (gen == generation_) on_stats(s);
+    };
+    cb.error = [this, gen](ErrorCode code, std::string msg) {
+      if (gen != generation_ || closed_) return;
+      spdlog::warn("MEDIA_ERROR callId={} code={} {}", callId_, error_name(code), msg);
+      if (code == ErrorCode::media_device || !readySent_) {
+        env_.failed(code, msg);  // no microphone or no path at all: the call cannot go on
+      } else {
+        recover("transport error");
+      }
+    };
+    auto out = env_.output();
+    if (!out) return;
+    transport_ = media::make_webrtc_transport(std::move(o), std::move(out), env_.post, cb);
+    dtls_ = audio_ = offerApplied_ = false;
+    transport_->start();
+    arm_stats();
+    auto waiting = std::move(waiting_);
+    for (auto& d : waiting) on_signal(d);
+  });
+}
+
+void CallMedia::send(json::object data) {
+  if (released_)
+    env_.signal(std::move(data));
+  else
+    held_.push_back(std::move(data));
+}
+
+void CallMedia::release() {
+  if (released_ || closed_) return;
+  released_ = true;
+  for (auto& d : held_) env_.signal(std::move(d));
+  held_.clear();
+  if (!transport_) start_transport();
+  // No media within the server's media timeout fails the call there; here we give up a little
+  // earlier with a clear reason if nothing ever connected.
+  giveUpTimer_.expires_after(25s);
+  giveUpTimer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !readySent_ && !closed_)
+      env_.failed(ErrorCode::media_failed, "no media path within 25 s");
+  });
+}
+
+void CallMedia::on_signal(const json::object& data) {
+  if (closed_) return;
+  auto* type = data.if_contains("type");
+  if (!type || !type->is_string()) return;
+  std::string_view t = type->get_string();
+  if (t == "restart") {
+    if (role_ == media::Role::offerer) recover("the other side asked");
+    return;
+  }
+  if (t == "offer" && role_ == media::Role::answerer && transport_ && offerApplied_) {
+    // A new offer on a call that already negotiated: the offerer rebuilt its transport.
+    if (!recovering_) {
+      recovering_ = true;
+      env_.event(MediaEvent::reconnecting);
+    }
+    transport_.reset();
+    start_transport();
+  }
+  if (!transport_) {
+    waiting_.push_back(data);  // the transport waits for its ICE servers; keep the order
+    return;
+  }
+  if (t == "offer") offerApplied_ = true;
+  transport_->on_remote(data);
+}
+
+void CallMedia::set_muted(bool muted) {
+  muted_ = muted;
+  if (transport_) transport_->set_muted(muted);
+}
+
+void CallMedia::recover(const std::string& why) {
+  if (closed_ || !released_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - lastRecovery_ < 4s) return;  // one attempt at a time
+  lastRecovery_ = now;
+  spdlog::info("MEDIA_RECOVER callId={} role={} why={}", callId_,
+               role_ == media::Role::offerer ? "offerer" : "answerer", why);
+  if (!recovering_) {
+    recovering_ = true;
+    env_.event(MediaEvent::reconnecting);
+  }
+  quality_ = {};
+  if (role_ == media::Role::offerer) {
+    transport_.reset();
+    start_transport();
+  } else {
+    env_.signal(json::object{{"type", "restart"}});  // the caller re-offers
+  }
+}
+
+void CallMedia::on_event(TransportEvent e) {
+  switch (e) {
+    case TransportEvent::dtls_connected:
+      dtls_ = true;
+      iceTimer_.cancel();
+      break;
+    case TransportEvent::first_audio:
+      audio_ = true;
+      break;
+    case TransportEvent::ice_connected:
+      iceTimer_.cancel();
+      return;
+    case TransportEvent::ice_disconnected:
+      // Often transient (a few lost checks); recover only if it lasts.
+      iceTimer_.expires_after(3s);
+      iceTimer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) recover("ICE disconnected");
+      });
+      return;
+    case TransportEvent::ice_failed:
+      recover("ICE failed");
+      return;
+  }
+  if (!(dtls_ && audio_)) return;
+  if (!readySent_) {
+    readySent_ = true;
+    giveUpTimer_.cancel();
+    spdlog::info("MEDIA_CONNECTED callId={}", callId_);
+    env_.ready();
+    env_.event(MediaEvent::connected);
+  } else if (recovering_) {
+    recovering_ = false;
+    spdlog::info("MEDIA_RECONNECTED callId={}", callId_);
+    env_.event(MediaEvent::reconnected);
+  }
+}
+
+void CallMedia::arm_stats() {
+  statsTimer_.expires_after(std::chrono::milliseconds(cfg_.statsIntervalMs));
+  statsTimer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || closed_) return;
+    if (transport_ && released_) transport_->poll_stats();
+    arm_stats();
+  });
+}
+
+void CallMedia::on_stats(const media::RtpStats& s) {
+  if (!readySent_) return;
+  QualityReport r = quality_.update(s, cfg_.recoverAfterLossPercent);
+  spdlog::debug("CALL_QUALITY callId={} loss={:.1f} jitterMs={:.1f} level={}", callId_,
+                r.lossPercent, r.jitterMs, static_cast<int>(r.level));
+  env_.quality(r);
+  if (transport_) transport_->adapt_to_loss(static_cast<int>(r.lossPercent));
+  if (quality_.highLossPolls >= 2) recover("sustained loss");
+  else if (quality_.silentPolls >= 2 && !recovering_) recover("no packets");
+  else if (quality_.silentPolls >= 2) {
+    lastRecovery_ = {};  // still nothing after a recovery: try again
+    recover("still no packets");
+  }
+}
+
+void CallMedia::close() {
+  if (closed_) return;
+  closed_ = true;
+  statsTimer_.cancel();
+  iceTimer_.cancel();
+  giveUpTimer_.cancel();
+  transport_.reset();
+}
+
+}  // namespace dialtone::sdk
+
+namespace dialtone {
+
+QualityLevel quality_for_loss(double loss) {
+  if (loss <= 2) return QualityLevel::excellent;
+  if (loss <= 5) return QualityLevel::good;
+  if (loss <= 10) return QualityLevel::fair;
+  if (loss <= 15) return QualityLevel::poor;
+  return QualityLevel::very_poor;
+}
+
+std::string_view quality_name(QualityLevel level) {
+  switch (level) {
+    case QualityLevel::excellent:
+      return "excellent";
+    case QualityLevel::good:
+      return "good";
+    case QualityLevel::fair:
+      return "fair";
+    case QualityLevel::poor:
+      return "poor";
+    case QualityLevel::very_poor:
+      return "very_poor";
+  }
+  return "very_poor";
+}
+
+}  // namespace dialtone

@@ -1,0 +1,81 @@
+// One call's media, from the SDK's point of view: prepared while ringing, released on accept,
+// `ready` only once audio really flows, quality from stats, recovery of the path without ending
+// the call. The transports (one per attempt) do the GStreamer work; this decides.
+// Runs on the SDK thread only.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <dialtone/client.hpp>
+
+#include "media/transport.hpp"
+
+namespace dialtone::sdk {
+
+// Pure: quality from two consecutive stats polls.
+struct QualityTracker {
+  std::optional<media::RtpStats> last;
+  int highLossPolls = 0;  // consecutive polls above the recovery threshold
+  int silentPolls = 0;    // consecutive polls with no packet at all
+  QualityReport update(const media::RtpStats& now, int recoverAbove);
+};
+
+class CallMedia {
+ public:
+  struct Env {
+    std::function<void(boost::json::object data)> signal;  // through the server's `signal` op
+    std::function<void()> ready;                            // the `ready` op, once
+    std::function<void(ErrorCode, std::string)> failed;     // media cannot work: fail the call
+    std::function<void(MediaEvent)> event;
+    std::function<void(const QualityReport&)> quality;
+    // Current ICE servers, refreshed first when the TURN credentials are near expiry.
+    std::function<void(std::function<void(std::vector<media::IceServer>)>)> iceServers;
+    std::function<std::shared_ptr<media::AudioOut>()> output;
+    media::Transport::Post post;
+  };
+
+  CallMedia(boost::asio::io_context& ioc, std::string callId, media::Role role,
+            MediaConfig cfg, Env env);
+  ~CallMedia();
+
+  // While ringing: build the pipeline; an offerer also creates its offer and gathers.
+  void prepare();
+  // Accepted: what an offerer prepared goes out; from now on signals flow directly.
+  void release();
+  void on_signal(const boost::json::object& data);
+  void set_muted(bool muted);
+  // Builds a fresh transport (webrtcbin 1.22 ignores ice-restart offers it creates itself).
+  void recover(const std::string& why);
+  void close();
+
+ private:
+  void start_transport();
+  void on_event(media::TransportEvent e);
+  void on_stats(const media::RtpStats& s);
+  void arm_stats();
+  void send(boost::json::object data);
+
+  boost::asio::io_context& ioc_;
+  std::string callId_;
+  media::Role role_;
+  MediaConfig cfg_;
+  Env env_;
+  std::unique_ptr<media::Transport> transport_;
+  std::vector<boost::json::object> held_;     // our signals prepared before accept
+  std::vector<boost::json::object> waiting_;  // theirs, arrived before our transport
+  bool released_ = false, closed_ = false, muted_ = false;
+  bool dtls_ = false, audio_ = false, offerApplied_ = false, readySent_ = false, recovering_ = false;
+  int generation_ = 0;
+  QualityTracker quality_;
+  boost::asio::steady_timer statsTimer_, iceTimer_, giveUpTimer_;
+  std::chrono::steady_clock::time_point lastRecovery_{};
+};
+
+}  // namespace dialtone::sdk

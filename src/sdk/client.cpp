@@ -1,0 +1,551 @@
+// Client::Impl: the SDK thread, the calls it holds, and the glue between signaling and media.
+// Everything below runs on the SDK thread unless it says otherwise; `mu_` guards only the few
+// values the app may read from its own threads, and no Listener method runs under it.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <dialtone/client.hpp>
+
+#include "core/call.hpp"
+#include "core/errors.hpp"
+#include "media/audio_out.hpp"
+#include "sdk/call_media.hpp"
+#include "sdk/http_fetch.hpp"
+#include "sdk/signaling.hpp"
+#include "sdk/snapshot.hpp"
+
+namespace dialtone {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+class Client::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(ClientConfig cfg, Listener& l);
+  void start();
+  void shutdown();
+
+  template <class F>
+  void post(F f) {
+    asio::post(ioc_, std::move(f));
+  }
+  void op(std::string name, std::string callId, json::object extra, Completion<CallSnapshot> done);
+  void create(const std::string& receiverId, Completion<CallSnapshot> done);
+  void busy(const std::string& userId, Completion<bool> done);
+  void set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done);
+  void set_output(const std::string& output);
+  void network_changed();
+
+  // Read from any thread.
+  std::optional<std::chrono::milliseconds> elapsed(const std::string& callId) const;
+  std::chrono::milliseconds offset() const;
+  std::string user_id() const;
+  std::string device_id() const;
+
+ private:
+  void on_hello(const json::object& hello, TimeMs receivedAt);
+  void on_message(const json::object& msg);
+  void apply(const CallSnapshot& s);
+  void drive_media(const CallSnapshot& s);
+  void ensure_media(const CallSnapshot& s, media::Role role);
+  void close_media(const std::string& callId);
+  void media_failed(const std::string& callId, ErrorCode code, const std::string& msg);
+  CallResult to_result(const sdk::Reply& r);
+  void resync(const std::string& callId);
+  void ice_servers(std::function<void(std::vector<media::IceServer>)> done);
+  asio::awaitable<void> fetch_ice_servers();
+
+  ClientConfig cfg_;
+  Listener& listener_;
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  sdk::ServerUrl url_;
+  std::unique_ptr<sdk::Signaling> sig_;
+  std::map<std::string, CallSnapshot> calls_;
+  std::set<std::string> own_;      // created by this client: it is the caller's media device
+  std::set<std::string> ringing_;  // `ringing` already reported
+  std::map<std::string, std::unique_ptr<sdk::CallMedia>> media_;
+  std::map<std::string, std::shared_ptr<media::AudioOut>> outputs_;
+  std::string output_;
+  std::string userId_, deviceId_;
+  sdk::ClockOffset clock_;
+  // ICE servers from GET /v1/turn-credentials, refreshed before their TURN credentials expire.
+  std::vector<media::IceServer> ice_;
+  std::chrono::steady_clock::time_point iceExpires_{};
+  bool iceFetching_ = false;
+  std::vector<std::function<void(std::vector<media::IceServer>)>> iceWaiters_;
+  asio::steady_timer iceRefresh_;
+
+  mutable std::mutex mu_;  // guards the copies below, for the app's threads
+  std::map<std::string, TimeMs> connectedAt_;
+  TimeMs offsetMs_ = 0;
+  std::string pubUser_, pubDevice_;
+
+ public:
+  std::thread thread_;
+};
+
+Client::Impl::Impl(ClientConfig cfg, Listener& l)
+    : cfg_(std::move(cfg)), listener_(l), guard_(asio::make_work_guard(ioc_)),
+      url_(sdk::parse_server_url(cfg_.server)), output_(cfg_.media.output), iceRefresh_(ioc_) {
+  if (cfg_.token.empty()) throw std::invalid_argument("token is required");
+  if (cfg_.media.enabled) {
+    if (auto bad = media::check_input_spec(cfg_.media.input))
+      throw std::invalid_argument("media.input: " + *bad);
+    if (auto bad = media::check_output_spec(cfg_.media.output))
+      throw std::invalid_argument("media.output: " + *bad);
+    media::ensure_gstreamer();  // also starts generating the DTLS certificate
+  }
+  sdk::Signaling::Handlers h;
+  h.hello = [this](const json::object& o, TimeMs t) { on_hello(o, t); };
+  h.message = [this](const json::object& o) { on_message(o); };
+  h.state = [this](ConnectionState s) { listener_.on_connection(s); };
+  sig_ = std::make_unique<sdk::Signaling>(ioc_, cfg_, std::move(h));
+}
+
+void Client::Impl::start() {
+  post([this] { sig_->start(); });
+  thread_ = std::thread([this] { ioc_.run(); });
+}
+
+void Client::Impl::shutdown() {
+  std::promise<void> done;
+  post([this, &done] {
+    for (auto& [id, m] : media_) m->close();
+    media_.clear();
+    for (auto& [id, out] : outputs_) out->close();
+    outputs_.clear();
+    iceRefresh_.cancel();
+    sig_->stop();
+    done.set_value();
+  });
+  done.get_future().wait();
+  guard_.reset();
+  // Whatever is still in flight (a socket being closed, an HTTP fetch) gets a moment, no more.
+  asio::steady_timer last(ioc_, 500ms);
+  last.async_wait([this](boost::system::error_code) { ioc_.stop(); });
+  thread_.join();
+}
+
+CallResult Client::Impl::to_result(const sdk::Reply& r) {
+  CallResult out;
+  out.code = r.code;
+  out.message = r.message;
+  if (auto* st = r.body.if_contains("serverTime"); st && st->is_string() && r.sentAt)
+    if (auto t = parse_iso(st->get_string())) {
+      clock_.add(r.sentAt, r.receivedAt, *t);
+      std::lock_guard lock(mu_);
+      offsetMs_ = clock_.offset();
+    }
+  if (auto* c = r.body.if_contains("call"); c && c->is_object())
+    if (auto s = sdk::parse_snapshot(c->get_object())) {
+      apply(*s);
+      if (r.code == ErrorCode::ok)
+        out.value = calls_[s->callId];
+      else
+        out.call = calls_[s->callId];
+    }
+  if (r.code == ErrorCode::ok && !out.value) {
+    out.code = ErrorCode::internal;
+    out.message = "the reply carried no call";
+  }
+  return out;
+}
+
+void Client::Impl::op(std::string name, std::string callId, json::object extra,
+                      Completion<CallSnapshot> done) {
+  json::object msg = std::move(extra);
+  msg["op"] = name;
+  msg["callId"] = callId;
+  sig_->request(std::move(msg), [this, done = std::move(done)](sdk::Reply r) {
+    auto result = to_result(r);
+    if (done) done(std::move(result));
+  });
+}
+
+void Client::Impl::create(const std::string& receiverId, Completion<CallSnapshot> done) {
+  sig_->request(json::object{{"op", "create"}, {"receiverId", receiverId}},
+                [this, done = std::move(done)](sdk::Reply r) {
+                  // Known as ours before the snapshot is applied, so media is prepared at once.
+                  if (auto* c = r.body.if_contains("call"); c && c->is_object() && r.code == ErrorCode::ok)
+                    if (auto* id = c->as_object().if_contains("callId"); id && id->is_string())
+                      own_.insert(std::string(id->get_string()));
+                  auto result = to_result(r);
+                  if (result.ok()) spdlog::info("CALL_START_CREATED callId={}", result.value->callId);
+                  if (done) done(std::move(result));
+                });
+}
+
+void Client::Impl::busy(const std::string& userId, Completion<bool> done) {
+  std::string target = "/v1/users/" + userId + "/busy";
+  asio::co_spawn(
+      ioc_,
+      [this, target, done = std::move(done)]() -> asio::awaitable<void> {
+        auto a = co_await sdk::http_request(url_, "GET", target, cfg_.token, "", cfg_.requestTimeout);
+        BoolResult r;
+        if (a.status == 200 && a.body.is_object() && a.body.as_object().contains("busy")) {
+          r.value = a.body.at("busy").as_bool();
+        } else if (a.status == 0) {
+          r.code = ErrorCode::network;
+          r.message = a.error;
+        } else {
+          r.code = ErrorCode::internal;
+          if (a.body.is_object())
+            if (auto* e = a.body.as_object().if_contains("error"); e && e->is_object()) {
+              auto& eo = e->as_object();
+              if (auto* c = eo.if_contains("code"); c && c->is_string())
+                r.code = parse_error_name(c->get_string()).value_or(ErrorCode::internal);
+              if (auto* m = eo.if_contains("message"); m && m->is_string())
+                r.message = std::string(m->get_string());
+            }
+        }
+        if (done) done(std::move(r));
+      },
+      asio::detached);
+}
+
+void Client::Impl::set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done) {
+  if (auto it = media_.find(callId); it != media_.end()) it->second->set_muted(muted);
+  op("mute", callId, json::object{{"muted", muted}}, std::move(done));
+}
+
+void Client::Impl::set_output(const std::string& output) {
+  output_ = output;
+  for (auto& [id, out] : outputs_) {
+    try {
+      out->reopen(output);
+    } catch (const Error& e) {
+      listener_.on_error(id, e.code(), e.what());
+    }
+  }
+}
+
+void Client::Impl::network_changed() {
+  for (auto& [id, m] : media_) m->recover("network changed");
+}
+
+void Client::Impl::on_hello(const json::object& hello, TimeMs receivedAt) {
+  auto str = [&](std::string_view k) {
+    auto* v = hello.if_contains(k);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  userId_ = str("userId");
+  deviceId_ = str("deviceId");
+  {
+    std::lock_guard lock(mu_);
+    pubUser_ = userId_;
+    pubDevice_ = deviceId_;
+  }
+  // The server resends our active calls; a call that ended while we were away is not among
+  // them, so ask for each one we still hold as active.
+  for (auto& [id, c] : calls_)
+    if (is_active(c.state)) resync(id);
+}
+
+void Client::Impl::resync(const std::string& callId) {
+  asio::co_spawn(
+      ioc_,
+      [this, callId]() -> asio::awaitable<void> {
+        auto a = co_await sdk::http_request(url_, "GET", "/v1/calls/" + callId, cfg_.token, "",
+                                            cfg_.requestTimeout);
+        if (a.status == 200 && a.body.is_object())
+          if (auto s = sdk::parse_snapshot(a.body.as_object())) apply(*s);
+      },
+      asio::detached);
+}
+
+void Client::Impl::on_message(const json::object& msg) {
+  auto type = msg.at("type").as_string();
+  if (type == "call") {
+    if (auto* c = msg.if_contains("call"); c && c->is_object())
+      if (auto s = sdk::parse_snapshot(c->get_object())) apply(*s);
+  } else if (type == "signal") {
+    auto* id = msg.if_contains("callId");
+    auto* data = msg.if_contains("data");
+    if (!id || !id->is_string() || !data || !data->is_object()) return;
+    if (auto it = media_.find(std::string(id->get_string())); it != media_.end())
+      it->second->on_signal(data->get_object());
+  }
+}
+
+void Client::Impl::apply(const CallSnapshot& s) {
+  auto it = calls_.find(s.callId);
+  if (it != calls_.end() && s.version <= it->second.version) return;  // stale or seen
+  calls_[s.callId] = s;
+  {
+    std::lock_guard lock(mu_);
+    if (s.connectedAt)
+      connectedAt_[s.callId] = *s.connectedAt;
+    else
+      connectedAt_.erase(s.callId);
+    if (is_terminal(s.state)) connectedAt_.erase(s.callId);
+  }
+  if (s.state == CallState::connected && s.version > 0)
+    spdlog::debug("CALL_SNAPSHOT callId={} state={} version={}", s.callId, state_name(s.state),
+                  s.version);
+  if (is_terminal(s.state))
+    spdlog::info("CALL_ENDED callId={} state={} duration={} reason={}", s.callId,
+                 state_name(s.state), s.durationSeconds.value_or(0), s.reason.value_or(""));
+  listener_.on_call(s);
+  drive_media(s);
+}
+
+void Client::Impl::drive_media(const CallSnapshot& s) {
+  if (is_terminal(s.state)) return close_media(s.callId);
+  if (!cfg_.media.enabled) return;
+  const bool caller = s.callerId == userId_;
+  if (caller) {
+    if (!own_.count(s.callId)) return;  // another device of ours placed it
+    ensure_media(s, media::Role::offerer);
+    if (s.state != CallState::calling && s.state != CallState::ringing)
+      media_[s.callId]->release();
+    return;
+  }
+  if (s.state == CallState::calling || s.state == CallState::ringing) {
+    if (cfg_.autoRinging && ringing_.insert(s.callId).second)
+      op("ringing", s.callId, {}, {});
+    ensure_media(s, media::Role::answerer);  // prepared while the screen rings
+    return;
+  }
+  if (s.answeredBy && *s.answeredBy == deviceId_) {
+    ensure_media(s, media::Role::answerer);
+    media_[s.callId]->release();
+  } else {
+    close_media(s.callId);  // another device answered
+  }
+}
+
+void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
+  if (media_.count(s.callId)) return;
+  const std::string id = s.callId;
+  sdk::CallMedia::Env env;
+  env.post = [this](std::function<void()> f) { asio::post(ioc_, std::move(f)); };
+  env.signal = [this, id](json::object data) {
+    op("signal", id, json::object{{"data", std::move(data)}}, {});
+  };
+  env.ready = [this, id] { op("ready", id, {}, {}); };
+  env.failed = [this, id](ErrorCode code, std::string msg) { media_failed(id, code, msg); };
+  env.event = [this, id](MediaEvent e) { listener_.on_media(id, e); };
+  env.quality = [this, id](const QualityReport& r) { listener_.on_quality(id, r); };
+  env.iceServers = [this](auto done) { ice_servers(std::move(done)); };
+  env.output = [this, id]() -> std::shared_ptr<media::AudioOut> {
+    auto& out = outputs_[id];
+    if (!out) {
+      try {
+        out = std::make_shared<media::AudioOut>(output_);
+      } catch (const Error& e) {
+        outputs_.erase(id);
+        media_failed(id, ErrorCode::media_device, e.what());
+        return nullptr;
+      }
+    }
+    return out;
+  };
+  auto m = std::make_unique<sdk::CallMedia>(ioc_, id, role, cfg_.media, std::move(env));
+  auto* raw = m.get();
+  media_[id] = std::move(m);
+  raw->prepare();
+}
+
+void Client::Impl::close_media(const std::string& callId) {
+  if (auto it = media_.find(callId); it != media_.end()) {
+    auto m = std::move(it->second);
+    media_.erase(it);
+    m->close();
+  }
+  if (auto it = outputs_.find(callId); it != outputs_.end()) {
+    auto out = std::move(it->second);
+    outputs_.erase(it);
+    out->close();
+  }
+}
+
+void Client::Impl::media_failed(const std::string& callId, ErrorCode code, const std::string& msg) {
+  if (!media_.count(callId)) return;
+  listener_.on_error(callId, code, msg);
+  auto it = calls_.find(callId);
+  close_media(callId);
+  if (it == calls_.end() || is_terminal(it->second.state)) return;
+  if (it->second.state == CallState::calling || it->second.state == CallState::ringing) {
+    // Unanswered: the receiver rejects, the caller cancels — the call cannot be taken here.
+    bool caller = it->second.callerId == userId_;
+    op(caller ? "end" : "reject", callId, json::object{{"reason", std::string(error_name(code))}},
+       {});
+  } else {
+    op("fail", callId, json::object{{"reason", std::string(error_name(code))}}, {});
+  }
+}
+
+void Client::Impl::ice_servers(std::function<void(std::vector<media::IceServer>)> done) {
+  if (std::chrono::steady_clock::now() + 60s < iceExpires_) return done(ice_);
+  iceWaiters_.push_back(std::move(done));
+  if (iceFetching_) return;
+  iceFetching_ = true;
+  asio::co_spawn(ioc_, fetch_ice_servers(), asio::detached);
+}
+
+asio::awaitable<void> Client::Impl::fetch_ice_servers() {
+  auto a = co_await sdk::http_request(url_, "GET", "/v1/turn-credentials", cfg_.token, "", 5s);
+  std::vector<media::IceServer> servers;
+  std::chrono::seconds ttl{30};  // failures are retried after this
+  if (a.status == 200 && a.body.is_object()) {
+    const auto& o = a.body.as_object();
+    if (auto* list = o.if_contains("iceServers"); list && list->is_array())
+      for (const auto& e : list->as_array()) {
+        if (!e.is_object()) continue;
+        media::IceServer s;
+        auto& eo = e.as_object();
+        if (auto* u = eo.if_contains("urls")) {
+          if (u->is_string()) s.urls.emplace_back(u->get_string());
+          if (u->is_array())
+            for (auto& x : u->as_array())
+              if (x.is_string()) s.urls.emplace_back(x.get_string());
+        }
+        if (auto* v = eo.if_contains("username"); v && v->is_string()) s.username = v->get_string();
+        if (auto* v = eo.if_contains("credential"); v && v->is_string())
+          s.credential = v->get_string();
+        servers.push_back(std::move(s));
+      }
+    if (auto* t = o.if_contains("ttlSeconds"); t && t->is_int64())
+      ttl = std::chrono::seconds(std::max<std::int64_t>(t->get_int64(), 120));
+  } else {
+    spdlog::warn("TURN_CREDENTIALS_UNAVAILABLE status={} {}", a.status, a.error);
+  }
+  ice_ = servers;
+  iceExpires_ = std::chrono::steady_clock::now() + ttl;
+  iceFetching_ = false;
+  // Refresh ahead of expiry while calls are up, so a recovery never waits for credentials.
+  iceRefresh_.expires_after(ttl * 4 / 5);
+  iceRefresh_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !media_.empty() && !iceFetching_) {
+      iceFetching_ = true;
+      asio::co_spawn(ioc_, fetch_ice_servers(), asio::detached);
+    }
+  });
+  auto waiters = std::move(iceWaiters_);
+  for (auto& w : waiters) w(servers);
+}
+
+std::optional<std::chrono::milliseconds> Client::Impl::elapsed(const std::string& callId) const {
+  std::lock_guard lock(mu_);
+  auto it = connectedAt_.find(callId);
+  if (it == connectedAt_.end()) return std::nullopt;
+  TimeMs serverNow = now_ms() + offsetMs_;
+  return std::chrono::milliseconds(std::max<TimeMs>(0, serverNow - it->second));
+}
+std::chrono::milliseconds Client::Impl::offset() const {
+  std::lock_guard lock(mu_);
+  return std::chrono::milliseconds(offsetMs_);
+}
+std::string Client::Impl::user_id() const {
+  std::lock_guard lock(mu_);
+  return pubUser_;
+}
+std::string Client::Impl::device_id() const {
+  std::lock_guard lock(mu_);
+  return pubDevice_;
+}
+
+// --- Client: every call is posted to the SDK thread -----------------------------------------
+
+Client::Client(ClientConfig config, Listener& listener)
+    : impl_(std::make_shared<Impl>(std::move(config), listener)) {
+  impl_->start();
+}
+
+Client::~Client() { impl_->shutdown(); }
+
+void Client::start_call(const std::string& receiverId, Completion<CallSnapshot> done) {
+  impl_->post([i = impl_.get(), receiverId, done = std::move(done)]() mutable {
+    i->create(receiverId, std::move(done));
+  });
+}
+void Client::accept(const std::string& callId, Completion<CallSnapshot> done) {
+  impl_->post([i = impl_.get(), callId, done = std::move(done)]() mutable {
+    i->op("accept", callId, {}, std::move(done));
+  });
+}
+void Client::reject(const std::string& callId, Completion<CallSnapshot> done,
+                    const std::string& reason) {
+  json::object extra;
+  if (!reason.empty()) extra["reason"] = reason;
+  impl_->post([i = impl_.get(), callId, extra, done = std::move(done)]() mutable {
+    i->op("reject", callId, extra, std::move(done));
+  });
+}
+void Client::end(const std::string& callId, Completion<CallSnapshot> done,
+                 const std::string& reason) {
+  json::object extra;
+  if (!reason.empty()) extra["reason"] = reason;
+  impl_->post([i = impl_.get(), callId, extra, done = std::move(done)]() mutable {
+    i->op("end", callId, extra, std::move(done));
+  });
+}
+void Client::ringing(const std::string& callId, Completion<CallSnapshot> done) {
+  impl_->post([i = impl_.get(), callId, done = std::move(done)]() mutable {
+    i->op("ringing", callId, {}, std::move(done));
+  });
+}
+void Client::is_user_busy(const std::string& userId, Completion<bool> done) {
+  impl_->post([i = impl_.get(), userId, done = std::move(done)]() mutable {
+    i->busy(userId, std::move(done));
+  });
+}
+
+namespace {
+template <class T, class F>
+std::future<Result<T>> as_future(F start) {
+  auto p = std::make_shared<std::promise<Result<T>>>();
+  auto f = p->get_future();
+  start([p](Result<T> r) { p->set_value(std::move(r)); });
+  return f;
+}
+}  // namespace
+
+std::future<CallResult> Client::start_call(const std::string& receiverId) {
+  return as_future<CallSnapshot>([&](auto cb) { start_call(receiverId, cb); });
+}
+std::future<CallResult> Client::accept(const std::string& callId) {
+  return as_future<CallSnapshot>([&](auto cb) { accept(callId, cb); });
+}
+std::future<CallResult> Client::reject(const std::string& callId) {
+  return as_future<CallSnapshot>([&](auto cb) { reject(callId, cb); });
+}
+std::future<CallResult> Client::end(const std::string& callId) {
+  return as_future<CallSnapshot>([&](auto cb) { end(callId, cb); });
+}
+std::future<BoolResult> Client::is_user_busy(const std::string& userId) {
+  return as_future<bool>([&](auto cb) { is_user_busy(userId, cb); });
+}
+
+void Client::set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done) {
+  impl_->post([i = impl_.get(), callId, muted, done = std::move(done)]() mutable {
+    i->set_muted(callId, muted, std::move(done));
+  });
+}
+void Client::set_output(const std::string& output) {
+  if (auto bad = media::check_output_spec(output)) throw std::invalid_argument(*bad);
+  impl_->post([i = impl_.get(), output] { i->set_output(output); });
+}
+void Client::network_changed() {
+  impl_->post([i = impl_.get()] { i->network_changed(); });
+}
+std::optional<std::chrono::milliseconds> Client::elapsed(const std::string& callId) const {
+  return impl_->elapsed(callId);
+}
+std::chrono::milliseconds Client::clock_offset() const { return impl_->offset(); }
+std::string Client::user_id() const { return impl_->user_id(); }
+std::string Client::device_id() const { return impl_->device_id(); }
+
+}  // namespace dialtone

@@ -1,0 +1,25 @@
+// One HTTP/1.1 request to dialtoned with a bearer token, with a timeout (Beast).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "sdk/signaling.hpp"
+
+namespace dialtone::sdk {
+
+struct HttpAnswer {
+  int status = 0;  // 0: no answer (network)
+  boost::json::value body;
+  std::string error;
+};
+
+boost::asio::awaitable<HttpAnswer> http_request(const ServerUrl& url, std::string method,
+                                                std::string target, std::string token,
+                                                std::string body,
+                                                std::chrono::milliseconds timeout);
+
+}  // namespace dialtone::sdk

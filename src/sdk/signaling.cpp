@@ -1,0 +1,214 @@
+#include "sdk/signaling.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <boost/url.hpp>
+
+#include <stdexcept>
+
+#include "core/errors.hpp"
+
+namespace dialtone::sdk {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+ServerUrl parse_server_url(const std::string& url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u || u->scheme() != "http" || u->host().empty())
+    throw std::invalid_argument("server must be an http://host:port URL, got '" + url + "'");
+  ServerUrl s{std::string(u->host()), u->has_port() ? std::string(u->port()) : "80",
+              std::string(u->path())};
+  while (!s.prefix.empty() && s.prefix.back() == '/') s.prefix.pop_back();
+  return s;
+}
+
+struct Signaling::Conn {
+  explicit Conn(asio::io_context& ioc) : ws(ioc) {}
+  websocket::stream<beast::tcp_stream> ws;
+  bool open = false;
+};
+
+Signaling::Signaling(asio::io_context& ioc, const ClientConfig& cfg, Handlers h)
+    : ioc_(ioc), cfg_(cfg), url_(parse_server_url(cfg.server)), h_(std::move(h)),
+      sweepTimer_(ioc), retryTimer_(ioc) {}
+
+Signaling::~Signaling() { stop(); }
+
+void Signaling::start() {
+  asio::co_spawn(ioc_, run(), asio::detached);
+  sweep();
+}
+
+void Signaling::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  sweepTimer_.cancel();
+  retryTimer_.cancel();
+  if (conn_) beast::get_lowest_layer(conn_->ws).close();
+  auto pending = std::move(pending_);
+  for (auto& [id, p] : pending) p.done(Reply{ErrorCode::network, "the client stopped", {}, 0, 0});
+}
+
+void Signaling::request(json::object op, std::function<void(Reply)> done) {
+  if (stopped_) return done(Reply{ErrorCode::network, "the client stopped", {}, 0, 0});
+  std::int64_t id = nextId_++;
+  op["id"] = id;
+  Pending p{json::serialize(op), std::move(done), now_ms(),
+            std::chrono::steady_clock::now() + cfg_.requestTimeout};
+  if (online_) enqueue(p.text);
+  pending_.emplace(id, std::move(p));
+}
+
+void Signaling::sweep() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.deadline <= now) {
+      auto done = std::move(it->second.done);
+      it = pending_.erase(it);
+      done(Reply{ErrorCode::network, online_ ? "no reply from the server in time"
+                                             : "the server cannot be reached",
+                 {}, 0, 0});
+    } else {
+      ++it;
+    }
+  }
+  if (stopped_) return;
+  sweepTimer_.expires_after(100ms);
+  sweepTimer_.async_wait([this](beast::error_code ec) {
+    if (!ec) sweep();
+  });
+}
+
+void Signaling::enqueue(std::string text) {
+  outbox_.push_back(std::move(text));
+  if (!writing_ && conn_ && conn_->open) {
+    writing_ = true;
+    asio::co_spawn(ioc_, write_loop(), asio::detached);
+  }
+}
+
+asio::awaitable<void> Signaling::write_loop() {
+  auto conn = conn_;
+  try {
+    while (!outbox_.empty() && conn->open) {
+      std::string text = std::move(outbox_.front());
+      outbox_.pop_front();
+      co_await conn->ws.async_write(asio::buffer(text), asio::use_awaitable);
+    }
+  } catch (const std::exception&) {
+    // The read side notices the broken connection and reconnects.
+  }
+  writing_ = false;
+}
+
+void Signaling::on_text(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return;
+  auto& o = v.as_object();
+  auto* type = o.if_contains("type");
+  if (!type || !type->is_string()) return;
+  if (type->get_string() == "reply") {
+    auto* id = o.if_contains("id");
+    if (!id || !id->is_int64()) return;
+    auto it = pending_.find(id->get_int64());
+    if (it == pending_.end()) return;  // answered already (a retry's second reply)
+    Pending p = std::move(it->second);
+    pending_.erase(it);
+    Reply r{ErrorCode::ok, {}, o, p.sentAt, now_ms()};
+    if (auto* ok = o.if_contains("ok"); !ok || !ok->is_bool() || !ok->get_bool()) {
+      r.code = ErrorCode::internal;
+      if (auto* err = o.if_contains("error"); err && err->is_object()) {
+        if (auto* c = err->as_object().if_contains("code"); c && c->is_string())
+          r.code = parse_error_name(c->get_string()).value_or(ErrorCode::internal);
+        if (auto* m = err->as_object().if_contains("message"); m && m->is_string())
+          r.message = std::string(m->get_string());
+      }
+    }
+    p.done(std::move(r));
+  } else if (type->get_string() == "hello") {
+    online_ = true;
+    // Everything still pending goes (again) on the new connection.
+    for (auto& [id, p] : pending_) {
+      p.sentAt = now_ms();
+      enqueue(p.text);
+    }
+    if (h_.hello) h_.hello(o, now_ms());
+    if (h_.state) h_.state(ConnectionState::online);
+  } else if (h_.message) {
+    h_.message(o);
+  }
+}
+
+asio::awaitable<void> Signaling::session() {
+  auto conn = std::make_shared<Conn>(ioc_);
+  conn_ = conn;
+  tcp::resolver resolver(ioc_);
+  auto endpoints = co_await resolver.async_resolve(url_.host, url_.port, asio::use_awaitable);
+  auto& tcpStream = beast::get_lowest_layer(conn->ws);
+  tcpStream.expires_after(10s);
+  co_await tcpStream.async_connect(endpoints, asio::use_awaitable);
+  tcpStream.socket().set_option(tcp::no_delay(true));
+  tcpStream.expires_never();
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = 10s;
+  t.idle_timeout = 20s;  // the server pings every 15 s; we ping too when idle
+  t.keep_alive_pings = true;
+  conn->ws.set_option(t);
+  std::string token = cfg_.token;
+  conn->ws.set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
+    req.set(beast::http::field::authorization, "Bearer " + token);
+    req.set(beast::http::field::user_agent, "libdialtone/0.1");
+  }));
+  std::string target = url_.prefix + "/v1/ws";
+  if (!cfg_.deviceId.empty()) target += "?deviceId=" + cfg_.deviceId;
+  co_await conn->ws.async_handshake(url_.host + ":" + url_.port, target, asio::use_awaitable);
+  conn->open = true;
+  beast::flat_buffer buf;
+  for (;;) {
+    co_await conn->ws.async_read(buf, asio::use_awaitable);
+    std::string text = beast::buffers_to_string(buf.data());
+    buf.consume(buf.size());
+    on_text(text);
+  }
+}
+
+asio::awaitable<void> Signaling::run() {
+  auto backoff = cfg_.reconnectMin;
+  while (!stopped_) {
+    if (h_.state) h_.state(ConnectionState::connecting);
+    bool wasOnline = false;
+    try {
+      co_await session();
+    } catch (const std::exception&) {
+    }
+    wasOnline = online_;
+    if (conn_) conn_->open = false;
+    conn_.reset();
+    online_ = false;
+    outbox_.clear();  // pending requests are re-sent from pending_ after the next hello
+    if (stopped_) break;
+    if (h_.state) h_.state(ConnectionState::offline);
+    if (wasOnline) backoff = cfg_.reconnectMin;
+    // Full jitter: a random wait in [backoff/2, backoff], so that many clients cut off at once
+    // do not come back at once.
+    std::uniform_int_distribution<long> d(backoff.count() / 2, backoff.count());
+    retryTimer_.expires_after(std::chrono::milliseconds(d(rng_)));
+    boost::system::error_code ec;
+    co_await retryTimer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    backoff = std::min(backoff * 2, cfg_.reconnectMax);
+  }
+}
+
+}  // namespace dialtone::sdk

@@ -1,0 +1,88 @@
+// The SDK's connection to dialtoned: one WebSocket (/v1/ws), kept alive and reconnected with
+// backoff and jitter; requests with ids, timeouts and retries. Runs on the SDK's io_context and
+// nowhere else (single thread: no locks).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <dialtone/client.hpp>
+
+#include "core/time.hpp"
+
+namespace dialtone::sdk {
+
+// http://host:port[/prefix] split into what Asio and Beast need.
+struct ServerUrl {
+  std::string host, port, prefix;
+};
+// Throws std::invalid_argument on anything but an http:// URL with a host.
+ServerUrl parse_server_url(const std::string& url);
+
+struct Reply {
+  ErrorCode code = ErrorCode::ok;  // network when no reply came in time
+  std::string message;
+  boost::json::object body;  // the whole reply (ok:true with "call", or the error with "call")
+  TimeMs sentAt = 0, receivedAt = 0;  // local clock, for the clock offset
+};
+
+class Signaling {
+ public:
+  struct Handlers {
+    std::function<void(const boost::json::object& hello, TimeMs receivedAt)> hello;
+    std::function<void(const boost::json::object& msg)> message;  // "call", "signal"
+    std::function<void(ConnectionState)> state;
+  };
+  Signaling(boost::asio::io_context& ioc, const ClientConfig& cfg, Handlers h);
+  ~Signaling();
+
+  void start();
+  void stop();
+  // Sends `op` (an id is added). `done` runs exactly once: with the reply, or with
+  // ErrorCode::network after the request timeout. Sent again after a reconnect while pending:
+  // the protocol makes a repeated op answer with the current document and change nothing.
+  void request(boost::json::object op, std::function<void(Reply)> done);
+  bool online() const { return online_; }
+
+ private:
+  struct Pending {
+    std::string text;
+    std::function<void(Reply)> done;
+    TimeMs sentAt = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> session();
+  boost::asio::awaitable<void> write_loop();
+  void enqueue(std::string text);
+  void sweep();
+  void on_text(const std::string& text);
+
+  boost::asio::io_context& ioc_;
+  ClientConfig cfg_;
+  ServerUrl url_;
+  Handlers h_;
+  struct Conn;
+  std::shared_ptr<Conn> conn_;
+  std::deque<std::string> outbox_;
+  bool writing_ = false;
+  bool online_ = false;
+  bool stopped_ = false;
+  std::int64_t nextId_ = 1;
+  std::map<std::int64_t, Pending> pending_;
+  boost::asio::steady_timer sweepTimer_;
+  boost::asio::steady_timer retryTimer_;
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace dialtone::sdk

@@ -1,0 +1,33 @@
+// The call document (protocol v1) into the public CallSnapshot, and the clock offset estimate.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <deque>
+#include <optional>
+
+#include <dialtone/types.hpp>
+
+#include "core/time.hpp"
+
+namespace dialtone::sdk {
+
+// nullopt when the document is malformed (the snapshot is then ignored).
+std::optional<CallSnapshot> parse_snapshot(const boost::json::object& doc);
+
+// Server clock minus local clock, NTP-style: each reply's serverTime against the midpoint of
+// its request; the sample with the shortest round trip among the recent ones wins.
+class ClockOffset {
+ public:
+  void add(TimeMs sentAt, TimeMs receivedAt, TimeMs serverTime);
+  TimeMs offset() const { return best_; }
+
+ private:
+  struct Sample {
+    TimeMs rtt, offset;
+  };
+  std::deque<Sample> samples_;
+  TimeMs best_ = 0;
+};
+
+}  // namespace dialtone::sdk
