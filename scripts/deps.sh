@@ -4,8 +4,13 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsqlite3-dev
-            libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev)
-test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev)
+            libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+            # libdialtone's media: webrtcbin (bad), Opus and RTP (base, good), ICE (nice)
+            libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+            libnice-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+            gstreamer1.0-plugins-bad gstreamer1.0-nice)
+# Tests also run a real coturn, and netns/tc for loss and path cuts.
+test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

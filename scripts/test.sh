@@ -10,7 +10,7 @@ bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 # The whole suite once more under AddressSanitizer and UndefinedBehaviorSanitizer.
 bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest -j "$(nproc)" --output-on-failure --timeout 300)
 
 bash scripts/build.sh build RelWithDebInfo

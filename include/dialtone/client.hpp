@@ -150,7 +150,6 @@ class Client {
 };
 
 std::string_view error_name(ErrorCode code);
-std::string_view state_name(CallState state);
 std::string_view quality_name(QualityLevel level);
 // Pure: the level for a loss percentage.
 QualityLevel quality_for_loss(double lossPercent);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace dialtone {
 
@@ -40,6 +41,11 @@ enum class CallState {
   busy,
   failed,
 };
+
+std::string_view state_name(CallState s);
+// Listed exhaustively (no wildcard): a new state forces a decision here.
+bool is_active(CallState s);
+inline bool is_terminal(CallState s) { return !is_active(s); }
 
 // Milliseconds since the Unix epoch, server clock.
 using EpochMs = std::int64_t;

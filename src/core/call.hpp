@@ -15,13 +15,7 @@
 
 namespace dialtone {
 
-std::string_view state_name(CallState s);
 std::optional<CallState> parse_state(std::string_view s);
-// Listed exhaustively (no wildcard): a new state forces a decision here.
-bool is_active(CallState s);
-inline bool is_terminal(CallState s) {
-  return !is_active(s);
-}
 // Before anyone answered: the receiver's devices are ringing.
 bool is_unanswered(CallState s);
 

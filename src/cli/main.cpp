@@ -1,0 +1,395 @@
+// `dialtone`, the command-line client: log in, call, answer, listen — interactive on a terminal,
+// headless for bots and tests. The exit code says how the call ended (see exit_code()).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <variant>
+
+#include <dialtone/client.hpp>
+
+#include "sdk/http_fetch.hpp"
+#include "sdk/signaling.hpp"
+
+namespace dialtone::cli {
+
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Exit codes: how the call ended. Documented in README and `dialtone --help`.
+enum Exit {
+  kConnectedAndEnded = 0,
+  kUsage = 2,
+  kUnreachable = 3,  // server unreachable, token refused, unknown user
+  kRejected = 10,
+  kTimeout = 11,  // nobody answered (or, for `answer`, no call came)
+  kBusy = 12,
+  kFailed = 13,
+  kNotConnected = 14,  // ended before it connected (cancelled, answered elsewhere)
+};
+
+int exit_code(const CallSnapshot& c) {
+  switch (c.state) {
+    case CallState::ended:
+      return c.connectedAt ? kConnectedAndEnded : kNotConnected;
+    case CallState::rejected:
+      return kRejected;
+    case CallState::timeout:
+      return kTimeout;
+    case CallState::busy:
+      return kBusy;
+    case CallState::failed:
+      return kFailed;
+    case CallState::calling:
+    case CallState::ringing:
+    case CallState::accepted:
+    case CallState::connecting:
+    case CallState::connected:
+      return kNotConnected;
+  }
+  return kFailed;
+}
+
+struct Options {
+  std::string server = "http://127.0.0.1:8080";
+  std::string user, token, name, device;
+  std::string input = "device", record, output = "device";
+  std::vector<std::string> iceAddresses;
+  bool relayOnly = false, autoAnswer = false;
+  double hangupAfter = 0, duration = 0;
+};
+
+std::filesystem::path credentials_path() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path base = xdg ? xdg : (home ? std::filesystem::path(home) / ".config" : ".");
+  return base / "dialtone" / "credentials.json";
+}
+
+// POST /v1/dev/token on a development server.
+std::string dev_token(const Options& o) {
+  boost::asio::io_context ioc;
+  auto url = sdk::parse_server_url(o.server);
+  json::object body{{"userId", o.user}, {"name", o.name.empty() ? o.user : o.name}};
+  auto f = boost::asio::co_spawn(
+      ioc, sdk::http_request(url, "POST", "/v1/dev/token", "", json::serialize(body), 10s),
+      boost::asio::use_future);
+  ioc.run();
+  auto a = f.get();
+  if (a.status == 200 && a.body.is_object() && a.body.as_object().contains("token"))
+    return std::string(a.body.at("token").as_string());
+  if (a.status == 0) throw std::runtime_error("cannot reach " + o.server + ": " + a.error);
+  throw std::runtime_error("the server gave no development token (HTTP " +
+                           std::to_string(a.status) + "): is an identity provider configured?");
+}
+
+// A token from --token, else --user (development token), else `dialtone login`'s file.
+void resolve_token(Options& o) {
+  if (!o.token.empty()) return;
+  if (!o.user.empty()) {
+    o.token = dev_token(o);
+    return;
+  }
+  std::ifstream f(credentials_path());
+  if (!f) throw std::runtime_error("no token: pass --token or --user, or run `dialtone login`");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto v = json::parse(text);
+  o.token = std::string(v.at("token").as_string());
+  if (o.server == "http://127.0.0.1:8080") o.server = std::string(v.at("server").as_string());
+}
+
+// Events from the SDK thread, consumed by the main loop.
+using Event = std::variant<CallSnapshot, MediaEvent, QualityReport, ConnectionState,
+                           std::pair<ErrorCode, std::string>>;
+
+class Queue : public Listener {
+ public:
+  void on_connection(ConnectionState s) override { push(s); }
+  void on_call(const CallSnapshot& c) override { push(c); }
+  void on_media(const std::string&, MediaEvent e) override { push(e); }
+  void on_quality(const std::string&, const QualityReport& r) override { push(r); }
+  void on_error(const std::string&, ErrorCode c, const std::string& m) override {
+    push(std::make_pair(c, m));
+  }
+  std::optional<Event> pop(std::chrono::milliseconds wait) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, wait, [&] { return !q_.empty(); })) return std::nullopt;
+    Event e = std::move(q_.front());
+    q_.pop_front();
+    return e;
+  }
+
+ private:
+  void push(Event e) {
+    {
+      std::lock_guard lock(mu_);
+      q_.push_back(std::move(e));
+    }
+    cv_.notify_one();
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> q_;
+};
+
+// Raw keys on a terminal, restored on exit.
+class Keys {
+ public:
+  Keys() : tty_(isatty(STDIN_FILENO)) {
+    if (!tty_) return;
+    tcgetattr(STDIN_FILENO, &saved_);
+    termios raw = saved_;
+    raw.c_lflag &= ~(ICANON | ECHO);
+    raw.c_cc[VMIN] = 0;
+    raw.c_cc[VTIME] = 0;
+    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+  }
+  ~Keys() {
+    if (tty_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+  }
+  bool interactive() const { return tty_; }
+  int read() {
+    char c;
+    return tty_ && ::read(STDIN_FILENO, &c, 1) == 1 ? c : -1;
+  }
+
+ private:
+  bool tty_;
+  termios saved_{};
+};
+
+enum class Mode { call, answer, listen };
+
+int run(Mode mode, Options o, const std::string& callee) {
+  resolve_token(o);
+  ClientConfig cfg;
+  cfg.server = o.server;
+  cfg.token = o.token;
+  cfg.deviceId = o.device;
+  cfg.media.input = o.input;
+  cfg.media.output = o.record.empty() ? o.output : o.record;
+  cfg.media.iceLocalAddresses = o.iceAddresses;
+  cfg.media.relayOnly = o.relayOnly;
+  Queue q;
+  Client client(cfg, q);
+  Keys keys;
+  std::vector<std::string> outputs = {cfg.media.output};
+  if (o.record.empty() && o.output != "none") outputs.push_back("none");
+  size_t outputIndex = 0;
+
+  std::optional<CallSnapshot> call;  // the call this command is about
+  std::string me;
+  QualityLevel level = QualityLevel::excellent;
+  bool muted = false, connectedShown = false, hangupSent = false, quitting = false;
+  const auto start = Clock::now();
+  auto hangupAt = Clock::time_point::max();  // max: no hang-up planned
+  auto say = [&](const std::string& line) {
+    std::cout << (keys.interactive() ? "\r\33[2K" : "") << line << std::endl;
+  };
+  auto status = [&] {
+    if (!keys.interactive() || !call) return;
+    std::string timer = "--:--";
+    if (auto e = client.elapsed(call->callId)) {
+      auto s = std::chrono::duration_cast<std::chrono::seconds>(*e).count();
+      timer = fmt::format("{:02}:{:02}", s / 60, s % 60);
+    }
+    std::cout << "\r\33[2K" << state_name(call->state) << "  " << call->other_name(me) << "  "
+              << timer << "  quality " << quality_name(level) << (muted ? "  [muted]" : "")
+              << "   (m)ute (s)peaker (h)ang up" << std::flush;
+  };
+  auto hang_up = [&] {
+    if (!call || hangupSent) return;
+    hangupSent = true;
+    client.end(call->callId, nullptr);
+  };
+
+  bool started = false;
+  for (;;) {
+    auto ev = q.pop(200ms);
+    if (ev) {
+      if (auto* s = std::get_if<ConnectionState>(&*ev)) {
+        if (*s == ConnectionState::online && !started) {
+          started = true;
+          me = client.user_id();
+          if (mode == Mode::call) {
+            auto r = client.start_call(callee).get();
+            if (!r.ok() && r.code == ErrorCode::busy) {
+              say(callee + " is busy");
+              return kBusy;
+            }
+            if (!r.ok()) {
+              say("cannot call " + callee + ": " + std::string(error_name(r.code)) + " — " +
+                  r.message);
+              return r.code == ErrorCode::network || r.code == ErrorCode::not_found ||
+                             r.code == ErrorCode::unauthorized
+                         ? kUnreachable
+                         : kFailed;
+            }
+            call = r.value;
+            say("calling " + call->receiverName + " (call " + call->callId + ")");
+          } else {
+            say(mode == Mode::listen ? "listening for calls as " + me
+                                     : "waiting for a call as " + me);
+          }
+        } else if (*s == ConnectionState::offline) {
+          say("connection lost; reconnecting");
+        }
+      } else if (auto* c = std::get_if<CallSnapshot>(&*ev)) {
+        bool incoming = c->receiverId == me &&
+                        (c->state == CallState::calling || c->state == CallState::ringing);
+        if (!call && incoming && mode != Mode::call) {
+          call = *c;
+          say("incoming call from " + c->callerName + " (" + c->callerId + ")");
+          if (mode == Mode::answer || o.autoAnswer) {
+            client.accept(c->callId, nullptr);
+          } else if (keys.interactive()) {
+            say("press a to answer, r to reject");
+          }
+          continue;
+        }
+        if (!call || c->callId != call->callId) continue;
+        auto before = call->state;
+        call = *c;
+        if (c->state != before) say(std::string(state_name(c->state)) +
+                                    (c->reason ? " (" + *c->reason + ")" : ""));
+        if (c->state == CallState::connected && !connectedShown) {
+          connectedShown = true;
+          say("connected with " + c->other_name(me));
+          if (o.hangupAfter > 0)
+            hangupAt = Clock::now() + std::chrono::milliseconds(long(o.hangupAfter * 1000));
+        }
+        if (!is_active(c->state)) {
+          if (c->durationSeconds) say(fmt::format("duration {} s", *c->durationSeconds));
+          int code = exit_code(*c);
+          if (mode != Mode::listen || quitting) return code;
+          call.reset();
+          connectedShown = hangupSent = false;
+          hangupAt = Clock::time_point::max();
+        }
+      } else if (auto* m = std::get_if<MediaEvent>(&*ev)) {
+        if (*m == MediaEvent::reconnecting) say("media: reconnecting");
+        if (*m == MediaEvent::reconnected) say("media: reconnected");
+        if (*m == MediaEvent::connected) say("media: audio flowing");
+      } else if (auto* r = std::get_if<QualityReport>(&*ev)) {
+        if (r->level != level || !keys.interactive())
+          say(fmt::format("quality {} (loss {:.1f} %, jitter {:.1f} ms)", quality_name(r->level),
+                          r->lossPercent, r->jitterMs));
+        level = r->level;
+      } else if (auto* e = std::get_if<std::pair<ErrorCode, std::string>>(&*ev)) {
+        say("error: " + std::string(error_name(e->first)) + " — " + e->second);
+      }
+    }
+    if (int k = keys.read(); k > 0 && call) {
+      if (k == 'm') {
+        muted = !muted;
+        client.set_muted(call->callId, muted);
+      } else if (k == 's' && outputs.size() > 1) {
+        outputIndex = (outputIndex + 1) % outputs.size();
+        client.set_output(outputs[outputIndex]);
+        say("output: " + outputs[outputIndex]);
+      } else if (k == 'h' || k == 'q') {
+        quitting = k == 'q';
+        hang_up();
+      } else if (k == 'a') {
+        client.accept(call->callId, nullptr);
+      } else if (k == 'r') {
+        client.reject(call->callId, nullptr);
+      }
+    }
+    auto now = Clock::now();
+    if (now >= hangupAt) hang_up();
+    if (o.duration > 0 && now - start >= std::chrono::milliseconds(long(o.duration * 1000))) {
+      if (!call) return mode == Mode::listen ? kConnectedAndEnded : kTimeout;
+      quitting = true;
+      hang_up();
+      if (now - start >= std::chrono::milliseconds(long(o.duration * 1000)) + 5s) return kFailed;
+    }
+    status();
+  }
+}
+
+int login(Options o) {
+  if (o.user.empty()) throw CLI::ValidationError("login", "--user is required");
+  std::string token = dev_token(o);
+  auto path = credentials_path();
+  std::filesystem::create_directories(path.parent_path());
+  {
+    std::ofstream f(path, std::ios::trunc);
+    f << json::serialize(json::object{{"server", o.server}, {"token", token}}) << "\n";
+  }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write);
+  std::cout << "logged in as " << o.user << " on " << o.server << " (" << path.string() << ")\n";
+  return 0;
+}
+
+}  // namespace dialtone::cli
+
+int main(int argc, char** argv) {
+  using namespace dialtone::cli;
+  Options o;
+  std::string callee;
+  CLI::App app{"dialtone — voice calls through dialtoned.\n"
+               "Exit codes: 0 connected and ended, 10 rejected, 11 timeout (no answer / no call),\n"
+               "12 busy, 13 failed, 14 ended before connecting, 2 usage, 3 server unreachable "
+               "or refused."};
+  app.require_subcommand(1);
+  app.add_option("--server", o.server, "dialtoned's URL")->envname("DIALTONE_SERVER");
+  app.add_option("--user", o.user, "user id (development token)");
+  app.add_option("--token", o.token, "a JWT")->envname("DIALTONE_TOKEN");
+  app.add_option("--device", o.device, "this device's id");
+  auto* loginCmd = app.add_subcommand("login", "get a development token and keep it");
+  loginCmd->add_option("--name", o.name, "display name");
+  auto media_flags = [&](CLI::App* c) {
+    c->add_option("--input", o.input, "tone:HZ | file.wav | device[:NAME] | silence");
+    c->add_option("--record", o.record, "write received audio to this WAV file");
+    c->add_option("--output", o.output, "device[:NAME] | none (ignored with --record)");
+    c->add_option("--hangup-after", o.hangupAfter, "hang up this many seconds after connecting");
+    c->add_option("--duration", o.duration, "stop after this many seconds in all");
+    c->add_option("--ice-address", o.iceAddresses, "local address(es) for ICE");
+    c->add_flag("--relay-only", o.relayOnly, "media through TURN only");
+  };
+  auto* callCmd = app.add_subcommand("call", "call a user");
+  callCmd->add_option("user", callee, "who to call")->required();
+  media_flags(callCmd);
+  auto* answerCmd = app.add_subcommand("answer", "wait for the next call and answer it");
+  media_flags(answerCmd);
+  auto* listenCmd = app.add_subcommand("listen", "wait for calls (interactive: a / r)");
+  listenCmd->add_flag("--auto-answer", o.autoAnswer, "answer every call");
+  media_flags(listenCmd);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kUsage;
+  }
+  spdlog::set_level(std::getenv("DIALTONE_DEBUG") ? spdlog::level::debug : spdlog::level::warn);
+  try {
+    if (*loginCmd) return login(o);
+    if (*callCmd) return run(Mode::call, o, callee);
+    if (*answerCmd) return run(Mode::answer, o, "");
+    return run(Mode::listen, o, "");
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "dialtone: " << e.what() << "\n";
+    return kUsage;
+  } catch (const CLI::Error& e) {
+    std::cerr << "dialtone: " << e.what() << "\n";
+    return kUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "dialtone: " << e.what() << "\n";
+    return kUnreachable;
+  }
+}
