@@ -1,7 +1,9 @@
 #include "media/audio_out.hpp"
 
 #include <gst/app/gstappsrc.h>
+#include <openssl/crypto.h>
 
+#include <future>
 #include <mutex>
 #include <thread>
 #include <tuple>
@@ -79,21 +81,36 @@ std::optional<std::string> check_output_spec(const std::string& spec) {
   return std::nullopt;
 }
 
+namespace {
+std::shared_future<void>& warmup() {
+  // OpenSSL first, so that its exit handler is registered before this future and runs after
+  // the future's destructor has waited for the certificate thread.
+  OPENSSL_init_crypto(0, nullptr);
+  static std::shared_future<void> f = std::async(std::launch::async, [] {
+    // webrtcbin generates one DTLS certificate per process on first use; do it now, off the
+    // call path (a dtlsdec's `pem` is that shared certificate).
+    if (GstElement* dec = gst_element_factory_make("dtlsdec", nullptr)) {
+      gchar* pem = nullptr;
+      g_object_get(dec, "pem", &pem, nullptr);
+      g_free(pem);
+      gst_object_unref(dec);
+    }
+  }).share();
+  return f;
+}
+}  // namespace
+
 void ensure_gstreamer() {
   static std::once_flag once;
   std::call_once(once, [] {
     gst_init(nullptr, nullptr);
-    // webrtcbin generates one DTLS certificate per process on first use; do it now, off the
-    // call path (a dtlsdec's `pem` is that shared certificate).
-    std::thread([] {
-      if (GstElement* dec = gst_element_factory_make("dtlsdec", nullptr)) {
-        gchar* pem = nullptr;
-        g_object_get(dec, "pem", &pem, nullptr);
-        g_free(pem);
-        gst_object_unref(dec);
-      }
-    }).detach();
+    warmup();
   });
+}
+
+void wait_for_warmup() {
+  ensure_gstreamer();
+  warmup().wait();
 }
 
 std::pair<GstElement*, GstElement*> AudioOut::open(const std::string& output, bool& file) {

@@ -50,5 +50,8 @@ std::optional<std::string> check_output_spec(const std::string& spec);
 
 // gst_init once, and the DTLS certificate generated ahead of the first call (70-600 ms).
 void ensure_gstreamer();
+// Waits until that certificate exists (before exit: the generating thread must not outlive
+// OpenSSL).
+void wait_for_warmup();
 
 }  // namespace dialtone::media

@@ -136,6 +136,7 @@ void Client::Impl::shutdown() {
   asio::steady_timer last(ioc_, 500ms);
   last.async_wait([this](boost::system::error_code) { ioc_.stop(); });
   thread_.join();
+  if (cfg_.media.enabled) media::wait_for_warmup();
 }
 
 CallResult Client::Impl::to_result(const sdk::Reply& r) {

@@ -1,0 +1,156 @@
+// The `dialtone` binary against a real dialtoned: headless calls, and exit codes that say how
+// each call ended.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/audio_analysis.hpp"
+#include "support/harness.hpp"
+
+namespace dialtone::test {
+namespace {
+
+// A `dialtone` process; its stdout and stderr go to a file.
+class Cli {
+ public:
+  Cli(const std::string& dir, const std::string& name, std::vector<std::string> args)
+      : log_(dir + "/" + name + ".out") {
+    args.insert(args.begin(), DIALTONE_CLI_PATH);
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      int null = open("/dev/null", O_RDONLY);
+      dup2(null, 0);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~Cli() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  // The exit code, or -1 if it did not exit within `limit`.
+  int wait(std::chrono::seconds limit = 30s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return -1;
+  }
+  std::string output() const {
+    std::ifstream f(log_);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  }
+  // Waits until the output contains `text`.
+  bool wait_for(const std::string& text, std::chrono::seconds limit = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (output().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("dt-cli-" + std::to_string(::getpid()) + "-" +
+                      ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+                        .string();
+  void SetUp() override { std::filesystem::create_directories(dir); }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::vector<std::string> base(const ServerProcess& s, const std::string& user) {
+    return {"--server", "http://127.0.0.1:" + std::to_string(s.port()), "--user", user};
+  }
+  std::vector<std::string> with(std::vector<std::string> a, std::vector<std::string> more) {
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  }
+};
+
+TEST_F(CliTest, CallAndAnswerTalkAndExitZero) {
+  ServerProcess server;
+  Cli bob(dir, "bob",
+          with(base(server, "bob"), {"answer", "--input", "tone:880", "--record", dir + "/bob.wav",
+                                     "--ice-address", "127.0.0.1", "--duration", "30"}));
+  ASSERT_TRUE(bob.wait_for("waiting for a call")) << bob.output();
+  Cli alice(dir, "alice",
+            with(base(server, "alice"),
+                 {"call", "bob", "--input", "tone:440", "--record", dir + "/alice.wav",
+                  "--ice-address", "127.0.0.1", "--hangup-after", "1.5"}));
+  EXPECT_EQ(alice.wait(), 0) << alice.output();
+  EXPECT_EQ(bob.wait(), 0) << bob.output();
+  EXPECT_NE(alice.output().find("connected with bob"), std::string::npos) << alice.output();
+  EXPECT_NE(bob.output().find("incoming call from alice"), std::string::npos) << bob.output();
+  EXPECT_NEAR(dominant_frequency(read_wav(dir + "/alice.wav")), 880, 10);
+  EXPECT_NEAR(dominant_frequency(read_wav(dir + "/bob.wav")), 440, 10);
+}
+
+TEST_F(CliTest, ExitCodesSayHowTheCallEnded) {
+  ServerProcess server({"--ring-timeout-s", "2"});
+  dev_token(server.port(), "bob");
+  // Nobody answers: timeout.
+  Cli lonely(dir, "timeout", with(base(server, "alice"), {"call", "bob", "--input", "silence",
+                                                            "--output", "none"}));
+  EXPECT_EQ(lonely.wait(), 11) << lonely.output();
+  // Unknown user: the server says 404 — nothing to call.
+  Cli unknown(dir, "unknown", with(base(server, "alice"), {"call", "nobody", "--input",
+                                                             "silence", "--output", "none"}));
+  EXPECT_EQ(unknown.wait(), 3) << unknown.output();
+  // Bad flags: usage.
+  Cli bad(dir, "bad", with(base(server, "alice"), {"call", "bob", "--input", "kazoo"}));
+  EXPECT_EQ(bad.wait(), 2) << bad.output();
+  // Server down: unreachable.
+  Cli down(dir, "down", {"--server", "http://127.0.0.1:1", "--user", "alice", "call", "bob"});
+  EXPECT_EQ(down.wait(), 3) << down.output();
+}
+
+TEST_F(CliTest, RejectedAndBusy) {
+  ServerProcess server;
+  dev_token(server.port(), "bob");
+  dev_token(server.port(), "carol");
+  // bob listens (not auto-answering, no terminal): a headless listener never answers, so the
+  // reject comes from the contract directly.
+  auto bobToken = dev_token(server.port(), "bob");
+  Cli alice(dir, "alice", with(base(server, "alice"), {"call", "bob", "--input", "silence",
+                                                         "--output", "none"}));
+  ASSERT_TRUE(alice.wait_for("calling Bob")) << alice.output();
+  auto calls = http(server.port(), "GET", "/v1/calls?limit=1", "", bobToken);
+  std::string id(calls.body.at("calls").as_array()[0].at("callId").as_string());
+  // While alice's call is up, carol calling alice finds her busy.
+  Cli carol(dir, "carol", with(base(server, "carol"), {"call", "alice", "--input", "silence",
+                                                         "--output", "none"}));
+  EXPECT_EQ(carol.wait(), 12) << carol.output();
+  EXPECT_EQ(http(server.port(), "POST", "/v1/calls/" + id + "/reject", "{}", bobToken).status, 200);
+  EXPECT_EQ(alice.wait(), 10) << alice.output();
+}
+
+}  // namespace
+}  // namespace dialtone::test
