@@ -1,7 +1,10 @@
 // What SDK tests share: a Listener that records everything it is told, with waits.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
+#include <optional>
+#include <string>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -15,8 +18,20 @@ using namespace std::chrono_literals;
 class Recorder : public Listener {
  public:
   void on_connection(ConnectionState s) override { add([&] { connection = s; }); }
-  void on_call(const CallSnapshot& c) override { add([&] { calls.push_back(c); }); }
-  void on_media(const std::string& id, MediaEvent e) override { add([&] { media.push_back(e); }); }
+  void on_call(const CallSnapshot& c) override {
+    add([&] {
+      calls.push_back(c);
+      log.push_back("call:" + std::string(state_name(c.state)));
+    });
+  }
+  void on_media(const std::string& id, MediaEvent e) override {
+    add([&] {
+      media.push_back(e);
+      log.push_back(e == MediaEvent::connected      ? "media:connected"
+                    : e == MediaEvent::reconnecting ? "media:reconnecting"
+                                                    : "media:reconnected");
+    });
+  }
   void on_quality(const std::string&, const QualityReport& r) override {
     add([&] { quality.push_back(r); });
   }
@@ -60,6 +75,14 @@ class Recorder : public Listener {
   std::vector<MediaEvent> media;
   std::vector<QualityReport> quality;
   std::vector<std::pair<ErrorCode, std::string>> errors;
+  std::vector<std::string> log;  // calls and media events, in the order they were delivered
+  // Position of the first `entry` in the log, or -1.
+  int position(const std::string& entry) {
+    std::lock_guard lock(mu);
+    for (size_t i = 0; i < log.size(); ++i)
+      if (log[i] == entry) return static_cast<int>(i);
+    return -1;
+  }
 
  private:
   template <class F>
