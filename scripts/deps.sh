@@ -10,7 +10,8 @@ build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev 
             libnice-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
             gstreamer1.0-plugins-bad gstreamer1.0-nice)
 # Tests also run a real coturn, and netns/tc for loss and path cuts.
-test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2)
+# python3: the ctypes example of loading libdialtone.so from another language is run as a test.
+test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 python3)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

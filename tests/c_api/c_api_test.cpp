@@ -1,0 +1,22 @@
+// Runs the C test (c_call.c, C only, against dialtone.h and libdialtone.so) with a real
+// dialtoned.
+#include <gtest/gtest.h>
+
+#include "support/harness.hpp"
+
+extern "C" int dialtone_c_call(const char* server, const char* token_a, const char* token_b,
+                               char* why, size_t why_size);
+
+namespace dialtone::test {
+namespace {
+
+TEST(CApi, PlacesAndEndsACall) {
+  ServerProcess server;
+  std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  auto a = dev_token(server.port(), "alice"), b = dev_token(server.port(), "bob");
+  char why[256] = "";
+  EXPECT_EQ(dialtone_c_call(url.c_str(), a.c_str(), b.c_str(), why, sizeof why), 0) << why;
+}
+
+}  // namespace
+}  // namespace dialtone::test

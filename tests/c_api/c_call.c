@@ -1,0 +1,176 @@
+#define _POSIX_C_SOURCE 200809L
+/* Written against dialtone.h alone, in C: alice calls bob, bob answers, audio connects, alice
+ * hangs up, bob sees the end. Returns 0, or 1 with the reason in `why`. */
+#include <dialtone/dialtone.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct side {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int online;
+  int media_connected;
+  dt_call_state last_state;
+  int have_state;
+  char call_id[64];
+  int64_t duration;
+} side;
+
+static void side_init(side* s) {
+  memset(s, 0, sizeof *s);
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  s->duration = -1;
+}
+
+static void on_connection(void* user, dt_connection_state st) {
+  side* s = user;
+  pthread_mutex_lock(&s->mu);
+  s->online = st == DT_ONLINE;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void on_call(void* user, const dt_call* c) {
+  side* s = user;
+  pthread_mutex_lock(&s->mu);
+  snprintf(s->call_id, sizeof s->call_id, "%s", c->call_id); /* copy: valid in the callback only */
+  s->last_state = c->state;
+  s->have_state = 1;
+  s->duration = c->duration_seconds;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void on_media(void* user, const char* call_id, dt_media_event e) {
+  side* s = user;
+  (void)call_id;
+  pthread_mutex_lock(&s->mu);
+  if (e == DT_MEDIA_CONNECTED) s->media_connected = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits up to `seconds` for `*flag` (read under the lock) to become nonzero. */
+static int wait_flag(side* s, const int* flag, int seconds) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += seconds;
+  pthread_mutex_lock(&s->mu);
+  int rc = 0;
+  while (!*flag && rc == 0) rc = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+  int ok = *flag != 0;
+  pthread_mutex_unlock(&s->mu);
+  return ok;
+}
+
+static int wait_state(side* s, dt_call_state want, int seconds) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += seconds;
+  pthread_mutex_lock(&s->mu);
+  int rc = 0;
+  while (!(s->have_state && s->last_state == want) && rc == 0)
+    rc = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+  int ok = s->have_state && s->last_state == want;
+  pthread_mutex_unlock(&s->mu);
+  return ok;
+}
+
+typedef struct result {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+  dt_error code;
+  char call_id[64];
+} result;
+
+static void op_done(void* user, dt_error code, const char* message, const dt_call* call) {
+  result* r = user;
+  (void)message;
+  pthread_mutex_lock(&r->mu);
+  r->code = code;
+  if (call) snprintf(r->call_id, sizeof r->call_id, "%s", call->call_id);
+  r->done = 1;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
+static dt_error wait_result(result* r) {
+  pthread_mutex_lock(&r->mu);
+  while (!r->done) pthread_cond_wait(&r->cv, &r->mu);
+  pthread_mutex_unlock(&r->mu);
+  return r->code;
+}
+
+static void result_init(result* r) {
+  memset(r, 0, sizeof *r);
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+}
+
+#define CHECK(cond, text)                        \
+  do {                                           \
+    if (!(cond)) {                               \
+      snprintf(why, why_size, "%s", text);       \
+      goto out;                                  \
+    }                                            \
+  } while (0)
+
+int dialtone_c_call(const char* server, const char* token_a, const char* token_b, char* why,
+                    size_t why_size) {
+  int status = 1;
+  side a, b;
+  side_init(&a);
+  side_init(&b);
+  dt_callbacks cba = {&a, on_connection, on_call, on_media, NULL, NULL};
+  dt_callbacks cbb = {&b, on_connection, on_call, on_media, NULL, NULL};
+  dt_config cfg;
+  dt_config_init(&cfg);
+  cfg.server = server;
+  cfg.input = "tone:440";
+  cfg.output = "none";
+  cfg.ice_local_addresses = "127.0.0.1";
+  char err[256] = "";
+  dt_client *alice = NULL, *bob = NULL;
+
+  cfg.token = "";
+  CHECK(dt_client_new(&cfg, &cba, err, sizeof err) == NULL && err[0], "an empty token was taken");
+  cfg.token = token_a;
+  alice = dt_client_new(&cfg, &cba, err, sizeof err);
+  cfg.token = token_b;
+  bob = dt_client_new(&cfg, &cbb, err, sizeof err);
+  CHECK(alice && bob, err);
+  CHECK(wait_flag(&a, &a.online, 10) && wait_flag(&b, &b.online, 10), "not online");
+
+  result self;
+  result_init(&self);
+  dt_start_call(alice, "alice", op_done, &self);
+  CHECK(wait_result(&self) == DT_BAD_REQUEST, "a self-call was not bad_request");
+
+  result created;
+  result_init(&created);
+  dt_start_call(alice, "bob", op_done, &created);
+  CHECK(wait_result(&created) == DT_OK, "start_call failed");
+  CHECK(wait_state(&b, DT_RINGING, 10), "bob never rang");
+  result accepted;
+  result_init(&accepted);
+  dt_accept(bob, created.call_id, op_done, &accepted);
+  CHECK(wait_result(&accepted) == DT_OK, "accept failed");
+  CHECK(wait_state(&a, DT_CONNECTED, 15), "alice never connected");
+  CHECK(wait_flag(&a, &a.media_connected, 5), "alice's media never connected");
+  CHECK(dt_elapsed_ms(alice, created.call_id) >= 0, "no call timer after connected");
+  dt_end(alice, created.call_id, NULL, NULL, NULL);
+  CHECK(wait_state(&b, DT_ENDED, 10), "bob never saw the end");
+  CHECK(b.duration >= 0, "no duration on a connected call's end");
+  CHECK(wait_state(&a, DT_ENDED, 10), "alice never saw her own end");
+  CHECK(dt_elapsed_ms(alice, created.call_id) == -1, "a timer after the end");
+  status = 0;
+out:
+  dt_client_free(alice);
+  dt_client_free(bob);
+  return status;
+}
