@@ -9,9 +9,10 @@ build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev 
             libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
             libnice-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
             gstreamer1.0-plugins-bad gstreamer1.0-nice)
-# Tests also run a real coturn, and netns/tc for loss and path cuts.
+# Tests also run a real coturn, and cut or thin the media path in a private network namespace
+# (iproute2, nftables: this kernel has no sch_netem, so loss is nftables' random drop).
 # python3: the ctypes example of loading libdialtone.so from another language is run as a test.
-test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 python3)
+test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 nftables python3)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

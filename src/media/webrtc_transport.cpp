@@ -401,17 +401,20 @@ void WebrtcTransport::build() {
         g_signal_emit_by_name(webrtc_, "add-turn-server", gst_ice_uri(url, s).c_str(), &ok);
       }
     }
-  if (!opts_.localAddresses.empty()) {
+  {
     GObject* ice = nullptr;
     g_object_get(webrtc_, "ice-agent", &ice, nullptr);
     NiceAgent* agent = nullptr;
     if (ice) g_object_get(ice, "agent", &agent, nullptr);
-    for (const auto& a : opts_.localAddresses) {
-      NiceAddress addr;
-      if (agent && nice_address_set_from_string(&addr, a.c_str()))
-        nice_agent_add_local_address(agent, &addr);
+    if (agent) {
+      // No UPnP port mapping (libnice's default sends SSDP multicast to the LAN); TURN covers it.
+      g_object_set(agent, "upnp", FALSE, nullptr);
+      for (const auto& a : opts_.localAddresses) {
+        NiceAddress addr;
+        if (nice_address_set_from_string(&addr, a.c_str())) nice_agent_add_local_address(agent, &addr);
+      }
+      g_object_unref(agent);
     }
-    if (agent) g_object_unref(agent);
     if (ice) g_object_unref(ice);
   }
 

@@ -74,6 +74,7 @@ void CallMedia::start_transport() {
     if (!out) return;
     transport_ = media::make_webrtc_transport(std::move(o), std::move(out), env_.post, cb);
     dtls_ = audio_ = offerApplied_ = false;
+    quality_ = {};  // a new transport counts packets from zero
     transport_->start();
     arm_stats();
     auto waiting = std::move(waiting_);
@@ -145,7 +146,6 @@ void CallMedia::recover(const std::string& why) {
     recovering_ = true;
     env_.event(MediaEvent::reconnecting);
   }
-  quality_ = {};
   if (role_ == media::Role::offerer) {
     transport_.reset();
     start_transport();

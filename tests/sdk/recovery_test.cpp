@@ -1,0 +1,136 @@
+// Loss and path cuts, with the whole test — dialtoned, both clients — inside a private network
+// namespace that only has `lo`. nftables drops UDP (the media; signaling is TCP) at random:
+// `tc netem` would do the same, but this kernel has no sch_netem.
+#include <gtest/gtest.h>
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "sdk/sdk_support.hpp"
+#include "support/audio_analysis.hpp"
+#include "support/harness.hpp"
+
+namespace dialtone::test {
+namespace {
+
+void sh(const std::string& cmd) {
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+// Drops `percent` of UDP packets leaving any socket (each loopback packet leaves once).
+void udp_loss(int percent) {
+  std::system("nft delete table inet dtloss 2>/dev/null");
+  if (percent == 0) return;
+  std::string match = percent >= 100 ? "" : "numgen random mod 100 '<' " + std::to_string(percent);
+  sh("nft add table inet dtloss && nft add chain inet dtloss out "
+     "'{ type filter hook output priority 0; }' && nft add rule inet dtloss out meta l4proto "
+     "udp " + match + " drop");
+}
+
+class Recovery : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_EQ(geteuid(), 0) << "network namespaces need root (CI runs as root)";
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << "unshare(CLONE_NEWNET) failed";
+    sh("ip link set lo up");
+  }
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("dt-recovery-" + std::to_string(::getpid())))
+                        .string();
+  void SetUp() override { std::filesystem::create_directories(dir); }
+  void TearDown() override {
+    udp_loss(0);
+    std::filesystem::remove_all(dir);
+  }
+
+  ClientConfig config(const ServerProcess& s, const std::string& user, const std::string& input,
+                      const std::string& output) {
+    ClientConfig c;
+    c.server = "http://127.0.0.1:" + std::to_string(s.port());
+    c.token = dev_token(s.port(), user);
+    c.deviceId = user + "-dev";
+    c.media.input = input;
+    c.media.output = output;
+    c.media.iceLocalAddresses = {"127.0.0.1"};
+    c.media.statsIntervalMs = 1000;
+    return c;
+  }
+};
+
+TEST_F(Recovery, LossLowersTheLevelAndRecoveryIsAttempted) {
+  ServerProcess server;
+  Recorder ra, rb;
+  Client alice(config(server, "alice", "tone:440", "none"), ra),
+      bob(config(server, "bob", "tone:880", "none"), rb);
+  ASSERT_TRUE(ra.wait_online() && rb.wait_online());
+  auto id = alice.start_call("bob").get().value->callId;
+  ASSERT_TRUE(bob.accept(id).get().ok());
+  ASSERT_TRUE(rb.wait_media(MediaEvent::connected));
+  ASSERT_TRUE(rb.wait([&] { return !rb.quality.empty(); }));
+  EXPECT_EQ(rb.locked([&] { return rb.quality.back().level; }), QualityLevel::excellent);
+
+  udp_loss(25);
+  // The level falls to poor or very poor as the loss shows in the stats.
+  EXPECT_TRUE(rb.wait(
+      [&] {
+        return !rb.quality.empty() && rb.quality.back().level >= QualityLevel::poor &&
+               rb.quality.back().lossPercent > 10;
+      },
+      15s));
+  // Sustained loss above 20 %: the media path is rebuilt without ending the call.
+  EXPECT_TRUE(ra.wait_media(MediaEvent::reconnecting, 20s) ||
+              rb.wait_media(MediaEvent::reconnecting, 1s));
+  udp_loss(0);
+  EXPECT_TRUE(ra.wait_media(MediaEvent::reconnected, 20s));
+  EXPECT_TRUE(rb.wait_media(MediaEvent::reconnected, 20s));
+  EXPECT_TRUE(rb.wait(
+      [&] { return !rb.quality.empty() && rb.quality.back().level == QualityLevel::excellent; },
+      10s));
+  EXPECT_FALSE(ra.wait_state(CallState::failed, 10ms));
+  EXPECT_FALSE(ra.wait_state(CallState::ended, 10ms));
+  ASSERT_TRUE(alice.end(id).get().ok());
+}
+
+TEST_F(Recovery, ACutPathComesBackAndTheCallSurvives) {
+  ServerProcess server;
+  Recorder ra, rb;
+  const std::string rec = dir + "/bob.wav";
+  {
+    Client alice(config(server, "alice", "tone:440", "none"), ra),
+        bob(config(server, "bob", "tone:880", rec), rb);
+    ASSERT_TRUE(ra.wait_online() && rb.wait_online());
+    auto id = alice.start_call("bob").get().value->callId;
+    ASSERT_TRUE(bob.accept(id).get().ok());
+    ASSERT_TRUE(rb.wait_media(MediaEvent::connected));
+    std::this_thread::sleep_for(1s);  // audio before the cut
+
+    udp_loss(100);
+    EXPECT_TRUE(rb.wait_media(MediaEvent::reconnecting, 10s) ||
+                ra.wait_media(MediaEvent::reconnecting, 1s));
+    std::this_thread::sleep_for(2s);  // a cut of a few seconds in all
+    udp_loss(0);
+    EXPECT_TRUE(rb.wait_media(MediaEvent::reconnected, 20s));
+    EXPECT_TRUE(ra.wait_media(MediaEvent::reconnected, 20s));
+    std::this_thread::sleep_for(1500ms);  // audio after the path came back
+    // The server never ended the call.
+    EXPECT_FALSE(rb.wait_state(CallState::failed, 10ms));
+    EXPECT_FALSE(rb.wait_state(CallState::ended, 10ms));
+    ASSERT_TRUE(alice.end(id).get().ok());
+    auto ended = rb.wait_state(CallState::ended);
+    ASSERT_TRUE(ended);
+    EXPECT_EQ(ended->reason.value_or(""), "ended_by_user");
+  }
+  // Audio resumed: the end of bob's recording is alice's tone again.
+  auto pcm = read_wav(rec);
+  const size_t second = 48000;
+  ASSERT_GT(pcm.samples.size(), 2 * second);
+  Pcm tail = pcm;
+  tail.samples.assign(pcm.samples.end() - second, pcm.samples.end());
+  EXPECT_NEAR(dominant_frequency(tail), 440, 10);
+}
+
+}  // namespace
+}  // namespace dialtone::test
