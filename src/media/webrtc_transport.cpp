@@ -13,6 +13,7 @@
 
 #include "core/errors.hpp"
 #include "media/audio_out.hpp"
+#include "media/sdp.hpp"
 #include "media/transport.hpp"
 
 namespace dialtone::media {
@@ -51,30 +52,6 @@ std::string gst_ice_uri(const std::string& url, const IceServer& s) {
   while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
   if (scheme == "stun" || scheme == "stuns") return scheme + "://" + rest;
   return scheme + "://" + escape(s.username) + ":" + escape(s.credential) + "@" + rest;
-}
-
-// The payload type the offer gives Opus, so that our sending branch matches it.
-std::optional<int> opus_payload_type(const std::string& sdp_text) {
-  GstSDPMessage* sdp = nullptr;
-  if (gst_sdp_message_new_from_text(sdp_text.c_str(), &sdp) != GST_SDP_OK) return std::nullopt;
-  std::optional<int> pt;
-  for (guint i = 0; i < gst_sdp_message_medias_len(sdp) && !pt; ++i) {
-    const GstSDPMedia* m = gst_sdp_message_get_media(sdp, i);
-    if (g_strcmp0(gst_sdp_media_get_media(m), "audio") != 0) continue;
-    for (guint j = 0; j < gst_sdp_media_attributes_len(m); ++j) {
-      const GstSDPAttribute* a = gst_sdp_media_get_attribute(m, j);
-      if (g_strcmp0(a->key, "rtpmap") != 0 || !a->value) continue;
-      gchar* lower = g_ascii_strdown(a->value, -1);
-      bool opus = g_strrstr(lower, "opus/48000") != nullptr;
-      g_free(lower);
-      if (opus) {
-        pt = std::atoi(a->value);
-        break;
-      }
-    }
-  }
-  gst_sdp_message_free(sdp);
-  return pt;
 }
 
 GstCaps* rtp_caps(int pt) {

@@ -1,0 +1,13 @@
+// A remote offer's SDP (from the other party, untrusted) → the Opus payload type.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "media/sdp.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  auto pt = dialtone::media::opus_payload_type(text);
+  if (pt && (*pt < 0 || *pt > 127)) __builtin_trap();
+  return 0;
+}
