@@ -4,13 +4,14 @@
 # ASan/UBSan, and then the same tests on the normal build (whose CTest summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 bash scripts/deps.sh --test
 
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 # The whole suite once more under AddressSanitizer and UndefinedBehaviorSanitizer.
 bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest -j "$(nproc)" --output-on-failure --timeout 300)
 
 bash scripts/build.sh build RelWithDebInfo
