@@ -5,7 +5,10 @@
 // Uses Debian's /usr/bin/chromium through playwright-core (never a downloaded browser).
 import { chromium } from 'playwright-core';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
+const args = Object.fromEntries(process.argv.slice(2).map((a) => {
+  const i = a.indexOf('=');
+  return i < 0 ? [a, ''] : [a.slice(0, i), a.slice(i + 1)];
+}));
 const iterations = Number(args['--iterations'] ?? 10);
 const turn = args['--turn'] ? JSON.parse(args['--turn']) : null;  // an RTCIceServer
 

@@ -40,6 +40,9 @@ struct TransportOptions {
   int jitterBufferMs = 50;
   int bitrate = 32000;
   bool muted = false;
+  // Measurements only: the audio as it enters the encoder (48 kHz mono S16), with the capture
+  // time of its first sample on the monotonic clock (ns). Runs on a streaming thread.
+  std::function<void(const std::int16_t*, std::size_t, std::int64_t)> sendTap;
 };
 
 struct RtpStats {
@@ -72,6 +75,9 @@ class Transport {
   virtual void adapt_to_loss(int lossPercent) = 0;
   virtual void poll_stats() = 0;
   virtual void close() = 0;
+  // The pipeline's base time on the monotonic clock (ns): a live source's sample at running
+  // time t was captured at base + t. For latency measurements; 0 before start().
+  virtual std::uint64_t base_time_ns() const = 0;
 };
 
 std::unique_ptr<Transport> make_webrtc_transport(TransportOptions opts,
