@@ -8,7 +8,7 @@ bash scripts/deps.sh
 if ! command -v janus >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends janus >/dev/null
 fi
-bash scripts/build.sh build-release Release -DDIALTONE_TESTS=OFF
+bash scripts/build.sh build-release Release -DDIALTONE_TESTS=OFF -DDIALTONE_BENCH=ON
 B=./build-release/bench/dialtone-bench
 secs=${BENCH_SECONDS:-10}
 part=${BENCH_PART:-all}   # all, dialtoned or janus

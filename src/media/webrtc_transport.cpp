@@ -10,9 +10,12 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "core/errors.hpp"
 #include "media/audio_out.hpp"
+#include "media/reaper.hpp"
 #include "media/sdp.hpp"
 #include "media/transport.hpp"
 
@@ -574,20 +577,41 @@ void WebrtcTransport::poll_stats() {
 void WebrtcTransport::close() {
   if (closed_) return;
   closed_ = true;
-  if (pipeline_) {
-    GstBus* bus = gst_element_get_bus(pipeline_);
-    gst_element_set_state(pipeline_, GST_STATE_NULL);
-    gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
-    gst_object_unref(bus);
-  }
   for (GstElement** e : {&volume_, &encoder_, &payloader_, &rtpcaps_})
     if (*e) gst_object_unref(*e), *e = nullptr;
-  if (source_) {
-    gst_element_set_state(source_, GST_STATE_NULL);  // when it never joined the pipeline
-    gst_object_unref(source_);
-  }
-  if (pipeline_) gst_object_unref(pipeline_);
+  GstElement *pipeline = pipeline_, *webrtc = webrtc_, *source = source_;
   pipeline_ = webrtc_ = source_ = nullptr;
+  bool turn = false;
+  for (const auto& s : opts_.iceServers)
+    for (const auto& u : s.urls) turn = turn || u.rfind("turn", 0) == 0;
+  // Off the SDK thread: with TURN, first release the relay allocations (libnice sends a Refresh
+  // with lifetime 0 when a stream is removed; torn down at once, the allocation would hold a
+  // relay port on the TURN server until it expires), then stop the pipeline.
+  retire([pipeline, webrtc, source, turn] {
+    if (pipeline && webrtc && turn) {
+      GObject* ice = nullptr;
+      g_object_get(webrtc, "ice-agent", &ice, nullptr);
+      NiceAgent* agent = nullptr;
+      if (ice) g_object_get(ice, "agent", &agent, nullptr);
+      if (agent) {
+        for (guint id = 1; id <= 4; ++id) nice_agent_remove_stream(agent, id);
+        g_object_unref(agent);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+      if (ice) g_object_unref(ice);
+    }
+    if (pipeline) {
+      GstBus* bus = gst_element_get_bus(pipeline);
+      gst_element_set_state(pipeline, GST_STATE_NULL);
+      gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+      gst_object_unref(bus);
+    }
+    if (source) {
+      gst_element_set_state(source, GST_STATE_NULL);  // when it never joined the pipeline
+      gst_object_unref(source);
+    }
+    if (pipeline) gst_object_unref(pipeline);
+  });
 }
 
 class TransportHandle : public Transport {

@@ -19,6 +19,7 @@
 #include "core/call.hpp"
 #include "core/errors.hpp"
 #include "media/audio_out.hpp"
+#include "media/reaper.hpp"
 #include "sdk/call_media.hpp"
 #include "sdk/http_fetch.hpp"
 #include "sdk/signaling.hpp"
@@ -136,7 +137,10 @@ void Client::Impl::shutdown() {
   asio::steady_timer last(ioc_, 500ms);
   last.async_wait([this](boost::system::error_code) { ioc_.stop(); });
   thread_.join();
-  if (cfg_.media.enabled) media::wait_for_warmup();
+  if (cfg_.media.enabled) {
+    media::wait_retired();  // pipelines being torn down
+    media::wait_for_warmup();
+  }
 }
 
 CallResult Client::Impl::to_result(const sdk::Reply& r) {

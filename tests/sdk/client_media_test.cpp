@@ -89,12 +89,14 @@ TEST_F(ClientMedia, TonesCrossThroughCoturnRelayOnly) {
   EXPECT_NEAR(dominant_frequency(a), 880, 10);
   EXPECT_NEAR(dominant_frequency(b), 440, 10);
   // The media went through the relay: both users allocated with dialtoned's credentials and
-  // bound channels to their peer.
+  // bound channels to their peer. (The clients are gone: their relays were released.)
   auto log = turn.log();
   for (const char* user : {"alice", "bob"}) {
     std::string who = std::string(":") + user + ">: incoming packet ";
     EXPECT_NE(log.find(who + "ALLOCATE processed, success"), std::string::npos) << user;
     EXPECT_NE(log.find(who + "CHANNEL_BIND processed, success"), std::string::npos) << user;
+    // At the end of the call the relay was released, not left to expire.
+    EXPECT_NE(log.find(std::string(":") + user + ">, lifetime=0"), std::string::npos) << user;
   }
 }
 

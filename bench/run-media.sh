@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The media measurements of docs/benchmarks.md in one go on this machine: first audio (webrtcbin
+# transports; the SDK through dialtoned), the same through coturn, mouth-to-ear, CPU per call —
+# and the anchor, Chromium to Chromium (Debian's chromium through playwright-core), in the same
+# run. Run it on an otherwise idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh --test
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if ((${#missing[@]})); then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+(cd bench/chromium && npm ci --no-audit --no-fund --silent)
+bash scripts/build.sh build-release Release -DDIALTONE_TESTS=OFF -DDIALTONE_BENCH=ON
+./build-release/bench/dialtone-media-bench --iterations "${BENCH_ITERATIONS:-15}" --chromium bench/chromium
