@@ -589,6 +589,8 @@ void WebrtcTransport::close() {
   // relay port on the TURN server until it expires), then stop the pipeline.
   retire([pipeline, webrtc, source, turn] {
     if (pipeline && webrtc && turn) {
+      // Stop the streams first, so that nothing is sent on a stream being removed.
+      gst_element_set_state(pipeline, GST_STATE_READY);
       GObject* ice = nullptr;
       g_object_get(webrtc, "ice-agent", &ice, nullptr);
       NiceAgent* agent = nullptr;
