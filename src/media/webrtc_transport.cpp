@@ -37,8 +37,9 @@ std::string source_description(const std::string& spec) {
   if (spec.rfind("device:", 0) == 0) return "pulsesrc device=\"" + rest(7) + "\"";
   // A file plays once; a live silent source keeps the stream going (and paced) afterwards.
   std::string path = spec.rfind("file:", 0) == 0 ? rest(5) : spec;
-  return "audiotestsrc is-live=true wave=silence ! audiomixer name=mix "
-         "filesrc location=\"" + path + "\" ! wavparse ! audioconvert ! audioresample ! mix.";
+  // The mixer comes last: the caller appends the rest of the sending branch to it.
+  return "filesrc location=\"" + path + "\" ! wavparse ! audioconvert ! audioresample ! mix. "
+         "audiotestsrc is-live=true wave=silence ! mix. audiomixer name=mix";
 }
 
 std::string escape(const std::string& s) {

@@ -340,7 +340,10 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
     op("signal", id, json::object{{"data", std::move(data)}}, {});
   };
   env.ready = [this, id] { op("ready", id, {}, {}); };
-  env.failed = [this, id](ErrorCode code, std::string msg) { media_failed(id, code, msg); };
+  // Later, not now: failing closes the call's media, which is on the stack at this point.
+  env.failed = [this, id](ErrorCode code, std::string msg) {
+    post([this, id, code, msg] { media_failed(id, code, msg); });
+  };
   env.event = [this, id](MediaEvent e) { listener_.on_media(id, e); };
   env.quality = [this, id](const QualityReport& r) { listener_.on_quality(id, r); };
   env.iceServers = [this](auto done) { ice_servers(std::move(done)); };
@@ -351,7 +354,9 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
         out = std::make_shared<media::AudioOut>(output_);
       } catch (const Error& e) {
         outputs_.erase(id);
-        media_failed(id, ErrorCode::media_device, e.what());
+        post([this, id, msg = std::string(e.what())] {
+          media_failed(id, ErrorCode::media_device, msg);
+        });
         return nullptr;
       }
     }

@@ -2,6 +2,7 @@
 // other's tone. Then the same relayed through a real coturn only; then mute.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "sdk/sdk_support.hpp"
@@ -98,6 +99,58 @@ TEST_F(ClientMedia, TonesCrossThroughCoturnRelayOnly) {
     // At the end of the call the relay was released, not left to expire.
     EXPECT_NE(log.find(std::string(":") + user + ">, lifetime=0"), std::string::npos) << user;
   }
+}
+
+}  // namespace
+}  // namespace dialtone::test
+
+namespace dialtone::test {
+namespace {
+
+TEST_F(ClientMedia, WavFileInAndTheOutputSwitchedMidCall) {
+  ServerProcess server;
+  std::vector<std::int16_t> tone(48000 * 5);
+  for (size_t i = 0; i < tone.size(); ++i)
+    tone[i] = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 660 * double(i) / 48000));
+  write_wav(dir + "/in.wav", 48000, tone);
+  Recorder ra, rb;
+  {
+    Client alice(config(server.port(), "alice", "file:" + dir + "/in.wav", "alice.wav"), ra),
+        bob(config(server.port(), "bob", "silence", "first.wav"), rb);
+    ASSERT_TRUE(ra.wait_online() && rb.wait_online());
+    auto id = alice.start_call("bob").get().value->callId;
+    ASSERT_TRUE(bob.accept(id).get().ok());
+    ASSERT_TRUE(rb.wait_media(MediaEvent::connected));
+    std::this_thread::sleep_for(1s);
+    bob.set_output(dir + "/second.wav");  // e.g. from the speaker to a headset
+    std::this_thread::sleep_for(1s);
+    ASSERT_TRUE(alice.end(id).get().ok());
+    ASSERT_TRUE(rb.wait_state(CallState::ended));
+    EXPECT_TRUE(rb.errors.empty());
+  }
+  auto first = read_wav(dir + "/first.wav"), second = read_wav(dir + "/second.wav");
+  EXPECT_GT(first.seconds(), 0.5);
+  EXPECT_GT(second.seconds(), 0.5);
+  EXPECT_NEAR(dominant_frequency(first), 660, 10);
+  EXPECT_NEAR(dominant_frequency(second), 660, 10);
+}
+
+TEST_F(ClientMedia, NoMicrophoneIsAClearErrorAndACleanFail) {
+  ServerProcess server;
+  Recorder ra, rb;
+  Client alice(config(server.port(), "alice", "tone:440", "alice.wav"), ra),
+      bob(config(server.port(), "bob", "device:dialtone-test-no-such-microphone", "bob.wav"), rb);
+  ASSERT_TRUE(ra.wait_online() && rb.wait_online());
+  auto id = alice.start_call("bob").get().value->callId;
+  ASSERT_TRUE(rb.wait_state(CallState::ringing));
+  ASSERT_TRUE(bob.accept(id).get().ok());
+  // Bob's microphone cannot open: his app is told why, and the call fails for both.
+  ASSERT_TRUE(rb.wait([&] { return !rb.errors.empty(); }));
+  EXPECT_EQ(rb.locked([&] { return rb.errors.front().first; }), ErrorCode::media_device);
+  auto failed = ra.wait_state(CallState::failed);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->reason.value_or(""), "media_device");
+  EXPECT_TRUE(ra.errors.empty());
 }
 
 }  // namespace
