@@ -29,6 +29,7 @@
 #include "media/transport.hpp"
 #include "support/coturn.hpp"
 #include "support/harness.hpp"
+#include "support/loop.hpp"
 
 namespace {
 
@@ -68,37 +69,11 @@ void print(const std::string& what, const Summary& s) {
   std::fflush(stdout);
 }
 
-// The SDK loop stand-in for transport-level runs.
-class Loop {
- public:
-  Loop() : guard_(asio::make_work_guard(ioc_)), thread_([this] { ioc_.run(); }) {}
-  ~Loop() {
-    guard_.reset();
-    thread_.join();
-  }
-  media::Transport::Post post() {
-    return [this](std::function<void()> f) { asio::post(ioc_, std::move(f)); };
-  }
-  template <class F>
-  void run(F f) {
-    std::promise<void> done;
-    asio::post(ioc_, [&] {
-      f();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-
- private:
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
 
 // Two transports wired to each other. `prepared`: the offerer's offer and candidates are held
 // until release(), as the SDK holds them while the call rings.
 struct Pair {
-  Loop loop;
+  test::Loop loop;
   std::unique_ptr<media::Transport> a, b;
   std::shared_ptr<media::AudioOut> outA, outB;
   std::vector<json::object> held;

@@ -14,6 +14,7 @@
 
 #include "support/audio_analysis.hpp"
 #include "support/harness.hpp"
+#include "support/temp_dir.hpp"
 
 namespace dialtone::test {
 namespace {
@@ -78,14 +79,8 @@ class Cli {
   pid_t pid_ = -1;
 };
 
-class CliTest : public ::testing::Test {
+class CliTest : public TempDirTest {
  protected:
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("dt-cli-" + std::to_string(::getpid()) + "-" +
-                      ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-                        .string();
-  void SetUp() override { std::filesystem::create_directories(dir); }
-  void TearDown() override { std::filesystem::remove_all(dir); }
   std::vector<std::string> base(const ServerProcess& s, const std::string& user) {
     return {"--server", "http://127.0.0.1:" + std::to_string(s.port()), "--user", user};
   }

@@ -10,6 +10,7 @@
 #include "media/audio_out.hpp"
 #include "media/transport.hpp"
 #include "support/audio_analysis.hpp"
+#include "support/loop.hpp"
 
 namespace dialtone::media {
 namespace {
@@ -17,32 +18,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// The SDK loop stand-in: one thread that runs everything the transports post.
-class Loop {
- public:
-  Loop() : guard_(asio::make_work_guard(ioc_)), thread_([this] { ioc_.run(); }) {}
-  ~Loop() {
-    guard_.reset();
-    thread_.join();
-  }
-  Transport::Post post() {
-    return [this](std::function<void()> f) { asio::post(ioc_, std::move(f)); };
-  }
-  template <class F>
-  void run(F f) {
-    std::promise<void> done;
-    asio::post(ioc_, [&] {
-      f();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-
- private:
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
 
 struct Side {
   std::unique_ptr<Transport> transport;
@@ -57,7 +32,7 @@ class TransportPair : public ::testing::Test {
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("dt-media-" + std::to_string(::getpid())))
                         .string();
-  Loop loop;
+  test::Loop loop;
   Side a, b;
 
   void SetUp() override { std::filesystem::create_directories(dir); }

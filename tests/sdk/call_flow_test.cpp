@@ -7,18 +7,13 @@
 #include "sdk/sdk_support.hpp"
 #include "support/audio_analysis.hpp"
 #include "support/harness.hpp"
+#include "support/temp_dir.hpp"
 
 namespace dialtone::test {
 namespace {
 
-class SdkCallFlow : public ::testing::Test {
+class SdkCallFlow : public TempDirTest {
  protected:
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("dt-sdkflow-" + std::to_string(::getpid()) + "-" +
-                      ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-                        .string();
-  void SetUp() override { std::filesystem::create_directories(dir); }
-  void TearDown() override { std::filesystem::remove_all(dir); }
 
   ClientConfig config(const ServerProcess& s, const std::string& user,
                       const std::string& device = "", const std::string& input = "silence",

@@ -9,18 +9,13 @@
 #include "support/audio_analysis.hpp"
 #include "support/coturn.hpp"
 #include "support/harness.hpp"
+#include "support/temp_dir.hpp"
 
 namespace dialtone::test {
 namespace {
 
-class ClientMedia : public ::testing::Test {
+class ClientMedia : public TempDirTest {
  protected:
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("dt-sdk-" + std::to_string(::getpid()) + "-" +
-                      ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-                        .string();
-  void SetUp() override { std::filesystem::create_directories(dir); }
-  void TearDown() override { std::filesystem::remove_all(dir); }
 
   ClientConfig config(int port, const std::string& user, const std::string& input,
                       const std::string& output) {
