@@ -22,24 +22,37 @@ namespace {
 // A `dialtone` process; its stdout and stderr go to a file.
 class Cli {
  public:
-  Cli(const std::string& dir, const std::string& name, std::vector<std::string> args)
+  // With `terminal`, the CLI runs on a pseudo-terminal (util-linux `script`) and keys() types.
+  Cli(const std::string& dir, const std::string& name, std::vector<std::string> args,
+      bool terminal = false)
       : log_(dir + "/" + name + ".out") {
     args.insert(args.begin(), DIALTONE_CLI_PATH);
+    if (terminal) {
+      std::string cmd;
+      for (auto& a : args) cmd += "'" + a + "' ";
+      args = {"/usr/bin/script", "-qfec", cmd, "/dev/null"};
+    }
+    int in[2];
+    if (pipe(in) != 0) throw std::runtime_error("pipe");
     pid_ = fork();
     if (pid_ == 0) {
       int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
-      int null = open("/dev/null", O_RDONLY);
-      dup2(null, 0);
+      dup2(in[0], 0);
+      close(in[1]);
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
       execv(argv[0], argv.data());
       _exit(127);
     }
+    close(in[0]);
+    keys_ = in[1];
   }
+  void keys(const std::string& k) { (void)::write(keys_, k.data(), k.size()); }
   ~Cli() {
+    close(keys_);
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
@@ -77,6 +90,7 @@ class Cli {
  private:
   std::string log_;
   pid_t pid_ = -1;
+  int keys_ = -1;
 };
 
 class CliTest : public TempDirTest {
@@ -145,6 +159,45 @@ TEST_F(CliTest, RejectedAndBusy) {
   EXPECT_EQ(carol.wait(), 12) << carol.output();
   EXPECT_EQ(http(server.port(), "POST", "/v1/calls/" + id + "/reject", "{}", bobToken).status, 200);
   EXPECT_EQ(alice.wait(), 10) << alice.output();
+}
+
+}  // namespace
+}  // namespace dialtone::test
+
+namespace dialtone::test {
+namespace {
+
+TEST_F(CliTest, InteractiveKeysAnswerMuteAndHangUp) {
+  ServerProcess server;
+  auto aliceToken = dev_token(server.port(), "alice");
+  Cli bob(dir, "bob",
+          with(base(server, "bob"), {"listen", "--input", "tone:880", "--output", "none",
+                                     "--ice-address", "127.0.0.1", "--duration", "60"}),
+          true);
+  ASSERT_TRUE(bob.wait_for("listening for calls as bob")) << bob.output();
+  Cli alice(dir, "alice", with(base(server, "alice"), {"call", "bob", "--input", "tone:440",
+                                                         "--output", "none", "--ice-address",
+                                                         "127.0.0.1", "--duration", "60"}));
+  ASSERT_TRUE(bob.wait_for("press a to answer")) << bob.output();
+  bob.keys("a");
+  ASSERT_TRUE(bob.wait_for("connected with alice")) << bob.output();
+  // The status line: state, the other party, the timer, the quality.
+  ASSERT_TRUE(bob.wait_for("connected  alice  00:0")) << bob.output();
+  EXPECT_TRUE(bob.wait_for("quality excellent"));
+  bob.keys("m");
+  ASSERT_TRUE(bob.wait_for("[muted]")) << bob.output();
+  auto calls = http(server.port(), "GET", "/v1/calls?limit=1", "", aliceToken);
+  std::string id(calls.body.at("calls").as_array()[0].at("callId").as_string());
+  bool muted = false;
+  for (int i = 0; i < 100 && !muted; ++i, std::this_thread::sleep_for(20ms))
+    muted = http(server.port(), "GET", "/v1/calls/" + id, "", aliceToken)
+                .body.at("metadata")
+                .at("receiverMuted")
+                .as_bool();
+  EXPECT_TRUE(muted);
+  bob.keys("q");  // hang up and quit
+  EXPECT_EQ(bob.wait(), 0) << bob.output();
+  EXPECT_EQ(alice.wait(), 0) << alice.output();
 }
 
 }  // namespace
