@@ -20,7 +20,7 @@ TEST(Resilience, Kill9WithARingingCallThenRestartTheDeadlineStillFires) {
     ASSERT_EQ(b.request(op("ringing", id)).at("ok"), true);  // acknowledged → durable
     server.kill9();
   }
-  server.start();  // same data dir, new port
+  server.start();  // same data dir, same port
   auto got = http(server.port(), "GET", "/v1/calls/" + id, "", alice);
   ASSERT_EQ(got.status, 200);
   EXPECT_EQ(got.body.at("state"), "ringing");

@@ -182,3 +182,38 @@ TEST_F(SdkCallFlow, MuteIsSilenceAndShowsInMetadata) {
 
 }  // namespace
 }  // namespace dialtone::test
+
+namespace dialtone::test {
+namespace {
+
+// The server dies (kill -9) and comes back on the same port: both clients reconnect by
+// themselves, resync, and the call goes on to a normal end.
+TEST_F(SdkCallFlow, ClientsReconnectAndResyncAfterTheServerRestarts) {
+  ServerProcess server({"--presence-grace-s", "30"});
+  Recorder ra, rb;
+  auto ca = config(server, "alice"), cb = config(server, "bob");
+  ca.reconnectMax = cb.reconnectMax = std::chrono::milliseconds(1000);
+  Client alice(ca, ra), bob(cb, rb);
+  ASSERT_TRUE(ra.wait_online() && rb.wait_online());
+  auto id = alice.start_call("bob").get().value->callId;
+  ASSERT_TRUE(bob.accept(id).get().ok());
+  ASSERT_TRUE(ra.wait_state(CallState::connected));
+  auto before = ra.locked([&] { return ra.calls.back().version; });
+
+  server.kill9();
+  ASSERT_TRUE(ra.wait([&] { return ra.connection != ConnectionState::online; }));
+  server.start();
+  ASSERT_TRUE(ra.wait_online(15s) && rb.wait_online(15s));
+  // The media never depended on the server: still up, nothing failed.
+  EXPECT_FALSE(ra.wait_state(CallState::failed, 10ms));
+  auto ended = alice.end(id).get();
+  ASSERT_TRUE(ended.ok()) << ended.message;
+  EXPECT_GT(ended.value->version, before);
+  auto seen = rb.wait_state(CallState::ended);
+  ASSERT_TRUE(seen);
+  EXPECT_TRUE(seen->durationSeconds.has_value());
+  EXPECT_TRUE(ra.errors.empty() && rb.errors.empty());
+}
+
+}  // namespace
+}  // namespace dialtone::test

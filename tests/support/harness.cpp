@@ -53,7 +53,9 @@ ServerProcess::~ServerProcess() {
 void ServerProcess::start() {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> args = {DIALTONED_PATH, "--listen",    "127.0.0.1:0", "--data-dir",
+  // A restart keeps the port it had, so that clients can reconnect.
+  std::string listen = "127.0.0.1:" + std::to_string(port_);
+  std::vector<std::string> args = {DIALTONED_PATH, "--listen",    listen, "--data-dir",
                                    dir_ + "/data", "--log-level", "debug"};
   args.insert(args.end(), flags_.begin(), flags_.end());
   std::string errlog = dir_ + "/stderr.log";
