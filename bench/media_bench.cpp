@@ -11,9 +11,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -69,7 +69,6 @@ void print(const std::string& what, const Summary& s) {
   std::fflush(stdout);
 }
 
-
 // Two transports wired to each other. `prepared`: the offerer's offer and candidates are held
 // until release(), as the SDK holds them while the call rings.
 struct Pair {
@@ -89,14 +88,14 @@ struct Pair {
         std::lock_guard l(mu);
         if (!aHears) aHears = Clock::now();
       });
-      outB = std::make_shared<media::AudioOut>("none", [this, tapB](const std::int16_t* s,
-                                                                    std::size_t n) {
-        {
-          std::lock_guard l(mu);
-          if (!bHears) bHears = Clock::now();
-        }
-        if (tapB) tapB(s, n);
-      });
+      outB = std::make_shared<media::AudioOut>("none",
+                                               [this, tapB](const std::int16_t* s, std::size_t n) {
+                                                 {
+                                                   std::lock_guard l(mu);
+                                                   if (!bHears) bHears = Clock::now();
+                                                 }
+                                                 if (tapB) tapB(s, n);
+                                               });
       auto oa = base, ob = base;
       oa.role = media::Role::offerer;
       oa.input = inA;
@@ -116,7 +115,9 @@ struct Pair {
         if (e == media::TransportEvent::ice_connected && !bIce) bIce = Clock::now();
         if (e == media::TransportEvent::dtls_connected && !bDtls) bDtls = Clock::now();
       };
-      ca.error = cb.error = [](ErrorCode, std::string m) { std::fprintf(stderr, "media: %s\n", m.c_str()); };
+      ca.error = cb.error = [](ErrorCode, std::string m) {
+        std::fprintf(stderr, "media: %s\n", m.c_str());
+      };
       a = media::make_webrtc_transport(oa, outA, loop.post(), ca);
       b = media::make_webrtc_transport(ob, outB, loop.post(), cb);
       b->start();
@@ -253,7 +254,8 @@ Summary accept_to_first_audio(test::ServerProcess& server, const std::string& la
     auto r = alice.start_call("bob").get();
     if (!r.ok()) continue;
     std::string id = r.value->callId;
-    tb.wait([&] { return tb.last && tb.last->callId == id && tb.last->state == CallState::ringing; });
+    tb.wait(
+        [&] { return tb.last && tb.last->callId == id && tb.last->state == CallState::ringing; });
     std::this_thread::sleep_for(300ms);  // the call rings: both sides prepare
     auto t0 = Clock::now();
     bob.accept(id, nullptr);
@@ -293,7 +295,8 @@ void cpu_per_call(test::ServerProcess& server, int calls, int seconds) {
   }
   for (auto& l : listeners) l->wait([&] { return l->online; });
   for (int i = 0; i < calls; ++i) {
-    auto r = clients[2 * i]->start_call("cpu" + std::to_string(calls) + "b" + std::to_string(i)).get();
+    auto r =
+        clients[2 * i]->start_call("cpu" + std::to_string(calls) + "b" + std::to_string(i)).get();
     if (!r.ok()) continue;
     auto& lb = *listeners[2 * i + 1];
     lb.wait([&] { return lb.last && lb.last->state == CallState::ringing; });
@@ -314,9 +317,10 @@ void cpu_per_call(test::ServerProcess& server, int calls, int seconds) {
     std::lock_guard lock(listeners[2 * i]->mu);
     if (listeners[2 * i]->last) clients[2 * i]->end(listeners[2 * i]->last->callId, nullptr);
   }
-  std::printf("CPU per active call (both ends, %2d calls, %d/%d endpoints with audio): %5.2f %% of "
-              "a core (%.2f %% per endpoint)\n",
-              calls, up, 2 * calls, 100 * cpu / wall / calls, 50 * cpu / wall / calls);
+  std::printf(
+      "CPU per active call (both ends, %2d calls, %d/%d endpoints with audio): %5.2f %% of "
+      "a core (%.2f %% per endpoint)\n",
+      calls, up, 2 * calls, 100 * cpu / wall / calls, 50 * cpu / wall / calls);
   std::fflush(stdout);
 }
 
@@ -434,9 +438,11 @@ int main(int argc, char** argv) {
   }
 
   if (!chromiumDir.empty()) {
-    std::printf("\n## anchor: Chromium to Chromium (same run), createOffer -> first decoded audio\n");
+    std::printf(
+        "\n## anchor: Chromium to Chromium (same run), createOffer -> first decoded audio\n");
     auto loop = chromium_anchor(chromiumDir, n, "");
-    json::object t{{"urls", turn.url()}, {"username", turnServer.username},
+    json::object t{{"urls", turn.url()},
+                   {"username", turnServer.username},
                    {"credential", turnServer.credential}};
     auto relay = chromium_anchor(chromiumDir, n, json::serialize(t));
     if (loop && relay) {

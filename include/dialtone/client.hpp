@@ -38,15 +38,15 @@ struct MediaConfig {
   std::vector<std::string> iceLocalAddresses;
   bool relayOnly = false;  // ICE through TURN only
   int jitterBufferMs = 50;
-  int bitrate = 32000;            // Opus, speech; lowered under loss
-  int statsIntervalMs = 2000;     // quality polling
+  int bitrate = 32000;               // Opus, speech; lowered under loss
+  int statsIntervalMs = 2000;        // quality polling
   int recoverAfterLossPercent = 20;  // sustained loss above this recovers the path
 };
 
 struct ClientConfig {
   std::string server = "http://127.0.0.1:8080";  // dialtoned's base URL (http:// only for now)
   std::string token;                             // JWT: Authorization: Bearer
-  std::string deviceId;  // stable per device; empty: the server assigns one per connection
+  std::string deviceId;     // stable per device; empty: the server assigns one per connection
   bool autoRinging = true;  // report `ringing` as soon as an incoming call arrives
   std::chrono::milliseconds requestTimeout{10000};
   std::chrono::milliseconds reconnectMin{250}, reconnectMax{10000};
@@ -116,7 +116,8 @@ class Client {
   void accept(const std::string& callId, Completion<CallSnapshot> done);
   void reject(const std::string& callId, Completion<CallSnapshot> done,
               const std::string& reason = "");
-  void end(const std::string& callId, Completion<CallSnapshot> done, const std::string& reason = "");
+  void end(const std::string& callId, Completion<CallSnapshot> done,
+           const std::string& reason = "");
   void ringing(const std::string& callId, Completion<CallSnapshot> done);
   void is_user_busy(const std::string& userId, Completion<bool> done);
   // The same, as futures (never wait on one on the SDK thread).

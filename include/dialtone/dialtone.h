@@ -52,9 +52,23 @@ typedef enum dt_call_state {
   DT_FAILED
 } dt_call_state;
 
-typedef enum dt_connection_state { DT_CONNECTING_TO_SERVER = 0, DT_ONLINE, DT_OFFLINE } dt_connection_state;
-typedef enum dt_media_event { DT_MEDIA_CONNECTED = 0, DT_MEDIA_RECONNECTING, DT_MEDIA_RECONNECTED } dt_media_event;
-typedef enum dt_quality_level { DT_EXCELLENT = 0, DT_GOOD, DT_FAIR, DT_POOR, DT_VERY_POOR } dt_quality_level;
+typedef enum dt_connection_state {
+  DT_CONNECTING_TO_SERVER = 0,
+  DT_ONLINE,
+  DT_OFFLINE
+} dt_connection_state;
+typedef enum dt_media_event {
+  DT_MEDIA_CONNECTED = 0,
+  DT_MEDIA_RECONNECTING,
+  DT_MEDIA_RECONNECTED
+} dt_media_event;
+typedef enum dt_quality_level {
+  DT_EXCELLENT = 0,
+  DT_GOOD,
+  DT_FAIR,
+  DT_POOR,
+  DT_VERY_POOR
+} dt_quality_level;
 
 /* A call snapshot (protocol v1 call document). Times are ms since the Unix epoch, server clock;
  * -1 where the document has null. Optional strings are NULL when absent. */
@@ -85,15 +99,15 @@ typedef struct dt_quality {
 } dt_quality;
 
 typedef struct dt_config {
-  const char* server;    /* "http://127.0.0.1:8080" */
-  const char* token;     /* JWT (required) */
-  const char* device_id; /* NULL: assigned by the server */
-  int media_enabled;     /* 1 (default) */
-  const char* input;     /* "device" (default), "tone:HZ", "file:PATH", "silence" ... */
-  const char* output;    /* "device" (default), "file:PATH", "none" ... */
+  const char* server;              /* "http://127.0.0.1:8080" */
+  const char* token;               /* JWT (required) */
+  const char* device_id;           /* NULL: assigned by the server */
+  int media_enabled;               /* 1 (default) */
+  const char* input;               /* "device" (default), "tone:HZ", "file:PATH", "silence" ... */
+  const char* output;              /* "device" (default), "file:PATH", "none" ... */
   const char* ice_local_addresses; /* comma-separated, e.g. "127.0.0.1"; NULL: all */
-  int relay_only;        /* 0 (default) */
-  int auto_ringing;      /* 1 (default) */
+  int relay_only;                  /* 0 (default) */
+  int auto_ringing;                /* 1 (default) */
 } dt_config;
 
 typedef struct dt_callbacks {
@@ -114,8 +128,8 @@ typedef struct dt_client dt_client;
 
 DT_API void dt_config_init(dt_config* config);
 /* NULL on a bad config; then `error` (if not NULL) holds why, truncated to error_size. */
-DT_API dt_client* dt_client_new(const dt_config* config, const dt_callbacks* callbacks,
-                                char* error, size_t error_size);
+DT_API dt_client* dt_client_new(const dt_config* config, const dt_callbacks* callbacks, char* error,
+                                size_t error_size);
 /* Ends media and the connection; no callback runs after it returns. Never from a callback. */
 DT_API void dt_client_free(dt_client* client);
 

@@ -21,11 +21,11 @@ enum class ErrorCode {
   invalid_transition,
   payload_too_large,
   rate_limited,
-  internal,     // extension: the server failed (e.g. the store); nothing changed
-  unavailable,  // extension: the server is shutting down or its store is not ready
-  network,      // extension, client side: the server could not be reached in time
-  media_device, // extension, client side: no microphone, no permission, or no output device
-  media_failed, // extension, client side: the media path could not be set up or recovered
+  internal,      // extension: the server failed (e.g. the store); nothing changed
+  unavailable,   // extension: the server is shutting down or its store is not ready
+  network,       // extension, client side: the server could not be reached in time
+  media_device,  // extension, client side: no microphone, no permission, or no output device
+  media_failed,  // extension, client side: the media path could not be set up or recovered
 };
 
 // Active: calling, ringing, accepted, connecting, connected. The rest are terminal.
@@ -45,7 +45,9 @@ enum class CallState {
 std::string_view state_name(CallState s);
 // Listed exhaustively (no wildcard): a new state forces a decision here.
 bool is_active(CallState s);
-inline bool is_terminal(CallState s) { return !is_active(s); }
+inline bool is_terminal(CallState s) {
+  return !is_active(s);
+}
 
 // Milliseconds since the Unix epoch, server clock.
 using EpochMs = std::int64_t;

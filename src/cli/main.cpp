@@ -1,12 +1,12 @@
 // `dialtone`, the command-line client: log in, call, answer, listen — interactive on a terminal,
 // headless for bots and tests. The exit code says how the call ended (see exit_code()).
+#include <spdlog/spdlog.h>
+#include <termios.h>
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -264,8 +264,8 @@ int run(Mode mode, Options o, const std::string& callee) {
         if (!call || c->callId != call->callId) continue;
         auto before = call->state;
         call = *c;
-        if (c->state != before) say(std::string(state_name(c->state)) +
-                                    (c->reason ? " (" + *c->reason + ")" : ""));
+        if (c->state != before)
+          say(std::string(state_name(c->state)) + (c->reason ? " (" + *c->reason + ")" : ""));
         if (c->state == CallState::connected && !connectedShown) {
           connectedShown = true;
           say("connected with " + c->other_name(me));
@@ -331,8 +331,8 @@ int login(Options o) {
     std::ofstream f(path, std::ios::trunc);
     f << json::serialize(json::object{{"server", o.server}, {"token", token}}) << "\n";
   }
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::cout << "logged in as " << o.user << " on " << o.server << " (" << path.string() << ")\n";
   return 0;
 }
@@ -343,10 +343,11 @@ int main(int argc, char** argv) {
   using namespace dialtone::cli;
   Options o;
   std::string callee;
-  CLI::App app{"dialtone — voice calls through dialtoned.\n"
-               "Exit codes: 0 connected and ended, 10 rejected, 11 timeout (no answer / no call),\n"
-               "12 busy, 13 failed, 14 ended before connecting, 2 usage, 3 server unreachable "
-               "or refused."};
+  CLI::App app{
+      "dialtone — voice calls through dialtoned.\n"
+      "Exit codes: 0 connected and ended, 10 rejected, 11 timeout (no answer / no call),\n"
+      "12 busy, 13 failed, 14 ended before connecting, 2 usage, 3 server unreachable "
+      "or refused."};
   app.require_subcommand(1);
   app.add_option("--server", o.server, "dialtoned's URL")->envname("DIALTONE_SERVER");
   app.add_option("--user", o.user, "user id (development token)");

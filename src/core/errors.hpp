@@ -11,7 +11,6 @@
 
 namespace dialtone {
 
-
 std::string_view error_name(ErrorCode code);
 int http_status(ErrorCode code);
 std::optional<ErrorCode> parse_error_name(std::string_view name);

@@ -15,7 +15,8 @@ namespace dialtone::media {
 namespace {
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 bool starts_with(const std::string& s, std::string_view prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -40,8 +41,7 @@ std::string sink_description(const std::string& spec, bool& file) {
 std::optional<std::string> check_input_spec(const std::string& spec) {
   if (spec == "device" || spec == "silence") return std::nullopt;
   if (starts_with(spec, "device:"))
-    return safe_text(spec.substr(7)) ? std::nullopt
-                                     : std::optional<std::string>("bad device name");
+    return safe_text(spec.substr(7)) ? std::nullopt : std::optional<std::string>("bad device name");
   if (starts_with(spec, "tone:")) {
     try {
       size_t used = 0;
@@ -72,8 +72,7 @@ std::optional<std::string> check_input_spec(const std::string& spec) {
 std::optional<std::string> check_output_spec(const std::string& spec) {
   if (spec == "device" || spec == "none") return std::nullopt;
   if (starts_with(spec, "device:"))
-    return safe_text(spec.substr(7)) ? std::nullopt
-                                     : std::optional<std::string>("bad device name");
+    return safe_text(spec.substr(7)) ? std::nullopt : std::optional<std::string>("bad device name");
   std::string path = starts_with(spec, "file:") ? spec.substr(5) : spec;
   if (!starts_with(spec, "file:") && !ends_with(path, ".wav"))
     return "output must be file:PATH or a .wav path, device, device:NAME or none";
@@ -86,16 +85,17 @@ std::shared_future<void>& warmup() {
   // OpenSSL first, so that its exit handler is registered before this future and runs after
   // the future's destructor has waited for the certificate thread.
   OPENSSL_init_crypto(0, nullptr);
-  static std::shared_future<void> f = std::async(std::launch::async, [] {
-    // webrtcbin generates one DTLS certificate per process on first use; do it now, off the
-    // call path (a dtlsdec's `pem` is that shared certificate).
-    if (GstElement* dec = gst_element_factory_make("dtlsdec", nullptr)) {
-      gchar* pem = nullptr;
-      g_object_get(dec, "pem", &pem, nullptr);
-      g_free(pem);
-      gst_object_unref(dec);
-    }
-  }).share();
+  static std::shared_future<void> f =
+      std::async(std::launch::async, [] {
+        // webrtcbin generates one DTLS certificate per process on first use; do it now, off the
+        // call path (a dtlsdec's `pem` is that shared certificate).
+        if (GstElement* dec = gst_element_factory_make("dtlsdec", nullptr)) {
+          gchar* pem = nullptr;
+          g_object_get(dec, "pem", &pem, nullptr);
+          g_free(pem);
+          gst_object_unref(dec);
+        }
+      }).share();
   return f;
 }
 }  // namespace

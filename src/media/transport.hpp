@@ -53,7 +53,13 @@ struct RtpStats {
   std::optional<double> rttS;  // from RTCP receiver reports (refreshed every few seconds)
 };
 
-enum class TransportEvent { ice_connected, ice_disconnected, ice_failed, dtls_connected, first_audio };
+enum class TransportEvent {
+  ice_connected,
+  ice_disconnected,
+  ice_failed,
+  dtls_connected,
+  first_audio
+};
 
 class Transport {
  public:
@@ -81,7 +87,7 @@ class Transport {
 };
 
 std::unique_ptr<Transport> make_webrtc_transport(TransportOptions opts,
-                                                 std::shared_ptr<AudioOut> out, Transport::Post post,
-                                                 Transport::Callbacks cb);
+                                                 std::shared_ptr<AudioOut> out,
+                                                 Transport::Post post, Transport::Callbacks cb);
 
 }  // namespace dialtone::media

@@ -38,7 +38,8 @@ std::string source_description(const std::string& spec) {
   // A file plays once; a live silent source keeps the stream going (and paced) afterwards.
   std::string path = spec.rfind("file:", 0) == 0 ? rest(5) : spec;
   // The mixer comes last: the caller appends the rest of the sending branch to it.
-  return "filesrc location=\"" + path + "\" ! wavparse ! audioconvert ! audioresample ! mix. "
+  return "filesrc location=\"" + path +
+         "\" ! wavparse ! audioconvert ! audioresample ! mix. "
          "audiotestsrc is-live=true wave=silence ! mix. audiomixer name=mix";
 }
 
@@ -61,8 +62,8 @@ std::string gst_ice_uri(const std::string& url, const IceServer& s) {
 GstCaps* rtp_caps(int pt) {
   return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio", "encoding-name",
                              G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload",
-                             G_TYPE_INT, pt, "encoding-params", G_TYPE_STRING, "2",
-                             "useinbandfec", G_TYPE_STRING, "1", nullptr);
+                             G_TYPE_INT, pt, "encoding-params", G_TYPE_STRING, "2", "useinbandfec",
+                             G_TYPE_STRING, "1", nullptr);
 }
 
 class WebrtcTransport;
@@ -84,10 +85,18 @@ struct Link {
 };
 using LinkPtr = std::shared_ptr<Link>;
 
-LinkPtr& link_of(gpointer p) { return *static_cast<LinkPtr*>(p); }
-gpointer new_link_ref(const LinkPtr& l) { return new LinkPtr(l); }
-void free_link_ref(gpointer p, GClosure* = nullptr) { delete static_cast<LinkPtr*>(p); }
-void free_link_ref_notify(gpointer p) { delete static_cast<LinkPtr*>(p); }
+LinkPtr& link_of(gpointer p) {
+  return *static_cast<LinkPtr*>(p);
+}
+gpointer new_link_ref(const LinkPtr& l) {
+  return new LinkPtr(l);
+}
+void free_link_ref(gpointer p, GClosure* = nullptr) {
+  delete static_cast<LinkPtr*>(p);
+}
+void free_link_ref_notify(gpointer p) {
+  delete static_cast<LinkPtr*>(p);
+}
 
 class WebrtcTransport : public std::enable_shared_from_this<WebrtcTransport> {
  public:
@@ -307,8 +316,8 @@ Desc take_desc(GstWebRTCSessionDescription* d) {
 void on_offer(GstPromise* promise, gpointer p) {
   GstWebRTCSessionDescription* offer = nullptr;
   if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED)
-    gst_structure_get(gst_promise_get_reply(promise), "offer",
-                      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
+    gst_structure_get(gst_promise_get_reply(promise), "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                      &offer, nullptr);
   gst_promise_unref(promise);
   link_of(p)->on_loop([d = take_desc(offer)](WebrtcTransport& t) {
     t.offer_created(gst_webrtc_session_description_copy(d.get()));
@@ -323,8 +332,8 @@ void on_remote_offer_set(GstPromise* promise, gpointer p) {
 void on_answer(GstPromise* promise, gpointer p) {
   GstWebRTCSessionDescription* answer = nullptr;
   if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED)
-    gst_structure_get(gst_promise_get_reply(promise), "answer",
-                      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+    gst_structure_get(gst_promise_get_reply(promise), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                      &answer, nullptr);
   gst_promise_unref(promise);
   link_of(p)->on_loop([d = take_desc(answer)](WebrtcTransport& t) {
     t.answer_created(gst_webrtc_session_description_copy(d.get()));
@@ -402,19 +411,20 @@ void WebrtcTransport::build() {
       g_object_set(agent, "stun-pacing-timer", 5u, nullptr);
       for (const auto& a : opts_.localAddresses) {
         NiceAddress addr;
-        if (nice_address_set_from_string(&addr, a.c_str())) nice_agent_add_local_address(agent, &addr);
+        if (nice_address_set_from_string(&addr, a.c_str()))
+          nice_agent_add_local_address(agent, &addr);
       }
       g_object_unref(agent);
     }
     if (ice) g_object_unref(ice);
   }
 
-  std::string desc = source_description(opts_.input) +
-                     " ! audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! "
-                     "volume name=volume ! opusenc name=enc audio-type=voice frame-size=20 "
-                     "inband-fec=true dtx=true packet-loss-percentage=5 bitrate=" +
-                     std::to_string(opts_.bitrate) +
-                     " ! rtpopuspay name=pay ! capsfilter name=rtpcaps";
+  std::string desc =
+      source_description(opts_.input) +
+      " ! audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! "
+      "volume name=volume ! opusenc name=enc audio-type=voice frame-size=20 "
+      "inband-fec=true dtx=true packet-loss-percentage=5 bitrate=" +
+      std::to_string(opts_.bitrate) + " ! rtpopuspay name=pay ! capsfilter name=rtpcaps";
   GError* err = nullptr;
   source_ = gst_parse_bin_from_description(desc.c_str(), TRUE, &err);
   if (err) {
@@ -515,8 +525,10 @@ void WebrtcTransport::remote_offer_set() {
 
 void WebrtcTransport::answer_created(GstWebRTCSessionDescription* answer) {
   if (closed_ || !answer) {
-    if (answer) gst_webrtc_session_description_free(answer);
-    else fail(ErrorCode::media_failed, "webrtcbin produced no answer");
+    if (answer)
+      gst_webrtc_session_description_free(answer);
+    else
+      fail(ErrorCode::media_failed, "webrtcbin produced no answer");
     return;
   }
   g_signal_emit_by_name(webrtc_, "set-local-description", answer, nullptr);
@@ -636,8 +648,8 @@ class TransportHandle : public Transport {
 }  // namespace
 
 std::unique_ptr<Transport> make_webrtc_transport(TransportOptions opts,
-                                                 std::shared_ptr<AudioOut> out, Transport::Post post,
-                                                 Transport::Callbacks cb) {
+                                                 std::shared_ptr<AudioOut> out,
+                                                 Transport::Post post, Transport::Callbacks cb) {
   return std::make_unique<TransportHandle>(std::make_shared<WebrtcTransport>(
       std::move(opts), std::move(out), std::move(post), std::move(cb)));
 }

@@ -82,14 +82,17 @@ Client::Completion<CallSnapshot> call_done(dt_call_done done, void* user) {
   };
 }
 
-std::string str(const char* s, const char* fallback = "") { return s ? s : fallback; }
+std::string str(const char* s, const char* fallback = "") {
+  return s ? s : fallback;
+}
 
 }  // namespace
 
 struct dt_client {
   CListener listener;
   Client client;
-  dt_client(const dt_callbacks& cb, ClientConfig cfg) : listener(cb), client(std::move(cfg), listener) {}
+  dt_client(const dt_callbacks& cb, ClientConfig cfg)
+      : listener(cb), client(std::move(cfg), listener) {}
 };
 
 extern "C" {
@@ -138,7 +141,9 @@ dt_client* dt_client_new(const dt_config* config, const dt_callbacks* callbacks,
   }
 }
 
-void dt_client_free(dt_client* c) { delete c; }
+void dt_client_free(dt_client* c) {
+  delete c;
+}
 
 void dt_start_call(dt_client* c, const char* receiver, dt_call_done done, void* user) {
   c->client.start_call(str(receiver), call_done(done, user));
@@ -157,8 +162,7 @@ void dt_ringing(dt_client* c, const char* id, dt_call_done done, void* user) {
 }
 void dt_is_user_busy(dt_client* c, const char* user_id, dt_bool_done done, void* user) {
   c->client.is_user_busy(str(user_id), [done, user](BoolResult r) {
-    if (done)
-      done(user, static_cast<dt_error>(r.code), r.message.c_str(), r.value.value_or(false));
+    if (done) done(user, static_cast<dt_error>(r.code), r.message.c_str(), r.value.value_or(false));
   });
 }
 void dt_set_muted(dt_client* c, const char* id, int muted, dt_call_done done, void* user) {
@@ -172,13 +176,21 @@ dt_error dt_set_output(dt_client* c, const char* output) {
     return DT_BAD_REQUEST;
   }
 }
-void dt_network_changed(dt_client* c) { c->client.network_changed(); }
+void dt_network_changed(dt_client* c) {
+  c->client.network_changed();
+}
 int64_t dt_elapsed_ms(dt_client* c, const char* id) {
   auto e = c->client.elapsed(str(id));
   return e ? e->count() : -1;
 }
-int64_t dt_clock_offset_ms(dt_client* c) { return c->client.clock_offset().count(); }
-const char* dt_error_name(dt_error code) { return error_name(static_cast<ErrorCode>(code)).data(); }
-const char* dt_state_name(dt_call_state s) { return state_name(static_cast<CallState>(s)).data(); }
+int64_t dt_clock_offset_ms(dt_client* c) {
+  return c->client.clock_offset().count();
+}
+const char* dt_error_name(dt_error code) {
+  return error_name(static_cast<ErrorCode>(code)).data();
+}
+const char* dt_state_name(dt_call_state s) {
+  return state_name(static_cast<CallState>(s)).data();
+}
 
 }  // extern "C"

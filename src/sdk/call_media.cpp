@@ -29,10 +29,18 @@ QualityReport QualityTracker::update(const media::RtpStats& now, int recoverAbov
 
 CallMedia::CallMedia(boost::asio::io_context& ioc, std::string callId, media::Role role,
                      MediaConfig cfg, Env env)
-    : ioc_(ioc), callId_(std::move(callId)), role_(role), cfg_(std::move(cfg)),
-      env_(std::move(env)), statsTimer_(ioc), iceTimer_(ioc), giveUpTimer_(ioc) {}
+    : ioc_(ioc),
+      callId_(std::move(callId)),
+      role_(role),
+      cfg_(std::move(cfg)),
+      env_(std::move(env)),
+      statsTimer_(ioc),
+      iceTimer_(ioc),
+      giveUpTimer_(ioc) {}
 
-CallMedia::~CallMedia() { close(); }
+CallMedia::~CallMedia() {
+  close();
+}
 
 void CallMedia::prepare() {
   if (!transport_ && !closed_) start_transport();
@@ -207,8 +215,10 @@ void CallMedia::on_stats(const media::RtpStats& s) {
                 r.lossPercent, r.jitterMs, static_cast<int>(r.level));
   env_.quality(r);
   if (transport_) transport_->adapt_to_loss(static_cast<int>(r.lossPercent));
-  if (quality_.highLossPolls >= 2) recover("sustained loss");
-  else if (quality_.silentPolls >= 2 && !recovering_) recover("no packets");
+  if (quality_.highLossPolls >= 2)
+    recover("sustained loss");
+  else if (quality_.silentPolls >= 2 && !recovering_)
+    recover("no packets");
   else if (quality_.silentPolls >= 2) {
     lastRecovery_ = {};  // still nothing after a recovery: try again
     recover("still no packets");

@@ -31,8 +31,8 @@ class CallMedia {
  public:
   struct Env {
     std::function<void(boost::json::object data)> signal;  // through the server's `signal` op
-    std::function<void()> ready;                            // the `ready` op, once
-    std::function<void(ErrorCode, std::string)> failed;     // media cannot work: fail the call
+    std::function<void()> ready;                           // the `ready` op, once
+    std::function<void(ErrorCode, std::string)> failed;    // media cannot work: fail the call
     std::function<void(MediaEvent)> event;
     std::function<void(const QualityReport&)> quality;
     // Current ICE servers, refreshed first when the TURN credentials are near expiry.
@@ -41,8 +41,8 @@ class CallMedia {
     media::Transport::Post post;
   };
 
-  CallMedia(boost::asio::io_context& ioc, std::string callId, media::Role role,
-            MediaConfig cfg, Env env);
+  CallMedia(boost::asio::io_context& ioc, std::string callId, media::Role role, MediaConfig cfg,
+            Env env);
   ~CallMedia();
 
   // While ringing: build the pipeline; an offerer also creates its offer and gathers.
@@ -71,7 +71,8 @@ class CallMedia {
   std::vector<boost::json::object> held_;     // our signals prepared before accept
   std::vector<boost::json::object> waiting_;  // theirs, arrived before our transport
   bool released_ = false, closed_ = false, muted_ = false;
-  bool dtls_ = false, audio_ = false, offerApplied_ = false, readySent_ = false, recovering_ = false;
+  bool dtls_ = false, audio_ = false, offerApplied_ = false, readySent_ = false,
+       recovering_ = false;
   int generation_ = 0;
   QualityTracker quality_;
   boost::asio::steady_timer statsTimer_, iceTimer_, giveUpTimer_;

@@ -1,13 +1,13 @@
 // Client::Impl: the SDK thread, the calls it holds, and the glue between signaling and media.
 // Everything below runs on the SDK thread unless it says otherwise; `mu_` guards only the few
 // values the app may read from its own threads, and no Listener method runs under it.
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <map>
 #include <mutex>
@@ -98,8 +98,12 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
 };
 
 Client::Impl::Impl(ClientConfig cfg, Listener& l)
-    : cfg_(std::move(cfg)), listener_(l), guard_(asio::make_work_guard(ioc_)),
-      url_(sdk::parse_server_url(cfg_.server)), output_(cfg_.media.output), iceRefresh_(ioc_) {
+    : cfg_(std::move(cfg)),
+      listener_(l),
+      guard_(asio::make_work_guard(ioc_)),
+      url_(sdk::parse_server_url(cfg_.server)),
+      output_(cfg_.media.output),
+      iceRefresh_(ioc_) {
   if (cfg_.token.empty()) throw std::invalid_argument("token is required");
   if (cfg_.media.enabled) {
     if (auto bad = media::check_input_spec(cfg_.media.input))
@@ -183,11 +187,13 @@ void Client::Impl::create(const std::string& receiverId, Completion<CallSnapshot
   sig_->request(json::object{{"op", "create"}, {"receiverId", receiverId}},
                 [this, done = std::move(done)](sdk::Reply r) {
                   // Known as ours before the snapshot is applied, so media is prepared at once.
-                  if (auto* c = r.body.if_contains("call"); c && c->is_object() && r.code == ErrorCode::ok)
+                  if (auto* c = r.body.if_contains("call");
+                      c && c->is_object() && r.code == ErrorCode::ok)
                     if (auto* id = c->as_object().if_contains("callId"); id && id->is_string())
                       own_.insert(std::string(id->get_string()));
                   auto result = to_result(r);
-                  if (result.ok()) spdlog::info("CALL_START_CREATED callId={}", result.value->callId);
+                  if (result.ok())
+                    spdlog::info("CALL_START_CREATED callId={}", result.value->callId);
                   if (done) done(std::move(result));
                 });
 }
@@ -197,7 +203,8 @@ void Client::Impl::busy(const std::string& userId, Completion<bool> done) {
   asio::co_spawn(
       ioc_,
       [this, target, done = std::move(done)]() -> asio::awaitable<void> {
-        auto a = co_await sdk::http_request(url_, "GET", target, cfg_.token, "", cfg_.requestTimeout);
+        auto a =
+            co_await sdk::http_request(url_, "GET", target, cfg_.token, "", cfg_.requestTimeout);
         BoolResult r;
         if (a.status == 200 && a.body.is_object() && a.body.as_object().contains("busy")) {
           r.value = a.body.at("busy").as_bool();
@@ -313,13 +320,11 @@ void Client::Impl::drive_media(const CallSnapshot& s) {
   if (caller) {
     if (!own_.count(s.callId)) return;  // another device of ours placed it
     ensure_media(s, media::Role::offerer);
-    if (s.state != CallState::calling && s.state != CallState::ringing)
-      media_[s.callId]->release();
+    if (s.state != CallState::calling && s.state != CallState::ringing) media_[s.callId]->release();
     return;
   }
   if (s.state == CallState::calling || s.state == CallState::ringing) {
-    if (cfg_.autoRinging && ringing_.insert(s.callId).second)
-      op("ringing", s.callId, {}, {});
+    if (cfg_.autoRinging && ringing_.insert(s.callId).second) op("ringing", s.callId, {}, {});
     ensure_media(s, media::Role::answerer);  // prepared while the screen rings
     return;
   }
@@ -474,7 +479,9 @@ Client::Client(ClientConfig config, Listener& listener)
   impl_->start();
 }
 
-Client::~Client() { impl_->shutdown(); }
+Client::~Client() {
+  impl_->shutdown();
+}
 
 void Client::start_call(const std::string& receiverId, Completion<CallSnapshot> done) {
   impl_->post([i = impl_.get(), receiverId, done = std::move(done)]() mutable {
@@ -554,8 +561,14 @@ void Client::network_changed() {
 std::optional<std::chrono::milliseconds> Client::elapsed(const std::string& callId) const {
   return impl_->elapsed(callId);
 }
-std::chrono::milliseconds Client::clock_offset() const { return impl_->offset(); }
-std::string Client::user_id() const { return impl_->user_id(); }
-std::string Client::device_id() const { return impl_->device_id(); }
+std::chrono::milliseconds Client::clock_offset() const {
+  return impl_->offset();
+}
+std::string Client::user_id() const {
+  return impl_->user_id();
+}
+std::string Client::device_id() const {
+  return impl_->device_id();
+}
 
 }  // namespace dialtone

@@ -2,8 +2,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -40,10 +40,16 @@ struct Signaling::Conn {
 };
 
 Signaling::Signaling(asio::io_context& ioc, const ClientConfig& cfg, Handlers h)
-    : ioc_(ioc), cfg_(cfg), url_(parse_server_url(cfg.server)), h_(std::move(h)),
-      sweepTimer_(ioc), retryTimer_(ioc) {}
+    : ioc_(ioc),
+      cfg_(cfg),
+      url_(parse_server_url(cfg.server)),
+      h_(std::move(h)),
+      sweepTimer_(ioc),
+      retryTimer_(ioc) {}
 
-Signaling::~Signaling() { stop(); }
+Signaling::~Signaling() {
+  stop();
+}
 
 void Signaling::start() {
   asio::co_spawn(ioc_, run(), asio::detached);
@@ -76,9 +82,11 @@ void Signaling::sweep() {
     if (it->second.deadline <= now) {
       auto done = std::move(it->second.done);
       it = pending_.erase(it);
-      done(Reply{ErrorCode::network, online_ ? "no reply from the server in time"
-                                             : "the server cannot be reached",
-                 {}, 0, 0});
+      done(Reply{ErrorCode::network,
+                 online_ ? "no reply from the server in time" : "the server cannot be reached",
+                 {},
+                 0,
+                 0});
     } else {
       ++it;
     }

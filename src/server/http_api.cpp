@@ -143,7 +143,8 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
       co_return co_await run(ctx.engine.op_job(who, device_of(req), std::move(r)));
     }
   } else if (seg[1] == "turn-credentials" && seg.size() == 2 && method == http::verb::get) {
-    co_return json_response(req, http::status::ok, ice_servers_for(ctx.config, who.userId, now_ms()));
+    co_return json_response(req, http::status::ok,
+                            ice_servers_for(ctx.config, who.userId, now_ms()));
   } else if (seg[1] == "users" && method == http::verb::get) {
     if (seg.size() == 2) co_return co_await run(ctx.engine.users_job(std::nullopt));
     if (seg.size() == 3 || (seg.size() == 4 && seg[3] == "busy")) {

@@ -112,12 +112,12 @@ static void result_init(result* r) {
   pthread_cond_init(&r->cv, NULL);
 }
 
-#define CHECK(cond, text)                        \
-  do {                                           \
-    if (!(cond)) {                               \
-      snprintf(why, why_size, "%s", text);       \
-      goto out;                                  \
-    }                                            \
+#define CHECK(cond, text)                  \
+  do {                                     \
+    if (!(cond)) {                         \
+      snprintf(why, why_size, "%s", text); \
+      goto out;                            \
+    }                                      \
   } while (0)
 
 int dialtone_c_call(const char* server, const char* token_a, const char* token_b, char* why,

@@ -23,11 +23,11 @@ TEST(CApiFromPython, CtypesExampleAsksWhetherAUserIsBusy) {
   auto token = dev_token(server.port(), "alice");
   dev_token(server.port(), "bob");
   int status = 0;
-  std::string out = run(std::string("python3 ") + DIALTONE_SOURCE_DIR +
-                            "/examples/python/is_busy.py --lib " + LIBDIALTONE_PATH +
-                            " --server http://127.0.0.1:" + std::to_string(server.port()) +
-                            " --token " + token + " bob 2>&1",
-                        status);
+  std::string out =
+      run(std::string("python3 ") + DIALTONE_SOURCE_DIR + "/examples/python/is_busy.py --lib " +
+              LIBDIALTONE_PATH + " --server http://127.0.0.1:" + std::to_string(server.port()) +
+              " --token " + token + " bob 2>&1",
+          status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out, "bob busy: False\n");
   out = run(std::string("python3 ") + DIALTONE_SOURCE_DIR + "/examples/python/is_busy.py --lib " +

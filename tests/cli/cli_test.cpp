@@ -126,12 +126,14 @@ TEST_F(CliTest, ExitCodesSayHowTheCallEnded) {
   ServerProcess server({"--ring-timeout-s", "2"});
   dev_token(server.port(), "bob");
   // Nobody answers: timeout.
-  Cli lonely(dir, "timeout", with(base(server, "alice"), {"call", "bob", "--input", "silence",
-                                                            "--output", "none"}));
+  Cli lonely(
+      dir, "timeout",
+      with(base(server, "alice"), {"call", "bob", "--input", "silence", "--output", "none"}));
   EXPECT_EQ(lonely.wait(), 11) << lonely.output();
   // Unknown user: the server says 404 — nothing to call.
-  Cli unknown(dir, "unknown", with(base(server, "alice"), {"call", "nobody", "--input",
-                                                             "silence", "--output", "none"}));
+  Cli unknown(
+      dir, "unknown",
+      with(base(server, "alice"), {"call", "nobody", "--input", "silence", "--output", "none"}));
   EXPECT_EQ(unknown.wait(), 3) << unknown.output();
   // Bad flags: usage.
   Cli bad(dir, "bad", with(base(server, "alice"), {"call", "bob", "--input", "kazoo"}));
@@ -148,14 +150,15 @@ TEST_F(CliTest, RejectedAndBusy) {
   // bob listens (not auto-answering, no terminal): a headless listener never answers, so the
   // reject comes from the contract directly.
   auto bobToken = dev_token(server.port(), "bob");
-  Cli alice(dir, "alice", with(base(server, "alice"), {"call", "bob", "--input", "silence",
-                                                         "--output", "none"}));
+  Cli alice(dir, "alice",
+            with(base(server, "alice"), {"call", "bob", "--input", "silence", "--output", "none"}));
   ASSERT_TRUE(alice.wait_for("calling Bob")) << alice.output();
   auto calls = http(server.port(), "GET", "/v1/calls?limit=1", "", bobToken);
   std::string id(calls.body.at("calls").as_array()[0].at("callId").as_string());
   // While alice's call is up, carol calling alice finds her busy.
-  Cli carol(dir, "carol", with(base(server, "carol"), {"call", "alice", "--input", "silence",
-                                                         "--output", "none"}));
+  Cli carol(
+      dir, "carol",
+      with(base(server, "carol"), {"call", "alice", "--input", "silence", "--output", "none"}));
   EXPECT_EQ(carol.wait(), 12) << carol.output();
   EXPECT_EQ(http(server.port(), "POST", "/v1/calls/" + id + "/reject", "{}", bobToken).status, 200);
   EXPECT_EQ(alice.wait(), 10) << alice.output();
@@ -175,9 +178,9 @@ TEST_F(CliTest, InteractiveKeysAnswerMuteAndHangUp) {
                                      "--ice-address", "127.0.0.1", "--duration", "60"}),
           true);
   ASSERT_TRUE(bob.wait_for("listening for calls as bob")) << bob.output();
-  Cli alice(dir, "alice", with(base(server, "alice"), {"call", "bob", "--input", "tone:440",
-                                                         "--output", "none", "--ice-address",
-                                                         "127.0.0.1", "--duration", "60"}));
+  Cli alice(dir, "alice",
+            with(base(server, "alice"), {"call", "bob", "--input", "tone:440", "--output", "none",
+                                         "--ice-address", "127.0.0.1", "--duration", "60"}));
   ASSERT_TRUE(bob.wait_for("press a to answer")) << bob.output();
   bob.keys("a");
   ASSERT_TRUE(bob.wait_for("connected with alice")) << bob.output();

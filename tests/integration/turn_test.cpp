@@ -23,7 +23,8 @@ TEST(TurnCredentials, MintedCredentialsAllocateOnCoturn) {
   ASSERT_EQ(servers.size(), 2u);
   const auto& ice = servers[1].as_object();
   EXPECT_EQ(ice.at("urls").as_array()[0].as_string(), turn.url());
-  std::string username(ice.at("username").as_string()), credential(ice.at("credential").as_string());
+  std::string username(ice.at("username").as_string()),
+      credential(ice.at("credential").as_string());
   long long expiry = std::stoll(username.substr(0, username.find(':')));
   long long now = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())

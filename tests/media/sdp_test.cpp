@@ -8,7 +8,8 @@ namespace {
 
 std::string offer(const std::string& rtpmaps) {
   return "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0 9\r\n"
-         "c=IN IP4 0.0.0.0\r\na=mid:0\r\n" + rtpmaps;
+         "c=IN IP4 0.0.0.0\r\na=mid:0\r\n" +
+         rtpmaps;
 }
 
 TEST(Sdp, OpusPayloadTypeOfTheOffer) {
@@ -28,7 +29,8 @@ TEST(AudioSpecs, InputsAndOutputs) {
     EXPECT_TRUE(check_input_spec(bad)) << bad;
   for (const char* ok : {"device", "none", "out.wav", "file:/tmp/x", "device:sink"})
     EXPECT_FALSE(check_output_spec(ok)) << ok;
-  for (const char* bad : {"speaker", "file:", "a\".wav"}) EXPECT_TRUE(check_output_spec(bad)) << bad;
+  for (const char* bad : {"speaker", "file:", "a\".wav"})
+    EXPECT_TRUE(check_output_spec(bad)) << bad;
 }
 
 }  // namespace

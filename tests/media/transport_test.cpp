@@ -18,7 +18,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-
 struct Side {
   std::unique_ptr<Transport> transport;
   std::shared_ptr<AudioOut> out;
@@ -29,9 +28,9 @@ struct Side {
 
 class TransportPair : public ::testing::Test {
  protected:
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("dt-media-" + std::to_string(::getpid())))
-                        .string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("dt-media-" + std::to_string(::getpid())))
+          .string();
   test::Loop loop;
   Side a, b;
 

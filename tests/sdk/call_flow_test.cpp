@@ -14,7 +14,6 @@ namespace {
 
 class SdkCallFlow : public TempDirTest {
  protected:
-
   ClientConfig config(const ServerProcess& s, const std::string& user,
                       const std::string& device = "", const std::string& input = "silence",
                       const std::string& output = "none") {

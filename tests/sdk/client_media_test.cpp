@@ -16,7 +16,6 @@ namespace {
 
 class ClientMedia : public TempDirTest {
  protected:
-
   ClientConfig config(int port, const std::string& user, const std::string& input,
                       const std::string& output) {
     ClientConfig c;

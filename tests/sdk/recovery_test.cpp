@@ -27,7 +27,8 @@ void udp_loss(int percent) {
   std::string match = percent >= 100 ? "" : "numgen random mod 100 '<' " + std::to_string(percent);
   sh("nft add table inet dtloss && nft add chain inet dtloss out "
      "'{ type filter hook output priority 0; }' && nft add rule inet dtloss out meta l4proto "
-     "udp " + match + " drop");
+     "udp " +
+     match + " drop");
 }
 
 class Recovery : public ::testing::Test {
@@ -37,9 +38,9 @@ class Recovery : public ::testing::Test {
     ASSERT_EQ(unshare(CLONE_NEWNET), 0) << "unshare(CLONE_NEWNET) failed";
     sh("ip link set lo up");
   }
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("dt-recovery-" + std::to_string(::getpid())))
-                        .string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("dt-recovery-" + std::to_string(::getpid())))
+          .string();
   void SetUp() override { std::filesystem::create_directories(dir); }
   void TearDown() override {
     udp_loss(0);

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <optional>
-#include <string>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <dialtone/client.hpp>
@@ -17,7 +17,9 @@ using namespace std::chrono_literals;
 
 class Recorder : public Listener {
  public:
-  void on_connection(ConnectionState s) override { add([&] { connection = s; }); }
+  void on_connection(ConnectionState s) override {
+    add([&] { connection = s; });
+  }
   void on_call(const CallSnapshot& c) override {
     add([&] {
       calls.push_back(c);

@@ -36,9 +36,10 @@ TEST(Snapshot, ParsesTheProtocolDocument) {
 }
 
 TEST(Snapshot, MalformedDocumentsAreIgnored) {
-  for (const char* doc : {R"({})", R"({"callId":"c","state":"dancing","version":1})",
-                          R"({"callId":"c","state":"calling"})", R"({"state":"calling","version":1})",
-                          R"({"callId":"c","state":"calling","version":"1"})"})
+  for (const char* doc :
+       {R"({})", R"({"callId":"c","state":"dancing","version":1})",
+        R"({"callId":"c","state":"calling"})", R"({"state":"calling","version":1})",
+        R"({"callId":"c","state":"calling","version":"1"})"})
     EXPECT_FALSE(parse_snapshot(json::parse(doc).as_object())) << doc;
 }
 
@@ -81,7 +82,7 @@ TEST(Quality, LossFromDeltasAndSustainedCounts) {
   s.haveInbound = true;
   s.packetsReceived = 100;
   auto r = t.update(s, 20);
-  EXPECT_EQ(r.lossPercent, 0);  // the first poll has nothing to compare with
+  EXPECT_EQ(r.lossPercent, 0);                  // the first poll has nothing to compare with
   s.packetsReceived = 175, s.packetsLost = 25;  // 75 received, 25 lost: 25 %
   r = t.update(s, 20);
   EXPECT_DOUBLE_EQ(r.lossPercent, 25);

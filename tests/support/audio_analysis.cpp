@@ -12,7 +12,9 @@ std::uint32_t u32(const char* p) {
   return std::uint8_t(p[0]) | std::uint8_t(p[1]) << 8 | std::uint8_t(p[2]) << 16 |
          std::uint32_t(std::uint8_t(p[3])) << 24;
 }
-std::uint16_t u16(const char* p) { return std::uint16_t(std::uint8_t(p[0]) | std::uint8_t(p[1]) << 8); }
+std::uint16_t u16(const char* p) {
+  return std::uint16_t(std::uint8_t(p[0]) | std::uint8_t(p[1]) << 8);
+}
 }  // namespace
 
 // A RIFF walk of a few lines: test code only, reading what wavenc wrote.

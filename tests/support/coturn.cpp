@@ -67,13 +67,25 @@ CoturnProcess::CoturnProcess(std::string secret, std::string realm) {
   port_ = free_port();
   // Relay ports: a random block, so that parallel tests rarely meet.
   int min_port = 50000 + static_cast<int>(rd() % 140) * 100;
-  std::vector<std::string> args = {
-      "turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-      "--listening-port=" + std::to_string(port_), "--min-port=" + std::to_string(min_port),
-      "--max-port=" + std::to_string(min_port + 99), "--static-auth-secret=" + secret,
-      "--realm=" + realm, "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
-      "--fingerprint", "-v", "--log-file=stdout", "--simple-log", "--pidfile=" + dir_ + "/turnserver.pid",
-      "--db=" + dir_ + "/turndb"};
+  std::vector<std::string> args = {"turnserver",
+                                   "-n",
+                                   "--listening-ip=127.0.0.1",
+                                   "--relay-ip=127.0.0.1",
+                                   "--listening-port=" + std::to_string(port_),
+                                   "--min-port=" + std::to_string(min_port),
+                                   "--max-port=" + std::to_string(min_port + 99),
+                                   "--static-auth-secret=" + secret,
+                                   "--realm=" + realm,
+                                   "--no-tls",
+                                   "--no-dtls",
+                                   "--no-cli",
+                                   "--allow-loopback-peers",
+                                   "--fingerprint",
+                                   "-v",
+                                   "--log-file=stdout",
+                                   "--simple-log",
+                                   "--pidfile=" + dir_ + "/turnserver.pid",
+                                   "--db=" + dir_ + "/turndb"};
   pid_ = spawn(args, dir_ + "/turnserver.log");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (log().find("IO method (admin thread)") == std::string::npos) {
@@ -110,9 +122,9 @@ std::string CoturnProcess::log() const {
 }
 
 bool turn_allocation_works(int port, const std::string& username, const std::string& credential) {
-  std::string log = (std::filesystem::temp_directory_path() /
-                     ("uclient-" + std::to_string(::getpid()) + ".log"))
-                        .string();
+  std::string log =
+      (std::filesystem::temp_directory_path() / ("uclient-" + std::to_string(::getpid()) + ".log"))
+          .string();
   pid_t pid = spawn({"turnutils_uclient", "-y", "-c", "-n", "2", "-p", std::to_string(port), "-u",
                      username, "-w", credential, "127.0.0.1"},
                     log);

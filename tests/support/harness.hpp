@@ -29,7 +29,7 @@ class ServerProcess {
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
 
-  void start();  // again after terminate() or kill9(): same data dir, same port
+  void start();     // again after terminate() or kill9(): same data dir, same port
   int terminate();  // SIGTERM, wait; returns the exit status
   void kill9();
   int port() const { return port_; }
