@@ -294,6 +294,7 @@ void Client::Impl::on_message(const json::object& msg) {
 void Client::Impl::apply(const CallSnapshot& s) {
   auto it = calls_.find(s.callId);
   if (it != calls_.end() && s.version <= it->second.version) return;  // stale or seen
+  const bool wasConnected = it != calls_.end() && it->second.state == CallState::connected;
   calls_[s.callId] = s;
   {
     std::lock_guard lock(mu_);
@@ -303,9 +304,10 @@ void Client::Impl::apply(const CallSnapshot& s) {
       connectedAt_.erase(s.callId);
     if (is_terminal(s.state)) connectedAt_.erase(s.callId);
   }
-  if (s.state == CallState::connected && s.version > 0)
-    spdlog::debug("CALL_SNAPSHOT callId={} state={} version={}", s.callId, state_name(s.state),
-                  s.version);
+  spdlog::debug("CALL_SNAPSHOT callId={} state={} version={}", s.callId, state_name(s.state),
+                s.version);
+  if (s.state == CallState::connected && !wasConnected)
+    spdlog::info("CALL_CONNECTED callId={}", s.callId);
   if (is_terminal(s.state))
     spdlog::info("CALL_ENDED callId={} state={} duration={} reason={}", s.callId,
                  state_name(s.state), s.durationSeconds.value_or(0), s.reason.value_or(""));
