@@ -104,6 +104,7 @@ class Client {
   // outlive the client. Throws std::invalid_argument on a bad config.
   Client(ClientConfig config, Listener& listener);
   // Ends media, closes the connection, joins the SDK thread. No callback runs after it returns.
+  // Never from a callback of this client (it would wait for itself: the process aborts).
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -131,7 +132,7 @@ class Client {
   void set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done = {});
   // Where received audio goes: "device", "device:NAME" (speaker / earpiece on a desktop is the
   // choice of output device), "file:PATH", "none". Applies to calls that start afterwards and,
-  // by restarting the output, to the current one.
+  // by restarting the output, to the current one. Throws std::invalid_argument on a bad spec.
   void set_output(const std::string& output);
   // The network changed (e.g. Wi-Fi to mobile): recover the media of every call now.
   void network_changed();

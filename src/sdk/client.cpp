@@ -125,6 +125,11 @@ void Client::Impl::start() {
 }
 
 void Client::Impl::shutdown() {
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    // From a callback: waiting for the SDK thread on itself would hang forever. Say so and stop.
+    spdlog::critical("dialtone::Client destroyed from one of its own callbacks; that deadlocks");
+    std::abort();
+  }
   std::promise<void> done;
   post([this, &done] {
     for (auto& [id, m] : media_) m->close();
