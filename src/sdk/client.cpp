@@ -211,21 +211,17 @@ void Client::Impl::busy(const std::string& userId, Completion<bool> done) {
         auto a =
             co_await sdk::http_request(url_, "GET", target, cfg_.token, "", cfg_.requestTimeout);
         BoolResult r;
-        if (a.status == 200 && a.body.is_object() && a.body.as_object().contains("busy")) {
-          r.value = a.body.at("busy").as_bool();
+        const boost::json::value* busy =
+            a.body.is_object() ? a.body.as_object().if_contains("busy") : nullptr;
+        if (a.status == 200 && busy && busy->is_bool()) {
+          r.value = busy->get_bool();
         } else if (a.status == 0) {
           r.code = ErrorCode::network;
           r.message = a.error;
+        } else if (a.body.is_object()) {
+          std::tie(r.code, r.message) = sdk::parse_error(a.body.as_object());
         } else {
           r.code = ErrorCode::internal;
-          if (a.body.is_object())
-            if (auto* e = a.body.as_object().if_contains("error"); e && e->is_object()) {
-              auto& eo = e->as_object();
-              if (auto* c = eo.if_contains("code"); c && c->is_string())
-                r.code = parse_error_name(c->get_string()).value_or(ErrorCode::internal);
-              if (auto* m = eo.if_contains("message"); m && m->is_string())
-                r.message = std::string(m->get_string());
-            }
         }
         if (done) done(std::move(r));
       },

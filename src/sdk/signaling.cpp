@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "core/errors.hpp"
+#include "sdk/snapshot.hpp"
 
 namespace dialtone::sdk {
 
@@ -135,15 +136,8 @@ void Signaling::on_text(const std::string& text) {
     Pending p = std::move(it->second);
     pending_.erase(it);
     Reply r{ErrorCode::ok, {}, o, p.sentAt, now_ms()};
-    if (auto* ok = o.if_contains("ok"); !ok || !ok->is_bool() || !ok->get_bool()) {
-      r.code = ErrorCode::internal;
-      if (auto* err = o.if_contains("error"); err && err->is_object()) {
-        if (auto* c = err->as_object().if_contains("code"); c && c->is_string())
-          r.code = parse_error_name(c->get_string()).value_or(ErrorCode::internal);
-        if (auto* m = err->as_object().if_contains("message"); m && m->is_string())
-          r.message = std::string(m->get_string());
-      }
-    }
+    if (auto* ok = o.if_contains("ok"); !ok || !ok->is_bool() || !ok->get_bool())
+      std::tie(r.code, r.message) = parse_error(o);
     p.done(std::move(r));
   } else if (type->get_string() == "hello") {
     online_ = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/call.hpp"
+#include "core/errors.hpp"
 
 namespace dialtone::sdk {
 
@@ -65,6 +66,16 @@ std::optional<CallSnapshot> parse_snapshot(const json::object& o) {
     c.receiverMuted = flag(md->get_object(), "receiverMuted");
   }
   return c;
+}
+
+std::pair<ErrorCode, std::string> parse_error(const json::object& body) {
+  std::pair<ErrorCode, std::string> out{ErrorCode::internal, ""};
+  auto* err = body.if_contains("error");
+  if (!err || !err->is_object()) return out;
+  if (auto* c = err->get_object().if_contains("code"); c && c->is_string())
+    out.first = parse_error_name(c->get_string()).value_or(ErrorCode::internal);
+  out.second = str(err->get_object(), "message");
+  return out;
 }
 
 void ClockOffset::add(TimeMs sentAt, TimeMs receivedAt, TimeMs serverTime) {

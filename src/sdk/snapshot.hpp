@@ -5,6 +5,8 @@
 
 #include <deque>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include <dialtone/types.hpp>
 
@@ -14,6 +16,10 @@ namespace dialtone::sdk {
 
 // nullopt when the document is malformed (the snapshot is then ignored).
 std::optional<CallSnapshot> parse_snapshot(const boost::json::object& doc);
+
+// The protocol's error body `{"error":{"code","message"}}` (in an HTTP answer or a WebSocket
+// reply): the code (internal when absent or unknown) and the message.
+std::pair<ErrorCode, std::string> parse_error(const boost::json::object& body);
 
 // Server clock minus local clock, NTP-style: each reply's serverTime against the midpoint of
 // its request; the sample with the shortest round trip among the recent ones wins.
