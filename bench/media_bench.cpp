@@ -450,18 +450,17 @@ int main(int argc, char** argv) {
       print("Chromium loopback", cl);
       print("Chromium TURN relay-only", ct);
       std::printf("\n## ratios (ours / Chromium, p50; below 1 is faster)\n");
-      std::printf("webrtcbin start -> answerer hears, loopback:          %.2f\n",
-                  ours["loopback/start"].p50 / cl.p50);
-      std::printf("webrtcbin prepared release -> answerer hears, loopback: %.2f\n",
-                  ours["loopback/prepared"].p50 / cl.p50);
-      std::printf("SDK accept -> first audio via dialtoned, loopback:      %.2f\n",
-                  sdkLoop.p50 / cl.p50);
-      std::printf("webrtcbin start -> answerer hears, TURN:              %.2f\n",
-                  ours["TURN relay-only/start"].p50 / ct.p50);
-      std::printf("webrtcbin prepared release -> answerer hears, TURN:   %.2f\n",
-                  ours["TURN relay-only/prepared"].p50 / ct.p50);
-      std::printf("SDK accept -> first audio via dialtoned, TURN:          %.2f\n",
-                  sdkTurn.p50 / ct.p50);
+      const std::pair<const char*, double> ratios[] = {
+          {"webrtcbin start -> answerer hears, loopback", ours["loopback/start"].p50 / cl.p50},
+          {"webrtcbin prepared release -> answerer hears, loopback",
+           ours["loopback/prepared"].p50 / cl.p50},
+          {"SDK accept -> first audio via dialtoned, loopback", sdkLoop.p50 / cl.p50},
+          {"webrtcbin start -> answerer hears, TURN", ours["TURN relay-only/start"].p50 / ct.p50},
+          {"webrtcbin prepared release -> answerer hears, TURN",
+           ours["TURN relay-only/prepared"].p50 / ct.p50},
+          {"SDK accept -> first audio via dialtoned, TURN", sdkTurn.p50 / ct.p50},
+      };
+      for (auto& [what, ratio] : ratios) std::printf("%-58s %.2f\n", what, ratio);
     } else {
       std::printf("(the Chromium anchor did not run: see bench/chromium)\n");
     }

@@ -123,6 +123,12 @@ class WebrtcTransport : public std::enable_shared_from_this<WebrtcTransport> {
     if (closed_) return;
     if (cb_.error) cb_.error(code, std::move(msg));
   }
+  // A state change that failed: with a device as input, the microphone is the likely cause.
+  void fail_to_start(const std::string& what) {
+    bool device = opts_.input.rfind("device", 0) == 0;
+    fail(device ? ErrorCode::media_device : ErrorCode::media_failed,
+         device ? "cannot open the audio input '" + opts_.input + "'" : what);
+  }
   void event(TransportEvent e) {
     if (!closed_ && cb_.event) cb_.event(e);
   }
@@ -366,10 +372,7 @@ void WebrtcTransport::start() {
   }
   if (opts_.role == Role::offerer) link_sender(111);
   if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    bool device = opts_.input.rfind("device", 0) == 0;
-    fail(device ? ErrorCode::media_device : ErrorCode::media_failed,
-         device ? "cannot open the audio input '" + opts_.input + "'"
-                : "the media pipeline did not start");
+    fail_to_start("the media pipeline did not start");
   }
 }
 
@@ -493,10 +496,7 @@ void WebrtcTransport::link_sender(int pt) {
   gst_object_unref(src);
   gst_object_unref(sink);
   if (!gst_element_sync_state_with_parent(source_)) {
-    bool device = opts_.input.rfind("device", 0) == 0;
-    fail(device ? ErrorCode::media_device : ErrorCode::media_failed,
-         device ? "cannot open the audio input '" + opts_.input + "'"
-                : "the sending branch did not start");
+    fail_to_start("the sending branch did not start");
   }
 }
 
