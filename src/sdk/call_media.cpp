@@ -48,46 +48,49 @@ void CallMedia::prepare() {
 
 void CallMedia::start_transport() {
   int gen = ++generation_;
-  env_.iceServers([this, gen](std::vector<media::IceServer> servers) {
-    if (closed_ || gen != generation_) return;
-    media::TransportOptions o;
-    o.role = role_;
-    o.input = cfg_.input;
-    o.iceServers = std::move(servers);
-    o.localAddresses = cfg_.iceLocalAddresses;
-    o.relayOnly = cfg_.relayOnly;
-    o.jitterBufferMs = cfg_.jitterBufferMs;
-    o.bitrate = cfg_.bitrate;
-    o.muted = muted_;
-    media::Transport::Callbacks cb;
-    cb.signal = [this, gen](json::object d) {
-      if (gen == generation_) send(std::move(d));
-    };
-    cb.event = [this, gen](TransportEvent e) {
-      if (gen == generation_) on_event(e);
-    };
-    cb.stats = [this, gen](media::RtpStats s) {
-      if (gen == generation_) on_stats(s);
-    };
-    cb.error = [this, gen](ErrorCode code, std::string msg) {
-      if (gen != generation_ || closed_) return;
-      spdlog::warn("MEDIA_ERROR callId={} code={} {}", callId_, error_name(code), msg);
-      if (code == ErrorCode::media_device || !readySent_) {
-        env_.failed(code, msg);  // no microphone or no path at all: the call cannot go on
-      } else {
-        recover("transport error");
-      }
-    };
-    auto out = env_.output();
-    if (!out) return;
-    transport_ = media::make_webrtc_transport(std::move(o), std::move(out), env_.post, cb);
-    dtls_ = audio_ = offerApplied_ = false;
-    quality_ = {};  // a new transport counts packets from zero
-    transport_->start();
-    arm_stats();
-    auto waiting = std::move(waiting_);
-    for (auto& d : waiting) on_signal(d);
-  });
+  // The ICE servers may come after this call's media is gone (another device answered while
+  // the credentials were being fetched): the callback must not touch a destroyed object.
+  env_.iceServers(
+      [this, gen, alive = std::weak_ptr<int>(alive_)](std::vector<media::IceServer> servers) {
+        if (alive.expired() || closed_ || gen != generation_) return;
+        media::TransportOptions o;
+        o.role = role_;
+        o.input = cfg_.input;
+        o.iceServers = std::move(servers);
+        o.localAddresses = cfg_.iceLocalAddresses;
+        o.relayOnly = cfg_.relayOnly;
+        o.jitterBufferMs = cfg_.jitterBufferMs;
+        o.bitrate = cfg_.bitrate;
+        o.muted = muted_;
+        media::Transport::Callbacks cb;
+        cb.signal = [this, gen](json::object d) {
+          if (gen == generation_) send(std::move(d));
+        };
+        cb.event = [this, gen](TransportEvent e) {
+          if (gen == generation_) on_event(e);
+        };
+        cb.stats = [this, gen](media::RtpStats s) {
+          if (gen == generation_) on_stats(s);
+        };
+        cb.error = [this, gen](ErrorCode code, std::string msg) {
+          if (gen != generation_ || closed_) return;
+          spdlog::warn("MEDIA_ERROR callId={} code={} {}", callId_, error_name(code), msg);
+          if (code == ErrorCode::media_device || !readySent_) {
+            env_.failed(code, msg);  // no microphone or no path at all: the call cannot go on
+          } else {
+            recover("transport error");
+          }
+        };
+        auto out = env_.output();
+        if (!out) return;
+        transport_ = media::make_webrtc_transport(std::move(o), std::move(out), env_.post, cb);
+        dtls_ = audio_ = offerApplied_ = false;
+        quality_ = {};  // a new transport counts packets from zero
+        transport_->start();
+        arm_stats();
+        auto waiting = std::move(waiting_);
+        for (auto& d : waiting) on_signal(d);
+      });
 }
 
 void CallMedia::send(json::object data) {

@@ -77,6 +77,7 @@ class CallMedia {
   QualityTracker quality_;
   boost::asio::steady_timer statsTimer_, iceTimer_, giveUpTimer_;
   std::chrono::steady_clock::time_point lastRecovery_{};
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with this object
 };
 
 }  // namespace dialtone::sdk
