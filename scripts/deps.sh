@@ -12,7 +12,14 @@ build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev 
 # Tests also run a real coturn, and cut or thin the media path in a private network namespace
 # (iproute2, nftables: this kernel has no sch_netem, so loss is nftables' random drop).
 # python3: the ctypes example of loading libdialtone.so from another language is run as a test.
-test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 nftables python3)
+test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 nftables python3
+           # The browser client's end-to-end tests: Debian's Chromium, driven from Node
+           # (playwright-core comes from the npm registry: tests/web/package-lock.json).
+           chromium)
+# Node and npm from Debian unless a node is already there (a NodeSource node ships its own npm
+# and conflicts with Debian's npm package).
+if ! command -v node >/dev/null; then test_pkgs+=(nodejs); fi
+if ! command -v npm >/dev/null; then test_pkgs+=(npm); fi
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

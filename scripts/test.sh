@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 bash scripts/deps.sh --test
+(cd tests/web && npm ci --no-audit --no-fund --silent)
 
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 

@@ -6,6 +6,7 @@
 
 #include "core/request.hpp"
 #include "server/turn_credentials.hpp"
+#include "server/web_assets.hpp"
 
 namespace dialtone {
 
@@ -206,8 +207,14 @@ asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest&
     if (seg.size() >= 2 && seg[0] == "v1") {
       if (seg.size() == 3 && seg[1] == "dev" && seg[2] == "token" && method == http::verb::post)
         co_return co_await dev_token(ctx, req);
+      if (seg.size() == 2 && seg[1] == "info" && method == http::verb::get)
+        co_return json_response(req, http::status::ok,
+                                json::object{{"devMode", ctx.auth.dev_mode()},
+                                             {"ringTimeoutSeconds", ctx.config.ring_timeout_s},
+                                             {"version", DIALTONE_VERSION}});
       co_return co_await api(ctx, req, url, seg);
     }
+    if (auto page = web::serve(req, url.path())) co_return std::move(*page);
     co_return error_response(req, ErrorCode::not_found, "no such endpoint");
   } catch (const Error& e) {
     co_return error_response(req, e.code(), e.what());

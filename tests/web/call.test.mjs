@@ -1,0 +1,88 @@
+// Alice and Bob, each in a Chromium of their own (Alice's microphone plays 440 Hz, Bob's
+// 660 Hz), call each other through a real dialtoned: the screens, the shared timer, audio both
+// ways (getStats and an AnalyserNode on the received track), hang-up seen by both, history.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as t from './lib.mjs';
+
+let server; let alice; let bob;
+before(async () => {
+  server = await t.startServer();
+  alice = await t.launch({ hz: 440 });
+  bob = await t.launch({ hz: 660 });
+});
+after(async () => {
+  await alice?.close();
+  await bob?.close();
+  await server?.stop();
+});
+
+test('a call from the first ring to hang-up, with audio both ways', async () => {
+  const b = await bob.page(server);
+  await t.shot(b, 'sign-in');
+  await t.signIn(b, 'Bob Builder', 'bob', 'data:image/svg+xml,%3Csvg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"%3E%3Crect width="1" height="1" fill="%23e67e22"/%3E%3C/svg%3E');
+  const a = await alice.page(server);
+  await t.signIn(a, 'Alice Liddell', 'alice');
+  await a.waitForSelector('#people li[data-user="bob"] .presence.online');
+  await t.shot(a, 'home');
+
+  await t.call(a, 'bob');
+  await t.screen(a, 'calling');
+  await t.screen(b, 'incoming');
+  // The caller sees the receiver's device ringing; the receiver sees the caller and a countdown.
+  await a.waitForFunction(() => /Ringing/.test(document.getElementById('call-status').textContent));
+  assert.match(await b.textContent('.person .name'), /Alice Liddell/);
+  assert.match(await a.textContent('.person .name'), /Bob Builder/);
+  const left = Number((await b.textContent('#countdown')).replace(/\D/g, ''));
+  assert.ok(left > 40 && left <= 45, `countdown ${left}`);
+  await t.shot(a, 'calling');
+  await t.shot(b, 'incoming');
+
+  await b.click('#accept');
+  await t.screen(a, 'incall');
+  await t.screen(b, 'incall');
+  // Each sees the other person (the spec's profile fix).
+  assert.match(await a.textContent('.person .name'), /Bob Builder/);
+  assert.match(await b.textContent('.person .name'), /Alice Liddell/);
+  // The timer starts on `connected` and is the same on both sides (server's connectedAt).
+  await a.waitForFunction(() => document.getElementById('timer').textContent !== '', null, { timeout: 20000 });
+  await b.waitForFunction(() => document.getElementById('timer').textContent !== '', null, { timeout: 20000 });
+  await a.waitForTimeout(2200);
+  const [ta, tb] = await Promise.all([t.timerSeconds(a), t.timerSeconds(b)]);
+  assert.ok(ta >= 2 && Math.abs(ta - tb) <= 1, `timers ${ta} and ${tb}`);
+
+  // Audio both ways: RTP counters grow, and each hears the other's tone.
+  const [ra1, rb1] = await Promise.all([t.rtp(a), t.rtp(b)]);
+  await a.waitForTimeout(1000);
+  const [ra2, rb2] = await Promise.all([t.rtp(a), t.rtp(b)]);
+  assert.ok(ra2.bytesReceived > ra1.bytesReceived && ra2.bytesSent > ra1.bytesSent, JSON.stringify([ra1, ra2]));
+  assert.ok(rb2.bytesReceived > rb1.bytesReceived && rb2.bytesSent > rb1.bytesSent, JSON.stringify([rb1, rb2]));
+  const [ha, hb] = await Promise.all([t.listen(a), t.listen(b)]);
+  assert.ok(t.near(ha.hz, 660) && ha.db > -70, `Alice hears ${JSON.stringify(ha)}`);
+  assert.ok(t.near(hb.hz, 440) && hb.db > -70, `Bob hears ${JSON.stringify(hb)}`);
+  // The quality indicator shows one of the five levels.
+  await a.waitForFunction(() => document.getElementById('quality').dataset.level !== '', null, { timeout: 5000 });
+  assert.equal(await a.getAttribute('#quality', 'data-level'), 'excellent');
+
+  // Mute shows on the other side.
+  await a.click('#mute');
+  assert.equal(await a.getAttribute('#mute', 'aria-pressed'), 'true');
+  await b.waitForSelector('#other-muted:not([hidden])');
+  await t.shot(b, 'in-call');
+  await a.click('#mute');
+  await b.waitForSelector('#other-muted', { state: 'hidden' });
+
+  // Bob hangs up: both see "Call ended", then their home screens.
+  await b.click('#hangup');
+  await t.screen(a, 'ended');
+  assert.match(await a.textContent('#ended'), /Call ended/);
+  await t.shot(a, 'call-ended');
+  await t.screen(a, 'home', 5000);
+  await t.screen(b, 'home', 5000);
+
+  // History on both sides, with the direction and a duration.
+  await a.waitForSelector('#history li[data-direction="dialed"]');
+  assert.match(await a.textContent('#history li[data-direction="dialed"] .detail'), /Outgoing · .* · 0:0\d/);
+  await b.waitForSelector('#history li[data-direction="received"]');
+  await t.shot(b, 'history');
+});

@@ -1,0 +1,203 @@
+// Test support for the browser client: real dialtoned processes, Debian's Chromium through
+// playwright-core (never a downloaded browser), tones in and tone detection out.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const DIALTONED = process.env.DIALTONED;
+export const DIALTONE_CLI = process.env.DIALTONE_CLI;
+export const ARTIFACTS = process.env.WEB_ARTIFACTS || join(tmpdir(), 'dialtone-web-artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+export function tempDir(prefix = 'dialtone-web-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+// Resolves with the first line of a child's stdout that matches, or rejects after ms.
+function waitForLine(proc, re, ms, what) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: no line matching ${re} in ${ms} ms`)), ms);
+    const onData = (d) => {
+      buf += d.toString();
+      const m = re.exec(buf);
+      if (m) { clearTimeout(timer); proc.stdout.off('data', onData); resolve(m); }
+    };
+    proc.stdout.on('data', onData);
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited (${code}) before ${re}`)); });
+  });
+}
+
+// A real dialtoned on an ephemeral loopback port with its own data directory.
+export async function startServer(flags = []) {
+  if (!DIALTONED) throw new Error('DIALTONED (path of the server binary) is not set');
+  const dir = tempDir('dialtoned-web-');
+  const log = [];
+  const proc = spawn(DIALTONED, ['--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'),
+    '--log-level', 'info', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stderr.on('data', (d) => log.push(d.toString()));
+  const m = await waitForLine(proc, /LISTENING ([\d.]+):(\d+)/, 15000, 'dialtoned');
+  const url = `http://127.0.0.1:${m[2]}`;
+  return {
+    url, proc, dir, log,
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// A mono 16-bit 48 kHz WAV of a sine tone (Chromium's fake microphone loops it).
+export function toneWav(path, hz, seconds = 10) {
+  const rate = 48000;
+  const n = rate * seconds;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + n * 2, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(rate * 2, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; ++i) buf.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  writeFileSync(path, buf);
+  return path;
+}
+
+// Reads a 16-bit PCM WAV (as written by the C++ SDK's recorder): {rate, channels, samples[]}.
+export function readWav(path) {
+  const b = readFileSync(path);
+  let off = 12;
+  let rate = 0; let channels = 1; let data = null;
+  while (off + 8 <= b.length) {
+    const id = b.toString('ascii', off, off + 4);
+    const size = b.readUInt32LE(off + 4);
+    if (id === 'fmt ') { channels = b.readUInt16LE(off + 10); rate = b.readUInt32LE(off + 12); }
+    if (id === 'data') { data = b.subarray(off + 8, Math.min(b.length, off + 8 + size)); break; }
+    off += 8 + size + (size & 1);
+  }
+  if (!data) throw new Error(`${path}: no data chunk`);
+  const frames = Math.floor(data.length / (2 * channels));
+  const samples = new Float32Array(frames);
+  for (let i = 0; i < frames; ++i) samples[i] = data.readInt16LE(i * 2 * channels) / 32768;
+  return { rate, channels, samples };
+}
+
+// Power of one frequency in a window (Goertzel), normalized to the window's energy.
+export function toneShare(samples, rate, hz, from = 0, len = samples.length) {
+  const k = 2 * Math.cos((2 * Math.PI * hz) / rate);
+  let s1 = 0; let s2 = 0; let energy = 0;
+  for (let i = from; i < from + len && i < samples.length; ++i) {
+    const s0 = samples[i] + k * s1 - s2;
+    s2 = s1; s1 = s0;
+    energy += samples[i] * samples[i];
+  }
+  const power = s1 * s1 + s2 * s2 - k * s1 * s2;
+  return energy > 0 ? (2 * power) / (len * energy) : 0;
+}
+
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
+  '--use-fake-device-for-media-stream'];
+
+// One Chromium whose fake microphone plays a tone of `hz` (or denies the microphone).
+export async function launch({ hz = 440, micAllowed = true } = {}) {
+  const dir = tempDir('dialtone-chromium-');
+  const args = [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${toneWav(join(dir, 'tone.wav'), hz)}`];
+  if (micAllowed) args.push('--use-fake-ui-for-media-stream');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
+  return {
+    browser,
+    async page(server) {
+      const context = await browser.newContext({ viewport: { width: 390, height: 760 } });
+      if (micAllowed) await context.grantPermissions(['microphone'], { origin: server.url });
+      const page = await context.newPage();
+      page.on('pageerror', (e) => console.error('page error:', e.message));
+      page.on('console', (m) => { if (m.type() === 'error' || process.env.WEB_DEBUG) console.error(`page ${m.type()}:`, m.text()); });
+      await page.goto(server.url);
+      return page;
+    },
+    async close() {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function signIn(page, name, userId, photo = '') {
+  await page.fill('#name', name);
+  if (userId) await page.fill('#user-id', userId);
+  if (photo) await page.fill('#photo', photo);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#people');
+}
+
+// Clicks the Call button of a user on the home screen (the list refreshes every 5 s).
+export async function call(page, userId) {
+  await page.click(`#people button[data-user="${userId}"]`, { timeout: 15000 });
+}
+
+export async function screen(page, name, timeout = 15000) {
+  await page.waitForSelector(`body[data-screen="${name}"]`, { timeout });
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+// Seconds shown by the call timer (m:ss or h:mm:ss).
+export async function timerSeconds(page) {
+  const t = await page.textContent('#timer');
+  const parts = t.trim().split(':').map(Number);
+  return parts.reduce((a, b) => a * 60 + b, 0);
+}
+
+// What arrives on the remote audio element: an AnalyserNode over ~1 s, the dominant frequency
+// and the level in dBFS of its bin.
+export async function listen(page, ms = 1000) {
+  return page.evaluate(async (ms) => {
+    const el = document.getElementById('remote-audio');
+    if (!el.srcObject) return { hz: 0, db: -Infinity };
+    const ctx = new AudioContext();
+    const src = ctx.createMediaStreamSource(el.srcObject);
+    const an = ctx.createAnalyser();
+    an.fftSize = 8192;
+    src.connect(an);
+    const sum = new Float64Array(an.frequencyBinCount);
+    const bins = new Float32Array(an.frequencyBinCount);
+    const end = performance.now() + ms;
+    let n = 0;
+    while (performance.now() < end) {
+      await new Promise((r) => setTimeout(r, 50));
+      an.getFloatFrequencyData(bins);
+      for (let i = 0; i < bins.length; ++i) sum[i] += 10 ** (bins[i] / 10);
+      ++n;
+    }
+    let best = 1;
+    for (let i = 2; i < sum.length; ++i) if (sum[i] > sum[best]) best = i;
+    const hz = (best * ctx.sampleRate) / an.fftSize;
+    const db = 10 * Math.log10(sum[best] / n);
+    await ctx.close();
+    return { hz, db };
+  }, ms);
+}
+
+// The current call's RTP counters from getStats (through window.dialtone.stats()).
+export async function rtp(page) {
+  return page.evaluate(async () => {
+    let bytesReceived = 0; let bytesSent = 0; let packetsReceived = 0;
+    for (const s of await window.dialtone.stats()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') { bytesReceived += s.bytesReceived; packetsReceived += s.packetsReceived; }
+      if (s.type === 'outbound-rtp' && s.kind === 'audio') bytesSent += s.bytesSent;
+    }
+    return { bytesReceived, bytesSent, packetsReceived };
+  });
+}
+
+export function near(hz, target, tolerance = 15) {
+  return Math.abs(hz - target) <= tolerance;
+}

@@ -1,0 +1,434 @@
+// This tab's part in calls: which screen to show, the media of the call this tab is the device
+// of, and the intents it sends. The server decides every transition; this only follows the
+// snapshots (newest version wins) and shows them. Emits 'view' whenever what to show changes.
+
+import { Peer } from './peer.js';
+import { QualityMeter } from './quality.js';
+import { Ringtone } from './ringtone.js';
+import * as media from './media.js';
+
+export const ACTIVE = new Set(['calling', 'ringing', 'accepted', 'connecting', 'connected']);
+const OWN_KEY = 'dialtone.ownCalls';
+const ENDED_MS = 2000;
+const RESTART_AFTER_MS = 2000;
+const RESTART_EVERY_MS = 5000;
+const STATS_EVERY_MS = 2000;
+
+function ownCalls() {
+  try { return JSON.parse(sessionStorage.getItem(OWN_KEY)) || []; } catch (e) { return []; }
+}
+function setOwn(callId, own) {
+  const list = ownCalls().filter((id) => id !== callId);
+  if (own) list.push(callId);
+  sessionStorage.setItem(OWN_KEY, JSON.stringify(list.slice(-20)));
+}
+
+// What the caller is told when a call it placed ends before it is answered.
+function outcomeForCaller(call, name) {
+  switch (call.state) {
+    case 'rejected':
+      return call.reason === 'media_device' ? `${name} could not use their microphone`
+        : 'Call rejected';
+    case 'timeout': return 'No answer';
+    case 'busy': return 'User busy';
+    case 'failed': return 'Call failed';
+    default: return call.reason === 'cancelled' ? 'Call cancelled' : 'Call ended';
+  }
+}
+
+function endedText(call) {
+  if (call.state === 'failed') {
+    return call.reason === 'media_timeout' ? 'Call failed: no audio path could be set up'
+      : call.reason === 'media_device' ? 'Call ended: a microphone failed' : 'Call failed';
+  }
+  if (call.reason === 'network') return 'Call ended: connection lost';
+  return 'Call ended';
+}
+
+export class CallController extends EventTarget {
+  constructor({ api, sig, me, deviceId }) {
+    super();
+    this.api = api;
+    this.sig = sig;
+    this.me = me;
+    this.deviceId = deviceId;
+    this.c = null;            // the current call of this tab (see begin())
+    this.view = { screen: 'home' };
+    this.ringtone = new Ringtone();
+    this.outputId = localStorage.getItem('dialtone.output') || '';
+    this.ice = null;          // {servers, until}
+    sig.addEventListener('call', (e) => this.onCall(e.detail));
+    sig.addEventListener('signal', (e) => this.onSignal(e.detail));
+    sig.addEventListener('hello', () => this.resync());
+    this.onPageHide = () => this.leaveOnUnload();
+    addEventListener('pagehide', this.onPageHide);
+  }
+
+  dispose() {
+    removeEventListener('pagehide', this.onPageHide);
+    if (this.c) this.teardown();
+  }
+
+  show(view) {
+    this.view = view;
+    this.dispatchEvent(new CustomEvent('view', { detail: view }));
+  }
+
+  other(call) {
+    const caller = call.callerId === this.me.userId;
+    return caller ? { userId: call.receiverId, name: call.receiverName, photo: call.receiverPhoto }
+      : { userId: call.callerId, name: call.callerName, photo: call.callerPhoto };
+  }
+
+  // --- ICE servers: GET /v1/turn-credentials, kept until 80 % of their lifetime -----------
+  async iceServers() {
+    if (this.ice && Date.now() < this.ice.until) return this.ice.servers;
+    try {
+      const r = await this.api.get('/v1/turn-credentials');
+      const servers = Array.isArray(r.iceServers) ? r.iceServers : [];
+      this.ice = { servers, until: Date.now() + 800 * (r.ttlSeconds || 0) };
+      return servers;
+    } catch (e) {
+      console.warn('dialtone: no ICE servers from the server, trying direct paths only', e);
+      return [];
+    }
+  }
+
+  // --- intents ---------------------------------------------------------------------------
+  async call(user) {
+    if (this.c) return;
+    const c = this.begin({ role: 'caller', other: user, own: true });
+    this.show({ screen: 'calling', other: user, status: 'Calling…' });
+    try {
+      [c.stream, c.iceServers] = await Promise.all([media.openMic(), this.iceServers()]);
+    } catch (e) {
+      this.abandon(c);
+      this.show({ screen: 'home', error: e.message });
+      return;
+    }
+    if (c.cancelled) { this.abandon(c); this.home(); return; }
+    let doc;
+    try {
+      doc = await this.sig.request('create', { receiverId: user.userId });
+    } catch (e) {
+      this.abandon(c);
+      const msg = e.code === 'busy' ? 'User busy'
+        : e.code === 'already_in_call' ? 'You are already in a call (on another device?)'
+        : e.code === 'not_found' ? `${user.name} has not signed in to Dialtone yet`
+        : e.message;
+      this.home(msg);
+      return;
+    }
+    if (doc.receiverId === this.me.userId) c.role = 'receiver';  // glare: we answered theirs
+    this.attach(c, doc);
+    if (c.cancelled) this.hangup();
+  }
+
+  async accept() {
+    const c = this.c;
+    if (!c || !c.incoming || c.accepting) return;
+    c.accepting = true;
+    this.ringtone.stop();
+    this.show({ ...this.view, status: 'Connecting…', busy: true });
+    try {
+      [c.stream, c.iceServers] = await Promise.all([media.openMic(), this.iceServers()]);
+    } catch (e) {
+      // No microphone: the call ends at once for both sides, with the reason.
+      this.sig.request('reject', { callId: c.callId, reason: 'media_device' }).catch(() => {});
+      this.abandon(c);
+      this.show({ screen: 'home', error: e.message });
+      return;
+    }
+    if (this.c !== c) { media.stopStream(c.stream); return; }
+    c.own = true;
+    setOwn(c.callId, true);
+    this.startPeer(c);
+    try {
+      const doc = await this.sig.request('accept', { callId: c.callId });
+      this.apply(doc);
+    } catch (e) {
+      if (e.call) this.apply(e.call);
+      else if (this.c === c) { this.abandon(c); this.home(e.message); }
+    }
+  }
+
+  decline() {
+    const c = this.c;
+    if (!c || !c.incoming) return;
+    this.ringtone.stop();
+    this.sig.request('reject', { callId: c.callId }).catch((e) => e.call && this.apply(e.call));
+  }
+
+  hangup() {
+    const c = this.c;
+    if (!c) return;
+    if (!c.callId) { c.cancelled = true; return; }  // not created yet: cancel when it is
+    this.sig.request('end', { callId: c.callId }).then((d) => this.apply(d), (e) => {
+      if (e.call) this.apply(e.call);
+      else if (this.c === c) { this.abandon(c); this.home(e.message); }
+    });
+  }
+
+  toggleMute() {
+    const c = this.c;
+    if (!c || !c.stream) return;
+    c.muted = !c.muted;
+    for (const t of c.stream.getAudioTracks()) t.enabled = !c.muted;
+    this.refresh();
+    this.sig.request('mute', { callId: c.callId, muted: c.muted }).catch(() => {});
+  }
+
+  async setOutput(id) {
+    try {
+      await media.remoteAudio().setSinkId(id);
+      this.outputId = id;
+      localStorage.setItem('dialtone.output', id);
+      this.refresh();
+    } catch (e) {
+      this.refresh({ error: `That output cannot be used: ${e.message}` });
+    }
+  }
+
+  // --- snapshots ---------------------------------------------------------------------------
+  onCall(doc) {
+    if (!doc || typeof doc.callId !== 'string') return;
+    if (this.c && this.c.callId === doc.callId) { this.apply(doc); return; }
+    if (this.c || !ACTIVE.has(doc.state)) return;
+    const mine = ownCalls().includes(doc.callId);
+    if (mine) {
+      // This tab was the call's device before a reload: its media are gone, end it cleanly.
+      this.sig.request('end', { callId: doc.callId, reason: 'network' }).catch(() => {});
+      setOwn(doc.callId, false);
+      return;
+    }
+    if (doc.receiverId === this.me.userId && !doc.answeredBy &&
+        (doc.state === 'calling' || doc.state === 'ringing')) {
+      this.incoming(doc);
+    }
+  }
+
+  incoming(doc) {
+    const c = this.begin({ role: 'receiver', other: this.other(doc), own: false });
+    c.incoming = true;
+    c.callId = doc.callId;
+    c.call = doc;
+    this.ringtone.start();
+    this.show({ screen: 'incoming', other: c.other, call: doc });
+    this.sig.request('ringing', { callId: doc.callId }).catch(() => {});
+    this.iceServers();  // warm the cache for accept
+  }
+
+  attach(c, doc) {
+    c.callId = doc.callId;
+    setOwn(doc.callId, true);
+    if (c.role === 'receiver') { c.incoming = true; this.startPeer(c); }
+    this.apply(doc);
+  }
+
+  apply(doc) {
+    const c = this.c;
+    if (!c || doc.callId !== c.callId) return;
+    if (c.call && doc.version <= c.call.version) return;
+    c.call = doc;
+    if (!ACTIVE.has(doc.state)) { this.finish(doc); return; }
+    if (c.incoming && !c.own) {
+      if (doc.answeredBy && doc.answeredBy !== this.deviceId) {
+        this.ringtone.stop();
+        this.teardown();
+        this.home('Answered on another device');
+        return;
+      }
+      this.show({ screen: 'incoming', other: c.other, call: doc,
+        status: c.accepting ? 'Connecting…' : null });
+      return;
+    }
+    if (c.role === 'caller' && (doc.state === 'calling' || doc.state === 'ringing')) {
+      const n = doc.ringingDevices || 0;
+      const status = doc.state === 'calling' ? 'Calling…'
+        : n > 1 ? `Ringing on ${n} devices…` : 'Ringing…';
+      this.show({ screen: 'calling', other: c.other, status, call: doc });
+      return;
+    }
+    // accepted / connecting / connected: the call screen.
+    c.reached = true;
+    if (c.role === 'caller' && !c.peer) { this.startPeer(c); c.peer.start().catch((e) => this.mediaError(c, e)); }
+    this.refresh();
+  }
+
+  // The call screen's view from the current call.
+  refresh(extra = {}) {
+    const c = this.c;
+    if (!c || !c.reached) return;
+    const doc = c.call;
+    const otherMuted = doc.metadata
+      ? !!(c.role === 'caller' ? doc.metadata.receiverMuted : doc.metadata.callerMuted) : false;
+    this.show({
+      screen: 'incall', other: c.other, call: doc,
+      connectedAt: doc.state === 'connected' && doc.connectedAt ? Date.parse(doc.connectedAt) : null,
+      status: doc.state === 'connected' ? null : 'Connecting…',
+      muted: !!c.muted, otherMuted, quality: c.quality || null,
+      reconnecting: !!c.reconnecting, outputId: this.outputId, ...extra,
+    });
+  }
+
+  finish(doc) {
+    const c = this.c;
+    const reached = c.reached;
+    const name = c.other.name;
+    this.ringtone.stop();
+    this.teardown();
+    if (reached) {
+      this.show({ screen: 'ended', other: c.other, call: doc, text: endedText(doc) });
+      clearTimeout(this.endedTimer);
+      this.endedTimer = setTimeout(() => { if (!this.c) this.home(); }, ENDED_MS);
+    } else if (c.role === 'caller') {
+      this.home(outcomeForCaller(doc, name));
+    } else if (doc.state === 'timeout' || doc.reason === 'cancelled') {
+      this.home(`Missed call from ${name}`);
+    } else {
+      this.home();
+    }
+  }
+
+  home(toast) {
+    this.show({ screen: 'home', toast });
+  }
+
+  onSignal({ callId, data }) {
+    const c = this.c;
+    if (!c || c.callId !== callId) return;
+    if (!c.peer) { (c.signals ||= []).push(data); return; }
+    c.peer.handle(data).catch((e) => this.mediaError(c, e));
+  }
+
+  // After (re)connecting to the server: a call this tab holds may have ended meanwhile.
+  async resync() {
+    const c = this.c;
+    if (!c || !c.callId) return;
+    try {
+      this.apply(await this.api.get(`/v1/calls/${encodeURIComponent(c.callId)}`));
+    } catch (e) {
+      if (e.code === 'not_found' && this.c === c) { this.teardown(); this.home('Call ended'); }
+    }
+  }
+
+  // --- media ---------------------------------------------------------------------------------
+  begin({ role, other, own }) {
+    clearTimeout(this.endedTimer);
+    this.c = { role, other, own, callId: null, call: null, stream: null, peer: null };
+    return this.c;
+  }
+
+  startPeer(c) {
+    c.meter = new QualityMeter();
+    c.peer = new Peer({
+      role: c.role, iceServers: c.iceServers || [], stream: c.stream,
+      send: (data) => this.sig.signal(c.callId, data),
+      on: {
+        track: (stream) => media.playRemote(stream, this.outputId).catch(() => {}),
+        ice: (state) => this.onIce(c, state),
+        connected: () => this.whenAudioFlows(c),
+      },
+    });
+    for (const t of c.stream.getAudioTracks()) {
+      t.addEventListener('ended', () => {
+        if (this.c !== c) return;
+        this.sig.request('fail', { callId: c.callId, reason: 'media_device' }).catch(() => {});
+        this.refresh({ error: 'The microphone stopped working (unplugged?). The call was ended.' });
+      });
+    }
+    for (const s of c.signals || []) c.peer.handle(s).catch((e) => this.mediaError(c, e));
+    c.signals = [];
+    c.statsTimer = setInterval(() => this.sampleQuality(c), STATS_EVERY_MS);
+  }
+
+  // `ready` once ICE and DTLS are up and the first audio packets have arrived.
+  whenAudioFlows(c) {
+    if (c.readySent || c.waitingAudio) return;
+    c.waitingAudio = setInterval(async () => {
+      if (this.c !== c || !c.peer) { clearInterval(c.waitingAudio); return; }
+      const report = await c.peer.pc.getStats();
+      let packets = 0;
+      report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') packets += s.packetsReceived || 0; });
+      if (packets > 0 && !c.readySent) {
+        clearInterval(c.waitingAudio);
+        c.readySent = true;
+        this.sig.request('ready', { callId: c.callId }).then((d) => this.apply(d), () => {});
+      }
+    }, 50);
+  }
+
+  onIce(c, state) {
+    if (this.c !== c) return;
+    if (state === 'connected' || state === 'completed') {
+      clearTimeout(c.restartTimer);
+      c.restartTimer = null;
+      if (c.reconnecting) { c.reconnecting = false; this.refresh(); }
+      return;
+    }
+    if ((state === 'disconnected' || state === 'failed') && !c.restartTimer) {
+      const wait = state === 'failed' ? 0 : RESTART_AFTER_MS;
+      const again = () => {
+        if (this.c !== c || !c.peer) return;
+        const s = c.peer.pc.iceConnectionState;
+        if (s === 'connected' || s === 'completed') { c.restartTimer = null; return; }
+        c.reconnecting = true;
+        this.refresh();
+        c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
+        c.restartTimer = setTimeout(again, RESTART_EVERY_MS);
+      };
+      c.restartTimer = setTimeout(again, wait);
+    }
+  }
+
+  async sampleQuality(c) {
+    if (this.c !== c || !c.peer || c.call?.state !== 'connected') return;
+    const q = c.meter.read(await c.peer.pc.getStats());
+    if (!q || this.c !== c) return;
+    c.quality = q;
+    this.refresh();
+  }
+
+  mediaError(c, e) {
+    console.error('dialtone: media error', e);
+    if (this.c !== c || !c.callId) return;
+    this.sig.request('fail', { callId: c.callId, reason: 'media_failed' }).catch(() => {});
+  }
+
+  // The getStats report of the current call, for diagnostics (window.dialtone.stats()).
+  async stats() {
+    const c = this.c;
+    if (!c || !c.peer) return [];
+    const out = [];
+    (await c.peer.pc.getStats()).forEach((s) => out.push(s));
+    return out;
+  }
+
+  abandon(c) {
+    if (this.c === c) this.teardown();
+    else media.stopStream(c.stream);
+  }
+
+  teardown() {
+    const c = this.c;
+    if (!c) return;
+    this.c = null;
+    clearInterval(c.statsTimer);
+    clearInterval(c.waitingAudio);
+    clearTimeout(c.restartTimer);
+    if (c.peer) c.peer.close();
+    media.stopStream(c.stream);
+    media.stopRemote();
+    if (c.callId) setOwn(c.callId, false);
+  }
+
+  // Closing or reloading the tab ends the call this tab carries (nobody is left talking to a
+  // closed tab); an incoming call keeps ringing on the user's other devices.
+  leaveOnUnload() {
+    const c = this.c;
+    if (c && c.callId && c.own && this.sig.ws && this.sig.online) {
+      this.sig.ws.send(JSON.stringify({ id: 0, op: 'end', callId: c.callId }));
+      setOwn(c.callId, false);
+    }
+  }
+}

@@ -1,0 +1,195 @@
+// Boot: sign-in, the WebSocket, and the screen that matches the call controller's view.
+
+import { Api, serverInfo, devToken } from './api.js';
+import { Signaling } from './signaling.js';
+import { CallController } from './call.js';
+import { unlockOnInput } from './ringtone.js';
+import { toast, banner, h } from './ui.js';
+import * as screens from './screens.js';
+
+const SESSION_KEY = 'dialtone.session';
+const DEVICE_KEY = 'dialtone.deviceId';
+const PEOPLE_EVERY_MS = 5000;
+
+// One device id per tab (sessionStorage), so each tab rings and answers on its own.
+function deviceId() {
+  let id = sessionStorage.getItem(DEVICE_KEY);
+  if (!id) {
+    const bytes = crypto.getRandomValues(new Uint8Array(8));
+    id = `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+    sessionStorage.setItem(DEVICE_KEY, id);
+  }
+  return id;
+}
+
+// The claims of a JWT (for display and expiry only: the server verifies it).
+function claims(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(decodeURIComponent(escape(atob(part))));
+  } catch (e) {
+    return null;
+  }
+}
+
+function loadSession() {
+  try {
+    const s = JSON.parse(localStorage.getItem(SESSION_KEY));
+    if (s && s.token && (!s.expiresAt || s.expiresAt > Date.now())) return s;
+  } catch (e) { /* none */ }
+  return null;
+}
+
+function sessionFromToken(token, expiresAt) {
+  const c = claims(token);
+  if (!c || typeof c.sub !== 'string') return null;
+  return {
+    token, userId: c.sub, name: c.name || c.sub, photo: c.picture || '',
+    expiresAt: expiresAt || (typeof c.exp === 'number' ? c.exp * 1000 : null),
+  };
+}
+
+const slug = (name) => name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9._@-]+/g, '-')
+  .replace(/^-+|-+$/g, '').slice(0, 64) || `user-${Date.now()}`;
+
+class App {
+  constructor() {
+    this.root = document.getElementById('screen');
+    this.current = null;  // {name, screen}
+    this.info = { devMode: true };
+  }
+
+  async boot() {
+    unlockOnInput();
+    document.getElementById('sign-out').addEventListener('click', () => this.signOut());
+    addEventListener('storage', (e) => { if (e.key === SESSION_KEY && !e.newValue) location.reload(); });
+    try { this.info = await serverInfo(); } catch (e) { /* older server: assume dev mode */ }
+    const m = /#token=([^&]+)/.exec(location.hash);
+    if (m) {
+      history.replaceState(null, '', location.pathname);
+      const s = sessionFromToken(decodeURIComponent(m[1]));
+      if (s) localStorage.setItem(SESSION_KEY, JSON.stringify(s));
+    }
+    const session = loadSession();
+    if (session) this.start(session);
+    else this.signInScreen();
+  }
+
+  mount(name, screen) {
+    if (this.current && this.current.screen.dispose) this.current.screen.dispose();
+    this.current = { name, screen };
+    this.root.replaceChildren(screen.el);
+    document.body.dataset.screen = name;
+  }
+
+  signInScreen(error) {
+    this.mount('signin', screens.signIn({ devMode: this.info.devMode, error }, {
+      onDev: async ({ name, userId, photo }) => {
+        try {
+          const id = userId || slug(name);
+          const r = await devToken(id, name, photo);
+          const s = { token: r.token, userId: id, name, photo, expiresAt: Date.parse(r.expiresAt) };
+          localStorage.setItem(SESSION_KEY, JSON.stringify(s));
+          this.start(s);
+        } catch (e) {
+          this.signInScreen(e.message);
+        }
+      },
+      onToken: async (token) => {
+        const s = sessionFromToken(token);
+        if (!s) { this.signInScreen('That is not a JWT with a subject (sub).'); return; }
+        try {
+          await new Api(token, deviceId()).get(`/v1/users/${encodeURIComponent(s.userId)}`);
+        } catch (e) {
+          this.signInScreen(e.code === 'unauthorized' ? `The server refused this token: ${e.message}` : e.message);
+          return;
+        }
+        localStorage.setItem(SESSION_KEY, JSON.stringify(s));
+        this.start(s);
+      },
+    }));
+    document.getElementById('name')?.focus();
+  }
+
+  start(session) {
+    this.session = session;
+    const dev = deviceId();
+    this.api = new Api(session.token, dev);
+    this.sig = new Signaling({ token: session.token, deviceId: dev, tokenExpiresAt: session.expiresAt });
+    this.calls = new CallController({ api: this.api, sig: this.sig, me: session, deviceId: dev });
+    this.calls.addEventListener('view', (e) => this.render(e.detail));
+    this.sig.addEventListener('status', (e) => {
+      banner(e.detail.online ? '' : 'Reconnecting to the server…');
+    });
+    this.sig.addEventListener('expired', () => this.signOut('Your session expired. Please sign in again.'));
+    document.getElementById('me').textContent = session.name;
+    document.getElementById('sign-out').hidden = false;
+    window.dialtone = { stats: () => this.calls.stats(), deviceId: dev };
+    this.sig.start();
+    this.render({ screen: 'home' });
+  }
+
+  signOut(error) {
+    if (this.calls) { this.calls.hangup(); this.calls.dispose(); }
+    if (this.sig) this.sig.stop();
+    clearInterval(this.peopleTimer);
+    localStorage.removeItem(SESSION_KEY);
+    this.sig = this.calls = null;
+    document.getElementById('me').textContent = '';
+    document.getElementById('sign-out').hidden = true;
+    banner('');
+    this.signInScreen(error);
+  }
+
+  render(view) {
+    if (view.toast) toast(view.toast, /failed|busy|rejected|No answer|not/i.test(view.toast) ? 'warn' : 'info');
+    const same = this.current && this.current.name === view.screen;
+    if (same && this.current.screen.update) { this.current.screen.update(view); return; }
+    if (same && view.screen === 'home') { if (view.error) this.homeScreen(view.error); return; }
+    clearInterval(this.peopleTimer);
+    const now = () => this.sig.now();
+    const c = this.calls;
+    switch (view.screen) {
+      case 'home': this.homeScreen(view.error); break;
+      case 'calling': this.mount('calling', screens.calling(view, { onHangup: () => c.hangup() })); break;
+      case 'incoming':
+        this.mount('incoming', screens.incoming(view, {
+          onAccept: () => c.accept(), onDecline: () => c.decline(), now,
+        }));
+        break;
+      case 'incall':
+        this.mount('incall', screens.inCall(view, {
+          onHangup: () => c.hangup(), onMute: () => c.toggleMute(),
+          onOutput: (id) => c.setOutput(id), now,
+        }));
+        break;
+      case 'ended': this.mount('ended', screens.ended(view)); break;
+      default: break;
+    }
+    this.root.focus({ preventScroll: true });
+  }
+
+  homeScreen(error) {
+    const api = this.api;
+    const screen = screens.home({ me: this.session, error }, {
+      onCall: (user) => this.calls.call(user),
+      load: async () => {
+        const [u, c] = await Promise.allSettled([api.get('/v1/users'), api.get('/v1/calls?limit=30')]);
+        if (u.status === 'rejected' && u.reason.code === 'unauthorized') {
+          this.signOut('The server no longer accepts your sign-in. Please sign in again.');
+          return {};
+        }
+        return { users: u.value?.users, calls: c.value?.calls };
+      },
+    });
+    this.mount('home', screen);
+    screen.refresh().catch(() => {});
+    clearInterval(this.peopleTimer);
+    this.peopleTimer = setInterval(() => screen.refresh().catch(() => {}), PEOPLE_EVERY_MS);
+  }
+}
+
+new App().boot().catch((e) => {
+  document.getElementById('screen').replaceChildren(h('p', { class: 'error', role: 'alert' },
+    `Dialtone could not start: ${e.message}`));
+});

@@ -1,0 +1,140 @@
+// One call's WebRTC link, in the signaling shapes of protocol v1 (the browser's own JSON).
+// The caller offers; the receiver answers. Candidates that arrive before the description they
+// belong to are kept until it is set. An offer with a new DTLS fingerprint (the C++ SDK
+// rebuilds its transport to restart) replaces the RTCPeerConnection; a plain ICE restart reuses it.
+
+function fingerprint(sdp) {
+  const m = /^a=fingerprint:(.+)$/m.exec(sdp || '');
+  return m ? m[1].trim() : '';
+}
+
+export class Peer {
+  // role: 'caller' | 'receiver'; send(data) relays a signal; on: {track, ice, connected}
+  constructor({ role, iceServers, stream, send, on }) {
+    this.role = role;
+    this.iceServers = iceServers;
+    this.stream = stream;
+    this.send = send;
+    this.on = on;
+    this.queued = [];
+    this.closed = false;
+    this.pc = this.create();
+  }
+
+  create() {
+    const pc = new RTCPeerConnection({
+      iceServers: this.iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
+    });
+    for (const track of this.stream.getAudioTracks()) pc.addTrack(track, this.stream);
+    pc.ontrack = (ev) => {
+      if (this.pc !== pc) return;
+      this.on.track(ev.streams[0] || new MediaStream([ev.track]));
+    };
+    pc.onicecandidate = (ev) => {
+      if (this.pc !== pc) return;
+      const c = ev.candidate;
+      if (!c || !c.candidate) {
+        this.send({ type: 'candidate', candidate: '' });
+      } else {
+        this.send({
+          type: 'candidate', candidate: c.candidate, sdpMid: c.sdpMid ?? '0',
+          sdpMLineIndex: c.sdpMLineIndex ?? 0,
+        });
+      }
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (this.pc === pc) this.on.ice(pc.iceConnectionState);
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.pc === pc && pc.connectionState === 'connected') this.on.connected();
+    };
+    return pc;
+  }
+
+  // The caller's first offer.
+  async start() {
+    await this.offer(false);
+  }
+
+  async offer(iceRestart) {
+    const pc = this.pc;
+    if (pc.signalingState !== 'stable') await pc.setLocalDescription({ type: 'rollback' });
+    if (iceRestart) pc.restartIce();
+    const offer = await pc.createOffer({ iceRestart });
+    if (this.closed || this.pc !== pc) return;
+    await pc.setLocalDescription(offer);
+    this.send({ type: 'offer', sdp: pc.localDescription.sdp });
+  }
+
+  // Ask for (receiver) or make (caller) an ICE restart.
+  async restart() {
+    if (this.closed) return;
+    if (this.role === 'caller') await this.offer(true);
+    else this.send({ type: 'restart' });
+  }
+
+  async handle(data) {
+    if (this.closed || !data || typeof data !== 'object') return;
+    const pc = this.pc;
+    switch (data.type) {
+      case 'offer': {
+        if (this.role !== 'receiver' || typeof data.sdp !== 'string') return;
+        const old = pc.remoteDescription;
+        if (old && fingerprint(old.sdp) !== fingerprint(data.sdp)) {
+          // A new transport on the other side: start over with a fresh connection.
+          this.pc = this.create();
+          pc.close();
+          this.queued = [];
+        }
+        await this.pc.setRemoteDescription({ type: 'offer', sdp: data.sdp });
+        await this.flush();
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        this.send({ type: 'answer', sdp: this.pc.localDescription.sdp });
+        return;
+      }
+      case 'answer':
+        if (this.role !== 'caller' || typeof data.sdp !== 'string') return;
+        if (pc.signalingState !== 'have-local-offer') return;  // a stale answer
+        await pc.setRemoteDescription({ type: 'answer', sdp: data.sdp });
+        await this.flush();
+        return;
+      case 'candidate':
+        if (typeof data.candidate !== 'string') return;
+        if (!pc.remoteDescription) this.queued.push(data);
+        else await this.add(data);
+        return;
+      case 'restart':
+        if (this.role === 'caller') await this.offer(true);
+        return;
+      default:
+    }
+  }
+
+  async add(c) {
+    try {
+      if (c.candidate === '') await this.pc.addIceCandidate();
+      else await this.pc.addIceCandidate({
+        candidate: c.candidate, sdpMid: c.sdpMid ?? '0', sdpMLineIndex: c.sdpMLineIndex ?? 0,
+      });
+    } catch (e) {
+      // A candidate for an older generation (before a restart) is expected to fail.
+    }
+  }
+
+  async flush() {
+    const q = this.queued;
+    this.queued = [];
+    for (const c of q) await this.add(c);
+  }
+
+  // Replaces the outgoing track (a new microphone) without renegotiation.
+  async replaceTrack(track) {
+    for (const s of this.pc.getSenders()) if (s.track && s.track.kind === 'audio') await s.replaceTrack(track);
+  }
+
+  close() {
+    this.closed = true;
+    this.pc.close();
+  }
+}

@@ -1,0 +1,141 @@
+// The WebSocket of protocol v1: one per tab. Reconnects with backoff and jitter, re-sends the
+// requests that had no reply, estimates the server's clock, and emits:
+//   'hello'   {userId, deviceId, serverTime}
+//   'call'    the call document (every snapshot, in the server's order)
+//   'signal'  {callId, from, data}
+//   'status'  {online: bool, attempt}   — the link to the server went up or down
+//   'expired'                           — the token is no longer accepted
+
+import { ApiError } from './api.js';
+
+const REQUEST_TIMEOUT_MS = 10000;
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 10000;
+
+export class Signaling extends EventTarget {
+  constructor({ token, deviceId, tokenExpiresAt }) {
+    super();
+    this.token = token;
+    this.deviceId = deviceId;
+    this.tokenExpiresAt = tokenExpiresAt;  // ms since epoch, or null
+    this.ws = null;
+    this.online = false;
+    this.nextId = 1;
+    this.pending = new Map();  // id -> {msg, resolve, reject, sentAt, timer}
+    this.attempt = 0;
+    this.closed = false;
+    this.offset = 0;           // server clock - local clock, ms
+    this.bestRtt = Infinity;
+  }
+
+  // Server time now, in ms since epoch.
+  now() { return Date.now() + this.offset; }
+
+  start() { this.connect(); }
+
+  stop() {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    if (this.ws) this.ws.close(1000);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new ApiError('network', 'signed out'));
+    }
+    this.pending.clear();
+  }
+
+  connect() {
+    if (this.closed) return;
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const q = new URLSearchParams({ access_token: this.token, deviceId: this.deviceId });
+    const ws = new WebSocket(`${proto}//${location.host}/v1/ws?${q}`);
+    this.ws = ws;
+    let greeted = false;
+    ws.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      if (!msg || typeof msg !== 'object') return;
+      if (msg.type === 'hello') {
+        greeted = true;
+        this.attempt = 0;
+        // A first estimate (the delivery delay is unknown); replies refine it.
+        const t = Date.parse(msg.serverTime);
+        if (this.bestRtt === Infinity && !Number.isNaN(t)) this.offset = t - Date.now();
+        this.online = true;
+        this.emit('status', { online: true });
+        this.emit('hello', msg);
+        // Requests that were in flight when the link dropped: the server answers a repeat
+        // of an op that already took effect with the current document.
+        for (const p of this.pending.values()) ws.send(JSON.stringify(p.msg));
+      } else if (msg.type === 'reply') {
+        this.reply(msg);
+      } else if (msg.type === 'call' && msg.call) {
+        this.emit('call', msg.call);
+      } else if (msg.type === 'signal') {
+        this.emit('signal', { callId: msg.callId, from: msg.from, data: msg.data });
+      }
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.online) this.emit('status', { online: false });
+      this.online = false;
+      if (this.closed) return;
+      if (!greeted && this.tokenExpiresAt && Date.now() >= this.tokenExpiresAt) {
+        this.emit('expired', {});
+        return;
+      }
+      // Full jitter: 0..min(max, min * 2^attempt).
+      const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+      this.attempt += 1;
+      this.emit('status', { online: false, attempt: this.attempt });
+      this.retryTimer = setTimeout(() => this.connect(), Math.random() * cap);
+    };
+  }
+
+  // Sends an op; resolves with the reply's call document (or the reply), rejects with ApiError.
+  request(op, fields = {}) {
+    const id = this.nextId++;
+    const msg = { id, op, ...fields };
+    return new Promise((resolve, reject) => {
+      const p = { msg, resolve, reject, sentAt: Date.now() };
+      p.timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ApiError('network', 'The server did not answer in time.'));
+      }, REQUEST_TIMEOUT_MS);
+      this.pending.set(id, p);
+      if (this.online && this.ws) this.ws.send(JSON.stringify(msg));
+    });
+  }
+
+  // A signal's reply carries nothing; its failure (the call ended meanwhile) is not an error.
+  signal(callId, data) {
+    return this.request('signal', { callId, data }).catch(() => {});
+  }
+
+  reply(msg) {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    clearTimeout(p.timer);
+    this.sample(msg.serverTime, p.sentAt, Date.now());
+    if (msg.ok) {
+      p.resolve(msg.call ?? msg);
+    } else {
+      const e = msg.error || {};
+      p.reject(new ApiError(e.code || 'unknown', e.message || 'request failed', 0, msg.call));
+    }
+  }
+
+  // Clock offset from the sample with the smallest round trip (the tightest bound).
+  sample(serverTime, sentAt, receivedAt) {
+    const t = Date.parse(serverTime);
+    if (Number.isNaN(t)) return;
+    const rtt = receivedAt - sentAt;
+    if (rtt > this.bestRtt) return;
+    this.bestRtt = rtt;
+    this.offset = t - (sentAt + rtt / 2);
+  }
+
+  emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+}
