@@ -101,13 +101,17 @@ export function toneShare(samples, rate, hz, from = 0, len = samples.length) {
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
-  '--use-fake-device-for-media-stream'];
+  '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection'];
 
-// One Chromium whose fake microphone plays a tone of `hz` (or denies the microphone).
-export async function launch({ hz = 440, micAllowed = true } = {}) {
+// One Chromium whose fake microphone plays a tone of `hz`; micAllowed: false refuses the
+// permission, microphone: false leaves the machine's real (here: absent) devices.
+export async function launch({ hz = 440, micAllowed = true, microphone = true } = {}) {
   const dir = tempDir('dialtone-chromium-');
-  const args = [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${toneWav(join(dir, 'tone.wav'), hz)}`];
+  const args = [...CHROMIUM_ARGS];
+  if (microphone) {
+    args.push('--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${toneWav(join(dir, 'tone.wav'), hz)}`);
+  }
   if (micAllowed) args.push('--use-fake-ui-for-media-stream');
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
   return {
@@ -200,4 +204,16 @@ export async function rtp(page) {
 
 export function near(hz, target, tolerance = 15) {
   return Math.abs(hz - target) <= tolerance;
+}
+
+// Waits for a toast whose text matches.
+export async function toastSeen(page, re, timeout = 10000) {
+  await page.waitForFunction((src) => [...document.querySelectorAll('#toasts .toast')]
+    .some((t) => new RegExp(src).test(t.textContent)), re.source, { timeout });
+}
+
+// Text of the caller's status line ("Calling…", "Ringing on 2 devices…").
+export async function statusIs(page, re, timeout = 10000) {
+  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('call-status')?.textContent || ''),
+    re.source, { timeout });
 }

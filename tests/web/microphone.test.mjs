@@ -1,0 +1,72 @@
+// No microphone for the page: a message that says what to do, and nobody is left waiting —
+// neither the person who called nor the one who tried to answer.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as t from './lib.mjs';
+
+let server; let allowed; let denied; let none;
+before(async () => {
+  server = await t.startServer();
+  allowed = await t.launch();
+  denied = await t.launch({ micAllowed: false });  // the permission prompt is refused
+  none = await t.launch({ microphone: false });    // this machine has no audio input
+});
+after(async () => {
+  await allowed?.close();
+  await none?.close();
+  await denied?.close();
+  await server?.stop();
+});
+
+test('answering without a microphone ends the call for both, with the reason', async () => {
+  const b = await denied.page(server);
+  await t.signIn(b, 'Nomi Crofone', 'nomi');
+  const a = await allowed.page(server);
+  await t.signIn(a, 'Ava', 'ava');
+  await t.call(a, 'nomi');
+  await t.screen(b, 'incoming');
+  await b.click('#accept');
+  await t.screen(b, 'home');
+  const msg = await b.textContent('.home .error');
+  assert.match(msg, /Microphone access is blocked\. Allow the microphone for this site/);
+  await t.shot(b, 'microphone-denied');
+  await t.toastSeen(a, /Nomi Crofone could not use their microphone/);
+  await t.screen(a, 'home');
+  const r = await a.evaluate(async () => {
+    const s = JSON.parse(localStorage.getItem('dialtone.session'));
+    const res = await fetch('/v1/calls?limit=1', { headers: { Authorization: `Bearer ${s.token}` } });
+    return (await res.json()).calls[0];
+  });
+  assert.equal(r.state, 'rejected');
+  assert.equal(r.reason, 'media_device');
+});
+
+test('calling without a microphone places no call', async () => {
+  const b = await denied.page(server);
+  await t.signIn(b, 'Nomi Crofone', 'nomi');
+  const a = await allowed.page(server);
+  await t.signIn(a, 'Ava', 'ava');
+  await t.call(b, 'ava');
+  await t.screen(b, 'home');
+  assert.match(await b.textContent('.home .error'), /Microphone access is blocked/);
+  await a.waitForTimeout(500);
+  assert.equal(await a.evaluate(() => document.body.dataset.screen), 'home');
+  const busy = await a.evaluate(async () => {
+    const s = JSON.parse(localStorage.getItem('dialtone.session'));
+    return (await (await fetch('/v1/users/nomi/busy', { headers: { Authorization: `Bearer ${s.token}` } })).json()).busy;
+  });
+  assert.equal(busy, false);
+});
+
+test('a machine without any microphone is told so', async () => {
+  const b = await none.page(server);
+  await t.signIn(b, 'Nomi Crofone', 'nomi');
+  const a = await allowed.page(server);
+  await t.signIn(a, 'Ava', 'ava');
+  await t.call(a, 'nomi');
+  await t.screen(b, 'incoming');
+  await b.click('#accept');
+  await t.screen(b, 'home');
+  assert.match(await b.textContent('.home .error'), /No microphone was found\. Connect one/);
+  await t.toastSeen(a, /could not use their microphone/);
+});
