@@ -217,3 +217,26 @@ export async function statusIs(page, re, timeout = 10000) {
   await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('call-status')?.textContent || ''),
     re.source, { timeout });
 }
+
+// The C++ command-line client as a child process, with its output collected.
+export function cli(server, user, args) {
+  if (!DIALTONE_CLI) throw new Error('DIALTONE_CLI (path of the dialtone binary) is not set');
+  const proc = spawn(DIALTONE_CLI, ['--server', server.url, '--user', user, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout.on('data', (d) => { output += d; });
+  proc.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((r) => proc.once('exit', (code) => r(code)));
+  return {
+    proc, exited,
+    output: () => output,
+    async waitFor(text, ms = 20000) {
+      const end = Date.now() + ms;
+      while (!output.includes(text)) {
+        if (proc.exitCode !== null || Date.now() > end) throw new Error(`dialtone: no "${text}" in:\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    kill() { if (proc.exitCode === null) proc.kill('SIGTERM'); },
+  };
+}
