@@ -72,6 +72,15 @@ test('a call from the first ring to hang-up, with audio both ways', async () => 
   await a.click('#mute');
   await b.waitForSelector('#other-muted', { state: 'hidden' });
 
+  // Speaker: the output device is chosen with setSinkId on the remote audio element.
+  const outputs = await b.$$eval('#output option', (o) => o.map((x) => x.value));
+  assert.ok(outputs.length >= 1, 'no audio outputs listed');
+  const target = outputs[outputs.length - 1];
+  await b.selectOption('#output', target);
+  await b.waitForFunction((id) => document.getElementById('remote-audio').sinkId === id, target);
+  const after = await t.listen(b);
+  assert.ok(t.near(after.hz, 440) && after.db > -70, `Bob hears after the switch ${JSON.stringify(after)}`);
+
   // Bob hangs up: both see "Call ended", then their home screens.
   await b.click('#hangup');
   await t.screen(a, 'ended');

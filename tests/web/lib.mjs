@@ -1,6 +1,6 @@
 // Test support for the browser client: real dialtoned processes, Debian's Chromium through
 // playwright-core (never a downloaded browser), tones in and tone detection out.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,4 +239,44 @@ export function cli(server, user, args) {
     },
     kill() { if (proc.exitCode === null) proc.kill('SIGTERM'); },
   };
+}
+
+// A real coturn on loopback with a shared secret (TURN REST), as the C++ tests run it.
+export async function startCoturn(secret) {
+  const dir = tempDir('coturn-web-');
+  const port = 30000 + Math.floor(Math.random() * 10000);
+  const minPort = 50000 + Math.floor(Math.random() * 140) * 100;
+  const proc = spawn('turnserver', ['-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1',
+    `--listening-port=${port}`, `--min-port=${minPort}`, `--max-port=${minPort + 99}`,
+    `--static-auth-secret=${secret}`, '--realm=dialtone.test', '--no-tls', '--no-dtls', '--no-cli',
+    '--allow-loopback-peers', '--fingerprint', '-v', '--log-file=stdout', '--simple-log',
+    `--pidfile=${join(dir, 'turnserver.pid')}`, `--db=${join(dir, 'turndb')}`],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  proc.stdout.on('data', (d) => { log += d; });
+  await waitForLine(proc, /IO method \(admin thread\)/, 10000, 'turnserver');
+  return {
+    url: `turn:127.0.0.1:${port}?transport=udp`,
+    log: () => log,
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// nftables in this test's private network namespace: drop every UDP packet (media; signaling
+// is TCP) until the returned function is called.
+export function cutUdp() {
+  const sh = (cmd) => {
+    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+  };
+  sh("nft add table inet webcut && nft add chain inet webcut out '{ type filter hook output priority 0; }' && nft add rule inet webcut out meta l4proto udp drop");
+  return () => sh('nft delete table inet webcut');
 }

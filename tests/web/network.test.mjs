@@ -1,0 +1,69 @@
+// The network under the call: ICE servers from GET /v1/turn-credentials (a real coturn hands
+// out relay candidates), and a media path cut for a few seconds — the "Reconnecting…" banner,
+// an ICE restart, audio again. Runs in a private network namespace (CTest starts it with
+// `unshare -n`), where nftables can drop UDP without touching anything else on the machine.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as t from './lib.mjs';
+
+const SECRET = 'web-test-secret';
+let server; let coturn; let alice; let bob;
+before(async () => {
+  coturn = await t.startCoturn(SECRET);
+  server = await t.startServer(['--turn-secret', SECRET, '--turn-urls', coturn.url]);
+  alice = await t.launch({ hz: 440 });
+  bob = await t.launch({ hz: 660 });
+});
+after(async () => {
+  await alice?.close();
+  await bob?.close();
+  await server?.stop();
+  await coturn?.stop();
+});
+
+test('TURN from the server, then a cut in the media path: reconnecting, ICE restart, audio back', async () => {
+  const b = await bob.page(server);
+  await t.signIn(b, 'Bob', 'bob');
+  const a = await alice.page(server);
+  await t.signIn(a, 'Alice', 'alice');
+  await t.call(a, 'bob');
+  await t.screen(b, 'incoming');
+  await b.click('#accept');
+  for (const p of [a, b]) {
+    await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  }
+  // Both gathered relay candidates with the server's TURN credentials.
+  for (const p of [a, b]) {
+    await p.waitForFunction(async () => (await window.dialtone.stats())
+      .some((s) => s.type === 'local-candidate' && s.candidateType === 'relay'), null, { timeout: 10000 });
+  }
+  assert.match(coturn.log(), /ALLOCATE processed, success/);
+
+  const ufrags = () => a.evaluate(async () => [...new Set((await window.dialtone.stats())
+    .filter((s) => s.type === 'local-candidate').map((s) => s.usernameFragment))]);
+  const before = await ufrags();
+  const restore = t.cutUdp();
+  let restored = false;
+  try {
+    await a.waitForSelector('#reconnecting:not([hidden])', { timeout: 20000 });
+    await t.shot(a, 'reconnecting');
+    // Signaling still works: Alice's tab offers an ICE restart (a new ufrag).
+  } finally {
+    restore();
+    restored = true;
+  }
+  assert.ok(restored);
+  for (const p of [a, b]) await p.waitForSelector('#reconnecting', { state: 'hidden', timeout: 30000 });
+  // The path came back through an ICE restart: candidates of a new ICE generation (ufrag).
+  const afterCut = await ufrags();
+  assert.ok(afterCut.some((u) => !before.includes(u)), `ufrags ${before} then ${afterCut}`);
+  await a.waitForTimeout(1000);
+  const [ha, hb] = await Promise.all([t.listen(a), t.listen(b)]);
+  assert.ok(t.near(ha.hz, 660) && ha.db > -70, `Alice hears ${JSON.stringify(ha)}`);
+  assert.ok(t.near(hb.hz, 440) && hb.db > -70, `Bob hears ${JSON.stringify(hb)}`);
+  // The call survived: same call, still connected, timer still running.
+  assert.equal(await a.evaluate(() => document.body.dataset.screen), 'incall');
+  assert.ok(await t.timerSeconds(a) >= 5);
+  await a.click('#hangup');
+  await t.screen(b, 'ended');
+});
