@@ -33,7 +33,10 @@ test('declined: the caller is told, both are back home, both histories say so', 
   const [a, b] = await pair(server, ['Ann', 'ann'], ['Ben', 'ben']);
   await t.call(a, 'ben');
   await t.screen(b, 'incoming');
-  await b.click('#decline');
+  // Keyboard: the incoming screen puts the focus on Accept; Decline is one Shift+Tab away.
+  await b.waitForFunction(() => document.activeElement?.id === 'accept');
+  await b.keyboard.press('Shift+Tab');
+  await b.keyboard.press('Enter');
   await t.toastSeen(a, /Call rejected/);
   await t.shot(a, 'toast-rejected');
   await t.screen(a, 'home');
