@@ -4,6 +4,7 @@
 // `unshare -n`), where nftables can drop UDP without touching anything else on the machine.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import * as t from './lib.mjs';
 
 const SECRET = 'web-test-secret';
@@ -66,4 +67,36 @@ test('TURN from the server, then a cut in the media path: reconnecting, ICE rest
   assert.ok(await t.timerSeconds(a) >= 5);
   await a.click('#hangup');
   await t.screen(b, 'ended');
+});
+
+test('the C++ CLI calls a browser, the path is cut: both ends rebuild it, audio both ways again', async () => {
+  const b = await bob.page(server);
+  await t.signIn(b, 'Bob', 'bob');
+  const dir = t.tempDir('dialtone-web-net-');
+  const robot = t.cli(server, 'robot', ['call', 'bob', '--input', 'tone:880', '--record', join(dir, 'robot.wav'),
+    '--ice-address', '127.0.0.1', '--duration', '90']);
+  try {
+    await t.screen(b, 'incoming', 20000);
+    await b.click('#accept');
+    await b.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+    const restore = t.cutUdp();
+    try {
+      await b.waitForSelector('#reconnecting:not([hidden])', { timeout: 20000 });
+    } finally {
+      restore();
+    }
+    await b.waitForSelector('#reconnecting', { state: 'hidden', timeout: 40000 });
+    await b.waitForTimeout(1500);
+    const h = await t.listen(b);
+    assert.ok(t.near(h.hz, 880) && h.db > -70, `the browser hears ${JSON.stringify(h)}\n${robot.output()}`);
+    await b.waitForTimeout(1000);
+    await b.click('#hangup');
+    assert.equal(await robot.exited, 0, robot.output());
+    // The CLI's recording ends with the browser's tone: audio came back that way too.
+    const { rate, samples } = t.readWav(join(dir, 'robot.wav'));
+    const share = t.toneShare(samples, rate, 660, samples.length - rate, rate);
+    assert.ok(share > 0.5, `660 Hz is ${share} of the CLI's last second\n${robot.output()}`);
+  } finally {
+    robot.kill();
+  }
 });

@@ -358,27 +358,29 @@ export class CallController extends EventTarget {
     }, 50);
   }
 
+  // Once the media path has been up, any ICE state but connected for RESTART_AFTER_MS (at once
+  // when failed) shows "Reconnecting…" and restarts ICE, again every RESTART_EVERY_MS. That
+  // includes a fresh connection still checking after the other side rebuilt its transport.
   onIce(c, state) {
     if (this.c !== c) return;
     if (state === 'connected' || state === 'completed') {
+      c.wasConnected = true;
       clearTimeout(c.restartTimer);
       c.restartTimer = null;
       if (c.reconnecting) { c.reconnecting = false; this.refresh(); }
       return;
     }
-    if ((state === 'disconnected' || state === 'failed') && !c.restartTimer) {
-      const wait = state === 'failed' ? 0 : RESTART_AFTER_MS;
-      const again = () => {
-        if (this.c !== c || !c.peer) return;
-        const s = c.peer.pc.iceConnectionState;
-        if (s === 'connected' || s === 'completed') { c.restartTimer = null; return; }
-        c.reconnecting = true;
-        this.refresh();
-        c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
-        c.restartTimer = setTimeout(again, RESTART_EVERY_MS);
-      };
-      c.restartTimer = setTimeout(again, wait);
-    }
+    if (!c.wasConnected || c.restartTimer || state === 'closed') return;
+    const again = () => {
+      if (this.c !== c || !c.peer) return;
+      const s = c.peer.pc.iceConnectionState;
+      if (s === 'connected' || s === 'completed') { c.restartTimer = null; return; }
+      c.reconnecting = true;
+      this.refresh();
+      c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
+      c.restartTimer = setTimeout(again, RESTART_EVERY_MS);
+    };
+    c.restartTimer = setTimeout(again, state === 'failed' ? 0 : RESTART_AFTER_MS);
   }
 
   async sampleQuality(c) {

@@ -3,9 +3,13 @@
 // belong to are kept until it is set. An offer with a new DTLS fingerprint (the C++ SDK
 // rebuilds its transport to restart) replaces the RTCPeerConnection; a plain ICE restart reuses it.
 
-function fingerprint(sdp) {
-  const m = /^a=fingerprint:(.+)$/m.exec(sdp || '');
-  return m ? m[1].trim() : '';
+// What identifies the other side's transport: its SDP session (the o= line's id stays the same
+// through renegotiations of one connection) and its DTLS fingerprint. webrtcbin shares one
+// certificate per process, so a rebuilt C++ transport shows only in the session id.
+function transportOf(sdp) {
+  const origin = /^o=\S+ (\S+)/m.exec(sdp || '');
+  const fp = /^a=fingerprint:(.+)$/m.exec(sdp || '');
+  return `${origin ? origin[1] : ''}|${fp ? fp[1].trim() : ''}`;
 }
 
 export class Peer {
@@ -43,6 +47,7 @@ export class Peer {
       }
     };
     pc.oniceconnectionstatechange = () => {
+      console.debug(`dialtone: ICE ${pc.iceConnectionState}${this.pc === pc ? '' : ' (replaced)'}`);
       if (this.pc === pc) this.on.ice(pc.iceConnectionState);
     };
     pc.onconnectionstatechange = () => {
@@ -80,11 +85,13 @@ export class Peer {
       case 'offer': {
         if (this.role !== 'receiver' || typeof data.sdp !== 'string') return;
         const old = pc.remoteDescription;
-        if (old && fingerprint(old.sdp) !== fingerprint(data.sdp)) {
+        if (old && transportOf(old.sdp) !== transportOf(data.sdp)) {
+          console.debug('dialtone: the other side has a new transport; new connection');
           // A new transport on the other side: start over with a fresh connection.
           this.pc = this.create();
           pc.close();
           this.queued = [];
+          this.on.ice(this.pc.iceConnectionState);  // a path to set up again: 'new'
         }
         await this.pc.setRemoteDescription({ type: 'offer', sdp: data.sdp });
         await this.flush();
