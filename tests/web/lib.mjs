@@ -30,6 +30,16 @@ function waitForLine(proc, re, ms, what) {
   });
 }
 
+// Ends a child we started (SIGTERM, then waits for it) and removes its directory.
+async function stopChild(proc, dir) {
+  if (proc.exitCode === null) {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
 // A real dialtoned on an ephemeral loopback port with its own data directory.
 export async function startServer(flags = []) {
   if (!DIALTONED) throw new Error('DIALTONED (path of the server binary) is not set');
@@ -42,14 +52,7 @@ export async function startServer(flags = []) {
   const url = `http://127.0.0.1:${m[2]}`;
   return {
     url, proc, dir, log,
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopChild(proc, dir),
   };
 }
 
@@ -259,14 +262,7 @@ export async function startCoturn(secret) {
   return {
     url: `turn:127.0.0.1:${port}?transport=udp`,
     log: () => log,
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopChild(proc, dir),
   };
 }
 

@@ -18,8 +18,9 @@ after(async () => {
   await server?.stop();
 });
 
-test('answering without a microphone ends the call for both, with the reason', async () => {
-  const b = await denied.page(server);
+// Ava (with a microphone) calls Nomi, whose browser is `browser`; Nomi presses Accept.
+async function answerWith(browser) {
+  const b = await browser.page(server);
   await t.signIn(b, 'Nomi Crofone', 'nomi');
   const a = await allowed.page(server);
   await t.signIn(a, 'Ava', 'ava');
@@ -27,6 +28,11 @@ test('answering without a microphone ends the call for both, with the reason', a
   await t.screen(b, 'incoming');
   await b.click('#accept');
   await t.screen(b, 'home');
+  return [a, b];
+}
+
+test('answering without a microphone ends the call for both, with the reason', async () => {
+  const [a, b] = await answerWith(denied);
   const msg = await b.textContent('.home .error');
   assert.match(msg, /Microphone access is blocked\. Allow the microphone for this site/);
   await t.shot(b, 'microphone-denied');
@@ -59,14 +65,7 @@ test('calling without a microphone places no call', async () => {
 });
 
 test('a machine without any microphone is told so', async () => {
-  const b = await none.page(server);
-  await t.signIn(b, 'Nomi Crofone', 'nomi');
-  const a = await allowed.page(server);
-  await t.signIn(a, 'Ava', 'ava');
-  await t.call(a, 'nomi');
-  await t.screen(b, 'incoming');
-  await b.click('#accept');
-  await t.screen(b, 'home');
+  const [a, b] = await answerWith(none);
   assert.match(await b.textContent('.home .error'), /No microphone was found\. Connect one/);
   await t.toastSeen(a, /could not use their microphone/);
 });

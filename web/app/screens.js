@@ -52,8 +52,13 @@ export function home({ me, error }, { onCall, load }) {
     onclick: () => onCall(u), 'data-user': u.userId,
   }, label);
 
+  // Re-rendered only when something changed, so keyboard focus stays where it was.
+  let shown = { users: '', calls: '' };
   async function refresh() {
-    const { users, calls } = await load();
+    const { users: u, calls: c } = await load();
+    const users = u && JSON.stringify(u) !== shown.users ? u : null;
+    const calls = c && JSON.stringify(c) !== shown.calls ? c : null;
+    shown = { users: u ? JSON.stringify(u) : shown.users, calls: c ? JSON.stringify(c) : shown.calls };
     if (users) {
       const others = users.filter((u) => u.userId !== me.userId)
         .sort((a, b) => (b.online - a.online) || a.name.localeCompare(b.name));
