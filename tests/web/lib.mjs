@@ -266,13 +266,17 @@ export async function startCoturn(secret) {
   };
 }
 
-// nftables in this test's private network namespace: drop every UDP packet (media; signaling
-// is TCP) until the returned function is called.
-export function cutUdp() {
+// nftables in this test's private network namespace: drop every media packet — all UDP, and
+// TCP (Chromium also pairs TCP host candidates) except dialtoned's port, so signaling goes on —
+// until the returned function is called.
+export function cutMedia(server) {
+  const port = new URL(server.url).port;
   const sh = (cmd) => {
     const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
   };
-  sh("nft add table inet webcut && nft add chain inet webcut out '{ type filter hook output priority 0; }' && nft add rule inet webcut out meta l4proto udp drop");
+  sh("nft add table inet webcut && nft add chain inet webcut out '{ type filter hook output priority 0; }' && " +
+    'nft add rule inet webcut out meta l4proto udp drop && ' +
+    `nft add rule inet webcut out tcp dport != ${port} tcp sport != ${port} drop`);
   return () => sh('nft delete table inet webcut');
 }

@@ -1,7 +1,7 @@
 // The network under the call: ICE servers from GET /v1/turn-credentials (a real coturn hands
 // out relay candidates), and a media path cut for a few seconds — the "Reconnecting…" banner,
 // an ICE restart, audio again. Runs in a private network namespace (CTest starts it with
-// `unshare -n`), where nftables can drop UDP without touching anything else on the machine.
+// `unshare -n`), where nftables can drop media without touching anything else on the machine.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ test('TURN from the server, then a cut in the media path: reconnecting, ICE rest
   const ufrags = () => a.evaluate(async () => [...new Set((await window.dialtone.stats())
     .filter((s) => s.type === 'local-candidate').map((s) => s.usernameFragment))]);
   const before = await ufrags();
-  const restore = t.cutUdp();
+  const restore = t.cutMedia(server);
   let restored = false;
   try {
     await a.waitForSelector('#reconnecting:not([hidden])', { timeout: 20000 });
@@ -79,7 +79,7 @@ test('the C++ CLI calls a browser, the path is cut: both ends rebuild it, audio 
     await t.screen(b, 'incoming', 20000);
     await b.click('#accept');
     await b.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
-    const restore = t.cutUdp();
+    const restore = t.cutMedia(server);
     try {
       await b.waitForSelector('#reconnecting:not([hidden])', { timeout: 20000 });
     } finally {

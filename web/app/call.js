@@ -391,9 +391,11 @@ export class CallController extends EventTarget {
     this.refresh();
   }
 
+  // A signaling step that fails before media ever flowed fails the call; once it has flowed,
+  // the restart loop (onIce) keeps trying, so one bad step in a renegotiation does not end it.
   mediaError(c, e) {
     console.error('dialtone: media error', e);
-    if (this.c !== c || !c.callId) return;
+    if (this.c !== c || !c.callId || c.wasConnected) return;
     this.sig.request('fail', { callId: c.callId, reason: 'media_failed' }).catch(() => {});
   }
 
