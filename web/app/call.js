@@ -129,7 +129,7 @@ export class CallController extends EventTarget {
     if (!c || !c.incoming || c.accepting) return;
     c.accepting = true;
     this.ringtone.stop();
-    this.show({ ...this.view, status: 'Connecting…', busy: true });
+    this.show({ ...this.view, status: 'Connecting…' });
     try {
       [c.stream, c.iceServers] = await Promise.all([media.openMic(), this.iceServers()]);
     } catch (e) {

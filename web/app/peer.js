@@ -1,7 +1,7 @@
 // One call's WebRTC link, in the signaling shapes of protocol v1 (the browser's own JSON).
 // The caller offers; the receiver answers. Candidates that arrive before the description they
-// belong to are kept until it is set. An offer with a new DTLS fingerprint (the C++ SDK
-// rebuilds its transport to restart) replaces the RTCPeerConnection; a plain ICE restart reuses it.
+// belong to are kept until it is set. An offer from a new transport on the other side (the C++
+// SDK rebuilds its transport to restart) replaces the RTCPeerConnection; an ICE restart reuses it.
 
 // What identifies the other side's transport: its SDP session (the o= line's id stays the same
 // through renegotiations of one connection) and its DTLS fingerprint. webrtcbin shares one
@@ -133,11 +133,6 @@ export class Peer {
     const q = this.queued;
     this.queued = [];
     for (const c of q) await this.add(c);
-  }
-
-  // Replaces the outgoing track (a new microphone) without renegotiation.
-  async replaceTrack(track) {
-    for (const s of this.pc.getSenders()) if (s.track && s.track.kind === 'audio') await s.replaceTrack(track);
   }
 
   close() {

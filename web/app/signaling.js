@@ -78,7 +78,6 @@ export class Signaling extends EventTarget {
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (this.online) this.emit('status', { online: false });
       this.online = false;
       if (this.closed) return;
       if (!greeted && this.tokenExpiresAt && Date.now() >= this.tokenExpiresAt) {
