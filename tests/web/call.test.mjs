@@ -95,3 +95,31 @@ test('a call from the first ring to hang-up, with audio both ways', async () => 
   await b.waitForSelector('#history li[data-direction="received"]');
   await t.shot(b, 'history');
 });
+
+test('the server crashes mid-call: the call goes on, the tabs reconnect and resync', async () => {
+  const b = await bob.page(server);
+  await t.signIn(b, 'Bob Builder', 'bob');
+  const a = await alice.page(server);
+  await t.signIn(a, 'Alice Liddell', 'alice');
+  await t.call(a, 'bob');
+  await t.screen(b, 'incoming');
+  await b.click('#accept');
+  for (const p of [a, b]) {
+    await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  }
+  await server.crash();
+  for (const p of [a, b]) await p.waitForSelector('#banner:not([hidden])');
+  assert.match(await a.textContent('#banner'), /Reconnecting to the server/);
+  await t.shot(a, 'server-reconnecting');
+  // Media is peer to peer: audio keeps flowing while the server is down.
+  const heard = await t.listen(b);
+  assert.ok(t.near(heard.hz, 440), `Bob hears ${JSON.stringify(heard)} while the server is down`);
+  await server.restart();
+  for (const p of [a, b]) await p.waitForSelector('#banner', { state: 'hidden', timeout: 20000 });
+  assert.equal(await a.evaluate(() => document.body.dataset.screen), 'incall');
+  assert.equal(await b.evaluate(() => document.body.dataset.screen), 'incall');
+  // The restarted server still knows the call: hanging up ends it on both sides.
+  await a.click('#hangup');
+  await t.screen(b, 'ended');
+  await t.screen(a, 'ended');
+});

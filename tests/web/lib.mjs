@@ -40,20 +40,29 @@ async function stopChild(proc, dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-// A real dialtoned on an ephemeral loopback port with its own data directory.
+// A real dialtoned on an ephemeral loopback port with its own data directory. crash() kills it
+// (SIGKILL); restart() starts it again on the same port and data, as after a crash.
 export async function startServer(flags = []) {
   if (!DIALTONED) throw new Error('DIALTONED (path of the server binary) is not set');
   const dir = tempDir('dialtoned-web-');
-  const log = [];
-  const proc = spawn(DIALTONED, ['--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'),
-    '--log-level', 'info', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stderr.on('data', (d) => log.push(d.toString()));
-  const m = await waitForLine(proc, /LISTENING ([\d.]+):(\d+)/, 15000, 'dialtoned');
-  const url = `http://127.0.0.1:${m[2]}`;
-  return {
-    url, proc, dir, log,
-    stop: () => stopChild(proc, dir),
+  const server = { dir, log: [] };
+  const run = async (listen) => {
+    const proc = spawn(DIALTONED, ['--listen', listen, '--data-dir', join(dir, 'data'),
+      '--log-level', 'info', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stderr.on('data', (d) => server.log.push(d.toString()));
+    const m = await waitForLine(proc, /LISTENING ([\d.]+):(\d+)/, 15000, 'dialtoned');
+    server.proc = proc;
+    server.url = `http://127.0.0.1:${m[2]}`;
   };
+  await run('127.0.0.1:0');
+  server.stop = () => stopChild(server.proc, dir);
+  server.crash = async () => {
+    const exited = new Promise((r) => server.proc.once('exit', r));
+    server.proc.kill('SIGKILL');
+    await exited;
+  };
+  server.restart = () => run(`127.0.0.1:${new URL(server.url).port}`);
+  return server;
 }
 
 // A mono 16-bit 48 kHz WAV of a sine tone (Chromium's fake microphone loops it).
