@@ -37,6 +37,8 @@ test('answering without a microphone ends the call for both, with the reason', a
   assert.match(msg, /Microphone access is blocked\. Allow the microphone for this site/);
   await t.shot(b, 'microphone-denied');
   await t.toastSeen(a, /Nomi Crofone could not use their microphone/);
+  await b.waitForSelector('#history li[data-direction="declined"]');
+  assert.match(await b.textContent('#history li .detail'), /Missed \(no microphone\)/);
   await t.screen(a, 'home');
   const r = await a.evaluate(async () => {
     const s = JSON.parse(localStorage.getItem('dialtone.session'));

@@ -74,7 +74,9 @@ export function home({ me, error }, { onCall, load }) {
         const other = mine ? { userId: c.receiverId, name: c.receiverName, photo: c.receiverPhoto }
           : { userId: c.callerId, name: c.callerName, photo: c.callerPhoto };
         const dir = c.direction || (mine ? 'dialed' : 'received');
-        const detail = [DIRECTION_TEXT[dir] || dir, when(c.timestamp)];
+        const label = c.reason === 'media_device' && !mine ? 'Missed (no microphone)'
+          : DIRECTION_TEXT[dir] || dir;
+        const detail = [label, when(c.timestamp)];
         if (typeof c.durationSeconds === 'number') detail.push(duration(c.durationSeconds));
         else if (mine && c.state !== 'ended') detail.push(c.state === 'timeout' ? 'no answer' : c.state);
         return h('li', { class: `row ${dir}`, 'data-call': c.callId, 'data-direction': dir },
