@@ -5,6 +5,8 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsqlite3-dev
             libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+            # push notifications: libcurl with HTTP/2 (nghttp2) for APNs, FCM and Web Push
+            libcurl4-openssl-dev
             # libdialtone's media: webrtcbin (bad), Opus and RTP (base, good), ICE (nice)
             libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
             libnice-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good

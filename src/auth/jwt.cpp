@@ -1,20 +1,15 @@
 #include "auth/jwt.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/ecdsa.h>
-#include <openssl/hmac.h>
 #include <boost/json.hpp>
 
 #include "core/errors.hpp"
+#include "util/crypto.hpp"
 #include "util/encoding.hpp"
 
 namespace dialtone {
 
 namespace json = boost::json;
-
-PKey adopt_pkey(EVP_PKEY* raw) {
-  return PKey(raw, EVP_PKEY_free);
-}
 
 namespace {
 
@@ -34,67 +29,6 @@ std::string_view alg_name(JwtAlg a) {
   return "none";
 }
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
-using MdCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-
-bool verify_pkey(EVP_PKEY* key, std::string_view data, std::string_view der_sig) {
-  MdCtx ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1)
-    return false;
-  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(der_sig.data()),
-                          der_sig.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                          data.size()) == 1;
-}
-
-std::string sign_pkey(EVP_PKEY* key, std::string_view data) {
-  MdCtx ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  size_t len = 0;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1)
-    throw std::runtime_error("signing failed");
-  std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1)
-    throw std::runtime_error("signing failed");
-  sig.resize(len);
-  return sig;
-}
-
-// JWS carries ECDSA signatures as r||s (RFC 7518 §3.4); OpenSSL speaks DER.
-std::optional<std::string> es256_raw_to_der(std::string_view raw) {
-  if (raw.size() != 64) return std::nullopt;
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + 32, 32, nullptr);
-  ECDSA_SIG_set0(sig, r, s);
-  unsigned char* der = nullptr;
-  int len = i2d_ECDSA_SIG(sig, &der);
-  ECDSA_SIG_free(sig);
-  if (len <= 0) return std::nullopt;
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
-}
-
-std::string es256_der_to_raw(std::string_view der) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
-  if (!sig) throw std::runtime_error("bad ECDSA signature");
-  std::string out(64, '\0');
-  BN_bn2binpad(ECDSA_SIG_get0_r(sig), reinterpret_cast<unsigned char*>(out.data()), 32);
-  BN_bn2binpad(ECDSA_SIG_get0_s(sig), reinterpret_cast<unsigned char*>(out.data()) + 32, 32);
-  ECDSA_SIG_free(sig);
-  return out;
-}
-
 bool signature_ok(const TrustedKey& key, std::string_view signing_input, std::string_view sig) {
   switch (key.alg) {
     case JwtAlg::HS256: {
@@ -102,10 +36,10 @@ bool signature_ok(const TrustedKey& key, std::string_view signing_input, std::st
       return sig.size() == mac.size() && CRYPTO_memcmp(sig.data(), mac.data(), mac.size()) == 0;
     }
     case JwtAlg::RS256:
-      return key.pkey && verify_pkey(key.pkey.get(), signing_input, sig);
+      return key.pkey && verify_sha256(key.pkey.get(), signing_input, sig);
     case JwtAlg::ES256: {
-      auto der = es256_raw_to_der(sig);
-      return der && key.pkey && verify_pkey(key.pkey.get(), signing_input, *der);
+      auto der = ecdsa_raw_to_der(sig);
+      return der && key.pkey && verify_sha256(key.pkey.get(), signing_input, *der);
     }
   }
   return false;
@@ -192,24 +126,28 @@ Principal JwtVerifier::verify(std::string_view token, TimeMs now) const {
   return p;
 }
 
-std::string sign_jwt(JwtAlg alg, const TrustedKey& key, const json::object& claims) {
-  json::object header{{"alg", alg_name(alg)}, {"typ", "JWT"}};
-  if (!key.kid.empty()) header["kid"] = key.kid;
-  std::string input =
-      base64url_encode(json::serialize(header)) + "." + base64url_encode(json::serialize(claims));
+std::string sign_jws(JwtAlg alg, const TrustedKey& key, std::string_view header_json,
+                     std::string_view claims_json) {
+  std::string input = base64url_encode(header_json) + "." + base64url_encode(claims_json);
   std::string sig;
   switch (alg) {
     case JwtAlg::HS256:
       sig = hmac_sha256(key.secret, input);
       break;
     case JwtAlg::RS256:
-      sig = sign_pkey(key.pkey.get(), input);
+      sig = sign_sha256(key.pkey.get(), input);
       break;
     case JwtAlg::ES256:
-      sig = es256_der_to_raw(sign_pkey(key.pkey.get(), input));
+      sig = ecdsa_der_to_raw(sign_sha256(key.pkey.get(), input));
       break;
   }
   return input + "." + base64url_encode(sig);
+}
+
+std::string sign_jwt(JwtAlg alg, const TrustedKey& key, const json::object& claims) {
+  json::object header{{"alg", alg_name(alg)}, {"typ", "JWT"}};
+  if (!key.kid.empty()) header["kid"] = key.kid;
+  return sign_jws(alg, key, json::serialize(header), json::serialize(claims));
 }
 
 }  // namespace dialtone

@@ -14,13 +14,12 @@
 #include <vector>
 
 #include "core/time.hpp"
+#include "util/crypto.hpp"
 
 namespace dialtone {
 
 enum class JwtAlg { HS256, RS256, ES256 };
 
-using PKey = std::shared_ptr<EVP_PKEY>;
-PKey adopt_pkey(EVP_PKEY* raw);
 
 struct TrustedKey {
   JwtAlg alg = JwtAlg::HS256;
@@ -56,8 +55,11 @@ class JwtVerifier {
   static constexpr TimeMs kLeewayMs = 30'000;
 };
 
-// Signs `claims` (used for development tokens, by tests, and by push senders).
+// Signs `claims` (used for development tokens and by tests) with header {alg, typ, kid}.
 std::string sign_jwt(JwtAlg alg, const TrustedKey& key, const boost::json::object& claims);
+// Signs the exact header and claims texts given (push providers specify their headers).
+std::string sign_jws(JwtAlg alg, const TrustedKey& key, std::string_view header_json,
+                     std::string_view claims_json);
 
 // Parses a JWKS document (RFC 7517) with RSA and P-256 EC keys; throws std::runtime_error.
 std::vector<TrustedKey> parse_jwks(std::string_view json_text);

@@ -15,21 +15,34 @@ void Histogram::observe_us(std::int64_t us) {
 
 void Histogram::render(std::string& out, const std::string& name, const std::string& help) const {
   out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  render_samples(out, name, "");
+}
+
+void Histogram::render_samples(std::string& out, const std::string& name,
+                               const std::string& labels) const {
+  std::string sep = labels.empty() ? "" : ",";
+  std::string own = labels.empty() ? "" : "{" + labels + "}";
   std::uint64_t cumulative = 0;
   for (size_t i = 0; i < kBounds.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[i], cumulative);
+    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, kBounds[i],
+                       cumulative);
   }
   cumulative += buckets_[kBounds.size()].load(std::memory_order_relaxed);
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
-  out += fmt::format("{}_sum {}\n", name,
+  out += fmt::format("{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, labels, sep, cumulative);
+  out += fmt::format("{}_sum{} {}\n", name, own,
                      static_cast<double>(sum_us_.load(std::memory_order_relaxed)) / 1e6);
-  out += fmt::format("{}_count {}\n", name, count_.load(std::memory_order_relaxed));
+  out += fmt::format("{}_count{} {}\n", name, own, count_.load(std::memory_order_relaxed));
 }
 
 void Metrics::count_terminal(const std::string& state, const std::string& reason) {
   std::lock_guard lk(mu_);
   ++terminal_[{state, reason}];
+}
+
+void Metrics::count_push(const std::string& provider, const std::string& outcome) {
+  std::lock_guard lk(mu_);
+  ++pushes_[{provider, outcome}];
 }
 
 namespace {
@@ -84,6 +97,28 @@ std::string Metrics::render() const {
   transition_latency.render(out, "dialtone_transition_latency_seconds",
                             "From an op's arrival to its committed, published transition.");
   store_commit.render(out, "dialtone_store_commit_seconds", "Duration of one group commit.");
+  out +=
+      "# HELP dialtone_push_total Push requests by provider and outcome (delivered, retried, "
+      "dead_token, failed, expired, dropped).\n"
+      "# TYPE dialtone_push_total counter\n";
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [k, n] : pushes_)
+      out += fmt::format("dialtone_push_total{{provider=\"{}\",outcome=\"{}\"}} {}\n", k.first,
+                         k.second, n);
+  }
+  out +=
+      "# HELP dialtone_push_pending Pushes queued, waiting to retry or in flight.\n"
+      "# TYPE dialtone_push_pending gauge\n";
+  out += fmt::format("dialtone_push_pending {}\n", push_pending.load());
+  out +=
+      "# HELP dialtone_push_send_seconds One push request, from sending to the provider's "
+      "answer.\n"
+      "# TYPE dialtone_push_send_seconds histogram\n";
+  static const char* providers[] = {"fcm", "apns", "webpush"};
+  for (size_t i = 0; i < push_send.size(); ++i)
+    push_send[i].render_samples(out, "dialtone_push_send_seconds",
+                                fmt::format("provider=\"{}\"", providers[i]));
   return out;
 }
 

@@ -16,6 +16,8 @@ class Histogram {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
   void observe_us(std::int64_t us);
   void render(std::string& out, const std::string& name, const std::string& help) const;
+  // Only the samples, with `labels` (e.g. provider="fcm") on each.
+  void render_samples(std::string& out, const std::string& name, const std::string& labels) const;
 
  private:
   std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};
@@ -32,13 +34,18 @@ class Metrics {
   std::atomic<std::uint64_t> engine_busy_us{0};  // the store thread's time spent on batches
   Histogram transition_latency;                  // op received → committed and published
   Histogram store_commit;                        // one group commit
+  std::array<Histogram, 3> push_send;            // one push request, by Platform
+  std::atomic<std::int64_t> push_pending{0};     // pushes queued, waiting to retry or in flight
 
   void count_terminal(const std::string& state, const std::string& reason);
+  // outcome: delivered, retried, dead_token, failed, expired, dropped.
+  void count_push(const std::string& provider, const std::string& outcome);
   std::string render() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> terminal_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> pushes_;
 };
 
 }  // namespace dialtone

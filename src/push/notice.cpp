@@ -1,0 +1,79 @@
+#include <ctime>
+
+#include "push/provider.hpp"
+
+namespace dialtone {
+
+std::string_view platform_name(Platform p) {
+  switch (p) {
+    case Platform::fcm:
+      return "fcm";
+    case Platform::apns:
+      return "apns";
+    case Platform::webpush:
+      return "webpush";
+  }
+  return "unknown";
+}
+
+std::optional<Platform> parse_platform(std::string_view s) {
+  if (s == "fcm") return Platform::fcm;
+  if (s == "apns") return Platform::apns;
+  if (s == "webpush") return Platform::webpush;
+  return std::nullopt;
+}
+
+std::string_view notice_type(NoticeKind k) {
+  switch (k) {
+    case NoticeKind::incoming_call:
+      return "incoming_call";
+    case NoticeKind::call_cancelled:
+      return "call_cancelled";
+    case NoticeKind::missed_call:
+      return "missed_call";
+  }
+  return "unknown";
+}
+
+std::vector<std::pair<std::string, std::string>> Notice::data() const {
+  std::vector<std::pair<std::string, std::string>> d{{"type", std::string(notice_type(kind))},
+                                                     {"callId", callId}};
+  if (kind == NoticeKind::call_cancelled) {
+    d.emplace_back("reason", reason);
+    return d;
+  }
+  d.emplace_back("callerId", callerId);
+  d.emplace_back("callerName", callerName);
+  d.emplace_back("callerPhoto", callerPhoto);
+  d.emplace_back("callType", "audio");
+  d.emplace_back("timestamp", format_iso(timestamp));
+  if (kind == NoticeKind::incoming_call)
+    d.emplace_back("ringDeadline", format_iso(ringDeadline));
+  else
+    d.emplace_back("reason", reason);
+  return d;
+}
+
+std::string HttpReply::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (k == name) return v;
+  return {};
+}
+
+std::optional<TimeMs> parse_retry_after(std::string_view value, TimeMs now) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\r')) value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (value.find_first_not_of("0123456789") == std::string_view::npos) {
+    if (value.size() > 9) return std::nullopt;
+    return std::stoll(std::string(value)) * 1000;
+  }
+  std::tm tm{};
+  std::string text(value);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (!end || *end) return std::nullopt;
+  TimeMs at = static_cast<TimeMs>(timegm(&tm)) * 1000;
+  return at > now ? at - now : 0;
+}
+
+}  // namespace dialtone

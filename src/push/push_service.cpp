@@ -1,0 +1,262 @@
+#include "push/push_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+namespace dialtone {
+
+namespace {
+
+constexpr TimeMs kAuthRetryMs = 5000;  // after a failed credential fetch, fail fast this long
+constexpr TimeMs kMaxBackoffMs = 30000;
+
+TimeMs backoff_ms(int attempts) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  TimeMs base = std::min<TimeMs>(kMaxBackoffMs, 1000LL << std::min(attempts - 1, 5));
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return static_cast<TimeMs>(static_cast<double>(base) * jitter(rng));
+}
+
+}  // namespace
+
+PushService::PushService(std::vector<std::unique_ptr<PushProvider>> providers, PushOptions opts,
+                         PushHooks hooks)
+    : opts_(std::move(opts)), hooks_(std::move(hooks)), http_(opts_.http) {
+  for (auto& p : providers) {
+    ProviderState ps;
+    ps.provider = std::move(p);
+    providers_.push_back(std::move(ps));
+  }
+}
+
+PushService::~PushService() {
+  stop();
+}
+
+bool PushService::handles(Platform p) const {
+  for (const auto& ps : providers_)
+    if (ps.provider->platform() == p) return true;
+  return false;
+}
+
+PushService::ProviderState* PushService::state_for(Platform p) {
+  for (auto& ps : providers_)
+    if (ps.provider->platform() == p) return &ps;
+  return nullptr;
+}
+
+void PushService::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void PushService::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  http_.wakeup();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t PushService::send(std::shared_ptr<const Notice> notice,
+                              const std::vector<PushDevice>& devices) {
+  std::size_t n = 0;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return 0;
+    for (const auto& dev : devices) {
+      if (!handles(dev.platform)) continue;
+      ++n;
+      if (queued_ >= opts_.maxQueue) {
+        spdlog::warn("PUSH_DROPPED callId={} provider={} queue={}", notice->callId,
+                     platform_name(dev.platform), queued_.load());
+        if (hooks_.outcome) hooks_.outcome(dev.platform, "dropped", {});
+        if (notice->kind == NoticeKind::incoming_call && hooks_.incoming_result)
+          hooks_.incoming_result(notice->callId, false);
+        continue;
+      }
+      ++queued_;
+      auto d = std::make_shared<Delivery>();
+      d->notice = notice;
+      d->device = dev;
+      incoming_.push_back(std::move(d));
+    }
+  }
+  if (n) http_.wakeup();
+  return n;
+}
+
+void PushService::loop() {
+  for (;;) {
+    {
+      std::lock_guard lk(mu_);
+      if (stopping_) break;
+      for (auto& d : incoming_) ready_.push_back(std::move(d));
+      incoming_.clear();
+    }
+    TimeMs now = now_ms();
+    while (!waiting_.empty() && waiting_.begin()->first <= now) {
+      ready_.push_back(std::move(waiting_.begin()->second));
+      waiting_.erase(waiting_.begin());
+    }
+    pump(now);
+    if (hooks_.pending) hooks_.pending(static_cast<std::int64_t>(queued_.load()));
+    TimeMs wait = 1000;
+    if (!waiting_.empty()) wait = std::clamp<TimeMs>(waiting_.begin()->first - now, 0, 1000);
+    http_.run_once(std::chrono::milliseconds(wait));
+  }
+}
+
+void PushService::pump(TimeMs now) {
+  std::deque<DeliveryPtr> keep;
+  while (!ready_.empty()) {
+    DeliveryPtr d = std::move(ready_.front());
+    ready_.pop_front();
+    if (now >= d->notice->expiresAt) {
+      give_up(*d, "expired", "expired before it could be sent");
+      continue;
+    }
+    ProviderState* ps = state_for(d->device.platform);
+    if (!ps->provider->auth_ready(now)) {
+      if (!ps->authInFlight) {
+        if (ps->authFailedAt && now - ps->authFailedAt < kAuthRetryMs) {
+          give_up(*d, "failed", "no credential: " + ps->authError);
+          continue;
+        }
+        if (http_.in_flight() < opts_.concurrency) start_auth(*ps, now);
+      }
+      keep.push_back(std::move(d));
+      continue;
+    }
+    if (http_.in_flight() >= opts_.concurrency) {
+      keep.push_back(std::move(d));
+      continue;
+    }
+    dispatch(std::move(d), *ps, now);
+  }
+  ready_ = std::move(keep);
+}
+
+void PushService::start_auth(ProviderState& ps, TimeMs now) {
+  std::optional<HttpCall> call;
+  try {
+    call = ps.provider->auth_request(now);
+  } catch (const std::exception& e) {
+    ps.authFailedAt = now;
+    ps.authError = e.what();
+    return;
+  }
+  if (!call) return;
+  ps.authInFlight = true;
+  std::string_view name = platform_name(ps.provider->platform());
+  http_.post(std::move(*call), opts_.timeout,
+             [this, &ps, name](HttpReply r, std::chrono::microseconds) {
+               ps.authInFlight = false;
+               std::string error;
+               TimeMs t = now_ms();
+               if (ps.provider->auth_result(r, t, error)) {
+                 ps.authFailedAt = 0;
+                 spdlog::info("PUSH_AUTH_OK provider={}", name);
+               } else {
+                 ps.authFailedAt = t;
+                 ps.authError = error;
+                 spdlog::error("PUSH_AUTH_FAILED provider={} error=\"{}\"", name, error);
+               }
+               http_.wakeup();
+             });
+}
+
+void PushService::dispatch(DeliveryPtr d, ProviderState& ps, TimeMs now) {
+  std::optional<HttpCall> call;
+  try {
+    call = ps.provider->request(d->device, *d->notice, now, d->token);
+  } catch (const std::exception& e) {
+    give_up(*d, "failed", e.what());
+    return;
+  }
+  if (!call) {  // this device has no target for this kind of message
+    --queued_;
+    return;
+  }
+  ++d->attempts;
+  auto left = std::chrono::milliseconds(std::max<TimeMs>(1, d->notice->expiresAt - now));
+  http_.post(std::move(*call), std::min(opts_.timeout, left),
+             [this, d, &ps](HttpReply r, std::chrono::microseconds elapsed) {
+               finish(d, ps, r, elapsed);
+             });
+}
+
+void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
+                         std::chrono::microseconds elapsed) {
+  Verdict v = ps.provider->classify(r);
+  TimeMs now = now_ms();
+  const Notice& n = *d->notice;
+  Platform p = d->device.platform;
+  auto outcome = [&](const char* o) {
+    if (hooks_.outcome) hooks_.outcome(p, o, elapsed);
+  };
+  switch (v.kind) {
+    case Verdict::Kind::delivered:
+      outcome("delivered");
+      spdlog::debug("PUSH_DELIVERED callId={} type={} provider={} device={} attempts={}", n.callId,
+                    notice_type(n.kind), platform_name(p), d->device.deviceId, d->attempts);
+      if (n.kind == NoticeKind::incoming_call && hooks_.incoming_result)
+        hooks_.incoming_result(n.callId, true);
+      --queued_;
+      return;
+    case Verdict::Kind::dead_token:
+      outcome("dead_token");
+      spdlog::info("PUSH_DEAD_TOKEN callId={} provider={} user={} device={} detail=\"{}\"",
+                   n.callId, platform_name(p), d->device.userId, d->device.deviceId, v.detail);
+      if (hooks_.dead_token) hooks_.dead_token(d->device, d->token);
+      if (n.kind == NoticeKind::incoming_call && hooks_.incoming_result)
+        hooks_.incoming_result(n.callId, false);
+      --queued_;
+      return;
+    case Verdict::Kind::reauth:
+      if (d->reauthed) break;
+      d->reauthed = true;
+      ps.provider->invalidate_auth();
+      outcome("retried");
+      ready_.push_front(std::move(d));
+      return;
+    case Verdict::Kind::retry: {
+      if (d->attempts >= opts_.maxAttempts) {
+        outcome("failed");
+        give_up(*d, "", "gave up after " + std::to_string(d->attempts) + " attempts: " + v.detail);
+        return;
+      }
+      auto after = parse_retry_after(r.header("retry-after"), now);
+      TimeMs due = now + (after ? *after : backoff_ms(d->attempts));
+      if (due >= n.expiresAt) {
+        outcome("expired");
+        give_up(*d, "", "the next attempt would be too late (" + v.detail + ")");
+        return;
+      }
+      outcome("retried");
+      spdlog::info("PUSH_RETRY callId={} provider={} device={} in_ms={} after=\"{}\"", n.callId,
+                   platform_name(p), d->device.deviceId, due - now, v.detail);
+      waiting_.emplace(due, std::move(d));
+      return;
+    }
+    case Verdict::Kind::failed:
+      break;
+  }
+  outcome("failed");
+  give_up(*d, "", v.detail);
+}
+
+void PushService::give_up(Delivery& d, const std::string& outcome, const std::string& why) {
+  if (!outcome.empty() && hooks_.outcome) hooks_.outcome(d.device.platform, outcome, {});
+  spdlog::warn("PUSH_FAILED callId={} type={} provider={} user={} device={} reason=\"{}\"",
+               d.notice->callId, notice_type(d.notice->kind), platform_name(d.device.platform),
+               d.device.userId, d.device.deviceId, why);
+  if (d.notice->kind == NoticeKind::incoming_call && hooks_.incoming_result)
+    hooks_.incoming_result(d.notice->callId, false);
+  --queued_;
+}
+
+}  // namespace dialtone

@@ -1,0 +1,97 @@
+// Sends push notifications on its own thread, so that a slow or hanging push service never
+// delays call signaling: send() only queues. At most `concurrency` requests are in flight;
+// a request that meets 429/5xx or a network error is retried with exponential backoff and
+// jitter (or after the service's Retry-After), never past the notice's expiry; a dead token is
+// reported for deletion. Results go to the hooks, called on the push thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "push/http_client.hpp"
+#include "push/provider.hpp"
+
+namespace dialtone {
+
+struct PushOptions {
+  std::size_t concurrency = 32;      // requests in flight, all providers together
+  std::size_t maxQueue = 10000;      // pushes waiting; beyond this new ones are dropped
+  std::chrono::milliseconds timeout{10000};  // one request
+  int maxAttempts = 5;
+  HttpClientOptions http;
+};
+
+struct PushHooks {
+  // The final result of one incoming-call push: delivered or not.
+  std::function<void(const std::string& callId, bool delivered)> incoming_result;
+  // `token` of `device` is gone for good (the device's token or its APNs regular token).
+  std::function<void(const PushDevice& device, const std::string& token)> dead_token;
+  // Every request's outcome (delivered, retried, dead_token, failed, expired, dropped) and, for
+  // those that got an answer, how long it took.
+  std::function<void(Platform, const std::string& outcome, std::chrono::microseconds)> outcome;
+  std::function<void(std::int64_t pending)> pending;
+};
+
+class PushService {
+ public:
+  PushService(std::vector<std::unique_ptr<PushProvider>> providers, PushOptions opts,
+              PushHooks hooks);
+  ~PushService();
+
+  bool handles(Platform p) const;
+  void start();
+  void stop();  // abandons what is still queued
+  // Queues `notice` for each device whose platform has a provider; returns how many were queued.
+  // Thread-safe and never blocks on the network.
+  std::size_t send(std::shared_ptr<const Notice> notice, const std::vector<PushDevice>& devices);
+
+ private:
+  struct Delivery {
+    std::shared_ptr<const Notice> notice;
+    PushDevice device;
+    std::string token;  // the device token the last attempt used
+    int attempts = 0;
+    bool reauthed = false;
+  };
+  struct ProviderState {
+    std::unique_ptr<PushProvider> provider;
+    bool authInFlight = false;
+    TimeMs authFailedAt = 0;
+    std::string authError;
+  };
+
+  void loop();
+  void pump(TimeMs now);
+  void start_auth(ProviderState& ps, TimeMs now);
+  using DeliveryPtr = std::shared_ptr<Delivery>;
+  void dispatch(DeliveryPtr d, ProviderState& ps, TimeMs now);
+  void finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
+              std::chrono::microseconds elapsed);
+  void give_up(Delivery& d, const std::string& outcome, const std::string& why);
+  ProviderState* state_for(Platform p);
+
+  PushOptions opts_;
+  PushHooks hooks_;
+  std::vector<ProviderState> providers_;
+  HttpClient http_;
+
+  std::mutex mu_;
+  std::vector<std::shared_ptr<Delivery>> incoming_;  // from send(), under mu_
+  bool stopping_ = false;
+  std::thread thread_;
+  std::atomic<std::size_t> queued_{0};  // accepted and not yet finished
+
+  // Push-thread state.
+  std::deque<std::shared_ptr<Delivery>> ready_;
+  std::multimap<TimeMs, std::shared_ptr<Delivery>> waiting_;  // backing off, by due time
+};
+
+}  // namespace dialtone
