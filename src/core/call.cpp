@@ -148,6 +148,10 @@ json::object to_public_json(const Call& c) {
   o["reason"] = opt_str(c.reason);
   o["answeredBy"] = opt_str(c.answeredBy);
   o["ringingDevices"] = static_cast<std::int64_t>(c.ringingDeviceIds.size());
+  if (c.delivery)
+    o["delivery"] = json::object{{"pushTargets", c.delivery->targets},
+                                 {"pushSent", c.delivery->sent},
+                                 {"pushFailed", c.delivery->failed}};
   o["metadata"] = json::object{{"callerMuted", c.callerMuted}, {"receiverMuted", c.receiverMuted}};
   o["version"] = c.version;
   return o;
@@ -212,6 +216,9 @@ Call call_from_storage_json(const json::object& o) {
   c.callerMuted = md.at("callerMuted").as_bool();
   c.receiverMuted = md.at("receiverMuted").as_bool();
   c.version = o.at("version").as_int64();
+  if (auto* d = o.if_contains("delivery"); d && d->is_object())
+    c.delivery = PushDelivery{d->at("pushTargets").as_int64(), d->at("pushSent").as_int64(),
+                              d->at("pushFailed").as_int64()};
   c.callerDeviceId = get_str(o, "_callerDeviceId");
   for (auto& d : o.at("_ringingDeviceIds").as_array())
     c.ringingDeviceIds.emplace_back(d.as_string());

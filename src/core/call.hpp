@@ -19,6 +19,14 @@ std::optional<CallState> parse_state(std::string_view s);
 // Before anyone answered: the receiver's devices are ringing.
 bool is_unanswered(CallState s);
 
+// How the receiver's push notifications for the incoming call fared (the caller can show
+// "delivered to 2 devices"). Present when at least one push was sent.
+struct PushDelivery {
+  std::int64_t targets = 0;  // devices an incoming-call push went to
+  std::int64_t sent = 0;     // accepted by their push service
+  std::int64_t failed = 0;   // given up on
+};
+
 struct Call {
   std::string callId;
   std::string callerId, callerName, callerPhoto;
@@ -33,6 +41,7 @@ struct Call {
   std::optional<std::string> reason;
   std::optional<std::string> answeredBy;
   bool callerMuted = false, receiverMuted = false;
+  std::optional<PushDelivery> delivery;
   std::int64_t version = 1;
 
   // Server-side fields, persisted but not part of the public document.

@@ -73,6 +73,11 @@ struct Transition {
 
 Transition apply(const Call& current, const Intent& intent, const Actor& actor, TimeMs now);
 
+// Push results for the incoming-call notifications: counted into `delivery` while the call is
+// active; a terminal document never changes.
+Transition record_push_results(const Call& current, std::int64_t sent, std::int64_t failed,
+                               TimeMs now);
+
 // ---- create -------------------------------------------------------------------------------
 
 struct Profile {

@@ -4,25 +4,6 @@
 
 namespace dialtone {
 
-std::string_view platform_name(Platform p) {
-  switch (p) {
-    case Platform::fcm:
-      return "fcm";
-    case Platform::apns:
-      return "apns";
-    case Platform::webpush:
-      return "webpush";
-  }
-  return "unknown";
-}
-
-std::optional<Platform> parse_platform(std::string_view s) {
-  if (s == "fcm") return Platform::fcm;
-  if (s == "apns") return Platform::apns;
-  if (s == "webpush") return Platform::webpush;
-  return std::nullopt;
-}
-
 std::string_view notice_type(NoticeKind k) {
   switch (k) {
     case NoticeKind::incoming_call:

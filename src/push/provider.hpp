@@ -9,24 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/device.hpp"
 #include "core/time.hpp"
 
 namespace dialtone {
-
-enum class Platform { fcm, apns, webpush };
-std::string_view platform_name(Platform p);
-std::optional<Platform> parse_platform(std::string_view s);
-
-// One device's registered push target.
-struct PushDevice {
-  std::string userId, deviceId;
-  Platform platform = Platform::fcm;
-  std::string token;        // FCM registration token | APNs PushKit token (hex) | Web Push
-                            // subscription (canonical JSON)
-  std::string alertToken;   // APNs: the app's regular (non-VoIP) token, for non-call pushes
-  std::string environment;  // APNs: "production" or "sandbox"
-  TimeMs updatedAt = 0;
-};
 
 enum class NoticeKind {
   incoming_call,   // wake the receiver: high priority, VoIP on iOS

@@ -29,6 +29,11 @@ struct IntKey {
   int Config::*field;
   int min, max;
 };
+struct I64Key {
+  const char* key;
+  std::int64_t Config::*field;
+  std::int64_t min, max;
+};
 struct StrKey {
   const char* key;
   std::string Config::*field;
@@ -47,6 +52,12 @@ const IntKey kIntKeys[] = {
     {"threads", &Config::threads, 1, 64},
     // coturn compares expiries as 32-bit wrap-around; a week is far inside that.
     {"turn_ttl_s", &Config::turn_ttl_s, 60, 7 * 86400},
+    {"push_concurrency", &Config::push_concurrency, 1, 1024},
+    {"push_timeout_s", &Config::push_timeout_s, 1, 120},
+    {"zego_token_ttl_s", &Config::zego_token_ttl_s, 60, 86400},
+};
+const I64Key kI64Keys[] = {
+    {"zego_app_id", &Config::zego_app_id, 0, 4294967295LL},
 };
 const StrKey kStrKeys[] = {
     {"listen", &Config::listen},
@@ -58,10 +69,26 @@ const StrKey kStrKeys[] = {
     {"sqlite_synchronous", &Config::sqlite_synchronous},
     {"log_level", &Config::log_level},
     {"turn_secret", &Config::turn_secret},
+    {"fcm_service_account_file", &Config::fcm_service_account_file},
+    {"fcm_project_id", &Config::fcm_project_id},
+    {"fcm_base_url", &Config::fcm_base_url},
+    {"fcm_token_url", &Config::fcm_token_url},
+    {"apns_key_file", &Config::apns_key_file},
+    {"apns_key_id", &Config::apns_key_id},
+    {"apns_team_id", &Config::apns_team_id},
+    {"apns_bundle_id", &Config::apns_bundle_id},
+    {"apns_environment", &Config::apns_environment},
+    {"apns_base_url", &Config::apns_base_url},
+    {"vapid_key_file", &Config::vapid_key_file},
+    {"vapid_subject", &Config::vapid_subject},
+    {"push_ca_file", &Config::push_ca_file},
+    {"zego_server_secret", &Config::zego_server_secret},
+    {"zego_token_mode", &Config::zego_token_mode},
 };
 const ListKey kListKeys[] = {
     {"stun_urls", &Config::stun_urls},
     {"turn_urls", &Config::turn_urls},
+    {"webpush_hosts", &Config::webpush_hosts},
 };
 
 std::string flag_name(const char* key) {
@@ -101,6 +128,17 @@ int parse_int(const std::string& key, const std::string& text) {
   }
 }
 
+std::int64_t parse_i64(const std::string& key, const std::string& text) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used != text.size()) throw std::invalid_argument(text);
+    return v;
+  } catch (const std::exception&) {
+    throw ConfigError(key, "'" + text + "' is not an integer");
+  }
+}
+
 void apply_toml(const std::string& path, Config& c) {
   toml::table tbl;
   try {
@@ -116,6 +154,13 @@ void apply_toml(const std::string& path, Config& c) {
       auto v = node.value<int64_t>();
       if (!v || !node.is_integer()) throw ConfigError(key, "must be an integer");
       c.*ik.field = static_cast<int>(*v);
+      known = true;
+    }
+    for (const auto& ik : kI64Keys) {
+      if (key != ik.key) continue;
+      auto v = node.value<int64_t>();
+      if (!v || !node.is_integer()) throw ConfigError(key, "must be an integer");
+      c.*ik.field = *v;
       known = true;
     }
     for (const auto& sk : kStrKeys) {
@@ -144,6 +189,8 @@ void apply_toml(const std::string& path, Config& c) {
 void apply_env(Config& c) {
   for (const auto& ik : kIntKeys)
     if (const char* v = std::getenv(env_name(ik.key).c_str())) c.*ik.field = parse_int(ik.key, v);
+  for (const auto& ik : kI64Keys)
+    if (const char* v = std::getenv(env_name(ik.key).c_str())) c.*ik.field = parse_i64(ik.key, v);
   for (const auto& sk : kStrKeys)
     if (const char* v = std::getenv(env_name(sk.key).c_str())) c.*sk.field = v;
   for (const auto& lk : kListKeys)
@@ -161,11 +208,49 @@ bool file_readable(const std::string& path) {
   return f.good();
 }
 
+void validate_push(const Config& c) {
+  if (!c.fcm_service_account_file.empty() && !file_readable(c.fcm_service_account_file))
+    throw ConfigError("fcm_service_account_file", "cannot read '" + c.fcm_service_account_file + "'");
+  for (auto [key, url] : {std::pair{"fcm_base_url", &c.fcm_base_url},
+                          std::pair{"fcm_token_url", &c.fcm_token_url},
+                          std::pair{"apns_base_url", &c.apns_base_url}})
+    if (!url->empty() && !has_scheme(*url, {"https://", "http://"}))
+      throw ConfigError(key, "'" + *url + "' must be an http(s) URL");
+  if (!c.apns_key_file.empty()) {
+    if (!file_readable(c.apns_key_file))
+      throw ConfigError("apns_key_file", "cannot read '" + c.apns_key_file + "'");
+    for (auto [key, v] : {std::pair{"apns_key_id", &c.apns_key_id},
+                          std::pair{"apns_team_id", &c.apns_team_id},
+                          std::pair{"apns_bundle_id", &c.apns_bundle_id}})
+      if (v->empty()) throw ConfigError(key, "is required with apns_key_file");
+  }
+  if (c.apns_environment != "production" && c.apns_environment != "sandbox")
+    throw ConfigError("apns_environment", "must be 'production' or 'sandbox'");
+  if (!c.vapid_subject.empty() && !has_scheme(c.vapid_subject, {"mailto:", "https://"}))
+    throw ConfigError("vapid_subject", "must be a mailto: or https: URI");
+  if (!c.push_ca_file.empty() && !file_readable(c.push_ca_file))
+    throw ConfigError("push_ca_file", "cannot read '" + c.push_ca_file + "'");
+  if (!c.zego_server_secret.empty() && c.zego_server_secret.size() != 32)
+    throw ConfigError("zego_server_secret",
+                      "must be the 32-character ServerSecret from the ZEGO console");
+  if (c.zego_server_secret.empty() != (c.zego_app_id == 0))
+    throw ConfigError(c.zego_app_id ? "zego_server_secret" : "zego_app_id",
+                      "zego_app_id and zego_server_secret go together");
+  if (c.zego_token_mode != "gcm" && c.zego_token_mode != "cbc")
+    throw ConfigError("zego_token_mode", "must be 'gcm' or 'cbc'");
+}
+
 }  // namespace
 
 void validate(const Config& c) {
   for (const auto& ik : kIntKeys) {
     int v = c.*ik.field;
+    if (v < ik.min || v > ik.max)
+      throw ConfigError(ik.key, "must be between " + std::to_string(ik.min) + " and " +
+                                    std::to_string(ik.max) + ", got " + std::to_string(v));
+  }
+  for (const auto& ik : kI64Keys) {
+    std::int64_t v = c.*ik.field;
     if (v < ik.min || v > ik.max)
       throw ConfigError(ik.key, "must be between " + std::to_string(ik.min) + " and " +
                                     std::to_string(ik.max) + ", got " + std::to_string(v));
@@ -204,6 +289,7 @@ void validate(const Config& c) {
     throw ConfigError("turn_secret", "is required with turn_urls");
   if (!c.turn_secret.empty() && c.turn_urls.empty())
     throw ConfigError("turn_urls", "is required with turn_secret");
+  validate_push(c);
 }
 
 bool load_config(int argc, char** argv, Config& out) {
@@ -214,6 +300,9 @@ bool load_config(int argc, char** argv, Config& out) {
   std::optional<std::string> str_flags[std::size(kStrKeys)];
   std::optional<int> int_flags[std::size(kIntKeys)];
   std::optional<std::string> list_flags[std::size(kListKeys)];
+  std::optional<std::int64_t> i64_flags[std::size(kI64Keys)];
+  for (size_t i = 0; i < std::size(kI64Keys); ++i)
+    app.add_option(flag_name(kI64Keys[i].key), i64_flags[i], kI64Keys[i].key);
   for (size_t i = 0; i < std::size(kStrKeys); ++i)
     app.add_option(flag_name(kStrKeys[i].key), str_flags[i], kStrKeys[i].key);
   for (size_t i = 0; i < std::size(kIntKeys); ++i)
@@ -248,6 +337,8 @@ bool load_config(int argc, char** argv, Config& out) {
     if (int_flags[i]) c.*kIntKeys[i].field = *int_flags[i];
   for (size_t i = 0; i < std::size(kListKeys); ++i)
     if (list_flags[i]) c.*kListKeys[i].field = split_list(*list_flags[i]);
+  for (size_t i = 0; i < std::size(kI64Keys); ++i)
+    if (i64_flags[i]) c.*kI64Keys[i].field = *i64_flags[i];
   validate(c);
   out = std::move(c);
   return true;

@@ -2,6 +2,7 @@
 // environment (DIALTONED_<KEY>), then command-line flags, and validated once at start-up.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -28,6 +29,33 @@ struct Config {
   std::vector<std::string> turn_urls;
   std::string turn_secret;
   int turn_ttl_s = 21600;
+
+  // Push notifications. FCM HTTP v1: a service-account JSON file (project id from it unless
+  // set). APNs token auth: the .p8 key file, its key id, the team id and the app's bundle id.
+  // Web Push is always on: its VAPID key is made on first start and kept (vapid_key_file,
+  // default <data_dir>/vapid.pem). Base URLs are overridable (tests, gateways); push_ca_file
+  // replaces the system trust store for push connections.
+  std::string fcm_service_account_file;
+  std::string fcm_project_id;
+  std::string fcm_base_url = "https://fcm.googleapis.com";
+  std::string fcm_token_url;  // empty: the service account's token_uri
+  std::string apns_key_file;
+  std::string apns_key_id;
+  std::string apns_team_id;
+  std::string apns_bundle_id;
+  std::string apns_environment = "production";  // or "sandbox"
+  std::string apns_base_url;                    // empty: Apple's host for each environment
+  std::string vapid_key_file;
+  std::string vapid_subject;  // a mailto: or https: contact for push services
+  std::vector<std::string> webpush_hosts;  // empty: the major browsers' push services
+  std::string push_ca_file;
+  int push_concurrency = 32;
+  int push_timeout_s = 10;
+  // ZEGOCLOUD tokens (POST /v1/zego-token): off unless an app id and server secret are set.
+  std::int64_t zego_app_id = 0;
+  std::string zego_server_secret;
+  std::string zego_token_mode = "gcm";  // or "cbc" (the legacy form)
+  int zego_token_ttl_s = 3600;
 
   // Development tokens are on unless an identity provider is configured.
   bool dev_tokens() const { return jwt_hs256_secret.empty() && jwks_file.empty(); }

@@ -8,6 +8,7 @@
 #include "server/engine.hpp"
 #include "server/hub.hpp"
 #include "server/metrics.hpp"
+#include "server/push_setup.hpp"
 
 namespace dialtone {
 
@@ -17,6 +18,7 @@ struct ServerContext {
   Engine& engine;
   Hub& hub;
   Metrics& metrics;
+  PushSetup& push;
   std::atomic<bool> draining{false};
 };
 

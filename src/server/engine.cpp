@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "server/push_plan.hpp"
 #include "util/encoding.hpp"
 
 namespace dialtone {
@@ -18,6 +19,8 @@ struct Engine::Batch {
     std::optional<CallState> from;  // nullopt: the call was created by this change
     std::vector<Action> actions;
     std::shared_ptr<const std::string> doc;  // the public document, serialized
+    std::string actorDevice;                 // the device whose op made the change
+    std::vector<PushDevice> devices;         // the receiver's, when the change may push
   };
   Store& store;
   TimeMs now;
@@ -243,7 +246,16 @@ std::optional<Call> Engine::load(Batch& b, const std::string& callId) {
   return c;
 }
 
-std::shared_ptr<const std::string> Engine::persist(Batch& b, const Transition& t, CallState from) {
+std::vector<PushDevice> Engine::push_targets(Batch& b, const std::string& userId) {
+  std::vector<PushDevice> out;
+  if (!push_) return out;
+  for (auto& d : b.store.devices_of(userId))
+    if (push_->handles(d.platform)) out.push_back(std::move(d));
+  return out;
+}
+
+std::shared_ptr<const std::string> Engine::persist(Batch& b, const Transition& t, CallState from,
+                                                   const std::string& actorDevice) {
   if (!t.changed) return nullptr;
   auto doc = std::make_shared<const std::string>(to_public_string(t.call));
   b.store.update_call(t.call, t.call.next_deadline(opts_.mediaTimeoutMs),
@@ -253,15 +265,18 @@ std::shared_ptr<const std::string> Engine::persist(Batch& b, const Transition& t
     cache_.insert_or_assign(t.call.callId, t.call);
   else
     cache_.erase(t.call.callId);
-  b.effects.push_back({t.call, from, t.actions, doc});
+  std::vector<PushDevice> devices;
+  if (push_ && may_push(t.call, from)) devices = push_targets(b, t.call.receiverId);
+  b.effects.push_back({t.call, from, t.actions, doc, actorDevice, std::move(devices)});
   return doc;
 }
 
-std::shared_ptr<const std::string> Engine::insert(Batch& b, const Call& c) {
+std::shared_ptr<const std::string> Engine::insert(Batch& b, const Call& c,
+                                                  std::vector<PushDevice> devices) {
   auto doc = std::make_shared<const std::string>(to_public_string(c));
   b.store.insert_call(c, c.next_deadline(opts_.mediaTimeoutMs), to_storage_string(c, *doc));
   if (is_active(c.state)) cache_.insert_or_assign(c.callId, c);
-  b.effects.push_back({c, std::nullopt, {}, doc});
+  b.effects.push_back({c, std::nullopt, {}, doc, c.callerDeviceId, std::move(devices)});
   return doc;
 }
 
@@ -331,6 +346,9 @@ void Engine::publish(Outcome& out) {
   for (const auto& e : out.effects) {
     const Call& c = e.call;
     hub_.publish(c, e.doc);
+    if (push_ && !e.devices.empty())
+      for (auto& plan : plan_pushes(c, e.from, e.actorDevice, e.devices, out.now))
+        push_->send(plan.notice, plan.devices);
     if (!e.from) {
       if (c.state == CallState::busy) {
         spdlog::info("CALL_BUSY callId={} callerId={} receiverId={}", c.callId, c.callerId,
@@ -395,8 +413,11 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
       CreateDecision d = decide_create(in);
       OpResult r;
       switch (d.kind) {
-        case CreateDecision::Kind::created:
-          r.doc = insert(b, *d.call);
+        case CreateDecision::Kind::created: {
+          auto devices = push_targets(b, d.call->receiverId);
+          if (!devices.empty())
+            d.call->delivery = PushDelivery{static_cast<std::int64_t>(devices.size()), 0, 0};
+          r.doc = insert(b, *d.call, std::move(devices));
           try {
             b.store.claim_active(d.call->callerId, d.call->callId);
             b.store.claim_active(d.call->receiverId, d.call->callId);
@@ -411,8 +432,9 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
           r.status = 201;
           r.call = d.call;
           return r;
+        }
         case CreateDecision::Kind::busy_stored: {
-          auto doc = insert(b, *d.call);
+          auto doc = insert(b, *d.call, push_targets(b, d.call->receiverId));
           auto res = OpResult::fail(ErrorCode::busy, "the receiver is in another call", d.call);
           res.doc = doc;
           return res;
@@ -443,7 +465,7 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
     if (t.error != ErrorCode::ok)
       return OpResult::fail(t.error, message_for(t.error, op_name(req.op), t.call), t.call);
     OpResult r;
-    r.doc = persist(b, t, call->state);
+    r.doc = persist(b, t, call->state, deviceId);
     if (req.op == Op::signal) hub_.relay_signal(t.call, who.userId, req.data);
     r.call = t.call;
     return r;
@@ -506,6 +528,62 @@ Engine::RunFn Engine::upsert_user_job(Profile p) {
     b.store.upsert_user(p, b.now);
     return OpResult{};
   };
+}
+
+Engine::RunFn Engine::register_device_job(PushDevice d) {
+  return [d = std::move(d)](Batch& b) -> OpResult {
+    PushDevice dev = d;
+    dev.updatedAt = b.now;
+    b.store.put_device(dev);
+    OpResult r;
+    r.body = json::object{{"deviceId", dev.deviceId}, {"platform", platform_name(dev.platform)}};
+    return r;
+  };
+}
+
+Engine::RunFn Engine::delete_device_job(std::string userId, std::string deviceId) {
+  return [userId = std::move(userId), deviceId = std::move(deviceId)](Batch& b) -> OpResult {
+    if (!b.store.delete_device(userId, deviceId))
+      return OpResult::fail(ErrorCode::not_found, "no such device");
+    OpResult r;
+    r.body = json::object{{"deviceId", deviceId}, {"deleted", true}};
+    return r;
+  };
+}
+
+void Engine::on_push_result(const std::string& callId, bool delivered) {
+  {
+    std::lock_guard lk(push_results_mu_);
+    auto [it, fresh] = push_results_.try_emplace(callId, 0, 0);
+    (delivered ? it->second.first : it->second.second)++;
+    if (!fresh) return;  // a job for this call is queued and will take this one too
+  }
+  enqueue(
+      [this, callId](Batch& b) -> OpResult {
+        std::pair<std::int64_t, std::int64_t> counts;
+        {
+          std::lock_guard lk(push_results_mu_);
+          auto it = push_results_.find(callId);
+          if (it == push_results_.end()) return OpResult{};
+          counts = it->second;
+          push_results_.erase(it);
+        }
+        auto call = load(b, callId);
+        if (!call) return OpResult{};
+        Transition t = record_push_results(*call, counts.first, counts.second, b.now);
+        persist(b, t, call->state);
+        return OpResult{};
+      },
+      nullptr);
+}
+
+void Engine::forget_push_token(const PushDevice& d, const std::string& token) {
+  enqueue(
+      [userId = d.userId, deviceId = d.deviceId, token](Batch& b) -> OpResult {
+        b.store.forget_push_token(userId, deviceId, token);
+        return OpResult{};
+      },
+      nullptr);
 }
 
 void Engine::touch_user(const Principal& who) {

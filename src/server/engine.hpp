@@ -22,6 +22,7 @@
 
 #include "auth/jwt.hpp"
 #include "core/request.hpp"
+#include "push/push_service.hpp"
 #include "server/hub.hpp"
 #include "server/metrics.hpp"
 #include "store/store.hpp"
@@ -68,6 +69,8 @@ class Engine {
   // one, the store thread publishes itself.
   using Publisher = std::function<void(std::function<void()>)>;
   void set_publisher(Publisher p) { publisher_ = std::move(p); }
+  // Where the receiver's push notifications go (none: no pushes). Set before start().
+  void set_push(PushService* p) { push_ = p; }
 
   void start();  // loads active calls, arms deadlines and presence checks, starts the thread
   void stop();   // finishes queued jobs, commits, joins the thread
@@ -97,6 +100,14 @@ class Engine {
   RunFn users_job(std::optional<std::string> userId);
   RunFn busy_job(std::string userId);
   RunFn upsert_user_job(Profile p);
+  RunFn register_device_job(PushDevice d);
+  RunFn delete_device_job(std::string userId, std::string deviceId);
+
+  // From the push service: one incoming-call push finished. Results are counted into the call's
+  // `delivery` by one job per call however many arrive meanwhile.
+  void on_push_result(const std::string& callId, bool delivered);
+  // From the push service: the device's `token` is dead.
+  void forget_push_token(const PushDevice& d, const std::string& token);
 
   // Keeps the user's profile (from the token's claims) in the store; writes only on change.
   void touch_user(const Principal& who);
@@ -130,8 +141,13 @@ class Engine {
   std::optional<Call> load(Batch& b, const std::string& callId);
   // Writes a change (or a new call) and records it for publication after the commit; returns
   // the serialized public document.
-  std::shared_ptr<const std::string> persist(Batch& b, const Transition& t, CallState from);
-  std::shared_ptr<const std::string> insert(Batch& b, const Call& c);
+  // `actorDevice`: the device whose op made the change, if any.
+  std::shared_ptr<const std::string> persist(Batch& b, const Transition& t, CallState from,
+                                             const std::string& actorDevice = {});
+  std::shared_ptr<const std::string> insert(Batch& b, const Call& c,
+                                            std::vector<PushDevice> devices = {});
+  // The user's devices the push service can reach (none without a push service).
+  std::vector<PushDevice> push_targets(Batch& b, const std::string& userId);
 
   Store& store_;
   Hub& hub_;
@@ -145,6 +161,9 @@ class Engine {
   std::thread thread_;
   std::atomic<bool> ready_{false};
   Publisher publisher_;
+  PushService* push_ = nullptr;
+  std::mutex push_results_mu_;
+  std::unordered_map<std::string, std::pair<std::int64_t, std::int64_t>> push_results_;
 
   // Store-thread state.
   std::optional<TimeMs> next_deadline_;

@@ -7,6 +7,7 @@
 #include "core/request.hpp"
 #include "server/turn_credentials.hpp"
 #include "server/web_assets.hpp"
+#include "server/zego_token.hpp"
 
 namespace dialtone {
 
@@ -96,6 +97,48 @@ asio::awaitable<HttpResponse> dev_token(ServerContext& ctx, const HttpRequest& r
                           json::object{{"token", token}, {"expiresAt", format_iso(exp)}});
 }
 
+// POST /v1/zego-token {callId}: only a participant, only once the call is accepted and while
+// it lasts; the token is for this user and this call's room.
+asio::awaitable<HttpResponse> zego_token(ServerContext& ctx, const HttpRequest& req,
+                                         const Principal& who) {
+  if (ctx.config.zego_app_id == 0)
+    co_return error_response(req, ErrorCode::not_found,
+                             "ZEGO tokens are not configured on this server");
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body(), ec);
+  const json::value* id = !ec && body.is_object() ? body.get_object().if_contains("callId") : nullptr;
+  if (!id || !id->is_string() || !valid_id(id->get_string()))
+    co_return error_response(req, ErrorCode::bad_request, "callId must be a call id");
+  OpResult got = co_await ctx.engine.async_run(
+      ctx.engine.get_call_job(who, std::string(id->get_string())), asio::use_awaitable);
+  if (got.error != ErrorCode::ok) co_return result_response(req, got);
+  const Call& c = *got.call;
+  if (is_unanswered(c.state) || is_terminal(c.state))
+    co_return error_response(req, ErrorCode::invalid_transition,
+                             is_terminal(c.state) ? "the call is over"
+                                                  : "a ZEGO token is issued once the call is accepted",
+                             c);
+  if (who.userId.size() > 64)
+    co_return error_response(req, ErrorCode::bad_request,
+                             "ZEGO user ids are at most 64 characters");
+  ZegoTokenSpec spec;
+  spec.appId = static_cast<std::uint32_t>(ctx.config.zego_app_id);
+  spec.userId = who.userId;
+  spec.secret = ctx.config.zego_server_secret;
+  spec.payload = zego_room_payload(c.callId);
+  spec.ctime = now_ms() / 1000;
+  spec.ttlSeconds = ctx.config.zego_token_ttl_s;
+  spec.mode = ctx.config.zego_token_mode == "cbc" ? ZegoMode::cbc : ZegoMode::gcm;
+  std::string token = zego_token04_random(spec);
+  co_return json_response(
+      req, http::status::ok,
+      json::object{{"appId", ctx.config.zego_app_id},
+                   {"token", token},
+                   {"roomId", c.callId},
+                   {"userId", who.userId},
+                   {"expiresAt", format_iso((spec.ctime + spec.ttlSeconds) * 1000)}});
+}
+
 asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
                                   const urls::url_view& url, const std::vector<std::string>& seg) {
   Principal who = ctx.auth.authenticate(bearer_token(req), now_ms());
@@ -143,6 +186,17 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
       Request r = parse_http_request(*op, seg[2], req.body());
       co_return co_await run(ctx.engine.op_job(who, device_of(req), std::move(r)));
     }
+  } else if (seg[1] == "devices") {
+    if (seg.size() == 2 && method == http::verb::post) {
+      PushDevice d = parse_device_registration(req.body(), who.userId, ctx.push);
+      co_return co_await run(ctx.engine.register_device_job(std::move(d)));
+    }
+    if (seg.size() == 3 && method == http::verb::delete_) {
+      if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such device");
+      co_return co_await run(ctx.engine.delete_device_job(who.userId, seg[2]));
+    }
+  } else if (seg[1] == "zego-token" && seg.size() == 2 && method == http::verb::post) {
+    co_return co_await zego_token(ctx, req, who);
   } else if (seg[1] == "turn-credentials" && seg.size() == 2 && method == http::verb::get) {
     co_return json_response(req, http::status::ok,
                             ice_servers_for(ctx.config, who.userId, now_ms()));
@@ -211,7 +265,8 @@ asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest&
         co_return json_response(req, http::status::ok,
                                 json::object{{"devMode", ctx.auth.dev_mode()},
                                              {"ringTimeoutSeconds", ctx.config.ring_timeout_s},
-                                             {"version", DIALTONE_VERSION}});
+                                             {"version", DIALTONE_VERSION},
+                                             {"vapidPublicKey", ctx.push.vapid->public_key_b64url()}});
       co_return co_await api(ctx, req, url, seg);
     }
     if (auto page = web::serve(req, url.path())) co_return std::move(*page);

@@ -54,6 +54,8 @@ int run_server(const Config& config) {
   EngineOptions opts{config.ring_timeout_s * 1000LL, config.media_timeout_s * 1000LL,
                      config.presence_grace_s * 1000LL};
   Engine engine(*store, hub, metrics, opts);
+  PushSetup push = make_push(config, metrics, engine);
+  engine.set_push(push.service.get());
   hub.set_presence_listener([&engine](const std::string& user, bool online, TimeMs when) {
     engine.on_presence(user, online, when);
   });
@@ -62,9 +64,10 @@ int run_server(const Config& config) {
   auto publisher = asio::make_strand(ioc);
   engine.set_publisher(
       [publisher](std::function<void()> fn) { asio::post(publisher, std::move(fn)); });
+  push.service->start();
   engine.start();
 
-  ServerContext ctx{config, auth, engine, hub, metrics};
+  ServerContext ctx{config, auth, engine, hub, metrics, push};
   tcp::acceptor acceptor(ioc);
   tcp::endpoint ep(asio::ip::make_address(config.host()), config.port());
   acceptor.open(ep.protocol());
@@ -101,6 +104,7 @@ int run_server(const Config& config) {
   ioc.run();
   for (auto& t : threads) t.join();
   engine.stop();
+  push.service->stop();
   engine.set_publisher(nullptr);  // it holds a strand of `ioc`, which must not outlive it
   spdlog::info("SHUTDOWN_COMPLETE");
   return 0;

@@ -45,6 +45,19 @@ CREATE TABLE active_calls (
 );
 CREATE INDEX active_calls_by_call ON active_calls (call_id);
 )sql",
+    R"sql(
+CREATE TABLE devices (
+  user_id     TEXT NOT NULL,
+  device_id   TEXT NOT NULL,
+  platform    TEXT NOT NULL,
+  token       TEXT NOT NULL,
+  alert_token TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  updated_ms  BIGINT NOT NULL,
+  PRIMARY KEY (user_id, device_id)
+);
+CREATE INDEX devices_by_token ON devices (platform, token);
+)sql",
 };
 
 class Stmt {
@@ -341,6 +354,85 @@ class SqliteStore final : public Store {
                   .bind(3, static_cast<std::int64_t>(limit));
     std::vector<Call> out;
     while (s.step()) out.push_back(parse_doc(s.text(0)));
+    return out;
+  }
+
+  void put_device(const PushDevice& d) override {
+    std::string platform(platform_name(d.platform));
+    stmt(
+        "DELETE FROM devices WHERE platform = ?1 AND token = ?2 "
+        "AND NOT (user_id = ?3 AND device_id = ?4)")
+        .reset()
+        .bind(1, platform)
+        .bind(2, d.token)
+        .bind(3, d.userId)
+        .bind(4, d.deviceId)
+        .run();
+    stmt(
+        "INSERT INTO devices (user_id, device_id, platform, token, alert_token, environment, "
+        "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (user_id, device_id) DO "
+        "UPDATE SET platform = excluded.platform, token = excluded.token, "
+        "alert_token = excluded.alert_token, environment = excluded.environment, "
+        "updated_ms = excluded.updated_ms")
+        .reset()
+        .bind(1, d.userId)
+        .bind(2, d.deviceId)
+        .bind(3, platform)
+        .bind(4, d.token)
+        .bind(5, d.alertToken)
+        .bind(6, d.environment)
+        .bind(7, std::int64_t{d.updatedAt})
+        .run();
+    stmt(
+        "DELETE FROM devices WHERE user_id = ?1 AND device_id NOT IN (SELECT device_id FROM "
+        "devices WHERE user_id = ?1 ORDER BY updated_ms DESC, device_id LIMIT ?2)")
+        .reset()
+        .bind(1, d.userId)
+        .bind(2, static_cast<std::int64_t>(kMaxDevicesPerUser))
+        .run();
+  }
+
+  bool delete_device(std::string_view userId, std::string_view deviceId) override {
+    stmt("DELETE FROM devices WHERE user_id = ?1 AND device_id = ?2")
+        .reset()
+        .bind(1, userId)
+        .bind(2, deviceId)
+        .run();
+    return sqlite3_changes(db_) > 0;
+  }
+
+  void forget_push_token(std::string_view userId, std::string_view deviceId,
+                         std::string_view token) override {
+    stmt("DELETE FROM devices WHERE user_id = ?1 AND device_id = ?2 AND token = ?3")
+        .reset()
+        .bind(1, userId)
+        .bind(2, deviceId)
+        .bind(3, token)
+        .run();
+    stmt(
+        "UPDATE devices SET alert_token = '' WHERE user_id = ?1 AND device_id = ?2 AND "
+        "alert_token = ?3")
+        .reset()
+        .bind(1, userId)
+        .bind(2, deviceId)
+        .bind(3, token)
+        .run();
+  }
+
+  std::vector<PushDevice> devices_of(std::string_view userId) override {
+    auto& s = stmt(
+                  "SELECT device_id, platform, token, alert_token, environment, updated_ms FROM "
+                  "devices WHERE user_id = ?1 ORDER BY device_id")
+                  .reset()
+                  .bind(1, userId);
+    std::vector<PushDevice> out;
+    while (s.step()) {
+      auto platform = parse_platform(s.text(1));
+      if (!platform) continue;
+      out.push_back({std::string(userId), std::string(s.text(0)), *platform,
+                     std::string(s.text(2)), std::string(s.text(3)), std::string(s.text(4)),
+                     s.int64(5)});
+    }
     return out;
   }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/call.hpp"
+#include "core/device.hpp"
 #include "core/state_machine.hpp"
 
 namespace dialtone {
@@ -63,6 +64,17 @@ class Store {
   virtual std::vector<Call> active_calls() = 0;
   // The user's calls with timestamp < before, newest first.
   virtual std::vector<Call> history(std::string_view userId, TimeMs before, std::size_t limit) = 0;
+
+  // Push targets. put_device replaces the user's registration of that device, removes the same
+  // token registered for any other device or user (the app was signed into another account),
+  // and keeps the user's kMaxDevicesPerUser most recent registrations.
+  virtual void put_device(const PushDevice& d) = 0;
+  virtual bool delete_device(std::string_view userId, std::string_view deviceId) = 0;
+  // A push service said `token` is dead: the registration goes if it is its main token, only
+  // the alert token is cleared if it is that; nothing happens if the device re-registered since.
+  virtual void forget_push_token(std::string_view userId, std::string_view deviceId,
+                                 std::string_view token) = 0;
+  virtual std::vector<PushDevice> devices_of(std::string_view userId) = 0;
 };
 
 // Opens (creating and migrating if needed) the SQLite database at `path`.

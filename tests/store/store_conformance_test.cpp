@@ -182,6 +182,65 @@ TEST_P(StoreConformance, ActiveCallsAfterReopen) {
   EXPECT_EQ(store_->next_deadline(), 46'000);
 }
 
+TEST_P(StoreConformance, DevicesRegisterReplaceAndForget) {
+  auto dev = [](std::string user, std::string id, std::string token, TimeMs at) {
+    return PushDevice{std::move(user), std::move(id), Platform::fcm, std::move(token), "", "", at};
+  };
+  tx([&](Store& s) {
+    s.put_device(dev("bob", "phone", "t1", 1));
+    s.put_device(dev("bob", "tablet", "t2", 2));
+    s.put_device({"bob", "iphone", Platform::apns, "aa", "bb", "sandbox", 3});
+  });
+  auto bob = store_->devices_of("bob");
+  ASSERT_EQ(bob.size(), 3u);
+  EXPECT_EQ(bob[0].deviceId, "iphone");
+  EXPECT_EQ(bob[0].platform, Platform::apns);
+  EXPECT_EQ(bob[0].alertToken, "bb");
+  EXPECT_EQ(bob[0].environment, "sandbox");
+
+  // The same device registers a new token; the app signs into another account on the tablet.
+  tx([&](Store& s) {
+    s.put_device(dev("bob", "phone", "t1b", 4));
+    s.put_device(dev("carol", "tab", "t2", 5));
+  });
+  bob = store_->devices_of("bob");
+  ASSERT_EQ(bob.size(), 2u);
+  EXPECT_EQ(bob[1].token, "t1b");
+  ASSERT_EQ(store_->devices_of("carol").size(), 1u);
+
+  // A dead alert token clears only itself; a dead main token removes the registration; a token
+  // the device has replaced since changes nothing.
+  tx([&](Store& s) {
+    s.forget_push_token("bob", "iphone", "bb");
+    s.forget_push_token("bob", "phone", "t1");
+  });
+  bob = store_->devices_of("bob");
+  ASSERT_EQ(bob.size(), 2u);
+  EXPECT_EQ(bob[0].alertToken, "");
+  tx([&](Store& s) { s.forget_push_token("bob", "iphone", "aa"); });
+  ASSERT_EQ(store_->devices_of("bob").size(), 1u);
+
+  bool gone = false, again = true;
+  tx([&](Store& s) {
+    gone = s.delete_device("bob", "phone");
+    again = s.delete_device("bob", "phone");
+  });
+  EXPECT_TRUE(gone);
+  EXPECT_FALSE(again);
+  EXPECT_TRUE(store_->devices_of("bob").empty());
+}
+
+TEST_P(StoreConformance, DevicesPerUserAreBounded) {
+  tx([&](Store& s) {
+    for (std::size_t i = 0; i < kMaxDevicesPerUser + 5; ++i)
+      s.put_device({"bob", "d" + std::to_string(100 + i), Platform::fcm,
+                    "t" + std::to_string(i), "", "", static_cast<TimeMs>(i)});
+  });
+  auto bob = store_->devices_of("bob");
+  ASSERT_EQ(bob.size(), kMaxDevicesPerUser);
+  EXPECT_EQ(bob.front().deviceId, "d105");  // the five oldest went
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(backends()),
                          [](const auto& info) { return info.param.name; });
 
