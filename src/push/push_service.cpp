@@ -11,6 +11,7 @@ namespace {
 
 constexpr TimeMs kAuthRetryMs = 5000;  // after a failed credential fetch, fail fast this long
 constexpr TimeMs kMaxBackoffMs = 30000;
+constexpr TimeMs kForgetCancelMs = 3600'000;  // longer than any ring
 
 TimeMs backoff_ms(int attempts) {
   thread_local std::mt19937 rng{std::random_device{}()};
@@ -89,15 +90,31 @@ std::size_t PushService::send(std::shared_ptr<const Notice> notice,
   return n;
 }
 
+void PushService::cancel_incoming(const std::string& callId) {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    cancels_.push_back(callId);
+  }
+  http_.wakeup();
+}
+
+bool PushService::cancelled(const Delivery& d) const {
+  return d.notice->kind == NoticeKind::incoming_call && cancelled_.count(d.notice->callId);
+}
+
 void PushService::loop() {
   for (;;) {
+    TimeMs now = now_ms();
     {
       std::lock_guard lk(mu_);
       if (stopping_) break;
       for (auto& d : incoming_) ready_.push_back(std::move(d));
       incoming_.clear();
+      for (auto& id : cancels_) cancelled_[id] = now + kForgetCancelMs;
+      cancels_.clear();
     }
-    TimeMs now = now_ms();
+    std::erase_if(cancelled_, [now](const auto& kv) { return kv.second < now; });
     while (!waiting_.empty() && waiting_.begin()->first <= now) {
       ready_.push_back(std::move(waiting_.begin()->second));
       waiting_.erase(waiting_.begin());
@@ -117,6 +134,10 @@ void PushService::pump(TimeMs now) {
     ready_.pop_front();
     if (now >= d->notice->expiresAt) {
       give_up(*d, "expired", "expired before it could be sent");
+      continue;
+    }
+    if (cancelled(*d)) {
+      give_up(*d, "cancelled", "the call stopped ringing before it was sent");
       continue;
     }
     ProviderState* ps = state_for(d->device.platform);
@@ -224,6 +245,11 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
       ready_.push_front(std::move(d));
       return;
     case Verdict::Kind::retry: {
+      if (cancelled(*d)) {
+        outcome("cancelled");
+        give_up(*d, "", "the call stopped ringing (" + v.detail + ")");
+        return;
+      }
       if (d->attempts >= opts_.maxAttempts) {
         outcome("failed");
         give_up(*d, "", "gave up after " + std::to_string(d->attempts) + " attempts: " + v.detail);

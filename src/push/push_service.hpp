@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "push/http_client.hpp"
@@ -22,8 +23,8 @@
 namespace dialtone {
 
 struct PushOptions {
-  std::size_t concurrency = 32;      // requests in flight, all providers together
-  std::size_t maxQueue = 10000;      // pushes waiting; beyond this new ones are dropped
+  std::size_t concurrency = 32;              // requests in flight, all providers together
+  std::size_t maxQueue = 10000;              // pushes waiting; beyond this new ones are dropped
   std::chrono::milliseconds timeout{10000};  // one request
   int maxAttempts = 5;
   HttpClientOptions http;
@@ -34,7 +35,8 @@ struct PushHooks {
   std::function<void(const std::string& callId, bool delivered)> incoming_result;
   // `token` of `device` is gone for good (the device's token or its APNs regular token).
   std::function<void(const PushDevice& device, const std::string& token)> dead_token;
-  // Every request's outcome (delivered, retried, dead_token, failed, expired, dropped) and, for
+  // Every request's outcome (delivered, retried, dead_token, failed, expired, cancelled,
+  // dropped) and, for
   // those that got an answer, how long it took.
   std::function<void(Platform, const std::string& outcome, std::chrono::microseconds)> outcome;
   std::function<void(std::int64_t pending)> pending;
@@ -52,6 +54,9 @@ class PushService {
   // Queues `notice` for each device whose platform has a provider; returns how many were queued.
   // Thread-safe and never blocks on the network.
   std::size_t send(std::shared_ptr<const Notice> notice, const std::vector<PushDevice>& devices);
+  // The call stopped ringing: its incoming-call pushes not yet sent (waiting, or to be retried)
+  // are dropped, so that no device is woken for a call that is gone. Thread-safe.
+  void cancel_incoming(const std::string& callId);
 
  private:
   struct Delivery {
@@ -85,6 +90,7 @@ class PushService {
 
   std::mutex mu_;
   std::vector<std::shared_ptr<Delivery>> incoming_;  // from send(), under mu_
+  std::vector<std::string> cancels_;                 // from cancel_incoming(), under mu_
   bool stopping_ = false;
   std::thread thread_;
   std::atomic<std::size_t> queued_{0};  // accepted and not yet finished
@@ -92,6 +98,8 @@ class PushService {
   // Push-thread state.
   std::deque<std::shared_ptr<Delivery>> ready_;
   std::multimap<TimeMs, std::shared_ptr<Delivery>> waiting_;  // backing off, by due time
+  std::unordered_map<std::string, TimeMs> cancelled_;         // callId → when to forget it
+  bool cancelled(const Delivery& d) const;
 };
 
 }  // namespace dialtone

@@ -346,6 +346,8 @@ void Engine::publish(Outcome& out) {
   for (const auto& e : out.effects) {
     const Call& c = e.call;
     hub_.publish(c, e.doc);
+    if (push_ && e.from && is_unanswered(*e.from) && !is_unanswered(c.state))
+      push_->cancel_incoming(c.callId);
     if (push_ && !e.devices.empty())
       for (auto& plan : plan_pushes(c, e.from, e.actorDevice, e.devices, out.now))
         push_->send(plan.notice, plan.devices);
@@ -547,6 +549,26 @@ Engine::RunFn Engine::delete_device_job(std::string userId, std::string deviceId
       return OpResult::fail(ErrorCode::not_found, "no such device");
     OpResult r;
     r.body = json::object{{"deviceId", deviceId}, {"deleted", true}};
+    return r;
+  };
+}
+
+Engine::RunFn Engine::devices_job(std::string userId) {
+  return [userId = std::move(userId)](Batch& b) -> OpResult {
+    json::array devices;
+    for (const auto& d : b.store.devices_of(userId)) {
+      json::object o{{"deviceId", d.deviceId},
+                     {"platform", platform_name(d.platform)},
+                     {"updatedAt", format_iso(d.updatedAt)}};
+      if (d.platform == Platform::apns) {
+        o["environment"] =
+            d.environment.empty() ? json::value(nullptr) : json::value(d.environment);
+        o["alertToken"] = !d.alertToken.empty();
+      }
+      devices.push_back(std::move(o));
+    }
+    OpResult r;
+    r.body = json::object{{"devices", std::move(devices)}};
     return r;
   };
 }

@@ -102,6 +102,7 @@ class Engine {
   RunFn upsert_user_job(Profile p);
   RunFn register_device_job(PushDevice d);
   RunFn delete_device_job(std::string userId, std::string deviceId);
+  RunFn devices_job(std::string userId);
 
   // From the push service: one incoming-call push finished. Results are counted into the call's
   // `delivery` by one job per call however many arrive meanwhile.

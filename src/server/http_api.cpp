@@ -106,7 +106,8 @@ asio::awaitable<HttpResponse> zego_token(ServerContext& ctx, const HttpRequest& 
                              "ZEGO tokens are not configured on this server");
   boost::system::error_code ec;
   json::value body = json::parse(req.body(), ec);
-  const json::value* id = !ec && body.is_object() ? body.get_object().if_contains("callId") : nullptr;
+  const json::value* id =
+      !ec && body.is_object() ? body.get_object().if_contains("callId") : nullptr;
   if (!id || !id->is_string() || !valid_id(id->get_string()))
     co_return error_response(req, ErrorCode::bad_request, "callId must be a call id");
   OpResult got = co_await ctx.engine.async_run(
@@ -115,8 +116,9 @@ asio::awaitable<HttpResponse> zego_token(ServerContext& ctx, const HttpRequest& 
   const Call& c = *got.call;
   if (is_unanswered(c.state) || is_terminal(c.state))
     co_return error_response(req, ErrorCode::invalid_transition,
-                             is_terminal(c.state) ? "the call is over"
-                                                  : "a ZEGO token is issued once the call is accepted",
+                             is_terminal(c.state)
+                                 ? "the call is over"
+                                 : "a ZEGO token is issued once the call is accepted",
                              c);
   if (who.userId.size() > 64)
     co_return error_response(req, ErrorCode::bad_request,
@@ -191,6 +193,8 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
       PushDevice d = parse_device_registration(req.body(), who.userId, ctx.push);
       co_return co_await run(ctx.engine.register_device_job(std::move(d)));
     }
+    if (seg.size() == 2 && method == http::verb::get)
+      co_return co_await run(ctx.engine.devices_job(who.userId));
     if (seg.size() == 3 && method == http::verb::delete_) {
       if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such device");
       co_return co_await run(ctx.engine.delete_device_job(who.userId, seg[2]));
@@ -262,11 +266,12 @@ asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest&
       if (seg.size() == 3 && seg[1] == "dev" && seg[2] == "token" && method == http::verb::post)
         co_return co_await dev_token(ctx, req);
       if (seg.size() == 2 && seg[1] == "info" && method == http::verb::get)
-        co_return json_response(req, http::status::ok,
-                                json::object{{"devMode", ctx.auth.dev_mode()},
-                                             {"ringTimeoutSeconds", ctx.config.ring_timeout_s},
-                                             {"version", DIALTONE_VERSION},
-                                             {"vapidPublicKey", ctx.push.vapid->public_key_b64url()}});
+        co_return json_response(
+            req, http::status::ok,
+            json::object{{"devMode", ctx.auth.dev_mode()},
+                         {"ringTimeoutSeconds", ctx.config.ring_timeout_s},
+                         {"version", DIALTONE_VERSION},
+                         {"vapidPublicKey", ctx.push.vapid->public_key_b64url()}});
       co_return co_await api(ctx, req, url, seg);
     }
     if (auto page = web::serve(req, url.path())) co_return std::move(*page);

@@ -25,8 +25,8 @@ void Histogram::render_samples(std::string& out, const std::string& name,
   std::uint64_t cumulative = 0;
   for (size_t i = 0; i < kBounds.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, kBounds[i],
-                       cumulative);
+    out +=
+        fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, kBounds[i], cumulative);
   }
   cumulative += buckets_[kBounds.size()].load(std::memory_order_relaxed);
   out += fmt::format("{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, labels, sep, cumulative);
@@ -99,7 +99,7 @@ std::string Metrics::render() const {
   store_commit.render(out, "dialtone_store_commit_seconds", "Duration of one group commit.");
   out +=
       "# HELP dialtone_push_total Push requests by provider and outcome (delivered, retried, "
-      "dead_token, failed, expired, dropped).\n"
+      "dead_token, failed, expired, cancelled, dropped).\n"
       "# TYPE dialtone_push_total counter\n";
   {
     std::lock_guard lk(mu_);

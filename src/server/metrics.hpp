@@ -38,7 +38,7 @@ class Metrics {
   std::atomic<std::int64_t> push_pending{0};     // pushes queued, waiting to retry or in flight
 
   void count_terminal(const std::string& state, const std::string& reason);
-  // outcome: delivered, retried, dead_token, failed, expired, dropped.
+  // outcome: delivered, retried, dead_token, failed, expired, cancelled, dropped.
   void count_push(const std::string& provider, const std::string& outcome);
   std::string render() const;
 

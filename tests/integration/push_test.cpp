@@ -1,0 +1,443 @@
+// Push notifications end to end: a real dialtoned sends to loopback stand-ins for Google's
+// OAuth2 endpoint and FCM, APNs (HTTP/2 over TLS) and a Web Push service, which verify every
+// signature, header and payload the way the real services do and decrypt Web Push bodies with
+// the subscription's private key (tests/push/fake_push_service.mjs).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "support/fake_push.hpp"
+#include "support/harness.hpp"
+
+namespace dialtone::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::string kFcmToken = "fcm-token:bob-android-1";
+const std::string kVoipToken = std::string(64, 'a') + "01";
+const std::string kAlertToken = std::string(64, 'b') + "02";
+
+class PushTest : public ::testing::Test {
+ protected:
+  void start(std::vector<std::string> extra = {}) {
+    auto flags = fake.server_flags();
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    server = std::make_unique<ServerProcess>(flags);
+    alice = dev_token(server->port(), "alice", "https://example.com/alice.png");
+    bob = dev_token(server->port(), "bob");
+  }
+  int port() const { return server->port(); }
+
+  HttpResult register_device(const std::string& token, json::object body) {
+    return http(port(), "POST", "/v1/devices", json::serialize(body), token);
+  }
+  // Bob's phone (FCM), iPhone (APNs, VoIP + regular token) and browser (Web Push).
+  void register_bobs_devices() {
+    ASSERT_EQ(
+        register_device(bob, {{"deviceId", "android-1"}, {"platform", "fcm"}, {"token", kFcmToken}})
+            .status,
+        200);
+    ASSERT_EQ(register_device(bob, {{"deviceId", "iphone-1"},
+                                    {"platform", "apns"},
+                                    {"token", kVoipToken},
+                                    {"alertToken", kAlertToken}})
+                  .status,
+              200);
+    std::string vapid(http(port(), "GET", "/v1/info").body.at("vapidPublicKey").as_string());
+    subscription = fake.subscribe(vapid);
+    ASSERT_EQ(register_device(bob, {{"deviceId", "browser-1"},
+                                    {"platform", "webpush"},
+                                    {"subscription", subscription}})
+                  .status,
+              200);
+  }
+
+  // Waits until `count` events match `pred`; returns them.
+  std::vector<json::object> await_events(const std::function<bool(const json::object&)>& pred,
+                                         std::size_t count = 1,
+                                         std::chrono::milliseconds limit = 10s) {
+    auto until = Clock::now() + limit;
+    for (;;) {
+      std::vector<json::object> hits;
+      for (auto& e : fake.events())
+        if (pred(e.as_object())) hits.push_back(e.as_object());
+      if (hits.size() >= count || Clock::now() > until) return hits;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  // Every request dialtoned made passed the fake's checks.
+  void expect_all_valid() {
+    for (auto& e : fake.events())
+      EXPECT_TRUE(e.at("ok").as_bool())
+          << json::serialize(e.at("error")) << " on " << json::serialize(e.at("path"));
+  }
+  static std::string text(const json::value* v) {
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  }
+  static bool is(const json::object& e, std::string_view service, const std::string& target,
+                 std::string_view type = "") {
+    if (text(e.if_contains("service")) != service || text(e.if_contains("target")) != target)
+      return false;
+    if (type.empty()) return true;
+    const json::value* body = e.if_contains(service == "fcm" ? "data" : "payload");
+    return body && body->is_object() && text(body->get_object().if_contains("type")) == type;
+  }
+  std::string create_call(WsClient& ws) {
+    auto reply = ws.request(op("create", "", {{"receiverId", "bob"}}));
+    return call_id(reply);
+  }
+  json::object await_delivery(WsClient& ws, const std::string& callId, std::int64_t sent,
+                              std::int64_t failed) {
+    auto m = ws.next(
+        [&](const json::object& o) {
+          if (o.at("type") != "call" || o.at("call").at("callId") != callId.c_str()) return false;
+          const auto* d = o.at("call").as_object().if_contains("delivery");
+          return d && d->at("pushSent") == sent && d->at("pushFailed") == failed;
+        },
+        15s);
+    EXPECT_TRUE(m) << "no snapshot with delivery sent=" << sent << " failed=" << failed;
+    return m ? m->at("call").as_object() : json::object{};
+  }
+
+  FakePushService fake;
+  std::unique_ptr<ServerProcess> server;
+  std::string alice, bob;
+  json::object subscription;
+};
+
+TEST_F(PushTest, IncomingCallReachesThreeDevicesOnThreePlatforms) {
+  start();
+  register_bobs_devices();
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+
+  auto fcm = await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "incoming_call"); });
+  auto apns = await_events([&](auto& e) { return is(e, "apns", kVoipToken, "incoming_call"); });
+  auto web = await_events(
+      [&](auto& e) { return is(e, "webpush", subscription_id(subscription), "incoming_call"); });
+  ASSERT_EQ(fcm.size(), 1u);
+  ASSERT_EQ(apns.size(), 1u);
+  ASSERT_EQ(web.size(), 1u);
+  json::object doc = await_delivery(caller, id, 3, 0);
+  EXPECT_EQ(doc.at("delivery").at("pushTargets"), 3);
+  auto deadline = parse_iso_for_test(std::string(doc.at("ringDeadline").as_string()));
+  ASSERT_TRUE(deadline);
+  auto deadline_s =
+      std::chrono::duration_cast<std::chrono::seconds>(deadline->time_since_epoch()).count();
+
+  // FCM: data-only, the seed's keys as strings, high priority, TTL = the ring left.
+  const auto& f = fcm[0];
+  EXPECT_TRUE(f.at("notification").is_null());
+  const auto& data = f.at("data").as_object();
+  EXPECT_EQ(data.at("callId"), id.c_str());
+  EXPECT_EQ(data.at("callerId"), "alice");
+  EXPECT_EQ(data.at("callerName"), "Alice");
+  EXPECT_EQ(data.at("callerPhoto"), "https://example.com/alice.png");
+  EXPECT_EQ(data.at("callType"), "audio");
+  EXPECT_TRUE(parse_iso_for_test(std::string(data.at("timestamp").as_string())));
+  EXPECT_EQ(f.at("android").at("priority"), "high");
+  std::string ttl(f.at("android").at("ttl").as_string());
+  int ttl_s = std::stoi(ttl);
+  EXPECT_GE(ttl_s, 40);
+  EXPECT_LE(ttl_s, 45);
+  EXPECT_EQ(f.at("httpVersion"), "2.0");
+
+  // APNs: a VoIP push to the VoIP topic, expiring with the ring.
+  const auto& a = apns[0];
+  EXPECT_EQ(a.at("pushType"), "voip");
+  EXPECT_EQ(a.at("topic"), "com.example.callapp.voip");
+  EXPECT_EQ(a.at("priority"), "10");
+  EXPECT_EQ(a.at("expiration").as_int64(), deadline_s);
+  EXPECT_EQ(a.at("payload").at("callerName"), "Alice");
+
+  // Web Push: decrypted by the fake with the subscription's key; urgent, per-call topic.
+  const auto& w = web[0];
+  EXPECT_EQ(w.at("urgency"), "high");
+  EXPECT_EQ(w.at("topic"), ("call-" + id).c_str());
+  EXPECT_GE(w.at("ttl").as_int64(), 40);
+  EXPECT_EQ(w.at("payload").at("callId"), id.c_str());
+
+  // One OAuth2 token served every FCM request.
+  EXPECT_EQ(await_events([](auto& e) { return e.at("service") == "oauth"; }).size(), 1u);
+  expect_all_valid();
+}
+
+TEST_F(PushTest, AcceptOnOneDeviceStopsTheOthersWithANonVoipPush) {
+  start();
+  register_bobs_devices();
+  WsClient caller(port(), alice, "alice-laptop");
+  WsClient phone(port(), bob, "android-1");
+  std::string id = create_call(caller);
+  await_delivery(caller, id, 3, 0);
+  auto r = phone.request(op("accept", id));
+  ASSERT_EQ(state_of(r), "accepted");
+
+  auto apns = await_events([&](auto& e) { return is(e, "apns", kAlertToken, "call_cancelled"); });
+  auto web = await_events(
+      [&](auto& e) { return is(e, "webpush", subscription_id(subscription), "call_cancelled"); });
+  ASSERT_EQ(apns.size(), 1u);
+  ASSERT_EQ(web.size(), 1u);
+  EXPECT_EQ(apns[0].at("payload").at("reason"), "answered_elsewhere");
+  EXPECT_EQ(apns[0].at("pushType"), "background");
+  EXPECT_EQ(apns[0].at("topic"), "com.example.callapp");
+  EXPECT_EQ(apns[0].at("priority"), "5");
+  EXPECT_EQ(web[0].at("payload").at("reason"), "answered_elsewhere");
+  EXPECT_EQ(web[0].at("urgency"), "normal");
+  EXPECT_EQ(web[0].at("topic"), ("call-" + id).c_str());  // replaces an undelivered ring
+  // The answering device gets nothing more; exactly one VoIP push was ever sent.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(
+      await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "call_cancelled"); }, 1, 0ms)
+          .empty());
+  EXPECT_EQ(await_events([&](auto& e) {
+              return e.at("service") == "apns" && e.contains("pushType") &&
+                     e.at("pushType") == "voip";
+            }).size(),
+            1u);
+  expect_all_valid();
+}
+
+TEST_F(PushTest, DeclineOnOneDeviceStopsTheOthers) {
+  start();
+  register_bobs_devices();
+  WsClient caller(port(), alice, "alice-laptop");
+  WsClient browser(port(), bob, "browser-1");
+  std::string id = create_call(caller);
+  ASSERT_EQ(state_of(browser.request(op("reject", id))), "rejected");
+  auto fcm = await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "call_cancelled"); });
+  ASSERT_EQ(fcm.size(), 1u);
+  EXPECT_EQ(fcm[0].at("data").at("reason"), "declined_elsewhere");
+  EXPECT_EQ(fcm[0].at("android").at("priority"), "normal");
+  EXPECT_EQ(
+      await_events([&](auto& e) { return is(e, "apns", kAlertToken, "call_cancelled"); }).size(),
+      1u);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(await_events(
+                  [&](auto& e) {
+                    return is(e, "webpush", subscription_id(subscription), "call_cancelled");
+                  },
+                  1, 0ms)
+                  .empty());
+  expect_all_valid();
+}
+
+TEST_F(PushTest, TimeoutStopsRingingAndLeavesAMissedCallNotification) {
+  start({"--ring-timeout-s", "2"});
+  register_bobs_devices();
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+  caller.wait_call(id, "timeout", 10s);
+  auto stop = await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "call_cancelled"); });
+  auto missed = await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "missed_call"); });
+  ASSERT_EQ(stop.size(), 1u);
+  ASSERT_EQ(missed.size(), 1u);
+  EXPECT_EQ(stop[0].at("data").at("reason"), "timeout");
+  EXPECT_EQ(missed[0].at("data").at("callerName"), "Alice");
+  EXPECT_EQ(missed[0].at("data").at("reason"), "timeout");
+  auto alert = await_events([&](auto& e) { return is(e, "apns", kAlertToken, "missed_call"); });
+  ASSERT_EQ(alert.size(), 1u);
+  EXPECT_EQ(alert[0].at("pushType"), "alert");
+  EXPECT_EQ(alert[0].at("payload").at("aps").at("alert").at("title"), "Missed call");
+  EXPECT_EQ(await_events([&](auto& e) {
+              return is(e, "webpush", subscription_id(subscription), "missed_call");
+            }).size(),
+            1u);
+  expect_all_valid();
+}
+
+TEST_F(PushTest, CallerCancelsWhileRinging) {
+  start();
+  register_bobs_devices();
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+  await_delivery(caller, id, 3, 0);
+  ASSERT_EQ(state_of(caller.request(op("end", id))), "ended");
+  auto stop = await_events(
+      [&](auto& e) { return is(e, "webpush", subscription_id(subscription), "call_cancelled"); });
+  ASSERT_EQ(stop.size(), 1u);
+  EXPECT_EQ(stop[0].at("payload").at("reason"), "cancelled");
+  EXPECT_EQ(await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "missed_call"); }).size(),
+            1u);
+  expect_all_valid();
+}
+
+TEST_F(PushTest, RetriesAfter503HonouringRetryAfter) {
+  start();
+  register_bobs_devices();
+  fake.script(
+      kFcmToken,
+      json::array{json::object{
+          {"status", 503},
+          {"headers", json::object{{"retry-after", "1"}}},
+          {"body",
+           json::object{{"error", json::object{{"code", 503}, {"status", "UNAVAILABLE"}}}}}}});
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+  auto tries = await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "incoming_call"); }, 2);
+  ASSERT_EQ(tries.size(), 2u);
+  EXPECT_EQ(tries[0].at("status"), 503);
+  EXPECT_EQ(tries[1].at("status"), 200);
+  EXPECT_GE(tries[1].at("at").as_int64() - tries[0].at("at").as_int64(), 1000)
+      << "the retry waited for Retry-After";
+  await_delivery(caller, id, 3, 0);
+  auto metrics = http(port(), "GET", "/metrics").raw;
+  EXPECT_NE(metrics.find(R"(dialtone_push_total{provider="fcm",outcome="retried"} 1)"),
+            std::string::npos);
+  expect_all_valid();
+}
+
+TEST_F(PushTest, AnExpiredAccessTokenIsRenewedOnce) {
+  start();
+  register_bobs_devices();
+  fake.script(
+      kFcmToken,
+      json::array{json::object{
+          {"status", 401},
+          {"body",
+           json::object{{"error", json::object{{"code", 401}, {"status", "UNAUTHENTICATED"}}}}}}});
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+  await_delivery(caller, id, 3, 0);
+  EXPECT_EQ(await_events([](auto& e) { return e.at("service") == "oauth"; }, 2).size(), 2u);
+  expect_all_valid();
+}
+
+TEST_F(PushTest, DeadTokensAreForgotten) {
+  start();
+  register_bobs_devices();
+  auto gone = [](int status, json::object body) {
+    return json::array{json::object{{"status", status}, {"body", std::move(body)}}};
+  };
+  fake.script(
+      kFcmToken,
+      gone(404, {{"error", json::object{{"code", 404},
+                                        {"status", "NOT_FOUND"},
+                                        {"details", json::array{json::object{
+                                                        {"@type",
+                                                         "type.googleapis.com/"
+                                                         "google.firebase.fcm.v1.FcmError"},
+                                                        {"errorCode", "UNREGISTERED"}}}}}}}));
+  fake.script(kVoipToken, gone(410, {{"reason", "Unregistered"}, {"timestamp", 1}}));
+  fake.script(subscription_id(subscription), gone(410, {}));
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+  await_delivery(caller, id, 0, 3);
+  // The store no longer has them (the engine applies deletions in order, so poll briefly).
+  auto until = Clock::now() + 5s;
+  json::value devices;
+  do {
+    devices = http(port(), "GET", "/v1/devices", "", bob).body.at("devices");
+    if (devices.as_array().empty()) break;
+    std::this_thread::sleep_for(20ms);
+  } while (Clock::now() < until);
+  EXPECT_TRUE(devices.as_array().empty()) << json::serialize(devices);
+  // The next call pushes to nobody.
+  ASSERT_EQ(state_of(caller.request(op("end", id))), "ended");
+  std::size_t before = fake.events().size();
+  std::string second = create_call(caller);
+  auto doc = caller.wait_call(second, "calling");
+  EXPECT_FALSE(doc.contains("delivery"));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(fake.events().size(), before);
+}
+
+TEST_F(PushTest, AHangingPushServiceDoesNotDelaySignaling) {
+  start({"--push-timeout-s", "3"});
+  register_bobs_devices();
+  fake.script(kFcmToken, json::array{json::object{{"hang", true}}});
+  WsClient caller(port(), alice, "alice-laptop");
+  WsClient browser(port(), bob, "browser-1");
+
+  auto t0 = Clock::now();
+  std::string id = create_call(caller);
+  auto created = Clock::now();
+  // FCM has the incoming-call push and does not answer.
+  auto until = Clock::now() + 10s;
+  while (fake.pending() < 1 && Clock::now() < until) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(fake.pending(), 1);
+  auto t1 = Clock::now();
+  browser.wait_call(id, "calling");
+  ASSERT_EQ(state_of(browser.request(op("ringing", id))), "ringing");
+  ASSERT_EQ(state_of(browser.request(op("accept", id))), "accepted");
+  caller.wait_call(id, "accepted");
+  ASSERT_EQ(state_of(caller.request(op("end", id))), "ended");
+  auto done = Clock::now();
+  // All of that happened while FCM still held the incoming-call push open.
+  EXPECT_EQ(fake.pending(), 1);
+  auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  std::printf(
+      "create answered in %lld ms; ringing → accept → end in %lld ms while the FCM "
+      "request hung\n",
+      static_cast<long long>(ms(created - t0)), static_cast<long long>(ms(done - t1)));
+  // The hung request times out (push_timeout_s); the call no longer rings, so it is not retried:
+  // no device is woken for a call that is gone.
+  const char* dropped = R"(dialtone_push_total{provider="fcm",outcome="cancelled"} 1)";
+  auto m = http(port(), "GET", "/metrics").raw;
+  until = Clock::now() + 10s;
+  while (m.find(dropped) == std::string::npos && Clock::now() < until) {
+    std::this_thread::sleep_for(50ms);
+    m = http(port(), "GET", "/metrics").raw;
+  }
+  EXPECT_NE(m.find(dropped), std::string::npos) << m;
+  EXPECT_EQ(await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "incoming_call"); }, 2, 0ms)
+                .size(),
+            1u);
+  expect_all_valid();
+}
+
+TEST_F(PushTest, RegistrationRejectsBadInputAndChangesNothing) {
+  start();
+  std::vector<json::object> bad = {
+      {{"platform", "fcm"}, {"token", "x"}},
+      {{"deviceId", "d1"}, {"platform", "sms"}, {"token", "x"}},
+      {{"deviceId", "d1"}, {"platform", "fcm"}},
+      {{"deviceId", "d1"}, {"platform", "fcm"}, {"token", "has space"}},
+      {{"deviceId", "d1"}, {"platform", "apns"}, {"token", "not-hex"}},
+      {{"deviceId", "d1"}, {"platform", "apns"}, {"token", kVoipToken}, {"environment", "dev"}},
+      {{"deviceId", "d1"}, {"platform", "webpush"}, {"subscription", "x"}},
+      {{"deviceId", "d1"},
+       {"platform", "webpush"},
+       {"subscription", json::object{{"endpoint", "https://10.0.0.1/internal"},
+                                     {"keys", fake.subscribe("x").at("keys")}}}},
+  };
+  for (auto& b : bad) {
+    auto r = register_device(bob, b);
+    EXPECT_EQ(r.status, 400) << json::serialize(b);
+    EXPECT_EQ(r.body.at("error").at("code"), "bad_request");
+  }
+  EXPECT_EQ(http(port(), "POST", "/v1/devices", "{", bob).status, 400);
+  EXPECT_EQ(http(port(), "POST", "/v1/devices", "{}").status, 401);
+  EXPECT_TRUE(http(port(), "GET", "/v1/devices", "", bob).body.at("devices").as_array().empty());
+  EXPECT_EQ(http(port(), "DELETE", "/v1/devices/nope", "", bob).status, 404);
+
+  // A good one, listed, then deleted; another user cannot delete it.
+  ASSERT_EQ(
+      register_device(bob, {{"deviceId", "d1"}, {"platform", "fcm"}, {"token", kFcmToken}}).status,
+      200);
+  auto list = http(port(), "GET", "/v1/devices", "", bob).body.at("devices").as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].at("platform"), "fcm");
+  EXPECT_EQ(http(port(), "DELETE", "/v1/devices/d1", "", alice).status, 404);
+  EXPECT_EQ(http(port(), "DELETE", "/v1/devices/d1", "", bob).status, 200);
+  EXPECT_TRUE(http(port(), "GET", "/v1/devices", "", bob).body.at("devices").as_array().empty());
+}
+
+TEST_F(PushTest, WithoutCredentialsAPlatformIsRefusedClearly) {
+  server = std::make_unique<ServerProcess>();  // no FCM, no APNs; Web Push is always on
+  bob = dev_token(server->port(), "bob");
+  auto r = register_device(bob, {{"deviceId", "d1"}, {"platform", "fcm"}, {"token", kFcmToken}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(std::string(r.body.at("error").at("message").as_string()).find("fcm"),
+            std::string::npos);
+  std::string vapid(http(port(), "GET", "/v1/info").body.at("vapidPublicKey").as_string());
+  EXPECT_EQ(vapid.size(), 87u);  // 65 bytes, base64url
+  // The VAPID key is kept in the data dir across restarts.
+  server->terminate();
+  server->start();
+  EXPECT_EQ(http(port(), "GET", "/v1/info").body.at("vapidPublicKey"), vapid.c_str());
+}
+
+}  // namespace
+}  // namespace dialtone::test

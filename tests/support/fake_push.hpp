@@ -1,0 +1,41 @@
+// The loopback push services (tests/push/fake_push_service.mjs, run by Node) and the files
+// dialtoned needs to talk to them: a service account, an APNs key, the test CA.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace dialtone::test {
+
+class FakePushService {
+ public:
+  FakePushService();
+  ~FakePushService();
+  FakePushService(const FakePushService&) = delete;
+
+  int tls_port() const { return tls_port_; }
+  int control_port() const { return control_port_; }
+  // dialtoned flags pointing every push service at this fake.
+  std::vector<std::string> server_flags() const;
+
+  // A browser's PushSubscription for `applicationServerKey` (base64url).
+  boost::json::object subscribe(const std::string& applicationServerKey);
+  // The next requests to `target` (device token or subscription id) get `responses`.
+  void script(const std::string& target, boost::json::array responses);
+  boost::json::array events();
+  int pending();
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  int tls_port_ = 0, control_port_ = 0;
+};
+
+// The subscription id at the end of a fake Web Push endpoint.
+std::string subscription_id(const boost::json::object& subscription);
+
+}  // namespace dialtone::test
