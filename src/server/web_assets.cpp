@@ -60,6 +60,8 @@ std::optional<http::response<http::string_body>> serve(const http::request<http:
   bool versioned = false;
   if (path == "/" || path == "/index.html") {
     file = find("index.html");
+  } else if (path == "/sw.js") {
+    file = find("sw.js");  // a service worker's scope is its own path: it lives at the root
   } else if (path.substr(0, 5) == "/app/") {
     // /app/<build id>/<name>: only the current build's id exists.
     std::string_view rest = path.substr(5);

@@ -65,6 +65,32 @@ export async function startServer(flags = []) {
   return server;
 }
 
+// The loopback push services of tests/push (FCM, APNs, Web Push) on Node: a Web Push service
+// that checks VAPID and decrypts what dialtoned sends. flags: dialtoned's flags to use it.
+const REPO = new URL('../..', import.meta.url).pathname;
+export async function startFakePush() {
+  const dir = tempDir('dialtone-fake-push-');
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({
+    cert: join(REPO, 'tests/push/certs/server.pem'), key: join(REPO, 'tests/push/certs/server.key'),
+    fcm: {}, apns: {},
+  }));
+  const proc = spawn(process.execPath, [join(REPO, 'tests/push/fake_push_service.mjs'), config],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const m = await waitForLine(proc, /LISTENING (\d+) (\d+)/, 10000, 'fake push service');
+  const control = `http://127.0.0.1:${m[2]}`;
+  const json = async (path, body) => (await fetch(control + path, body === undefined ? {} : {
+    method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' },
+  })).json();
+  return {
+    flags: ['--webpush-hosts', '127.0.0.1', '--push-ca-file', join(REPO, 'tests/push/certs/ca.pem'),
+      '--vapid-subject', 'mailto:ops@example.com'],
+    subscribe: (applicationServerKey) => json('/control/subscribe', { applicationServerKey }),
+    events: async () => (await json('/control/events')).events,
+    stop: () => stopChild(proc, dir),
+  };
+}
+
 // A mono 16-bit 48 kHz WAV of a sine tone (Chromium's fake microphone loops it).
 export function toneWav(path, hz, seconds = 10) {
   const rate = 48000;
@@ -128,9 +154,10 @@ export async function launch({ hz = 440, micAllowed = true, microphone = true } 
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
   return {
     browser,
-    async page(server) {
+    async page(server, { notifications = false } = {}) {
       const context = await browser.newContext({ viewport: { width: 390, height: 760 } });
-      if (micAllowed) await context.grantPermissions(['microphone'], { origin: server.url });
+      const permissions = [...(micAllowed ? ['microphone'] : []), ...(notifications ? ['notifications'] : [])];
+      if (permissions.length) await context.grantPermissions(permissions, { origin: server.url });
       const page = await context.newPage();
       page.on('pageerror', (e) => console.error('page error:', e.message));
       page.on('console', (m) => { if (m.type() === 'error' || process.env.WEB_DEBUG) console.error(`page ${m.type()}:`, m.text()); });

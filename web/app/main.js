@@ -6,6 +6,7 @@ import { CallController } from './call.js';
 import { unlockOnInput } from './ringtone.js';
 import { toast, banner, h } from './ui.js';
 import * as screens from './screens.js';
+import { registerWorker, refreshPush, enablePush, disablePush, pushState } from './push.js';
 
 const SESSION_KEY = 'dialtone.session';
 const DEVICE_KEY = 'dialtone.deviceId';
@@ -126,10 +127,12 @@ class App {
     document.getElementById('sign-out').hidden = false;
     window.dialtone = { stats: () => this.calls.stats(), deviceId: dev };
     this.sig.start();
+    registerWorker().then(() => refreshPush(this.api)).catch(() => {});
     this.render({ screen: 'home' });
   }
 
   signOut(error) {
+    if (this.api) disablePush(this.api).catch(() => {});
     if (this.calls) { this.calls.hangup(); this.calls.dispose(); }
     if (this.sig) this.sig.stop();
     clearInterval(this.peopleTimer);
@@ -173,6 +176,8 @@ class App {
     const api = this.api;
     const screen = screens.home({ me: this.session, error }, {
       onCall: (user) => this.calls.call(user),
+      pushState,
+      onEnablePush: () => enablePush(api, this.info.vapidPublicKey),
       load: async () => {
         const [u, c] = await Promise.allSettled([api.get('/v1/users'), api.get('/v1/calls?limit=30')]);
         if (u.status === 'rejected' && u.reason.code === 'unauthorized') {

@@ -42,7 +42,14 @@ export function signIn({ devMode, error }, { onDev, onToken }) {
 const DIRECTION_TEXT = { dialed: 'Outgoing', received: 'Incoming', missed: 'Missed', declined: 'Declined' };
 
 // The people one can call, and one's own calls.
-export function home({ me, error }, { onCall, load }) {
+const PUSH_TEXT = {
+  on: 'This browser rings for your calls even when Dialtone is closed.',
+  off: 'This browser rings only while Dialtone is open.',
+  blocked: 'Notifications are blocked for this site, so it rings only while Dialtone is open.',
+  unsupported: 'This browser cannot ring in the background.',
+};
+
+export function home({ me, error }, { onCall, load, pushState, onEnablePush }) {
   const alert = h('p', { class: 'error', role: 'alert', hidden: !error }, error || '',
     ' ', h('button', { type: 'button', class: 'link', onclick: () => { alert.hidden = true; } }, 'Dismiss'));
   const people = h('ul', { class: 'list', id: 'people' }, h('li', { class: 'muted' }, 'Loading…'));
@@ -87,9 +94,31 @@ export function home({ me, error }, { onCall, load }) {
       }) : [h('li', { class: 'muted' }, 'No calls yet.')]));
     }
   }
+  const pushStatus = h('span', { id: 'push-status', class: 'muted' }, '');
+  const pushButton = h('button', { type: 'button', class: 'link', id: 'enable-push', hidden: true,
+    onclick: async () => {
+      pushButton.disabled = true;
+      try {
+        await onEnablePush();
+      } catch (e) {
+        pushStatus.textContent = e.message;
+        pushButton.disabled = false;
+        return;
+      }
+      showPush();
+    } }, 'Ring me when Dialtone is closed');
+  async function showPush() {
+    const state = await pushState().catch(() => 'unsupported');
+    pushStatus.textContent = PUSH_TEXT[state] || '';
+    pushStatus.dataset.state = state;
+    pushButton.hidden = state !== 'off';
+    pushButton.disabled = false;
+  }
+  showPush();
   const el = h('div', { class: 'screen home' }, alert,
     h('section', { 'aria-labelledby': 'people-title' }, h('h2', { id: 'people-title' }, 'People'), people),
-    h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Recent calls'), history));
+    h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Recent calls'), history),
+    h('p', { class: 'push-line' }, pushStatus, ' ', pushButton));
   return { el, refresh };
 }
 
