@@ -162,6 +162,12 @@ TEST_F(PushTest, IncomingCallReachesThreeDevicesOnThreePlatforms) {
   // One OAuth2 token served every FCM request.
   EXPECT_EQ(await_events([](auto& e) { return e.at("service") == "oauth"; }).size(), 1u);
   expect_all_valid();
+
+  // No secret reaches the log: not the access token, the keys, the provider or VAPID tokens.
+  server->terminate();
+  std::string log = server->log();
+  for (const char* secret : {"ya29.", "PRIVATE KEY", "bearer ey", "vapid t="})
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret;
 }
 
 TEST_F(PushTest, AcceptOnOneDeviceStopsTheOthersWithANonVoipPush) {
@@ -384,6 +390,26 @@ TEST_F(PushTest, AHangingPushServiceDoesNotDelaySignaling) {
   EXPECT_EQ(await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "incoming_call"); }, 2, 0ms)
                 .size(),
             1u);
+  expect_all_valid();
+}
+
+TEST_F(PushTest, ConcurrencyIsBounded) {
+  start({"--push-concurrency", "1", "--push-timeout-s", "2"});
+  register_bobs_devices();
+  // With one request in flight at a time, a hung FCM request holds the others back until it
+  // times out; then they go (and the ring is still on, so FCM is tried again too).
+  fake.script(kFcmToken, json::array{json::object{{"hang", true}}});
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+  auto until = Clock::now() + 10s;
+  while (fake.pending() < 1 && Clock::now() < until) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(fake.pending(), 1);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(fake.pending(), 1);
+  auto others = [&](auto& e) { return e.at("service") == "apns" || e.at("service") == "webpush"; };
+  EXPECT_TRUE(await_events(others, 1, 0ms).empty()) << "nothing else was in flight";
+  EXPECT_EQ(await_events(others, 2).size(), 2u);
+  await_delivery(caller, id, 3, 0);
   expect_all_valid();
 }
 

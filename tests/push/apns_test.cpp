@@ -79,6 +79,25 @@ TEST(ApnsRequest, IncomingCallIsAVoipPushToTheVoipTopic) {
   EXPECT_EQ(again->headers[0], req->headers[0]);
 }
 
+TEST(ApnsAuth, ProviderTokenIsRenewedWithinApplesWindow) {
+  auto p = make_apns_provider(vector_options());
+  PushDevice d{"bob", "phone", Platform::apns, "aabbcc", "", "", 0};
+  Notice n;
+  n.callId = "c";
+  n.expiresAt = 4000000000000;
+  auto auth_at = [&](TimeMs t) {
+    std::string token;
+    return p->request(d, n, t, token)->headers[0].second;
+  };
+  TimeMs t0 = 1700000000000;
+  std::string first = auth_at(t0);
+  EXPECT_EQ(auth_at(t0 + 39 * 60'000), first) << "not more often than every 20 minutes";
+  std::string renewed = auth_at(t0 + 41 * 60'000);
+  EXPECT_NE(renewed, first) << "well before Apple's one-hour limit";
+  p->invalidate_auth();  // APNs said ExpiredProviderToken
+  EXPECT_NE(auth_at(t0 + 42 * 60'000), renewed);
+}
+
 TEST(ApnsRequest, NonCallPushesAreNeverVoip) {
   auto p = make_apns_provider(vector_options());
   PushDevice d{"bob", "phone", Platform::apns, "aabbcc", "", "sandbox", 0};

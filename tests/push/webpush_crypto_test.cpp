@@ -93,9 +93,9 @@ TEST(Vapid, OurTokenHasTheVectorsSigningInputAndVerifies) {
   EXPECT_NE(header.find(", k=" + str(v, "public_key_uncompressed_b64url")), std::string::npos);
   // Cached per origin: the same token again; another origin gets its own.
   EXPECT_EQ(vapid.authorization(str(v, "push_endpoint") + "x", 1700000001000), header);
-  EXPECT_NE(vapid.authorization("https://updates.push.services.mozilla.com/wpush/v2/x",
-                                1700000001000),
-            header);
+  EXPECT_NE(
+      vapid.authorization("https://updates.push.services.mozilla.com/wpush/v2/x", 1700000001000),
+      header);
 }
 
 TEST(Vapid, KeyIsCreatedOnceAndKept) {
@@ -117,14 +117,15 @@ TEST(WebPushSubscription, ParsesTheBrowsersJsonAndRejectsDefects) {
   std::string padded = R"({"endpoint":"https://push.example.net/x","keys":{"p256dh":")" +
                        base64_encode(s.p256dh) + R"(","auth":")" + base64_encode(s.auth) + "\"}}";
   EXPECT_EQ(parse_subscription(padded).p256dh, s.p256dh);
-  for (const char* bad : {
-           "[]",
-           R"({"keys":{}})",
-           R"({"endpoint":"http://push.example.net/x","keys":{"p256dh":"BCVx","auth":"BTBZ"}})",
-           R"({"endpoint":"https://push.example.net/x"})",
-           R"({"endpoint":"https://push.example.net/x","keys":{"p256dh":"!!","auth":"BTBZMqHH6r4Tts7J_aSIgg"}})",
-           R"({"endpoint":"https://push.example.net/x","keys":{"p256dh":"BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4","auth":"BTBZ"}})",
-       })
+  for (
+      const char* bad : {
+          "[]",
+          R"({"keys":{}})",
+          R"({"endpoint":"http://push.example.net/x","keys":{"p256dh":"BCVx","auth":"BTBZ"}})",
+          R"({"endpoint":"https://push.example.net/x"})",
+          R"({"endpoint":"https://push.example.net/x","keys":{"p256dh":"!!","auth":"BTBZMqHH6r4Tts7J_aSIgg"}})",
+          R"({"endpoint":"https://push.example.net/x","keys":{"p256dh":"BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4","auth":"BTBZ"}})",
+      })
     EXPECT_THROW(parse_subscription(bad), Error) << bad;
 }
 

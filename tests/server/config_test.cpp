@@ -72,6 +72,34 @@ TEST(Config, BadValuesNameTheirKey) {
   EXPECT_EQ(load({"--no-such-flag"}), "flags");
 }
 
+TEST(Config, PushAndZegoKeys) {
+  Config c;
+  ASSERT_EQ(load({"--zego-app-id", "4294967295", "--zego-server-secret",
+                  "fa94dd0f974cf2e293728a526b028271", "--webpush-hosts", "a.example, b.example",
+                  "--push-concurrency", "4"},
+                 &c),
+            "");
+  EXPECT_EQ(c.zego_app_id, 4294967295LL);
+  EXPECT_EQ(c.webpush_hosts, (std::vector<std::string>{"a.example", "b.example"}));
+  EXPECT_EQ(c.push_concurrency, 4);
+  EXPECT_EQ(load({"--zego-app-id", "4294967296", "--zego-server-secret",
+                  "fa94dd0f974cf2e293728a526b028271"}),
+            "zego_app_id");
+  EXPECT_EQ(load({"--zego-app-id", "1", "--zego-server-secret", "short"}), "zego_server_secret");
+  EXPECT_EQ(load({"--zego-app-id", "1"}), "zego_server_secret");
+  EXPECT_EQ(load({"--zego-token-mode", "ecb"}), "zego_token_mode");
+  EXPECT_EQ(load({"--apns-key-file", "/nonexistent.p8"}), "apns_key_file");
+  auto key = write_file("dt-apns.p8", "x");
+  EXPECT_EQ(load({"--apns-key-file", key, "--apns-key-id", "K"}), "apns_team_id");
+  EXPECT_EQ(load({"--apns-environment", "staging"}), "apns_environment");
+  EXPECT_EQ(load({"--fcm-service-account-file", "/nonexistent.json"}), "fcm_service_account_file");
+  EXPECT_EQ(load({"--fcm-base-url", "ftp://x"}), "fcm_base_url");
+  EXPECT_EQ(load({"--vapid-subject", "ops@example.com"}), "vapid_subject");
+  EXPECT_EQ(load({"--push-concurrency", "0"}), "push_concurrency");
+  EXPECT_EQ(load({"--config", write_file("dt-cfg-zego.toml", "zego_app_id = \"1\"\n")}),
+            "zego_app_id");
+}
+
 TEST(Config, TheSampleConfigIsValidAndHoldsTheDefaults) {
   Config c;
   ASSERT_EQ(load({"--config", std::string(DIALTONE_SOURCE_DIR) + "/conf/dialtoned.toml"}, &c), "");
@@ -81,6 +109,11 @@ TEST(Config, TheSampleConfigIsValidAndHoldsTheDefaults) {
   EXPECT_EQ(c.media_timeout_s, defaults.media_timeout_s);
   EXPECT_EQ(c.presence_grace_s, defaults.presence_grace_s);
   EXPECT_EQ(c.sqlite_synchronous, defaults.sqlite_synchronous);
+  EXPECT_EQ(c.apns_environment, defaults.apns_environment);
+  EXPECT_EQ(c.push_concurrency, defaults.push_concurrency);
+  EXPECT_EQ(c.push_timeout_s, defaults.push_timeout_s);
+  EXPECT_EQ(c.zego_token_mode, defaults.zego_token_mode);
+  EXPECT_EQ(c.zego_token_ttl_s, defaults.zego_token_ttl_s);
   EXPECT_TRUE(c.dev_tokens());
 }
 
