@@ -21,6 +21,7 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
+  int push_devices = 0;
   std::string dialtoned = DIALTONED_PATH;
   std::string connect;  // HOST:PORT of a running server (then --pid for its CPU and memory)
   int pid = 0;

@@ -48,12 +48,13 @@ using bench::Stats;
 namespace {
 
 std::string http_post(const std::string& host, int port, const std::string& target,
-                      const std::string& body) {
+                      const std::string& body, const std::string& token = "") {
   asio::io_context ioc;
   beast::tcp_stream s(ioc);
   s.connect(tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)));
   http::request<http::string_body> req{http::verb::post, target, 11};
   req.set(http::field::host, host);
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   req.body() = body;
   req.prepare_payload();
   http::write(s, req);
@@ -166,15 +167,29 @@ awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::
   }
 }
 
-// Connects `n` clients as users prefix0..prefix(n-1).
+// Connects `n` clients as users prefix0..prefix(n-1), each with `push_devices` push targets
+// registered (FCM and APNs alternately: the server must be configured for them).
 std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc, const std::string& host,
-                                                  int port, const std::string& prefix, int n) {
+                                                  int port, const std::string& prefix, int n,
+                                                  int push_devices = 0) {
   std::vector<std::unique_ptr<Client>> out;
   std::vector<std::string> tokens;
   for (int i = 0; i < n; ++i) {
     std::string user = prefix + std::to_string(i);
     tokens.push_back(
         extract(http_post(host, port, "/v1/dev/token", R"({"userId":")" + user + "\"}"), "token"));
+    for (int k = 0; k < push_devices; ++k) {
+      char hex[65];
+      std::snprintf(hex, sizeof hex, "%064x", i * 64 + k);
+      std::string body = k % 2 == 0 ? R"({"deviceId":"d)" + std::to_string(k) +
+                                          R"(","platform":"fcm","token":"bench-)" + user + "-" +
+                                          std::to_string(k) + "\"}"
+                                    : R"({"deviceId":"d)" + std::to_string(k) +
+                                          R"(","platform":"apns","token":")" + hex + "\"}";
+      std::string r = http_post(host, port, "/v1/devices", body, tokens.back());
+      if (r.find("\"platform\"") == std::string::npos)
+        throw std::runtime_error("device registration refused: " + r);
+    }
     out.push_back(std::make_unique<Client>(ioc));
   }
   int connected = 0;
@@ -211,6 +226,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 10000));
   app.add_option("--server-arg", o.server_args,
                  "extra flag for the started dialtoned (repeatable)");
+  app.add_option("--push-devices", o.push_devices,
+                 "push targets registered per receiver (the server must have FCM and APNs)")
+      ->check(CLI::Range(0, 20));
   app.add_option("--think-ms", o.think_ms, "pause between one pair's flows")
       ->check(CLI::Range(0, 60000));
   app.add_option("--user-prefix", o.prefix, "prefix of the user ids (to run several generators)");
@@ -240,7 +258,7 @@ int main(int argc, char** argv) {
 
   asio::io_context ioc(1);
   auto callers = connect_many(ioc, host, port, o.prefix + "-c", o.pairs);
-  auto receivers = connect_many(ioc, host, port, o.prefix + "-r", o.pairs);
+  auto receivers = connect_many(ioc, host, port, o.prefix + "-r", o.pairs, o.push_devices);
   std::vector<Pair> pairs(o.pairs);
   for (int i = 0; i < o.pairs; ++i)
     pairs[i] = {std::move(callers[i]), std::move(receivers[i]),

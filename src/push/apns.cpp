@@ -38,9 +38,9 @@ class ApnsProvider final : public PushProvider {
     token = voip ? d.token : d.alertToken;
     if (token.empty()) return std::nullopt;
     std::string env = d.environment.empty() ? o_.environment : d.environment;
-    std::string base = !o_.baseUrl.empty()       ? o_.baseUrl
-                       : env == "sandbox" ? "https://api.sandbox.push.apple.com"
-                                          : "https://api.push.apple.com";
+    std::string base = !o_.baseUrl.empty() ? o_.baseUrl
+                       : env == "sandbox"  ? "https://api.sandbox.push.apple.com"
+                                           : "https://api.push.apple.com";
     json::object body;
     json::object aps;
     std::string pushType, priority, topic = o_.bundleId;

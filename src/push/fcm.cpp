@@ -123,8 +123,9 @@ class FcmProvider final : public PushProvider {
     boost::system::error_code ec;
     json::value body = json::parse(r.body, ec);
     if (r.status != 200 || ec || !body.is_object()) {
+      std::string what = !ec && body.is_object() ? field(body.get_object(), "error") : "";
       error = r.status ? "token endpoint answered HTTP " + std::to_string(r.status) +
-                             (ec ? "" : " " + field(body.as_object(), "error"))
+                             (what.empty() ? "" : " " + what)
                        : r.transportError;
       return false;
     }

@@ -23,9 +23,9 @@ std::string fcm_message(const std::string& token, const Notice& n, TimeMs now);
 
 struct FcmOptions {
   ServiceAccount account;
-  std::string projectId;                              // empty: the account's
+  std::string projectId;                               // empty: the account's
   std::string baseUrl = "https://fcm.googleapis.com";  // scheme://host[:port]
-  std::string tokenUrl;                               // empty: the account's token_uri
+  std::string tokenUrl;                                // empty: the account's token_uri
 };
 
 std::unique_ptr<PushProvider> make_fcm_provider(FcmOptions opts);

@@ -1,6 +1,7 @@
 #include "push/http_client.hpp"
 
 #include <curl/curl.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <mutex>
@@ -43,8 +44,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n'))
-      value.remove_suffix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.remove_suffix(1);
     t->reply.headers.emplace_back(std::move(name), std::string(value));
   } else if (line.rfind("HTTP/", 0) == 0) {
     t->reply.headers.clear();  // a new response (after 100 Continue)
@@ -141,7 +141,12 @@ void HttpClient::run_once(std::chrono::milliseconds timeout) {
     curl_slist_free_all(t->headers);
     auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t->started);
-    if (t->done) t->done(std::move(t->reply), elapsed);
+    if (!t->done) continue;
+    try {
+      t->done(std::move(t->reply), elapsed);
+    } catch (const std::exception& e) {  // a bug, but never the end of the push thread
+      spdlog::error("PUSH_INTERNAL_ERROR error=\"{}\"", e.what());
+    }
   }
 }
 

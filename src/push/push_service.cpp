@@ -11,7 +11,6 @@ namespace {
 
 constexpr TimeMs kAuthRetryMs = 5000;  // after a failed credential fetch, fail fast this long
 constexpr TimeMs kMaxBackoffMs = 30000;
-constexpr TimeMs kForgetCancelMs = 3600'000;  // longer than any ring
 
 TimeMs backoff_ms(int attempts) {
   thread_local std::mt19937 rng{std::random_device{}()};
@@ -72,8 +71,15 @@ std::size_t PushService::send(std::shared_ptr<const Notice> notice,
       if (!handles(dev.platform)) continue;
       ++n;
       if (queued_ >= opts_.maxQueue) {
-        spdlog::warn("PUSH_DROPPED callId={} provider={} queue={}", notice->callId,
-                     platform_name(dev.platform), queued_.load());
+        // One line per second at most: a flood of drops must not become a flood of log lines.
+        ++dropped_;
+        TimeMs now = now_ms();
+        if (now - dropped_logged_at_ >= 1000) {
+          spdlog::warn("PUSH_DROPPED count={} queue={} (the push services do not keep up)",
+                       dropped_, queued_.load());
+          dropped_ = 0;
+          dropped_logged_at_ = now;
+        }
         if (hooks_.outcome) hooks_.outcome(dev.platform, "dropped", {});
         if (notice->kind == NoticeKind::incoming_call && hooks_.incoming_result)
           hooks_.incoming_result(notice->callId, false);
@@ -90,11 +96,11 @@ std::size_t PushService::send(std::shared_ptr<const Notice> notice,
   return n;
 }
 
-void PushService::cancel_incoming(const std::string& callId) {
+void PushService::cancel_incoming(const std::string& callId, TimeMs ringDeadline) {
   {
     std::lock_guard lk(mu_);
     if (stopping_) return;
-    cancels_.push_back(callId);
+    cancels_.emplace_back(callId, ringDeadline);
   }
   http_.wakeup();
 }
@@ -111,10 +117,9 @@ void PushService::loop() {
       if (stopping_) break;
       for (auto& d : incoming_) ready_.push_back(std::move(d));
       incoming_.clear();
-      for (auto& id : cancels_) cancelled_[id] = now + kForgetCancelMs;
+      for (auto& [id, deadline] : cancels_) cancelled_[id] = deadline;
       cancels_.clear();
     }
-    std::erase_if(cancelled_, [now](const auto& kv) { return kv.second < now; });
     while (!waiting_.empty() && waiting_.begin()->first <= now) {
       ready_.push_back(std::move(waiting_.begin()->second));
       waiting_.erase(waiting_.begin());
@@ -128,8 +133,24 @@ void PushService::loop() {
 }
 
 void PushService::pump(TimeMs now) {
-  std::deque<DeliveryPtr> keep;
-  while (!ready_.empty()) {
+  // What expired or stopped ringing goes at once, but a full pass over the queue is made at
+  // most once a second: while every slot is taken, a wakeup must cost nothing.
+  if (now - last_sweep_ >= 1000) {
+    last_sweep_ = now;
+    // Past its ring deadline an incoming-call push expires by itself.
+    std::erase_if(cancelled_, [now](const auto& kv) { return kv.second < now; });
+    std::erase_if(ready_, [&](const DeliveryPtr& d) {
+      if (now >= d->notice->expiresAt)
+        give_up(*d, "expired", "expired before it could be sent");
+      else if (cancelled(*d))
+        give_up(*d, "cancelled", "the call stopped ringing before it was sent");
+      else
+        return false;
+      return true;
+    });
+  }
+  std::deque<DeliveryPtr> awaiting_auth;
+  while (!ready_.empty() && http_.in_flight() < opts_.concurrency) {
     DeliveryPtr d = std::move(ready_.front());
     ready_.pop_front();
     if (now >= d->notice->expiresAt) {
@@ -147,18 +168,15 @@ void PushService::pump(TimeMs now) {
           give_up(*d, "failed", "no credential: " + ps->authError);
           continue;
         }
-        if (http_.in_flight() < opts_.concurrency) start_auth(*ps, now);
+        start_auth(*ps, now);
       }
-      keep.push_back(std::move(d));
-      continue;
-    }
-    if (http_.in_flight() >= opts_.concurrency) {
-      keep.push_back(std::move(d));
+      awaiting_auth.push_back(std::move(d));
       continue;
     }
     dispatch(std::move(d), *ps, now);
   }
-  ready_ = std::move(keep);
+  ready_.insert(ready_.begin(), std::make_move_iterator(awaiting_auth.begin()),
+                std::make_move_iterator(awaiting_auth.end()));
 }
 
 void PushService::start_auth(ProviderState& ps, TimeMs now) {
@@ -277,9 +295,13 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
 
 void PushService::give_up(Delivery& d, const std::string& outcome, const std::string& why) {
   if (!outcome.empty() && hooks_.outcome) hooks_.outcome(d.device.platform, outcome, {});
-  spdlog::warn("PUSH_FAILED callId={} type={} provider={} user={} device={} reason=\"{}\"",
-               d.notice->callId, notice_type(d.notice->kind), platform_name(d.device.platform),
-               d.device.userId, d.device.deviceId, why);
+  // A push dropped because its call stopped ringing is the normal course of things.
+  auto level = outcome == "cancelled" || why.rfind("the call stopped ringing", 0) == 0
+                   ? spdlog::level::debug
+                   : spdlog::level::warn;
+  spdlog::log(level, "PUSH_FAILED callId={} type={} provider={} user={} device={} reason=\"{}\"",
+              d.notice->callId, notice_type(d.notice->kind), platform_name(d.device.platform),
+              d.device.userId, d.device.deviceId, why);
   if (d.notice->kind == NoticeKind::incoming_call && hooks_.incoming_result)
     hooks_.incoming_result(d.notice->callId, false);
   --queued_;

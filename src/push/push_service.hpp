@@ -55,8 +55,9 @@ class PushService {
   // Thread-safe and never blocks on the network.
   std::size_t send(std::shared_ptr<const Notice> notice, const std::vector<PushDevice>& devices);
   // The call stopped ringing: its incoming-call pushes not yet sent (waiting, or to be retried)
-  // are dropped, so that no device is woken for a call that is gone. Thread-safe.
-  void cancel_incoming(const std::string& callId);
+  // are dropped, so that no device is woken for a call that is gone. `ringDeadline`: after it
+  // they expire anyway. Thread-safe.
+  void cancel_incoming(const std::string& callId, TimeMs ringDeadline);
 
  private:
   struct Delivery {
@@ -89,16 +90,19 @@ class PushService {
   HttpClient http_;
 
   std::mutex mu_;
-  std::vector<std::shared_ptr<Delivery>> incoming_;  // from send(), under mu_
-  std::vector<std::string> cancels_;                 // from cancel_incoming(), under mu_
+  std::vector<std::shared_ptr<Delivery>> incoming_;      // from send(), under mu_
+  std::vector<std::pair<std::string, TimeMs>> cancels_;  // from cancel_incoming(), under mu_
   bool stopping_ = false;
   std::thread thread_;
   std::atomic<std::size_t> queued_{0};  // accepted and not yet finished
+  std::size_t dropped_ = 0;             // under mu_: drops not yet logged
+  TimeMs dropped_logged_at_ = 0;
 
   // Push-thread state.
   std::deque<std::shared_ptr<Delivery>> ready_;
   std::multimap<TimeMs, std::shared_ptr<Delivery>> waiting_;  // backing off, by due time
-  std::unordered_map<std::string, TimeMs> cancelled_;         // callId → when to forget it
+  std::unordered_map<std::string, TimeMs> cancelled_;         // callId → its ring deadline
+  TimeMs last_sweep_ = 0;
   bool cancelled(const Delivery& d) const;
 };
 

@@ -10,10 +10,10 @@ namespace dialtone {
 namespace json = boost::json;
 
 const std::vector<std::string> kDefaultWebPushHosts = {
-    "fcm.googleapis.com",     // Chrome, Edge (and other Chromium browsers)
+    "fcm.googleapis.com",         // Chrome, Edge (and other Chromium browsers)
     "push.services.mozilla.com",  // Firefox
-    "push.apple.com",         // Safari
-    "notify.windows.com",     // legacy Edge
+    "push.apple.com",             // Safari
+    "notify.windows.com",         // legacy Edge
 };
 
 bool push_host_allowed(std::string_view endpoint, const std::vector<std::string>& allowed) {

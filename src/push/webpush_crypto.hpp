@@ -59,7 +59,8 @@ class Vapid {
   std::string subject_;
   std::string public_b64_;
   std::mutex mu_;
-  std::map<std::string, std::pair<std::string, std::int64_t>, std::less<>> cache_;  // aud → jwt, exp
+  std::map<std::string, std::pair<std::string, std::int64_t>, std::less<>>
+      cache_;  // aud → jwt, exp
 };
 
 // scheme://host[:port] of a URL, or nullopt.

@@ -210,18 +210,19 @@ bool file_readable(const std::string& path) {
 
 void validate_push(const Config& c) {
   if (!c.fcm_service_account_file.empty() && !file_readable(c.fcm_service_account_file))
-    throw ConfigError("fcm_service_account_file", "cannot read '" + c.fcm_service_account_file + "'");
-  for (auto [key, url] : {std::pair{"fcm_base_url", &c.fcm_base_url},
-                          std::pair{"fcm_token_url", &c.fcm_token_url},
-                          std::pair{"apns_base_url", &c.apns_base_url}})
+    throw ConfigError("fcm_service_account_file",
+                      "cannot read '" + c.fcm_service_account_file + "'");
+  for (auto [key, url] :
+       {std::pair{"fcm_base_url", &c.fcm_base_url}, std::pair{"fcm_token_url", &c.fcm_token_url},
+        std::pair{"apns_base_url", &c.apns_base_url}})
     if (!url->empty() && !has_scheme(*url, {"https://", "http://"}))
       throw ConfigError(key, "'" + *url + "' must be an http(s) URL");
   if (!c.apns_key_file.empty()) {
     if (!file_readable(c.apns_key_file))
       throw ConfigError("apns_key_file", "cannot read '" + c.apns_key_file + "'");
-    for (auto [key, v] : {std::pair{"apns_key_id", &c.apns_key_id},
-                          std::pair{"apns_team_id", &c.apns_team_id},
-                          std::pair{"apns_bundle_id", &c.apns_bundle_id}})
+    for (auto [key, v] :
+         {std::pair{"apns_key_id", &c.apns_key_id}, std::pair{"apns_team_id", &c.apns_team_id},
+          std::pair{"apns_bundle_id", &c.apns_bundle_id}})
       if (v->empty()) throw ConfigError(key, "is required with apns_key_file");
   }
   if (c.apns_environment != "production" && c.apns_environment != "sandbox")

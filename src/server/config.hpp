@@ -46,7 +46,7 @@ struct Config {
   std::string apns_environment = "production";  // or "sandbox"
   std::string apns_base_url;                    // empty: Apple's host for each environment
   std::string vapid_key_file;
-  std::string vapid_subject;  // a mailto: or https: contact for push services
+  std::string vapid_subject;               // a mailto: or https: contact for push services
   std::vector<std::string> webpush_hosts;  // empty: the major browsers' push services
   std::string push_ca_file;
   int push_concurrency = 32;

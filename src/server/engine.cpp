@@ -347,7 +347,7 @@ void Engine::publish(Outcome& out) {
     const Call& c = e.call;
     hub_.publish(c, e.doc);
     if (push_ && e.from && is_unanswered(*e.from) && !is_unanswered(c.state))
-      push_->cancel_incoming(c.callId);
+      push_->cancel_incoming(c.callId, c.ringDeadline);
     if (push_ && !e.devices.empty())
       for (auto& plan : plan_pushes(c, e.from, e.actorDevice, e.devices, out.now))
         push_->send(plan.notice, plan.devices);

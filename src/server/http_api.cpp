@@ -190,7 +190,7 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
     }
   } else if (seg[1] == "devices") {
     if (seg.size() == 2 && method == http::verb::post) {
-      PushDevice d = parse_device_registration(req.body(), who.userId, ctx.push);
+      PushDevice d = parse_device_registration(req.body(), who.userId, ctx.push.reach);
       co_return co_await run(ctx.engine.register_device_job(std::move(d)));
     }
     if (seg.size() == 2 && method == http::verb::get)

@@ -9,6 +9,7 @@
 #include "push/push_service.hpp"
 #include "push/webpush_crypto.hpp"
 #include "server/config.hpp"
+#include "server/device_registration.hpp"
 #include "server/metrics.hpp"
 
 namespace dialtone {
@@ -17,16 +18,11 @@ class Engine;
 
 struct PushSetup {
   std::shared_ptr<Vapid> vapid;
-  std::vector<std::string> webpushHosts;
   std::unique_ptr<PushService> service;
+  PushReach reach;  // for registrations
 };
 
 // Throws ConfigError when a credential file cannot be used.
 PushSetup make_push(const Config& c, Metrics& metrics, Engine& engine);
-
-// POST /v1/devices: validates a registration for `userId`; throws Error(bad_request) naming the
-// defect, and refuses platforms this server has no credentials for.
-PushDevice parse_device_registration(std::string_view body, const std::string& userId,
-                                     const PushSetup& push);
 
 }  // namespace dialtone

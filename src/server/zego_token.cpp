@@ -49,7 +49,8 @@ std::string zego_token04(const ZegoTokenSpec& s) {
   if (s.appId == 0) throw std::invalid_argument("ZEGO app id must not be 0");
   if (s.userId.empty() || s.userId.size() > 64)
     throw std::invalid_argument("ZEGO user id must be 1..64 characters");
-  if (s.secret.size() != 32) throw std::invalid_argument("ZEGO server secret must be 32 characters");
+  if (s.secret.size() != 32)
+    throw std::invalid_argument("ZEGO server secret must be 32 characters");
   if (s.ttlSeconds <= 0) throw std::invalid_argument("ZEGO token lifetime must be positive");
   std::size_t iv_len = s.mode == ZegoMode::gcm ? 12 : 16;
   if (s.iv.size() != iv_len) throw std::invalid_argument("ZEGO IV/nonce has the wrong length");

@@ -20,6 +20,8 @@
 //        the next requests to `target` (a device token or subscription id) get these answers
 //   GET  /control/events   every request seen: {service, target, ok, error, status, ...}
 //   GET  /control/pending  requests held open by a `hang` answer
+//   POST /control/mode {hangAll, record}  hang every well-formed push (a provider that stopped
+//        answering); record: false keeps no events (long benchmark runs)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -32,6 +34,7 @@ const subscriptions = new Map();  // id → {ecdh, auth, applicationServerKey, e
 const accessTokens = new Map();   // token → expiry (ms)
 const pending = new Set();
 let tlsPort = 0;
+const mode = { hangAll: false, record: true };
 let seq = 0;
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
@@ -162,9 +165,10 @@ function apnsSend(req, body, token, ev) {
   if (jws.claims.iss !== config.apns.teamId || !Number.isInteger(jws.claims.iat)) no(403, 'InvalidProviderToken');
   if (jws.claims.iat > now + 60) no(403, 'InvalidProviderToken');
   if (jws.claims.iat < now - 3600) no(403, 'ExpiredProviderToken');
-  const seen = apnsTokens.get(req.stream.session);
+  const session = req.stream?.session;  // gone if the client already reset the stream
+  const seen = session && apnsTokens.get(session);
   if (seen && seen.jwt !== jwt && Date.now() - seen.at < 20 * 60 * 1000) no(429, 'TooManyProviderTokenUpdates');
-  if (!seen || seen.jwt !== jwt) apnsTokens.set(req.stream.session, { jwt, at: Date.now() });
+  if (session && (!seen || seen.jwt !== jwt)) apnsTokens.set(session, { jwt, at: Date.now() });
 
   const type = req.headers['apns-push-type'];
   const topic = req.headers['apns-topic'];
@@ -291,8 +295,9 @@ async function handle(req, res) {
   // A scripted answer replaces the real one for a well-formed request.
   const script = ev.ok && ev.target !== undefined ? scripts.get(ev.target) : undefined;
   if (script && script.length) answer = script.shift();
+  else if (mode.hangAll && ev.ok && ev.service !== 'oauth') answer = { hang: true };
   ev.status = answer.hang ? 'hung' : answer.status;
-  events.push(ev);
+  if (mode.record) events.push(ev);
   if (answer.hang) {
     pending.add(res);
     res.on('close', () => pending.delete(res));
@@ -321,6 +326,10 @@ const control = http.createServer(async (req, res) => {
       return reply(200, {});
     }
     if (req.method === 'GET' && req.url === '/control/events') return reply(200, { events });
+    if (req.method === 'POST' && req.url === '/control/mode') {
+      Object.assign(mode, JSON.parse(body));
+      return reply(200, mode);
+    }
     if (req.method === 'GET' && req.url === '/control/pending') return reply(200, { pending: pending.size });
     reply(404, { error: 'no such control endpoint' });
   } catch (e) {

@@ -1,0 +1,79 @@
+// Push never delays signaling: the same call flows (dialtone-bench, 10 pairs, each receiver with
+// two push targets, FCM and APNs) against dialtoned without push targets, with push services that
+// answer at once, and with push services that never answer (every request hangs until
+// push_timeout_s). The push services are the loopback stand-ins of tests/push, which verify every
+// request as the real ones do. Prints op→event latency and flow rate of each, and the ratios.
+//   node bench/push_bench.mjs <dialtone-bench> [seconds]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [bench, seconds = '10'] = process.argv.slice(2);
+const repo = new URL('..', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'dialtone-push-bench-'));
+const vec = (f) => JSON.parse(readFileSync(join(repo, 'tests/push/data', f), 'utf8'));
+const fcm = vec('fcm-oauth-jwt.json');
+const apns = vec('apns-jwt.json');
+writeFileSync(join(dir, 'config.json'), JSON.stringify({
+  cert: join(repo, 'tests/push/certs/server.pem'), key: join(repo, 'tests/push/certs/server.key'),
+  fcm: { publicKeyPem: fcm.public_key_pem, clientEmail: fcm.service_account_json.client_email,
+    projectId: fcm.service_account_json.project_id },
+  apns: { publicKeyPem: apns.public_key_pem, keyId: apns.key_id, teamId: apns.team_id, bundleId: 'com.example.callapp' },
+}));
+const fake = spawn(process.execPath, [join(repo, 'tests/push/fake_push_service.mjs'), join(dir, 'config.json')],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+const [tls, control] = await new Promise((resolve, reject) => {
+  fake.stdout.on('data', (d) => {
+    const m = /LISTENING (\d+) (\d+)/.exec(d.toString());
+    if (m) resolve([m[1], m[2]]);
+  });
+  fake.once('exit', () => reject(new Error('the fake push service did not start')));
+});
+const base = `https://127.0.0.1:${tls}`;
+writeFileSync(join(dir, 'sa.json'), JSON.stringify({ ...fcm.service_account_json, token_uri: `${base}/token` }));
+writeFileSync(join(dir, 'AuthKey.p8'), apns.p8_private_key_pem);
+const pushFlags = ['--fcm-service-account-file', join(dir, 'sa.json'), '--fcm-base-url', base,
+  '--apns-key-file', join(dir, 'AuthKey.p8'), '--apns-key-id', apns.key_id, '--apns-team-id', apns.team_id,
+  '--apns-bundle-id', 'com.example.callapp', '--apns-base-url', base, '--push-ca-file',
+  join(repo, 'tests/push/certs/ca.pem'), '--push-timeout-s', '5'];
+const setMode = (m) => fetch(`http://127.0.0.1:${control}/control/mode`, { method: 'POST', body: JSON.stringify(m) });
+
+// CPU seconds a process has used (utime + stime), from /proc.
+function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+function run(label, devices) {
+  const cpu0 = cpuSeconds(fake.pid);
+  const args = ['--pairs', '10', '--flows', '100000000', '--duration', seconds, '--push-devices', String(devices)];
+  for (const f of pushFlags) args.push(`--server-arg=${f}`);
+  const r = spawnSync(bench, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${label}: dialtone-bench failed\n${r.stdout}\n${r.stderr}`);
+  const num = (re) => { const m = re.exec(r.stdout); return m ? Number(m[1]) : NaN; };
+  const fakeCpu = cpuSeconds(fake.pid) - cpu0;
+  const row = {
+    label, flows: num(/flows_per_s=([\d.]+)/), p50: num(/op_to_event_us p50=([\d.]+)/), p99: num(/ p99=([\d.]+)/),
+    cpu: num(/server_cpu_ms_per_flow=([\d.]+)/),
+  };
+  const flows = num(/ flows=(\d+)/);
+  console.log(`${label.padEnd(34)} flows/s=${row.flows}  op→event p50=${row.p50}us p99=${row.p99}us  `
+    + `server cpu/flow=${row.cpu}ms  push services' cpu/flow=${(1000 * fakeCpu / flows).toFixed(3)}ms`);
+  return row;
+}
+
+try {
+  await setMode({ hangAll: false, record: false });
+  const none = run('no push targets', 0);
+  const ok = run('2 targets each, services answer', 2);
+  await setMode({ hangAll: true, record: false });
+  const hung = run('2 targets each, services hang', 2);
+  const ratio = (a, b) => (a / b).toFixed(2);
+  console.log(`ratios to "no push targets": answering p50 ${ratio(ok.p50, none.p50)}x p99 ${ratio(ok.p99, none.p99)}x `
+    + `flows ${ratio(ok.flows, none.flows)}x; hanging p50 ${ratio(hung.p50, none.p50)}x p99 ${ratio(hung.p99, none.p99)}x `
+    + `flows ${ratio(hung.flows, none.flows)}x`);
+} finally {
+  fake.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}
