@@ -64,9 +64,12 @@ void PushService::stop() {
 std::size_t PushService::send(std::shared_ptr<const Notice> notice,
                               const std::vector<PushDevice>& devices) {
   std::size_t n = 0;
+  bool wake = false;
   {
     std::lock_guard lk(mu_);
     if (stopping_) return 0;
+    // The push thread drains everything queued when it wakes: one wakeup per batch suffices.
+    bool idle = incoming_.empty() && cancels_.empty();
     for (const auto& dev : devices) {
       if (!handles(dev.platform)) continue;
       ++n;
@@ -90,19 +93,22 @@ std::size_t PushService::send(std::shared_ptr<const Notice> notice,
       d->notice = notice;
       d->device = dev;
       incoming_.push_back(std::move(d));
+      wake = idle;
     }
   }
-  if (n) http_.wakeup();
+  if (wake) http_.wakeup();
   return n;
 }
 
 void PushService::cancel_incoming(const std::string& callId, TimeMs ringDeadline) {
+  bool wake = false;
   {
     std::lock_guard lk(mu_);
     if (stopping_) return;
+    wake = incoming_.empty() && cancels_.empty();
     cancels_.emplace_back(callId, ringDeadline);
   }
-  http_.wakeup();
+  if (wake) http_.wakeup();
 }
 
 bool PushService::cancelled(const Delivery& d) const {
