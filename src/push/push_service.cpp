@@ -301,14 +301,14 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
 
 void PushService::give_up(Delivery& d, const std::string& outcome, const std::string& why) {
   if (!outcome.empty() && hooks_.outcome) hooks_.outcome(d.device.platform, outcome, {});
-  // A push dropped because its call stopped ringing is the normal course of things.
-  auto level = outcome == "cancelled" || why.rfind("the call stopped ringing", 0) == 0
-                   ? spdlog::level::debug
-                   : spdlog::level::warn;
-  spdlog::log(level, "PUSH_FAILED callId={} type={} provider={} user={} device={} reason=\"{}\"",
+  // A push dropped because its call stopped ringing is the normal course of things: not a
+  // warning, and not a failure to count into the call (which no longer rings).
+  bool ring_over = outcome == "cancelled" || why.rfind("the call stopped ringing", 0) == 0;
+  spdlog::log(ring_over ? spdlog::level::debug : spdlog::level::warn,
+              "PUSH_FAILED callId={} type={} provider={} user={} device={} reason=\"{}\"",
               d.notice->callId, notice_type(d.notice->kind), platform_name(d.device.platform),
               d.device.userId, d.device.deviceId, why);
-  if (d.notice->kind == NoticeKind::incoming_call && hooks_.incoming_result)
+  if (!ring_over && d.notice->kind == NoticeKind::incoming_call && hooks_.incoming_result)
     hooks_.incoming_result(d.notice->callId, false);
   --queued_;
 }
