@@ -7,15 +7,10 @@ namespace dialtone {
 namespace {
 
 namespace json = boost::json;
+using test::es256_ok;
 using test::load_vector;
 using test::str;
 
-bool es256_ok(const std::string& jwt, EVP_PKEY* pub) {
-  auto dot = jwt.rfind('.');
-  auto sig = base64url_decode(jwt.substr(dot + 1));
-  auto der = sig ? ecdsa_raw_to_der(*sig) : std::nullopt;
-  return der && verify_sha256(pub, jwt.substr(0, dot), *der);
-}
 
 ApnsOptions vector_options() {
   auto v = load_vector("apns-jwt.json");

@@ -11,17 +11,10 @@ namespace {
 
 namespace json = boost::json;
 using test::b64u;
+using test::es256_ok;
 using test::load_vector;
 using test::str;
 
-// Verifies a compact ES256 JWS with a P-256 public key.
-bool es256_ok(const std::string& jwt, EVP_PKEY* pub) {
-  auto dot = jwt.rfind('.');
-  auto sig = base64url_decode(jwt.substr(dot + 1));
-  if (!sig) return false;
-  auto der = ecdsa_raw_to_der(*sig);
-  return der && verify_sha256(pub, jwt.substr(0, dot), *der);
-}
 
 TEST(WebPushEncryption, ReproducesRfc8291AppendixAByteForByte) {
   auto v = load_vector("webpush-rfc8291.json");
