@@ -53,6 +53,16 @@ struct ClientConfig {
   MediaConfig media;
 };
 
+// Where this device is woken for incoming calls while the app is not running (docs/protocol.md,
+// "Push").
+struct PushRegistration {
+  std::string platform;     // "fcm", "apns" or "webpush"
+  std::string token;        // FCM registration token | APNs PushKit (VoIP) token, hex |
+                            // Web Push: the browser's PushSubscription JSON
+  std::string alertToken;   // APNs: the app's regular token (stop-ringing, missed calls); optional
+  std::string environment;  // APNs: "production" or "sandbox"; optional
+};
+
 enum class ConnectionState { connecting, online, offline };
 
 // The spec's five levels, from packet loss: 0-2 % excellent, 2-5 good, 5-10 fair,
@@ -127,6 +137,11 @@ class Client {
   std::future<CallResult> reject(const std::string& callId);
   std::future<CallResult> end(const std::string& callId);
   std::future<BoolResult> is_user_busy(const std::string& userId);
+
+  // Push targets, registered under ClientConfig::deviceId (required: it is how the server tells
+  // this device apart, e.g. not to stop its ringing when it answered). The value is true.
+  void register_push(const PushRegistration& registration, Completion<bool> done);
+  void unregister_push(Completion<bool> done);
 
   // In-call controls.
   void set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done = {});

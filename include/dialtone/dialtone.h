@@ -143,6 +143,15 @@ DT_API void dt_end(dt_client* c, const char* call_id, const char* reason, dt_cal
 DT_API void dt_ringing(dt_client* c, const char* call_id, dt_call_done done, void* user);
 DT_API void dt_is_user_busy(dt_client* c, const char* user_id, dt_bool_done done, void* user);
 
+/* Push targets under the config's device_id (required): platform "fcm", "apns" or "webpush";
+ * token: the FCM registration token, the APNs PushKit (VoIP) token in hex, or the Web Push
+ * subscription JSON; alert_token (APNs' regular token) and environment ("production" or
+ * "sandbox") may be NULL. done gets value 1 on success. */
+DT_API void dt_register_push(dt_client* c, const char* platform, const char* token,
+                             const char* alert_token, const char* environment, dt_bool_done done,
+                             void* user);
+DT_API void dt_unregister_push(dt_client* c, dt_bool_done done, void* user);
+
 /* In-call controls. */
 DT_API void dt_set_muted(dt_client* c, const char* call_id, int muted, dt_call_done done,
                          void* user);

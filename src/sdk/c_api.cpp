@@ -86,6 +86,12 @@ std::string str(const char* s, const char* fallback = "") {
   return s ? s : fallback;
 }
 
+dialtone::Client::Completion<bool> bool_done(dt_bool_done done, void* user) {
+  return [done, user](BoolResult r) {
+    if (done) done(user, static_cast<dt_error>(r.code), r.message.c_str(), r.value.value_or(false));
+  };
+}
+
 }  // namespace
 
 struct dt_client {
@@ -161,9 +167,16 @@ void dt_ringing(dt_client* c, const char* id, dt_call_done done, void* user) {
   c->client.ringing(str(id), call_done(done, user));
 }
 void dt_is_user_busy(dt_client* c, const char* user_id, dt_bool_done done, void* user) {
-  c->client.is_user_busy(str(user_id), [done, user](BoolResult r) {
-    if (done) done(user, static_cast<dt_error>(r.code), r.message.c_str(), r.value.value_or(false));
-  });
+  c->client.is_user_busy(str(user_id), bool_done(done, user));
+}
+void dt_register_push(dt_client* c, const char* platform, const char* token,
+                      const char* alert_token, const char* environment, dt_bool_done done,
+                      void* user) {
+  c->client.register_push({str(platform), str(token), str(alert_token), str(environment)},
+                          bool_done(done, user));
+}
+void dt_unregister_push(dt_client* c, dt_bool_done done, void* user) {
+  c->client.unregister_push(bool_done(done, user));
 }
 void dt_set_muted(dt_client* c, const char* id, int muted, dt_call_done done, void* user) {
   c->client.set_muted(str(id), muted != 0, call_done(done, user));

@@ -44,6 +44,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void op(std::string name, std::string callId, json::object extra, Completion<CallSnapshot> done);
   void create(const std::string& receiverId, Completion<CallSnapshot> done);
   void busy(const std::string& userId, Completion<bool> done);
+  void register_push(const PushRegistration& reg, Completion<bool> done);
+  void unregister_push(Completion<bool> done);
   void set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done);
   void set_output(const std::string& output);
   void network_changed();
@@ -66,6 +68,10 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void resync(const std::string& callId);
   void ice_servers(std::function<void(std::vector<media::IceServer>)> done);
   asio::awaitable<void> fetch_ice_servers();
+  // One HTTP request; `value` turns a 200 body into the result's value (nullopt: malformed).
+  void http_bool(std::string method, std::string target, std::string body,
+                 std::function<std::optional<bool>(const json::value&)> value,
+                 Completion<bool> done);
 
   ClientConfig cfg_;
   Listener& listener_;
@@ -203,29 +209,71 @@ void Client::Impl::create(const std::string& receiverId, Completion<CallSnapshot
                 });
 }
 
-void Client::Impl::busy(const std::string& userId, Completion<bool> done) {
-  std::string target = "/v1/users/" + userId + "/busy";
+void Client::Impl::http_bool(std::string method, std::string target, std::string body,
+                             std::function<std::optional<bool>(const json::value&)> value,
+                             Completion<bool> done) {
   asio::co_spawn(
       ioc_,
-      [this, target, done = std::move(done)]() -> asio::awaitable<void> {
+      [this, method = std::move(method), target = std::move(target), body = std::move(body),
+       value = std::move(value), done = std::move(done)]() -> asio::awaitable<void> {
         auto a =
-            co_await sdk::http_request(url_, "GET", target, cfg_.token, "", cfg_.requestTimeout);
+            co_await sdk::http_request(url_, method, target, cfg_.token, body, cfg_.requestTimeout);
         BoolResult r;
-        const boost::json::value* busy =
-            a.body.is_object() ? a.body.as_object().if_contains("busy") : nullptr;
-        if (a.status == 200 && busy && busy->is_bool()) {
-          r.value = busy->get_bool();
+        std::optional<bool> v = a.status == 200 ? value(a.body) : std::nullopt;
+        if (v) {
+          r.value = *v;
         } else if (a.status == 0) {
           r.code = ErrorCode::network;
           r.message = a.error;
-        } else if (a.body.is_object()) {
+        } else if (a.body.is_object() && a.body.as_object().contains("error")) {
           std::tie(r.code, r.message) = sdk::parse_error(a.body.as_object());
         } else {
           r.code = ErrorCode::internal;
+          r.message = "unexpected answer (HTTP " + std::to_string(a.status) + ")";
         }
         if (done) done(std::move(r));
       },
       asio::detached);
+}
+
+void Client::Impl::busy(const std::string& userId, Completion<bool> done) {
+  http_bool(
+      "GET", "/v1/users/" + userId + "/busy", "",
+      [](const json::value& body) -> std::optional<bool> {
+        const json::value* busy = body.is_object() ? body.as_object().if_contains("busy") : nullptr;
+        if (!busy || !busy->is_bool()) return std::nullopt;
+        return busy->get_bool();
+      },
+      std::move(done));
+}
+
+void Client::Impl::register_push(const PushRegistration& reg, Completion<bool> done) {
+  if (cfg_.deviceId.empty()) {
+    BoolResult r;
+    r.code = ErrorCode::bad_request;
+    r.message = "push needs ClientConfig::deviceId: the device's stable id";
+    if (done) done(std::move(r));
+    return;
+  }
+  json::object body{{"deviceId", cfg_.deviceId}, {"platform", reg.platform}};
+  if (reg.platform == "webpush") {
+    boost::system::error_code ec;
+    json::value sub = json::parse(reg.token, ec);
+    body["subscription"] = ec ? json::value(reg.token) : std::move(sub);
+  } else {
+    body["token"] = reg.token;
+  }
+  if (!reg.alertToken.empty()) body["alertToken"] = reg.alertToken;
+  if (!reg.environment.empty()) body["environment"] = reg.environment;
+  http_bool(
+      "POST", "/v1/devices", json::serialize(body),
+      [](const json::value&) -> std::optional<bool> { return true; }, std::move(done));
+}
+
+void Client::Impl::unregister_push(Completion<bool> done) {
+  http_bool(
+      "DELETE", "/v1/devices/" + cfg_.deviceId, "",
+      [](const json::value&) -> std::optional<bool> { return true; }, std::move(done));
 }
 
 void Client::Impl::set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done) {
@@ -521,6 +569,16 @@ void Client::is_user_busy(const std::string& userId, Completion<bool> done) {
   impl_->post([i = impl_.get(), userId, done = std::move(done)]() mutable {
     i->busy(userId, std::move(done));
   });
+}
+
+void Client::register_push(const PushRegistration& registration, Completion<bool> done) {
+  impl_->post([i = impl_.get(), registration, done = std::move(done)]() mutable {
+    i->register_push(registration, std::move(done));
+  });
+}
+void Client::unregister_push(Completion<bool> done) {
+  impl_->post(
+      [i = impl_.get(), done = std::move(done)]() mutable { i->unregister_push(std::move(done)); });
 }
 
 namespace {

@@ -99,6 +99,11 @@ static void op_done(void* user, dt_error code, const char* message, const dt_cal
   pthread_mutex_unlock(&r->mu);
 }
 
+static void bool_done(void* user, dt_error code, const char* message, int value) {
+  (void)value;
+  op_done(user, code, message, NULL);
+}
+
 static dt_error wait_result(result* r) {
   pthread_mutex_lock(&r->mu);
   while (!r->done) pthread_cond_wait(&r->cv, &r->mu);
@@ -150,6 +155,12 @@ int dialtone_c_call(const char* server, const char* token_a, const char* token_b
   result_init(&self);
   dt_start_call(alice, "alice", op_done, &self);
   CHECK(wait_result(&self) == DT_BAD_REQUEST, "a self-call was not bad_request");
+
+  /* Push targets are registered under the device id; these clients have none. */
+  result push;
+  result_init(&push);
+  dt_register_push(bob, "fcm", "token", NULL, NULL, bool_done, &push);
+  CHECK(wait_result(&push) == DT_BAD_REQUEST, "push without a device id was not bad_request");
 
   result created;
   result_init(&created);
