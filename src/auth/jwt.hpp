@@ -20,7 +20,6 @@ namespace dialtone {
 
 enum class JwtAlg { HS256, RS256, ES256 };
 
-
 struct TrustedKey {
   JwtAlg alg = JwtAlg::HS256;
   std::string kid;     // empty: matches a token with any (or no) kid

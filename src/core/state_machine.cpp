@@ -283,8 +283,7 @@ Transition apply(const Call& c, const Intent& in, const Actor& a, TimeMs now) {
   return refuse(c, ErrorCode::internal);
 }
 
-Transition record_push_results(const Call& c, std::int64_t sent, std::int64_t failed,
-                               TimeMs now) {
+Transition record_push_results(const Call& c, std::int64_t sent, std::int64_t failed, TimeMs now) {
   if (is_terminal(c.state) || (sent == 0 && failed == 0)) return unchanged(c);
   Transition t = change(c, now);
   PushDelivery d = c.delivery.value_or(PushDelivery{});

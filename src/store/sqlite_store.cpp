@@ -429,9 +429,8 @@ class SqliteStore final : public Store {
     while (s.step()) {
       auto platform = parse_platform(s.text(1));
       if (!platform) continue;
-      out.push_back({std::string(userId), std::string(s.text(0)), *platform,
-                     std::string(s.text(2)), std::string(s.text(3)), std::string(s.text(4)),
-                     s.int64(5)});
+      out.push_back({std::string(userId), std::string(s.text(0)), *platform, std::string(s.text(2)),
+                     std::string(s.text(3)), std::string(s.text(4)), s.int64(5)});
     }
     return out;
   }

@@ -40,8 +40,8 @@ PKey p256_from_params(std::string_view point, const BIGNUM* priv) {
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr), EVP_PKEY_CTX_free);
   EVP_PKEY* raw = nullptr;
   bool ok = ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
-            EVP_PKEY_fromdata(ctx.get(), &raw,
-                              priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) == 1;
+            EVP_PKEY_fromdata(ctx.get(), &raw, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                              params) == 1;
   OSSL_PARAM_free(params);
   if (!ok) return nullptr;
   PKey key = adopt_pkey(raw);
@@ -209,8 +209,7 @@ std::string aes_gcm_encrypt(std::string_view key, std::string_view nonce, std::s
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()),
                           nullptr) != 1 ||
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, u8(key), u8(nonce)) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), u8(out), &len, u8(plain), static_cast<int>(plain.size())) !=
-          1 ||
+      EVP_EncryptUpdate(ctx.get(), u8(out), &len, u8(plain), static_cast<int>(plain.size())) != 1 ||
       EVP_EncryptFinal_ex(ctx.get(), u8(out) + len, &fin) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, u8(out) + plain.size()) != 1)
     fail("AES-GCM encryption failed");
@@ -244,8 +243,7 @@ std::string aes_cbc_encrypt(std::string_view key, std::string_view iv, std::stri
   std::string out(plain.size() + 16, '\0');
   int len = 0, fin = 0;
   if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_cbc(), nullptr, u8(key), u8(iv)) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), u8(out), &len, u8(plain), static_cast<int>(plain.size())) !=
-          1 ||
+      EVP_EncryptUpdate(ctx.get(), u8(out), &len, u8(plain), static_cast<int>(plain.size())) != 1 ||
       EVP_EncryptFinal_ex(ctx.get(), u8(out) + len, &fin) != 1)
     fail("AES-CBC encryption failed");
   out.resize(static_cast<size_t>(len + fin));

@@ -11,7 +11,6 @@ using test::es256_ok;
 using test::load_vector;
 using test::str;
 
-
 ApnsOptions vector_options() {
   auto v = load_vector("apns-jwt.json");
   ApnsOptions o;

@@ -55,7 +55,8 @@ TEST(FcmAuth, TokenRequestIsTheJwtBearerGrant) {
   EXPECT_NE(err.find("invalid_grant"), std::string::npos);
   // Whatever else comes back is refused, never thrown (found by fuzz_push).
   for (const char* body : {"2222", "[1]", "null", "{\"access_token\":7}", ""})
-    for (long status : {200L, 500L}) EXPECT_FALSE(p->auth_result({status, "", {}, body}, 1000, err));
+    for (long status : {200L, 500L})
+      EXPECT_FALSE(p->auth_result({status, "", {}, body}, 1000, err));
   p->invalidate_auth();
   EXPECT_FALSE(p->auth_ready(2000));
 }

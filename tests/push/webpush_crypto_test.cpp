@@ -15,7 +15,6 @@ using test::es256_ok;
 using test::load_vector;
 using test::str;
 
-
 TEST(WebPushEncryption, ReproducesRfc8291AppendixAByteForByte) {
   auto v = load_vector("webpush-rfc8291.json");
   const auto& in = v.at("inputs");

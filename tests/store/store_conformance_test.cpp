@@ -233,8 +233,8 @@ TEST_P(StoreConformance, DevicesRegisterReplaceAndForget) {
 TEST_P(StoreConformance, DevicesPerUserAreBounded) {
   tx([&](Store& s) {
     for (std::size_t i = 0; i < kMaxDevicesPerUser + 5; ++i)
-      s.put_device({"bob", "d" + std::to_string(100 + i), Platform::fcm,
-                    "t" + std::to_string(i), "", "", static_cast<TimeMs>(i)});
+      s.put_device({"bob", "d" + std::to_string(100 + i), Platform::fcm, "t" + std::to_string(i),
+                    "", "", static_cast<TimeMs>(i)});
   });
   auto bob = store_->devices_of("bob");
   ASSERT_EQ(bob.size(), kMaxDevicesPerUser);
