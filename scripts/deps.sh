@@ -7,6 +7,8 @@ build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev 
             libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
             # push notifications: libcurl with HTTP/2 (nghttp2) for APNs, FCM and Web Push
             libcurl4-openssl-dev
+            # the PostgreSQL store (libpq)
+            libpq-dev
             # libdialtone's media: webrtcbin (bad), Opus and RTP (base, good), ICE (nice)
             libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
             libnice-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good
@@ -17,7 +19,9 @@ build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev 
 test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 nftables python3
            # The browser client's end-to-end tests: Debian's Chromium, driven from Node
            # (playwright-core comes from the npm registry: tests/web/package-lock.json).
-           chromium)
+           chromium
+           # multi-node tests: a real PostgreSQL and NATS, started by the tests in temporary dirs
+           postgresql nats-server)
 # Node and npm from Debian unless a node is already there (a NodeSource node ships its own npm
 # and conflicts with Debian's npm package).
 if ! command -v node >/dev/null; then test_pkgs+=(nodejs); fi

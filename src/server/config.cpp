@@ -62,6 +62,7 @@ const I64Key kI64Keys[] = {
 const StrKey kStrKeys[] = {
     {"listen", &Config::listen},
     {"data_dir", &Config::data_dir},
+    {"store", &Config::store},
     {"jwt_hs256_secret", &Config::jwt_hs256_secret},
     {"jwks_file", &Config::jwks_file},
     {"jwt_issuer", &Config::jwt_issuer},
@@ -267,6 +268,8 @@ void validate(const Config& c) {
     throw ConfigError("listen", "port must be 0..65535, got '" + c.listen + "'");
   }
   if (c.data_dir.empty()) throw ConfigError("data_dir", "must not be empty");
+  if (!c.store.empty() && !has_scheme(c.store, {"postgres://", "postgresql://"}))
+    throw ConfigError("store", "must be a postgres:// URL, or empty for SQLite in data_dir");
   if (c.sqlite_synchronous != "normal" && c.sqlite_synchronous != "full")
     throw ConfigError("sqlite_synchronous", "must be 'normal' or 'full'");
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};

@@ -12,6 +12,9 @@ namespace dialtone {
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
+  // Where calls live: empty for SQLite in data_dir (one node), or a PostgreSQL URL
+  // (postgres://user:password@host:5432/db) shared by every node.
+  std::string store;
   int ring_timeout_s = 45;
   int media_timeout_s = 30;
   int presence_grace_s = 20;

@@ -23,12 +23,26 @@ using asio::ip::tcp;
 
 namespace {
 
+// The store's URL without its password, for the banner and logs.
+std::string redacted(const std::string& url) {
+  auto at = url.rfind('@');
+  auto scheme = url.find("://");
+  if (at == std::string::npos || scheme == std::string::npos) return url;
+  std::string user = url.substr(scheme + 3, at - scheme - 3);
+  if (auto colon = user.find(':'); colon != std::string::npos)
+    user = user.substr(0, colon) + ":***";
+  return url.substr(0, scheme + 3) + user + url.substr(at);
+}
+
 void print_banner(const Config& c, const tcp::endpoint& ep, bool dev) {
   std::string host =
       ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
   std::string base = "http://" + host + ":" + std::to_string(ep.port());
   std::cout << "dialtoned 0.1.0 listening on " << base << "\n"
-            << "  store: sqlite at " << (std::filesystem::path(c.data_dir) / "dialtone.db").string()
+            << "  store: "
+            << (c.store.empty()
+                    ? "sqlite at " + (std::filesystem::path(c.data_dir) / "dialtone.db").string()
+                    : "postgres at " + redacted(c.store))
             << "\n"
             << "  ring timeout " << c.ring_timeout_s << " s, media timeout " << c.media_timeout_s
             << " s, presence grace " << c.presence_grace_s << " s\n";
@@ -46,8 +60,11 @@ void print_banner(const Config& c, const tcp::endpoint& ep, bool dev) {
 
 int run_server(const Config& config) {
   std::filesystem::create_directories(config.data_dir);
-  auto store = open_sqlite_store((std::filesystem::path(config.data_dir) / "dialtone.db").string(),
-                                 config.sqlite_synchronous);
+  auto store =
+      config.store.empty()
+          ? open_sqlite_store((std::filesystem::path(config.data_dir) / "dialtone.db").string(),
+                              config.sqlite_synchronous)
+          : open_postgres_store(config.store);
   Authenticator auth(config);
   Metrics metrics;
   Hub hub;

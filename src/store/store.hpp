@@ -82,4 +82,10 @@ class Store {
 // WAL mode) or "full" (also against power loss).
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& synchronous);
 
+// Connects to PostgreSQL at `url` (postgres://user@host:port/db?…, libpq's syntax) and applies
+// the schema migrations (under an advisory lock: safe when several nodes start at once).
+// Throws StoreError(failure) when it cannot connect. A broken connection is re-established at the
+// next transaction.
+std::unique_ptr<Store> open_postgres_store(const std::string& url);
+
 }  // namespace dialtone

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <thread>
 
 #include "store/store.hpp"
+#include "support/postgres.hpp"
 #include "util/encoding.hpp"
 
 namespace dialtone {
@@ -16,9 +19,18 @@ struct Backend {
 };
 
 std::vector<Backend> backends() {
-  return {{"sqlite", [](const std::string& dir) {
-             return open_sqlite_store(dir + "/dialtone.db", "normal");
-           }}};
+  return {
+      {"sqlite",
+       [](const std::string& dir) { return open_sqlite_store(dir + "/dialtone.db", "normal"); }},
+      // A real PostgreSQL started by the test process; one database per test directory, so
+      // that opening the same directory again is what a restarted server sees.
+      {"postgres", [](const std::string& dir) {
+         static std::map<std::string, std::string> databases;
+         auto it = databases.find(dir);
+         if (it == databases.end())
+           it = databases.emplace(dir, test::PostgresServer::shared().new_database()).first;
+         return open_postgres_store(it->second);
+       }}};
 }
 
 class StoreConformance : public ::testing::TestWithParam<Backend> {
@@ -239,6 +251,86 @@ TEST_P(StoreConformance, DevicesPerUserAreBounded) {
   auto bob = store_->devices_of("bob");
   ASSERT_EQ(bob.size(), kMaxDevicesPerUser);
   EXPECT_EQ(bob.front().deviceId, "d105");  // the five oldest went
+}
+
+// Several nodes on one PostgreSQL: what only a shared database has to get right.
+TEST(PostgresStore, NodesStartingTogetherMigrateOnce) {
+  std::string url = test::PostgresServer::shared().new_database();
+  std::vector<std::unique_ptr<Store>> nodes(4);
+  std::vector<std::thread> threads;
+  for (auto& n : nodes) threads.emplace_back([&n, &url] { n = open_postgres_store(url); });
+  for (auto& t : threads) t.join();
+  for (auto& n : nodes) ASSERT_TRUE(n);
+  nodes[0]->begin();
+  nodes[0]->upsert_user({"alice", "Alice", ""}, 1);
+  nodes[0]->commit();
+  EXPECT_TRUE(nodes[3]->get_user("alice"));
+}
+
+TEST(PostgresStore, EachDueDeadlineIsTakenByOneNode) {
+  std::string url = test::PostgresServer::shared().new_database();
+  auto a = open_postgres_store(url), b = open_postgres_store(url);
+  Call c;
+  c.callId = "c1";
+  c.callerId = "alice";
+  c.receiverId = "bob";
+  c.timestamp = c.lastUpdated = 1000;
+  c.ringDeadline = 46'000;
+  a->begin();
+  a->insert_call(c, 46'000, to_storage_string(c, to_public_string(c)));
+  a->commit();
+  a->begin();
+  b->begin();
+  EXPECT_EQ(a->due_calls(50'000, 10), std::vector<std::string>{"c1"});
+  EXPECT_TRUE(b->due_calls(50'000, 10).empty()) << "node a is firing it";
+  a->rollback();  // node a crashed before its commit: node b takes it next time
+  EXPECT_EQ(b->due_calls(50'000, 10), std::vector<std::string>{"c1"});
+  b->rollback();
+}
+
+TEST(PostgresStore, TwoNodesClaimingOneUserConflict) {
+  std::string url = test::PostgresServer::shared().new_database();
+  auto a = open_postgres_store(url), b = open_postgres_store(url);
+  for (auto* s : {a.get(), b.get()}) {
+    Call c;
+    c.callId = s == a.get() ? "ca" : "cb";
+    c.callerId = c.callId;
+    c.receiverId = "bob";
+    s->begin();
+    s->insert_call(c, std::nullopt, to_storage_string(c, to_public_string(c)));
+    s->commit();
+  }
+  a->begin();
+  b->begin();
+  a->claim_active("bob", "ca");
+  // b waits for a's transaction on the key; once a commits, b's insert is a unique violation.
+  std::thread commit_a([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    a->commit();
+  });
+  EXPECT_THROW(
+      {
+        try {
+          b->claim_active("bob", "cb");
+        } catch (const StoreError& e) {
+          EXPECT_EQ(e.kind(), StoreError::Kind::conflict);
+          throw;
+        }
+      },
+      StoreError);
+  commit_a.join();
+  b->rollback();
+  EXPECT_EQ(b->active_call_of("bob").value_or(""), "ca");
+}
+
+TEST(PostgresStore, UnreachableIsAClearFailure) {
+  try {
+    open_postgres_store("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2");
+    FAIL() << "connected to nothing";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::failure);
+    EXPECT_NE(std::string(e.what()).find("cannot connect to PostgreSQL"), std::string::npos);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(backends()),

@@ -1,4 +1,5 @@
 #include "support/harness.hpp"
+#include "support/postgres.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -41,6 +42,13 @@ std::string temp_dir() {
 
 ServerProcess::ServerProcess(std::vector<std::string> flags)
     : flags_(std::move(flags)), dir_(temp_dir()) {
+  // DIALTONE_TEST_STORE=postgres runs every server of the test on a fresh PostgreSQL database
+  // (one PostgreSQL per test process) instead of SQLite: the same tests, the other back end.
+  const char* store = std::getenv("DIALTONE_TEST_STORE");
+  if (store && std::string_view(store) == "postgres") {
+    flags_.insert(flags_.begin(), PostgresServer::shared().new_database());
+    flags_.insert(flags_.begin(), "--store");
+  }
   start();
 }
 

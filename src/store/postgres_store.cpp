@@ -1,0 +1,397 @@
+// PostgreSQL back end of the Store (libpq): one connection owned by the store thread, statements
+// prepared once per connection, every call stored as its JSON document plus indexed columns —
+// the same shapes as the SQLite store. Several dialtoned nodes may share the database: the
+// one-active-call-per-user rule is its primary key, writes are version-checked, and due deadlines
+// are taken with FOR UPDATE SKIP LOCKED so that exactly one node fires each.
+#include <libpq-fe.h>
+
+#include <boost/json.hpp>
+
+#include <memory>
+#include <unordered_map>
+
+#include "store/store.hpp"
+
+namespace dialtone {
+
+namespace json = boost::json;
+
+namespace {
+
+// Applied in order under an advisory lock, so that nodes starting together migrate once.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE users (
+  user_id    TEXT PRIMARY KEY,
+  name       TEXT NOT NULL,
+  photo      TEXT NOT NULL,
+  updated_ms BIGINT NOT NULL
+);
+CREATE TABLE calls (
+  call_id     TEXT PRIMARY KEY,
+  caller_id   TEXT NOT NULL,
+  receiver_id TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  created_ms  BIGINT NOT NULL,
+  version     BIGINT NOT NULL,
+  deadline_ms BIGINT,
+  doc         TEXT NOT NULL
+);
+CREATE INDEX calls_by_caller ON calls (caller_id, created_ms);
+CREATE INDEX calls_by_receiver ON calls (receiver_id, created_ms);
+CREATE INDEX calls_by_deadline ON calls (deadline_ms) WHERE deadline_ms IS NOT NULL;
+CREATE TABLE active_calls (
+  user_id TEXT PRIMARY KEY,
+  call_id TEXT NOT NULL REFERENCES calls (call_id)
+);
+CREATE INDEX active_calls_by_call ON active_calls (call_id);
+)sql",
+    R"sql(
+CREATE TABLE devices (
+  user_id     TEXT NOT NULL,
+  device_id   TEXT NOT NULL,
+  platform    TEXT NOT NULL,
+  token       TEXT NOT NULL,
+  alert_token TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  updated_ms  BIGINT NOT NULL,
+  PRIMARY KEY (user_id, device_id)
+);
+CREATE INDEX devices_by_token ON devices (platform, token);
+)sql",
+};
+
+constexpr long long kMigrationLock = 0x6469616c746f6e65;  // "dialtone"
+
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// A statement's parameters as text (libpq's text format); nullopt is SQL NULL.
+class Params {
+ public:
+  Params& add(std::string_view s) {
+    values_.emplace_back(std::string(s));
+    return *this;
+  }
+  Params& add(std::int64_t v) {
+    values_.emplace_back(std::to_string(v));
+    return *this;
+  }
+  Params& add(std::optional<std::int64_t> v) {
+    if (v)
+      values_.emplace_back(std::to_string(*v));
+    else
+      values_.emplace_back(std::nullopt);
+    return *this;
+  }
+  std::vector<const char*> pointers() const {
+    std::vector<const char*> out;
+    for (const auto& v : values_) out.push_back(v ? v->c_str() : nullptr);
+    return out;
+  }
+  int size() const { return static_cast<int>(values_.size()); }
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+};
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(const std::string& url) : url_(url) {
+    connect();
+    migrate();
+  }
+  ~PostgresStore() override {
+    if (conn_) PQfinish(conn_);
+  }
+
+  void begin() override {
+    if (PQstatus(conn_) != CONNECTION_OK) reconnect();
+    exec("BEGIN");
+  }
+  void commit() override { exec("COMMIT"); }
+  void rollback() override {
+    if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
+      exec("ROLLBACK");
+  }
+  void savepoint() override { exec("SAVEPOINT op"); }
+  void release_savepoint() override { exec("RELEASE SAVEPOINT op"); }
+  void rollback_to_savepoint() override {
+    exec("ROLLBACK TO SAVEPOINT op");
+    exec("RELEASE SAVEPOINT op");
+  }
+
+  std::optional<Profile> get_user(std::string_view userId) override {
+    Result r = run("SELECT name, photo FROM users WHERE user_id = $1", Params().add(userId));
+    if (PQntuples(r.get()) == 0) return std::nullopt;
+    return Profile{std::string(userId), text(r, 0, 0), text(r, 0, 1)};
+  }
+
+  void upsert_user(const Profile& p, TimeMs now) override {
+    run("INSERT INTO users (user_id, name, photo, updated_ms) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, photo = excluded.photo, "
+        "updated_ms = excluded.updated_ms",
+        Params().add(p.userId).add(p.name).add(p.photo).add(std::int64_t{now}));
+  }
+
+  std::vector<Profile> list_users(std::size_t limit) override {
+    Result r = run("SELECT user_id, name, photo FROM users ORDER BY user_id LIMIT $1",
+                   Params().add(static_cast<std::int64_t>(limit)));
+    std::vector<Profile> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      out.push_back({text(r, i, 0), text(r, i, 1), text(r, i, 2)});
+    return out;
+  }
+
+  std::optional<Call> get_call(std::string_view callId) override {
+    Result r = run("SELECT doc FROM calls WHERE call_id = $1", Params().add(callId));
+    if (PQntuples(r.get()) == 0) return std::nullopt;
+    return parse_doc(r, 0);
+  }
+
+  void insert_call(const Call& c, std::optional<TimeMs> deadline, std::string_view doc) override {
+    run("INSERT INTO calls (call_id, caller_id, receiver_id, state, created_ms, version, "
+        "deadline_ms, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        Params()
+            .add(c.callId)
+            .add(c.callerId)
+            .add(c.receiverId)
+            .add(state_name(c.state))
+            .add(std::int64_t{c.timestamp})
+            .add(std::int64_t{c.version})
+            .add(deadline)
+            .add(doc));
+  }
+
+  void update_call(const Call& c, std::optional<TimeMs> deadline, std::string_view doc) override {
+    Result r =
+        run("UPDATE calls SET state = $2, version = $3, deadline_ms = $4, doc = $5 "
+            "WHERE call_id = $1 AND version = $6",
+            Params()
+                .add(c.callId)
+                .add(state_name(c.state))
+                .add(std::int64_t{c.version})
+                .add(deadline)
+                .add(doc)
+                .add(std::int64_t{c.version - 1}));
+    if (std::string_view(PQcmdTuples(r.get())) != "1")
+      throw StoreError(StoreError::Kind::conflict, "call " + c.callId + " changed concurrently");
+  }
+
+  std::optional<std::string> active_call_of(std::string_view userId) override {
+    Result r = run("SELECT call_id FROM active_calls WHERE user_id = $1", Params().add(userId));
+    if (PQntuples(r.get()) == 0) return std::nullopt;
+    return text(r, 0, 0);
+  }
+
+  void claim_active(std::string_view userId, std::string_view callId) override {
+    run("INSERT INTO active_calls (user_id, call_id) VALUES ($1, $2)",
+        Params().add(userId).add(callId));
+  }
+
+  void release_active(std::string_view callId) override {
+    run("DELETE FROM active_calls WHERE call_id = $1", Params().add(callId));
+  }
+
+  std::vector<std::string> due_calls(TimeMs now, std::size_t limit) override {
+    // Rows another node's open transaction is firing are skipped: each deadline fires once.
+    Result r =
+        run("SELECT call_id FROM calls WHERE deadline_ms IS NOT NULL AND deadline_ms <= $1 "
+            "ORDER BY deadline_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
+            Params().add(std::int64_t{now}).add(static_cast<std::int64_t>(limit)));
+    std::vector<std::string> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(text(r, i, 0));
+    return out;
+  }
+
+  std::optional<TimeMs> next_deadline() override {
+    Result r = run("SELECT MIN(deadline_ms) FROM calls WHERE deadline_ms IS NOT NULL", Params());
+    if (PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) return std::nullopt;
+    return std::stoll(text(r, 0, 0));
+  }
+
+  std::vector<Call> active_calls() override {
+    Result r =
+        run("SELECT DISTINCT c.doc FROM calls c JOIN active_calls a ON a.call_id = c.call_id",
+            Params());
+    std::vector<Call> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(parse_doc(r, i));
+    return out;
+  }
+
+  std::vector<Call> history(std::string_view userId, TimeMs before, std::size_t limit) override {
+    Result r =
+        run("SELECT doc, created_ms FROM calls WHERE caller_id = $1 AND created_ms < $2 "
+            "UNION ALL "
+            "SELECT doc, created_ms FROM calls WHERE receiver_id = $1 AND created_ms < $2 "
+            "ORDER BY created_ms DESC LIMIT $3",
+            Params().add(userId).add(std::int64_t{before}).add(static_cast<std::int64_t>(limit)));
+    std::vector<Call> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(parse_doc(r, i));
+    return out;
+  }
+
+  void put_device(const PushDevice& d) override {
+    std::string platform(platform_name(d.platform));
+    run("DELETE FROM devices WHERE platform = $1 AND token = $2 "
+        "AND NOT (user_id = $3 AND device_id = $4)",
+        Params().add(platform).add(d.token).add(d.userId).add(d.deviceId));
+    run("INSERT INTO devices (user_id, device_id, platform, token, alert_token, environment, "
+        "updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, device_id) DO "
+        "UPDATE SET platform = excluded.platform, token = excluded.token, "
+        "alert_token = excluded.alert_token, environment = excluded.environment, "
+        "updated_ms = excluded.updated_ms",
+        Params()
+            .add(d.userId)
+            .add(d.deviceId)
+            .add(platform)
+            .add(d.token)
+            .add(d.alertToken)
+            .add(d.environment)
+            .add(std::int64_t{d.updatedAt}));
+    run("DELETE FROM devices WHERE user_id = $1 AND device_id NOT IN (SELECT device_id FROM "
+        "devices WHERE user_id = $1 ORDER BY updated_ms DESC, device_id LIMIT $2)",
+        Params().add(d.userId).add(static_cast<std::int64_t>(kMaxDevicesPerUser)));
+  }
+
+  bool delete_device(std::string_view userId, std::string_view deviceId) override {
+    Result r = run("DELETE FROM devices WHERE user_id = $1 AND device_id = $2",
+                   Params().add(userId).add(deviceId));
+    return std::string_view(PQcmdTuples(r.get())) != "0";
+  }
+
+  void forget_push_token(std::string_view userId, std::string_view deviceId,
+                         std::string_view token) override {
+    run("DELETE FROM devices WHERE user_id = $1 AND device_id = $2 AND token = $3",
+        Params().add(userId).add(deviceId).add(token));
+    run("UPDATE devices SET alert_token = '' WHERE user_id = $1 AND device_id = $2 AND "
+        "alert_token = $3",
+        Params().add(userId).add(deviceId).add(token));
+  }
+
+  std::vector<PushDevice> devices_of(std::string_view userId) override {
+    Result r =
+        run("SELECT device_id, platform, token, alert_token, environment, updated_ms FROM devices "
+            "WHERE user_id = $1 ORDER BY device_id",
+            Params().add(userId));
+    std::vector<PushDevice> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      auto platform = parse_platform(text(r, i, 1));
+      if (!platform) continue;
+      out.push_back({std::string(userId), text(r, i, 0), *platform, text(r, i, 2), text(r, i, 3),
+                     text(r, i, 4), std::stoll(text(r, i, 5))});
+    }
+    return out;
+  }
+
+ private:
+  void connect() {
+    conn_ = PQconnectdb(url_.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      std::string msg = PQerrorMessage(conn_);
+      PQfinish(conn_);
+      conn_ = nullptr;
+      throw StoreError(StoreError::Kind::failure, "cannot connect to PostgreSQL: " + trim(msg));
+    }
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
+    prepared_.clear();
+  }
+
+  // The connection broke (PostgreSQL restarted, network): a new one, statements prepared anew.
+  void reconnect() {
+    PQreset(conn_);
+    prepared_.clear();
+    if (PQstatus(conn_) != CONNECTION_OK)
+      throw StoreError(StoreError::Kind::failure,
+                       "PostgreSQL is unreachable: " + trim(PQerrorMessage(conn_)));
+  }
+
+  static std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+
+  [[noreturn]] void fail(PGresult* res, std::string_view what) {
+    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    std::string msg =
+        std::string(what) + ": " + trim(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
+    std::string code = state ? state : "";
+    // unique_violation; serialization_failure and deadlock_detected: another writer won.
+    if (code == "23505" || code == "40001" || code == "40P01")
+      throw StoreError(StoreError::Kind::conflict, msg);
+    throw StoreError(StoreError::Kind::failure, msg);
+  }
+
+  // An unprepared statement (transaction control, migrations).
+  Result exec(const std::string& sql) {
+    Result r(PQexec(conn_, sql.c_str()), PQclear);
+    auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r.get(), sql.substr(0, 40));
+    return r;
+  }
+
+  Result run(const char* sql, const Params& params) {
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+      std::string name = "s" + std::to_string(next_id_++);
+      Result p(PQprepare(conn_, name.c_str(), sql, params.size(), nullptr), PQclear);
+      if (!p || PQresultStatus(p.get()) != PGRES_COMMAND_OK) fail(p.get(), "prepare");
+      it = prepared_.emplace(sql, std::move(name)).first;
+    }
+    auto values = params.pointers();
+    Result r(PQexecPrepared(conn_, it->second.c_str(), params.size(), values.data(), nullptr,
+                            nullptr, 0),
+             PQclear);
+    auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r.get(), "query");
+    return r;
+  }
+
+  static std::string text(const Result& r, int row, int col) {
+    return std::string(PQgetvalue(r.get(), row, col),
+                       static_cast<size_t>(PQgetlength(r.get(), row, col)));
+  }
+
+  static Call parse_doc(const Result& r, int row) {
+    json::value v = json::parse(text(r, row, 0));
+    return call_from_storage_json(v.as_object());
+  }
+
+  void migrate() {
+    exec("BEGIN");
+    try {
+      // Nodes starting together: one migrates, the others wait here and then find it done.
+      exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
+      exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)");
+      Result r = exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+      std::int64_t have = std::stoll(text(r, 0, 0));
+      const std::int64_t want = std::size(kMigrations);
+      if (have > want)
+        throw StoreError(StoreError::Kind::failure,
+                         "database schema is newer than this dialtoned "
+                         "(version " +
+                             std::to_string(have) + ")");
+      for (std::int64_t v = have + 1; v <= want; ++v) {
+        exec(kMigrations[v - 1]);
+        exec("INSERT INTO schema_migrations (version) VALUES (" + std::to_string(v) + ")");
+      }
+      exec("COMMIT");
+    } catch (...) {
+      Result undo(PQexec(conn_, "ROLLBACK"), PQclear);
+      throw;
+    }
+  }
+
+  std::string url_;
+  PGconn* conn_ = nullptr;
+  std::unordered_map<const char*, std::string> prepared_;  // SQL text (a literal) → name
+  int next_id_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_postgres_store(const std::string& url) {
+  return std::make_unique<PostgresStore>(url);
+}
+
+}  // namespace dialtone
