@@ -37,6 +37,8 @@ struct Engine::Outcome {
 
 namespace {
 
+constexpr TimeMs kProbeMs = 1000;
+
 bool has(const std::vector<Action>& actions, Action a) {
   return std::find(actions.begin(), actions.end(), a) != actions.end();
 }
@@ -128,6 +130,11 @@ void Engine::loop() {
         if (!presence_.empty())
           wake = std::min(wake.value_or(presence_.top().at), presence_.top().at);
         TimeMs now = now_ms();
+        // An idle engine still runs an empty batch every second: that is how an outage of the
+        // store (a restarted PostgreSQL) makes the node not ready without any traffic, and how
+        // it becomes ready again.
+        TimeMs probe = last_batch_ + kProbeMs;
+        wake = std::min(wake.value_or(probe), probe);
         if (wake && *wake <= now) break;
         if (wake)
           cv_.wait_for(lk, std::chrono::milliseconds(*wake - now));
@@ -178,6 +185,7 @@ OpResult Engine::run_job(Batch& b, Job& job) {
 void Engine::run_batch(std::vector<Job>& jobs) {
   auto started = std::chrono::steady_clock::now();
   Batch b{store_, now_ms(), {}};
+  last_batch_ = b.now;
   std::vector<OpResult> results(jobs.size());
   bool ok = true;
   try {
@@ -209,6 +217,13 @@ void Engine::run_batch(std::vector<Job>& jobs) {
       ok = false;
     }
   }
+  if (store_ok_ != ok) {
+    if (ok)
+      spdlog::info("STORE_RECOVERED");
+    else
+      spdlog::error("STORE_UNAVAILABLE: not ready until it answers again");
+  }
+  store_ok_ = ok;
   if (!ok) {
     metrics_.store_failures++;
     try {

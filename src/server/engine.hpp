@@ -115,7 +115,9 @@ class Engine {
   // From the hub: a user's first session opened / last session closed.
   void on_presence(const std::string& userId, bool online, TimeMs when);
 
-  bool ready() const { return ready_.load(); }
+  // Started, and the store answered the last batch (a store outage makes the node not ready
+  // until a probe, once a second, succeeds again).
+  bool ready() const { return ready_.load() && store_ok_.load(); }
 
  private:
   struct Job {
@@ -161,6 +163,7 @@ class Engine {
   bool stopping_ = false;
   std::thread thread_;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> store_ok_{true};
   Publisher publisher_;
   PushService* push_ = nullptr;
   std::mutex push_results_mu_;
@@ -168,6 +171,7 @@ class Engine {
 
   // Store-thread state.
   std::optional<TimeMs> next_deadline_;
+  TimeMs last_batch_ = 0;
   std::priority_queue<PresenceCheck, std::vector<PresenceCheck>, std::greater<>> presence_;
   std::unordered_map<std::string, TimeMs> offline_since_;
   TimeMs started_at_ = 0;

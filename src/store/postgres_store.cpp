@@ -106,7 +106,14 @@ class PostgresStore final : public Store {
 
   void begin() override {
     if (PQstatus(conn_) != CONNECTION_OK) reconnect();
-    exec("BEGIN");
+    try {
+      exec("BEGIN");
+    } catch (const StoreError&) {
+      // PostgreSQL restarted since the last batch: libpq learns it only now. Once more, anew.
+      if (PQstatus(conn_) == CONNECTION_OK) throw;
+      reconnect();
+      exec("BEGIN");
+    }
   }
   void commit() override { exec("COMMIT"); }
   void rollback() override {

@@ -1,4 +1,6 @@
 #include "support/harness.hpp"
+
+#include <algorithm>
 #include "support/postgres.hpp"
 
 #include <fcntl.h>
@@ -45,7 +47,8 @@ ServerProcess::ServerProcess(std::vector<std::string> flags)
   // DIALTONE_TEST_STORE=postgres runs every server of the test on a fresh PostgreSQL database
   // (one PostgreSQL per test process) instead of SQLite: the same tests, the other back end.
   const char* store = std::getenv("DIALTONE_TEST_STORE");
-  if (store && std::string_view(store) == "postgres") {
+  bool has_store = std::find(flags_.begin(), flags_.end(), "--store") != flags_.end();
+  if (store && std::string_view(store) == "postgres" && !has_store) {
     flags_.insert(flags_.begin(), PostgresServer::shared().new_database());
     flags_.insert(flags_.begin(), "--store");
   }
