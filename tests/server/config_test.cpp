@@ -96,6 +96,8 @@ TEST(Config, PushAndZegoKeys) {
   EXPECT_EQ(load({"--fcm-base-url", "ftp://x"}), "fcm_base_url");
   EXPECT_EQ(load({"--vapid-subject", "ops@example.com"}), "vapid_subject");
   EXPECT_EQ(load({"--push-concurrency", "0"}), "push_concurrency");
+  EXPECT_EQ(load({"--store", "mysql://db/x"}), "store");
+  EXPECT_EQ(load({"--store", "postgresql://u@h/db"}), "");
   EXPECT_EQ(load({"--config", write_file("dt-cfg-zego.toml", "zego_app_id = \"1\"\n")}),
             "zego_app_id");
 }
