@@ -10,6 +10,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "store/schema.hpp"
 #include "store/store.hpp"
 
 namespace dialtone {
@@ -18,48 +19,9 @@ namespace json = boost::json;
 
 namespace {
 
-// Applied in order under an advisory lock, so that nodes starting together migrate once.
-const char* const kMigrations[] = {
-    R"sql(
-CREATE TABLE users (
-  user_id    TEXT PRIMARY KEY,
-  name       TEXT NOT NULL,
-  photo      TEXT NOT NULL,
-  updated_ms BIGINT NOT NULL
-);
-CREATE TABLE calls (
-  call_id     TEXT PRIMARY KEY,
-  caller_id   TEXT NOT NULL,
-  receiver_id TEXT NOT NULL,
-  state       TEXT NOT NULL,
-  created_ms  BIGINT NOT NULL,
-  version     BIGINT NOT NULL,
-  deadline_ms BIGINT,
-  doc         TEXT NOT NULL
-);
-CREATE INDEX calls_by_caller ON calls (caller_id, created_ms);
-CREATE INDEX calls_by_receiver ON calls (receiver_id, created_ms);
-CREATE INDEX calls_by_deadline ON calls (deadline_ms) WHERE deadline_ms IS NOT NULL;
-CREATE TABLE active_calls (
-  user_id TEXT PRIMARY KEY,
-  call_id TEXT NOT NULL REFERENCES calls (call_id)
-);
-CREATE INDEX active_calls_by_call ON active_calls (call_id);
-)sql",
-    R"sql(
-CREATE TABLE devices (
-  user_id     TEXT NOT NULL,
-  device_id   TEXT NOT NULL,
-  platform    TEXT NOT NULL,
-  token       TEXT NOT NULL,
-  alert_token TEXT NOT NULL,
-  environment TEXT NOT NULL,
-  updated_ms  BIGINT NOT NULL,
-  PRIMARY KEY (user_id, device_id)
-);
-CREATE INDEX devices_by_token ON devices (platform, token);
-)sql",
-};
+// The shared migrations (store/schema.hpp), applied under an advisory lock so that nodes
+// starting together migrate once.
+using schema::kMigrations;
 
 constexpr long long kMigrationLock = 0x6469616c746f6e65;  // "dialtone"
 
