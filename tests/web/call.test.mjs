@@ -101,12 +101,7 @@ test('the server crashes mid-call: the call goes on, the tabs reconnect and resy
   await t.signIn(b, 'Bob Builder', 'bob');
   const a = await alice.page(server);
   await t.signIn(a, 'Alice Liddell', 'alice');
-  await t.call(a, 'bob');
-  await t.screen(b, 'incoming');
-  await b.click('#accept');
-  for (const p of [a, b]) {
-    await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
-  }
+  await t.connect(a, b, 'bob');
   await server.crash();
   for (const p of [a, b]) await p.waitForSelector('#banner:not([hidden])');
   assert.match(await a.textContent('#banner'), /Reconnecting to the server/);

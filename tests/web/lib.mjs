@@ -184,6 +184,16 @@ export async function call(page, userId) {
   await page.click(`#people button[data-user="${userId}"]`, { timeout: 15000 });
 }
 
+// `a` calls `b` (user id `bUserId`), `b` accepts, and both show the call timer (media is up).
+export async function connect(a, b, bUserId) {
+  await call(a, bUserId);
+  await screen(b, 'incoming');
+  await b.click('#accept');
+  for (const p of [a, b]) {
+    await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  }
+}
+
 export async function screen(page, name, timeout = 15000) {
   await page.waitForSelector(`body[data-screen="${name}"]`, { timeout });
 }

@@ -27,12 +27,7 @@ test('TURN from the server, then a cut in the media path: reconnecting, ICE rest
   await t.signIn(b, 'Bob', 'bob');
   const a = await alice.page(server);
   await t.signIn(a, 'Alice', 'alice');
-  await t.call(a, 'bob');
-  await t.screen(b, 'incoming');
-  await b.click('#accept');
-  for (const p of [a, b]) {
-    await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
-  }
+  await t.connect(a, b, 'bob');
   // Both gathered relay candidates with the server's TURN credentials.
   for (const p of [a, b]) {
     await p.waitForFunction(async () => (await window.dialtone.stats())
