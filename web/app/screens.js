@@ -143,7 +143,8 @@ export function incoming(view, { onAccept, onDecline, now }) {
   const total = Math.max(1, (deadline() - Date.parse(view.call?.timestamp)) / 1000 || 45);
   bar.max = total;
   const tick = () => {
-    const s = Math.max(0, Math.ceil((deadline() - now()) / 1000));
+    // Clamped to the ring length: a clock offset still settling must not show more time than the ring has.
+    const s = Math.min(Math.ceil(total), Math.max(0, Math.ceil((deadline() - now()) / 1000)));
     left.textContent = Number.isNaN(s) ? '' : `${s} s`;
     bar.value = Number.isNaN(s) ? 0 : s;
   };
