@@ -9,6 +9,8 @@ build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev 
             libcurl4-openssl-dev
             # the PostgreSQL store (libpq)
             libpq-dev
+            # the bus between nodes (NATS C client)
+            libnats-dev
             # libdialtone's media: webrtcbin (bad), Opus and RTP (base, good), ICE (nice)
             libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
             libnice-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good

@@ -63,6 +63,7 @@ const StrKey kStrKeys[] = {
     {"listen", &Config::listen},
     {"data_dir", &Config::data_dir},
     {"store", &Config::store},
+    {"bus", &Config::bus},
     {"jwt_hs256_secret", &Config::jwt_hs256_secret},
     {"jwks_file", &Config::jwks_file},
     {"jwt_issuer", &Config::jwt_issuer},
@@ -270,6 +271,16 @@ void validate(const Config& c) {
   if (c.data_dir.empty()) throw ConfigError("data_dir", "must not be empty");
   if (!c.store.empty() && !has_scheme(c.store, {"postgres://", "postgresql://"}))
     throw ConfigError("store", "must be a postgres:// URL, or empty for SQLite in data_dir");
+  if (!c.bus.empty()) {
+    for (std::size_t start = 0; start <= c.bus.size();) {
+      auto comma = std::min(c.bus.find(',', start), c.bus.size());
+      if (!has_scheme(c.bus.substr(start, comma - start), {"nats://"}))
+        throw ConfigError("bus", "must be nats://HOST:PORT (several separated by commas)");
+      start = comma + 1;
+    }
+    if (c.store.empty())
+      throw ConfigError("bus", "needs a store that the nodes share: set store to a postgres:// URL");
+  }
   if (c.sqlite_synchronous != "normal" && c.sqlite_synchronous != "full")
     throw ConfigError("sqlite_synchronous", "must be 'normal' or 'full'");
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};

@@ -15,6 +15,9 @@ struct Config {
   // Where calls live: empty for SQLite in data_dir (one node), or a PostgreSQL URL
   // (postgres://user:password@host:5432/db) shared by every node.
   std::string store;
+  // How nodes sharing that store reach each other: empty for one node, or NATS
+  // (nats://host:4222, several separated by commas).
+  std::string bus;
   int ring_timeout_s = 45;
   int media_timeout_s = 30;
   int presence_grace_s = 20;

@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "server/authenticator.hpp"
+#include "server/cluster.hpp"
 #include "server/config.hpp"
 #include "server/engine.hpp"
 #include "server/hub.hpp"
@@ -20,6 +21,7 @@ struct ServerContext {
   Metrics& metrics;
   PushSetup& push;
   std::atomic<bool> draining{false};
+  const Cluster* cluster = nullptr;  // with other nodes (a bus), else none
 };
 
 }  // namespace dialtone

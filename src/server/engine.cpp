@@ -186,6 +186,7 @@ void Engine::run_batch(std::vector<Job>& jobs) {
   auto started = std::chrono::steady_clock::now();
   Batch b{store_, now_ms(), {}};
   last_batch_ = b.now;
+  if (!opts_.cacheAcrossBatches) cache_.clear();  // other nodes write too
   std::vector<OpResult> results(jobs.size());
   bool ok = true;
   try {
@@ -297,16 +298,35 @@ std::shared_ptr<const std::string> Engine::insert(Batch& b, const Call& c,
 
 void Engine::fire_deadlines(Batch& b) {
   for (const auto& id : store_.due_calls(b.now, 256)) {
-    auto call = load(b, id);
-    if (!call) continue;
-    Event ev = is_unanswered(call->state) ? Event::ring_timeout : Event::media_timeout;
-    Transition t = apply(*call, Intent{ev}, Actor{}, b.now);
-    if (t.error != ErrorCode::ok) {
-      spdlog::warn("DEADLINE_IGNORED callId={} state={}", id, state_name(call->state));
-      continue;
-    }
-    persist(b, t, call->state);
+    contended(b, [&] {
+      auto call = load(b, id);
+      if (!call) return;
+      Event ev = is_unanswered(call->state) ? Event::ring_timeout : Event::media_timeout;
+      Transition t = apply(*call, Intent{ev}, Actor{}, b.now);
+      if (t.error != ErrorCode::ok) {
+        spdlog::warn("DEADLINE_IGNORED callId={} state={}", id, state_name(call->state));
+        return;
+      }
+      persist(b, t, call->state);
+    });
   }
+}
+
+void Engine::contended(Batch& b, const std::function<void()>& fn) {
+  size_t mark = b.effects.size();
+  store_.savepoint();
+  try {
+    fn();
+  } catch (const StoreError& e) {
+    if (e.kind() != StoreError::Kind::conflict) throw;
+    // Another node changed the call first; its change stands and this one is moot.
+    store_.rollback_to_savepoint();
+    b.effects.resize(mark);
+    cache_.clear();
+    spdlog::debug("CONTENDED_CHANGE_DROPPED error=\"{}\"", e.what());
+    return;
+  }
+  store_.release_savepoint();
 }
 
 void Engine::fire_presence(Batch& b) {
@@ -328,8 +348,10 @@ void Engine::fire_presence(Batch& b) {
     }
     Transition t = apply(*call, Intent{Event::presence_lost}, Actor{pc.userId, ""}, b.now);
     if (t.error != ErrorCode::ok) continue;
-    spdlog::info("PRESENCE_LOST callId={} user={}", call->callId, pc.userId);
-    persist(b, t, call->state);
+    contended(b, [&] {
+      persist(b, t, call->state);
+      spdlog::info("PRESENCE_LOST callId={} user={}", call->callId, pc.userId);
+    });
   }
 }
 

@@ -52,6 +52,9 @@ struct EngineOptions {
   TimeMs ringTimeoutMs = 45'000;
   TimeMs mediaTimeoutMs = 30'000;
   TimeMs presenceGraceMs = 20'000;
+  // Keep active calls cached from one batch to the next: only when this engine is the store's
+  // only writer (SQLite). On a shared store each batch starts from what is committed.
+  bool cacheAcrossBatches = true;
 };
 
 class Engine {
@@ -136,6 +139,9 @@ class Engine {
   OpResult run_job(Batch& b, Job& job);  // one job in its own savepoint
   void fire_deadlines(Batch& b);
   void fire_presence(Batch& b);
+  // Runs `fn` (a server-driven change) in its own savepoint; a version conflict (another node
+  // changed the call first) rolls back only that change.
+  void contended(Batch& b, const std::function<void()>& fn);
   void after_commit(Batch& b);  // store-thread bookkeeping of the committed changes
   struct Outcome;
   void publish(Outcome& out);  // on the publisher: snapshots, log lines, answers

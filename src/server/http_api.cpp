@@ -254,9 +254,13 @@ asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest&
       if (seg[0] == "healthz")
         co_return json_response(req, http::status::ok, json::object{{"status", "ok"}});
       if (seg[0] == "readyz") {
-        bool ready = ctx.engine.ready() && !ctx.draining;
+        // Not ready while the store does not answer, while draining, or while cut off from the
+        // other nodes (its calls' other participants may be there).
+        bool ready = ctx.engine.ready() && !ctx.draining && (!ctx.cluster || ctx.cluster->connected());
+        json::object body{{"ready", ready}};
+        if (ctx.cluster) body["node"] = ctx.cluster->node_id();
         co_return json_response(req, ready ? http::status::ok : http::status::service_unavailable,
-                                json::object{{"ready", ready}});
+                                std::move(body));
       }
       if (seg[0] == "metrics")
         co_return text_response(req, http::status::ok, "text/plain; version=0.0.4",

@@ -33,11 +33,12 @@ void Hub::join(const std::shared_ptr<SessionSink>& s, Message hello) {
       if (auto r = routes_.find(it->second); r != routes_.end())
         s->deliver(call_message(*r->second));
   }
-  if (first && presence_) presence_(s->user_id(), true, now_ms());
+  if (!first) return;
+  if (peers_) peers_->local_presence(s->user_id(), true);
+  if (presence_) presence_(s->user_id(), true, now_ms());
 }
 
 void Hub::leave(const SessionSink* s) {
-  bool last = false;
   std::string user;
   {
     std::lock_guard lk(mu_);
@@ -47,18 +48,22 @@ void Hub::leave(const SessionSink* s) {
     auto pos = std::find_if(list.begin(), list.end(), [s](auto& p) { return p.get() == s; });
     if (pos == list.end()) return;
     list.erase(pos);
-    if (list.empty()) {
-      user = it->first;
-      sessions_.erase(it);
-      last = true;
-    }
+    if (!list.empty()) return;
+    user = it->first;
+    sessions_.erase(it);
   }
-  if (last && presence_) presence_(user, false, now_ms());
+  if (peers_) peers_->local_presence(user, false);
+  // Gone from here; gone altogether only if no other node has a session of the user.
+  if (presence_ && !(peers_ && peers_->online(user))) presence_(user, false, now_ms());
+}
+
+bool Hub::online_here(const std::string& userId) const {
+  std::lock_guard lk(mu_);
+  return sessions_.count(userId) != 0;
 }
 
 bool Hub::online(const std::string& userId) const {
-  std::lock_guard lk(mu_);
-  return sessions_.count(userId) != 0;
+  return online_here(userId) || (peers_ && peers_->online(userId));
 }
 
 std::size_t Hub::session_count() const {
@@ -66,6 +71,14 @@ std::size_t Hub::session_count() const {
   std::size_t n = 0;
   for (auto& [u, list] : sessions_) n += list.size();
   return n;
+}
+
+std::vector<std::string> Hub::local_users() const {
+  std::lock_guard lk(mu_);
+  std::vector<std::string> out;
+  out.reserve(sessions_.size());
+  for (auto& [u, list] : sessions_) out.push_back(u);
+  return out;
 }
 
 void Hub::seed(const std::vector<Call>& active) {
@@ -77,9 +90,11 @@ void Hub::seed(const std::vector<Call>& active) {
   }
 }
 
-void Hub::publish(const Call& call, const std::shared_ptr<const std::string>& doc) {
-  Message msg = doc ? call_message(*doc) : call_message(call);
+bool Hub::deliver(const Call& call, const Message& msg) {
   std::lock_guard lk(mu_);
+  if (ended_.count(call.callId)) return false;  // a late copy of a call already over
+  if (auto r = routes_.find(call.callId); r != routes_.end() && r->second->version >= call.version)
+    return false;  // a newer (or the same) version already went out
   if (is_active(call.state)) {
     routes_[call.callId] = std::make_shared<const Call>(call);
     active_by_user_[call.callerId] = call.callId;
@@ -90,16 +105,43 @@ void Hub::publish(const Call& call, const std::shared_ptr<const std::string>& do
       if (auto it = active_by_user_.find(*u);
           it != active_by_user_.end() && it->second == call.callId)
         active_by_user_.erase(it);
+    TimeMs now = now_ms();
+    if (ended_.size() >= 4096)  // forget calls that ended more than 10 minutes ago
+      std::erase_if(ended_, [now](const auto& e) { return e.second < now - 600'000; });
+    ended_.emplace(call.callId, now);
   }
   for (const auto* u : {&call.callerId, &call.receiverId})
     if (auto it = sessions_.find(*u); it != sessions_.end())
       for (auto& s : it->second) s->deliver(msg);
+  return true;
+}
+
+void Hub::publish(const Call& call, const std::shared_ptr<const std::string>& doc) {
+  deliver(call, doc ? call_message(*doc) : call_message(call));
+  if (peers_) peers_->call_changed(call);
+}
+
+void Hub::remote_publish(const Call& call) {
+  deliver(call, call_message(call));
 }
 
 std::shared_ptr<const Call> Hub::route(const std::string& callId) const {
   std::lock_guard lk(mu_);
   auto it = routes_.find(callId);
   return it == routes_.end() ? nullptr : it->second;
+}
+
+std::size_t Hub::deliver_signal(const std::string& toUser, const std::string& toDevice,
+                                const Message& msg) {
+  std::size_t n = 0;
+  std::lock_guard lk(mu_);
+  if (auto it = sessions_.find(toUser); it != sessions_.end())
+    for (auto& s : it->second)
+      if (s->device_id() == toDevice) {
+        s->deliver(msg);
+        ++n;
+      }
+  return n;
 }
 
 std::size_t Hub::relay_signal(const Call& call, const std::string& fromUser,
@@ -113,15 +155,20 @@ std::size_t Hub::relay_signal(const Call& call, const std::string& fromUser,
   o["from"] = fromUser;
   o["data"] = data;
   Message msg = std::make_shared<const std::string>(json::serialize(o));
-  std::size_t n = 0;
-  std::lock_guard lk(mu_);
-  if (auto it = sessions_.find(toUser); it != sessions_.end())
-    for (auto& s : it->second)
-      if (s->device_id() == toDevice) {
-        s->deliver(msg);
-        ++n;
-      }
+  std::size_t n = deliver_signal(toUser, toDevice, msg);
+  // The device may be on another node (or on both, for a moment, while it fails over).
+  if (peers_) peers_->signal(toUser, toDevice, msg);
   return n;
+}
+
+std::size_t Hub::remote_signal(const std::string& toUser, const std::string& toDevice,
+                               const Message& msg) {
+  return deliver_signal(toUser, toDevice, msg);
+}
+
+void Hub::remote_presence(const std::string& userId, bool online, std::int64_t when) {
+  if (!presence_ || online_here(userId)) return;  // here, the user's presence did not change
+  if (online || !(peers_ && peers_->online(userId))) presence_(userId, online, when);
 }
 
 void Hub::shutdown_all() {

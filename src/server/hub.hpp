@@ -1,6 +1,9 @@
 // The hub: which WebSocket sessions are live for which user and device, and the route of every
 // active call (its latest committed document). The engine publishes each committed change here,
 // in commit order; the hub hands the snapshot to every live session of both participants.
+// With other nodes (Peers, see cluster.hpp) the hub also hands each change, signal and presence
+// change to them, and takes theirs: routes keep only the newest version of a call, so snapshots
+// arriving from several nodes in any order never move a call backwards.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -29,8 +32,21 @@ class SessionSink {
   virtual const std::string& device_id() const = 0;
 };
 
+// The other nodes of a cluster, as the hub sees them. Called without the hub's lock held.
+class Peers {
+ public:
+  virtual ~Peers() = default;
+  virtual void call_changed(const Call& call) = 0;  // committed here
+  virtual void signal(const std::string& toUser, const std::string& toDevice, const Message& msg) = 0;
+  virtual void local_presence(const std::string& userId, bool online) = 0;
+  virtual bool online(const std::string& userId) const = 0;  // on some other node
+};
+
 class Hub {
  public:
+  // Set before any session joins.
+  void set_peers(Peers* p) { peers_ = p; }
+
   // (userId, online, when): the first session of a user opened, or its last one closed.
   using PresenceListener = std::function<void(const std::string&, bool, std::int64_t)>;
   void set_presence_listener(PresenceListener l) { presence_ = std::move(l); }
@@ -39,8 +55,12 @@ class Hub {
   // respect to publish(): no snapshot can be missed or arrive out of order.
   void join(const std::shared_ptr<SessionSink>& s, Message hello);
   void leave(const SessionSink* s);
+  // Has a session here or on another node.
   bool online(const std::string& userId) const;
+  bool online_here(const std::string& userId) const;
   std::size_t session_count() const;
+  // The users with a session here.
+  std::vector<std::string> local_users() const;
 
   // Called by the engine, in commit order, for every committed change; `doc` is the call's
   // public document, already serialized.
@@ -55,14 +75,30 @@ class Hub {
   std::size_t relay_signal(const Call& call, const std::string& fromUser,
                            const boost::json::value& data);
 
+  // From other nodes: a change they committed, a signal for a device that may be here, and a
+  // user's presence there having changed (the peers' view is already updated).
+  void remote_publish(const Call& call);
+  std::size_t remote_signal(const std::string& toUser, const std::string& toDevice,
+                            const Message& msg);
+  void remote_presence(const std::string& userId, bool online, std::int64_t when);
+
   void shutdown_all();
 
  private:
+  // Queues `msg` for both participants; false (nothing done) if the hub already has a newer
+  // version of the call. Takes the lock.
+  bool deliver(const Call& call, const Message& msg);
+  std::size_t deliver_signal(const std::string& toUser, const std::string& toDevice,
+                             const Message& msg);
+
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::vector<std::shared_ptr<SessionSink>>> sessions_;
   std::unordered_map<std::string, std::shared_ptr<const Call>> routes_;
   std::unordered_map<std::string, std::string> active_by_user_;
+  // Calls that ended lately (id → when), so that a late snapshot of one cannot revive its route.
+  std::unordered_map<std::string, std::int64_t> ended_;
   PresenceListener presence_;
+  Peers* peers_ = nullptr;
 };
 
 Message call_message(const Call& call);

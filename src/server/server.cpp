@@ -13,6 +13,8 @@
 #include <iostream>
 #include <thread>
 
+#include "bus/bus.hpp"
+#include "server/cluster.hpp"
 #include "server/listener.hpp"
 #include "store/store.hpp"
 
@@ -34,7 +36,7 @@ std::string redacted(const std::string& url) {
   return url.substr(0, scheme + 3) + user + url.substr(at);
 }
 
-void print_banner(const Config& c, const tcp::endpoint& ep, bool dev) {
+void print_banner(const Config& c, const tcp::endpoint& ep, bool dev, const Cluster* cluster) {
   std::string host =
       ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
   std::string base = "http://" + host + ":" + std::to_string(ep.port());
@@ -43,8 +45,10 @@ void print_banner(const Config& c, const tcp::endpoint& ep, bool dev) {
             << (c.store.empty()
                     ? "sqlite at " + (std::filesystem::path(c.data_dir) / "dialtone.db").string()
                     : "postgres at " + redacted(c.store))
-            << "\n"
-            << "  ring timeout " << c.ring_timeout_s << " s, media timeout " << c.media_timeout_s
+            << "\n";
+  if (cluster)
+    std::cout << "  bus: nats at " << redacted(c.bus) << ", node " << cluster->node_id() << "\n";
+  std::cout << "  ring timeout " << c.ring_timeout_s << " s, media timeout " << c.media_timeout_s
             << " s, presence grace " << c.presence_grace_s << " s\n";
   if (dev)
     std::cout << "  development tokens ON (no identity provider configured). Get one with:\n"
@@ -70,6 +74,18 @@ int run_server(const Config& config) {
   Hub hub;
   EngineOptions opts{config.ring_timeout_s * 1000LL, config.media_timeout_s * 1000LL,
                      config.presence_grace_s * 1000LL};
+  opts.cacheAcrossBatches = config.store.empty();  // only SQLite has a single writer
+  // Several nodes: the others are reached over the bus (subscribed before the engine seeds its
+  // routes from the store, so no change committed meanwhile can be missed).
+  std::unique_ptr<Bus> bus;
+  std::unique_ptr<Cluster> cluster;
+  if (!config.bus.empty()) {
+    std::string node = make_node_id();
+    bus = open_nats_bus(config.bus, "dialtoned-" + node);
+    cluster = std::make_unique<Cluster>(*bus, hub, node);
+    hub.set_peers(cluster.get());
+    cluster->start();
+  }
   Engine engine(*store, hub, metrics, opts);
   PushSetup push = make_push(config, metrics, engine);
   engine.set_push(push.service.get());
@@ -85,13 +101,14 @@ int run_server(const Config& config) {
   engine.start();
 
   ServerContext ctx{config, auth, engine, hub, metrics, push};
+  ctx.cluster = cluster.get();
   tcp::acceptor acceptor(ioc);
   tcp::endpoint ep(asio::ip::make_address(config.host()), config.port());
   acceptor.open(ep.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));
   acceptor.bind(ep);
   acceptor.listen(asio::socket_base::max_listen_connections);
-  print_banner(config, acceptor.local_endpoint(), auth.dev_mode());
+  print_banner(config, acceptor.local_endpoint(), auth.dev_mode(), cluster.get());
   asio::co_spawn(ioc, accept_loop(ctx, acceptor), asio::detached);
 
   // Two-phase shutdown: stop accepting and say goodbye to every session; once they are gone
@@ -121,6 +138,7 @@ int run_server(const Config& config) {
   ioc.run();
   for (auto& t : threads) t.join();
   engine.stop();
+  if (cluster) cluster->stop();  // after the sessions' goodbyes: the others learn it at once
   push.service->stop();
   engine.set_publisher(nullptr);  // it holds a strand of `ioc`, which must not outlive it
   spdlog::info("SHUTDOWN_COMPLETE");

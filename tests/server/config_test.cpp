@@ -98,6 +98,10 @@ TEST(Config, PushAndZegoKeys) {
   EXPECT_EQ(load({"--push-concurrency", "0"}), "push_concurrency");
   EXPECT_EQ(load({"--store", "mysql://db/x"}), "store");
   EXPECT_EQ(load({"--store", "postgresql://u@h/db"}), "");
+  EXPECT_EQ(load({"--bus", "nats://127.0.0.1:4222"}), "bus") << "a bus needs a shared store";
+  EXPECT_EQ(load({"--store", "postgresql://u@h/db", "--bus", "redis://h"}), "bus");
+  EXPECT_EQ(load({"--store", "postgresql://u@h/db", "--bus", "nats://a:4222,"}), "bus");
+  EXPECT_EQ(load({"--store", "postgresql://u@h/db", "--bus", "nats://a:4222,nats://b:4222"}), "");
   EXPECT_EQ(load({"--config", write_file("dt-cfg-zego.toml", "zego_app_id = \"1\"\n")}),
             "zego_app_id");
 }

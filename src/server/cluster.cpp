@@ -1,0 +1,221 @@
+#include "server/cluster.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+
+#include <random>
+
+#include "core/time.hpp"
+
+namespace dialtone {
+
+namespace json = boost::json;
+
+namespace {
+
+// Subjects. One wildcard subscription keeps every message of a sender in the order it was sent.
+const std::string kAll = "dialtone.>";
+const std::string kCall = "dialtone.call";          // a committed change: the stored document
+const std::string kSignal = "dialtone.signal";      // {u: user, d: device, m: message}
+const std::string kPresence = "dialtone.presence";  // {n: node, u: user, o: online}
+const std::string kBeat = "dialtone.node";          // {n: node, c: users here} each heartbeat
+const std::string kAsk = "dialtone.ask";            // {n: asker, to: node or ""}: list your users
+const std::string kFull = "dialtone.full";          // {n: node, u: [users]}
+const std::string kBye = "dialtone.bye";            // {n: node}: leaving
+
+std::string text(const json::object& o, std::string_view key) {
+  return std::string(o.at(key).as_string());
+}
+
+}  // namespace
+
+std::string make_node_id() {
+  std::random_device rd;
+  std::uniform_int_distribution<unsigned> d(0, 15);
+  std::string id(16, '0');
+  for (auto& c : id) c = "0123456789abcdef"[d(rd)];
+  return id;
+}
+
+Cluster::Cluster(Bus& bus, Hub& hub, std::string nodeId, ClusterOptions opts)
+    : bus_(bus), hub_(hub), node_(std::move(nodeId)), opts_(opts) {}
+
+Cluster::~Cluster() {
+  stop();
+}
+
+void Cluster::start() {
+  bus_.on_state([this](bool up) { on_bus_state(up); });
+  bus_.subscribe(kAll, [this](std::string_view s, std::string_view p) { on_message(s, p); });
+  bus_.flush(3000);  // subscribed before anyone is asked: no answer can be missed
+  ask_full("");
+  bus_.publish(kBeat, json::serialize(json::object{{"n", node_}, {"c", 0}}));
+  thread_ = std::thread([this] { loop(); });
+  spdlog::info("CLUSTER_JOINED node={}", node_);
+}
+
+void Cluster::stop() {
+  {
+    std::lock_guard lk(loop_mu_);
+    if (stopping_ || !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  loop_cv_.notify_all();
+  thread_.join();
+  bus_.publish(kBye, json::serialize(json::object{{"n", node_}}));
+  try {
+    bus_.flush(1000);
+  } catch (const std::exception&) {
+  }
+}
+
+std::size_t Cluster::peer_count() const {
+  std::lock_guard lk(mu_);
+  return nodes_.size();
+}
+
+void Cluster::call_changed(const Call& call) {
+  bus_.publish(kCall, json::serialize(to_storage_json(call)));
+}
+
+void Cluster::signal(const std::string& toUser, const std::string& toDevice, const Message& msg) {
+  bus_.publish(kSignal, json::serialize(json::object{{"u", toUser}, {"d", toDevice}, {"m", *msg}}));
+}
+
+void Cluster::local_presence(const std::string& userId, bool online) {
+  bus_.publish(kPresence, json::serialize(json::object{{"n", node_}, {"u", userId}, {"o", online}}));
+}
+
+bool Cluster::online(const std::string& userId) const {
+  std::lock_guard lk(mu_);
+  return remote_count_.count(userId) != 0;
+}
+
+void Cluster::add_user(Node& n, const std::string& user, Changes& out) {
+  if (n.users.insert(user).second && ++remote_count_[user] == 1) out.emplace_back(user, true);
+}
+
+void Cluster::remove_user(Node& n, const std::string& user, Changes& out) {
+  if (n.users.erase(user) == 0) return;
+  if (auto it = remote_count_.find(user); it != remote_count_.end() && --it->second == 0) {
+    remote_count_.erase(it);
+    out.emplace_back(user, false);
+  }
+}
+
+void Cluster::drop_node(const std::string& id, Changes& out) {
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return;
+  std::vector<std::string> users(it->second.users.begin(), it->second.users.end());
+  for (auto& u : users) remove_user(it->second, u, out);
+  nodes_.erase(it);
+}
+
+void Cluster::report(const Changes& changes, std::int64_t when) {
+  for (auto& [user, online] : changes) hub_.remote_presence(user, online, when);
+}
+
+void Cluster::on_message(std::string_view subject, std::string_view payload) {
+  if (subject == kCall) {
+    hub_.remote_publish(call_from_storage_json(json::parse(payload).as_object()));
+    return;
+  }
+  auto o = json::parse(payload).as_object();
+  if (subject == kSignal) {
+    hub_.remote_signal(text(o, "u"), text(o, "d"), std::make_shared<const std::string>(text(o, "m")));
+    return;
+  }
+  std::string from = text(o, "n");
+  if (from == node_) return;
+  std::int64_t now = now_ms();
+  Changes changes;
+  std::int64_t when = now;
+  bool ask = false;
+  bool answer = false;
+  {
+    std::lock_guard lk(mu_);
+    if (subject == kBye) {
+      drop_node(from, changes);
+      spdlog::info("NODE_LEFT node={}", from);
+    } else if (subject == kAsk) {
+      auto to = text(o, "to");
+      answer = to.empty() || to == node_;
+    } else {
+      bool known = nodes_.count(from) != 0;
+      Node& n = nodes_[from];
+      n.lastHeard = now;
+      if (!known) spdlog::info("NODE_SEEN node={}", from);
+      if (subject == kPresence) {
+        if (o.at("o").as_bool())
+          add_user(n, text(o, "u"), changes);
+        else
+          remove_user(n, text(o, "u"), changes);
+      } else if (subject == kFull) {
+        std::unordered_set<std::string> now_there;
+        for (auto& u : o.at("u").as_array()) now_there.insert(std::string(u.as_string()));
+        for (auto it = n.users.begin(); it != n.users.end();) {
+          const std::string user = *it++;
+          if (!now_there.count(user)) remove_user(n, user, changes);
+        }
+        for (auto& u : now_there) add_user(n, u, changes);
+      } else if (subject == kBeat) {
+        // A node we know too little of (new to us, or a presence message was lost): ask it.
+        ask = static_cast<std::int64_t>(n.users.size()) != o.at("c").as_int64();
+      }
+    }
+  }
+  report(changes, when);
+  if (ask) ask_full(from);
+  if (answer) send_full(from);
+}
+
+void Cluster::send_full(const std::string&) {
+  json::array users;
+  for (auto& u : hub_.local_users()) users.emplace_back(u);
+  bus_.publish(kFull, json::serialize(json::object{{"n", node_}, {"u", std::move(users)}}));
+}
+
+void Cluster::ask_full(const std::string& from) {
+  bus_.publish(kAsk, json::serialize(json::object{{"n", node_}, {"to", from}}));
+}
+
+void Cluster::on_bus_state(bool up) {
+  if (!up) return;
+  // Back on the bus: whatever was missed meanwhile is asked for again; nobody is declared dead
+  // for the time this node could not hear them.
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [id, n] : nodes_) n.lastHeard = now_ms();
+  }
+  send_full("");
+  ask_full("");
+}
+
+void Cluster::loop() {
+  std::unique_lock lk(loop_mu_);
+  while (!stopping_) {
+    loop_cv_.wait_for(lk, std::chrono::milliseconds(opts_.heartbeatMs));
+    if (stopping_) break;
+    bus_.publish(kBeat, json::serialize(json::object{
+                            {"n", node_}, {"c", static_cast<std::int64_t>(hub_.local_users().size())}}));
+    if (!bus_.connected()) continue;  // we cannot hear anyone: not their fault
+    std::int64_t now = now_ms();
+    Changes changes;
+    std::int64_t when = now;
+    {
+      std::lock_guard g(mu_);
+      std::vector<std::string> dead;
+      for (auto& [id, n] : nodes_)
+        if (now - n.lastHeard > opts_.deadAfterMs) dead.push_back(id);
+      for (auto& id : dead) {
+        when = std::min(when, nodes_[id].lastHeard);
+        spdlog::warn("NODE_LOST node={} users={} silentMs={}", id, nodes_[id].users.size(),
+                     now - nodes_[id].lastHeard);
+        drop_node(id, changes);
+      }
+    }
+    report(changes, when);
+  }
+}
+
+}  // namespace dialtone

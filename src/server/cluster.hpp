@@ -1,0 +1,83 @@
+// The other nodes, over a Bus: what makes several dialtoned nodes on one PostgreSQL act as one.
+// Each node sends every change it commits (the stored document, so the others can route and
+// check signals), relays signals to devices whose sessions another node holds, and tells the
+// others when a user's first session opens and last one closes on it. A heartbeat each second
+// keeps each node's view of the others; a node not heard for `deadAfterMs` (killed, cut off) is
+// dropped with its users, whose calls then lose presence after the usual grace unless they
+// reconnect to another node first. A node that cannot reach the bus keeps its view (and is not
+// ready) instead of declaring everybody else dead.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "bus/bus.hpp"
+#include "server/hub.hpp"
+
+namespace dialtone {
+
+struct ClusterOptions {
+  std::int64_t heartbeatMs = 1000;
+  std::int64_t deadAfterMs = 3500;
+};
+
+class Cluster final : public Peers {
+ public:
+  Cluster(Bus& bus, Hub& hub, std::string nodeId, ClusterOptions opts = {});
+  ~Cluster() override;
+
+  void start();  // subscribes, asks the others who is where, starts the heartbeat
+  void stop();   // tells the others this node is leaving
+
+  const std::string& node_id() const { return node_; }
+  bool connected() const { return bus_.connected(); }
+  std::size_t peer_count() const;
+
+  // Peers
+  void call_changed(const Call& call) override;
+  void signal(const std::string& toUser, const std::string& toDevice, const Message& msg) override;
+  void local_presence(const std::string& userId, bool online) override;
+  bool online(const std::string& userId) const override;
+
+ private:
+  struct Node {
+    std::int64_t lastHeard = 0;
+    std::unordered_set<std::string> users;
+  };
+  using Changes = std::vector<std::pair<std::string, bool>>;  // (user, now online somewhere else)
+
+  void on_message(std::string_view subject, std::string_view payload);
+  void on_bus_state(bool up);
+  void loop();
+  void send_full(const std::string& to);
+  void ask_full(const std::string& from);
+  // Under mu_: adds/removes a user of a node, recording a change of the user's remote presence.
+  void add_user(Node& n, const std::string& user, Changes& out);
+  void remove_user(Node& n, const std::string& user, Changes& out);
+  void drop_node(const std::string& id, Changes& out);
+  void report(const Changes& changes, std::int64_t when);
+
+  Bus& bus_;
+  Hub& hub_;
+  std::string node_;
+  ClusterOptions opts_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Node> nodes_;
+  std::unordered_map<std::string, int> remote_count_;  // user → nodes (not this one) with sessions
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// A fresh random node id (16 hex digits).
+std::string make_node_id();
+
+}  // namespace dialtone

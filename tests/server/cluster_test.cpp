@@ -1,0 +1,268 @@
+// Several hubs joined by Cluster over an in-memory bus: presence across nodes, a node's death,
+// signals to devices on other nodes, and snapshots from several nodes in any order. The same
+// Cluster runs over real NATS in tests/integration/cluster_test.cpp.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "server/cluster.hpp"
+
+namespace dialtone {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A bus network in memory: a message reaches every other connected bus, in order, on the
+// publisher's thread. A bus can be cut off (a killed node, as the others see it).
+struct Network;
+class MemoryBus final : public Bus {
+ public:
+  explicit MemoryBus(Network& net);
+  ~MemoryBus() override;
+  void subscribe(const std::string&, Handler h) override {
+    std::lock_guard lk(mu_);
+    handler_ = std::move(h);
+  }
+  bool publish(const std::string& subject, std::string_view payload) override;
+  bool connected() const override { return !cut_; }
+  void on_state(StateHandler) override {}
+  void flush(int) override {}
+  void receive(std::string_view subject, std::string_view payload) {
+    Handler h;
+    {
+      std::lock_guard lk(mu_);
+      h = handler_;
+    }
+    if (h && !cut_) h(subject, payload);
+  }
+  std::atomic<bool> cut_{false};
+
+ private:
+  Network& net_;
+  std::mutex mu_;
+  Handler handler_;
+};
+
+struct Network {
+  std::mutex mu;
+  std::vector<MemoryBus*> buses;
+  void send(MemoryBus* from, std::string_view subject, std::string_view payload) {
+    std::vector<MemoryBus*> to;
+    {
+      std::lock_guard lk(mu);
+      to = buses;
+    }
+    for (auto* b : to)
+      if (b != from) b->receive(subject, payload);
+  }
+};
+
+MemoryBus::MemoryBus(Network& net) : net_(net) {
+  std::lock_guard lk(net_.mu);
+  net_.buses.push_back(this);
+}
+MemoryBus::~MemoryBus() {
+  std::lock_guard lk(net_.mu);
+  std::erase(net_.buses, this);
+}
+bool MemoryBus::publish(const std::string& subject, std::string_view payload) {
+  if (cut_) return false;
+  net_.send(this, subject, payload);
+  return true;
+}
+
+struct Sink final : SessionSink {
+  Sink(std::string u, std::string d) : user(std::move(u)), device(std::move(d)) {}
+  void deliver(Message m) override {
+    std::lock_guard lk(mu);
+    got.push_back(*m);
+  }
+  void shutdown() override {}
+  const std::string& user_id() const override { return user; }
+  const std::string& device_id() const override { return device; }
+  std::vector<std::string> messages() {
+    std::lock_guard lk(mu);
+    return got;
+  }
+  std::string user, device;
+  std::mutex mu;
+  std::vector<std::string> got;
+};
+
+struct PresenceLog {
+  std::mutex mu;
+  std::vector<std::tuple<std::string, bool, TimeMs>> events;
+  void add(const std::string& u, bool on, TimeMs when) {
+    std::lock_guard lk(mu);
+    events.emplace_back(u, on, when);
+  }
+  std::vector<std::tuple<std::string, bool, TimeMs>> all() {
+    std::lock_guard lk(mu);
+    return events;
+  }
+};
+
+struct Node {
+  Node(Network& net, std::string id, ClusterOptions o = {})
+      : bus(net), cluster(bus, hub, std::move(id), o) {
+    hub.set_peers(&cluster);
+    hub.set_presence_listener(
+        [this](const std::string& u, bool on, TimeMs when) { presence.add(u, on, when); });
+    cluster.start();
+  }
+  MemoryBus bus;
+  Hub hub;
+  Cluster cluster;
+  PresenceLog presence;
+};
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 3s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (f()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return f();
+}
+
+Call a_call(std::int64_t version, CallState state) {
+  Call c;
+  c.callId = "call-1";
+  c.callerId = "ann";
+  c.receiverId = "bob";
+  c.callerDeviceId = "ann-phone";
+  c.answeredBy = "bob-phone";
+  c.state = state;
+  c.version = version;
+  c.timestamp = c.lastUpdated = 1'700'000'000'000;
+  c.ringDeadline = c.timestamp + 45'000;
+  return c;
+}
+
+TEST(Cluster, AUserOnOneNodeIsOnlineOnTheOthers) {
+  Network net;
+  Node a(net, "a"), b(net, "b");
+  auto s = std::make_shared<Sink>("ann", "ann-phone");
+  a.hub.join(s, std::make_shared<const std::string>("{}"));
+  EXPECT_TRUE(b.hub.online("ann"));
+  EXPECT_FALSE(b.hub.online_here("ann"));
+  ASSERT_EQ(b.presence.all().size(), 1u);
+  EXPECT_EQ(std::get<1>(b.presence.all()[0]), true);
+  a.hub.leave(s.get());
+  EXPECT_FALSE(b.hub.online("ann"));
+  ASSERT_EQ(b.presence.all().size(), 2u);
+  EXPECT_EQ(std::get<1>(b.presence.all()[1]), false);
+}
+
+TEST(Cluster, LeavingOneNodeWhileOnAnotherIsNotGoingOffline) {
+  Network net;
+  Node a(net, "a"), b(net, "b");
+  auto onA = std::make_shared<Sink>("ann", "ann-phone");
+  auto onB = std::make_shared<Sink>("ann", "ann-laptop");
+  a.hub.join(onA, std::make_shared<const std::string>("{}"));
+  b.hub.join(onB, std::make_shared<const std::string>("{}"));
+  a.hub.leave(onA.get());
+  for (auto& [u, on, when] : a.presence.all()) EXPECT_TRUE(on) << "node a reported ann offline";
+  for (auto& [u, on, when] : b.presence.all()) EXPECT_TRUE(on) << "node b reported ann offline";
+  EXPECT_TRUE(a.hub.online("ann"));
+}
+
+TEST(Cluster, ANodeThatStartsLaterLearnsWhoIsWhere) {
+  Network net;
+  Node a(net, "a");
+  auto s = std::make_shared<Sink>("ann", "ann-phone");
+  a.hub.join(s, std::make_shared<const std::string>("{}"));
+  Node b(net, "b");  // asks everyone for their users when it starts
+  EXPECT_TRUE(eventually([&] { return b.hub.online("ann"); }));
+}
+
+TEST(Cluster, ALostPresenceMessageIsRepairedByTheHeartbeat) {
+  Network net;
+  Node a(net, "a", {100, 1000}), b(net, "b", {100, 1000});
+  b.bus.cut_ = true;  // b misses ann's arrival...
+  auto s = std::make_shared<Sink>("ann", "ann-phone");
+  a.hub.join(s, std::make_shared<const std::string>("{}"));
+  b.bus.cut_ = false;
+  EXPECT_FALSE(b.hub.online("ann"));
+  // ...and learns it from a's next heartbeat, whose user count does not match what b knows.
+  EXPECT_TRUE(eventually([&] { return b.hub.online("ann"); }));
+}
+
+TEST(Cluster, ADeadNodeTakesItsUsersPresenceWithIt) {
+  Network net;
+  Node b(net, "b", {50, 300});
+  TimeMs before = now_ms();
+  {
+    auto a = std::make_unique<Node>(net, "a", ClusterOptions{50, 300});
+    auto s = std::make_shared<Sink>("ann", "ann-phone");
+    a->hub.join(s, std::make_shared<const std::string>("{}"));
+    ASSERT_TRUE(b.hub.online("ann"));
+    a->bus.cut_ = true;  // killed: no goodbye, no more heartbeats
+    EXPECT_TRUE(eventually([&] { return !b.hub.online("ann"); }));
+    a->cluster.stop();
+  }
+  auto events = b.presence.all();
+  ASSERT_EQ(events.size(), 2u);
+  auto [user, online, when] = events[1];
+  EXPECT_EQ(user, "ann");
+  EXPECT_FALSE(online);
+  EXPECT_GE(when, before) << "offline since the node was last heard of";
+  EXPECT_LE(when, now_ms() - 250);
+}
+
+TEST(Cluster, ANodeCutOffFromTheBusDeclaresNobodyDead) {
+  Network net;
+  Node a(net, "a", {50, 300}), b(net, "b", {50, 300});
+  auto s = std::make_shared<Sink>("ann", "ann-phone");
+  a.hub.join(s, std::make_shared<const std::string>("{}"));
+  b.bus.cut_ = true;
+  std::this_thread::sleep_for(700ms);
+  EXPECT_TRUE(b.hub.online("ann")) << "b cannot hear anyone; that is not a's fault";
+}
+
+TEST(Cluster, SignalsReachADeviceOnAnotherNode) {
+  Network net;
+  Node a(net, "a"), b(net, "b");
+  auto ann = std::make_shared<Sink>("ann", "ann-phone");
+  auto bob = std::make_shared<Sink>("bob", "bob-phone");
+  auto bobOther = std::make_shared<Sink>("bob", "bob-tablet");
+  a.hub.join(ann, std::make_shared<const std::string>("{}"));
+  b.hub.join(bob, std::make_shared<const std::string>("{}"));
+  b.hub.join(bobOther, std::make_shared<const std::string>("{}"));
+  Call c = a_call(3, CallState::connecting);
+  a.hub.relay_signal(c, "ann", boost::json::object{{"sdp", "x"}});
+  auto got = bob->messages();
+  ASSERT_EQ(got.size(), 2u);  // hello, signal
+  EXPECT_NE(got[1].find(R"("type":"signal")"), std::string::npos);
+  EXPECT_EQ(bobOther->messages().size(), 1u) << "only the device that answered";
+}
+
+TEST(Cluster, SnapshotsFromSeveralNodesNeverMoveACallBackwards) {
+  Network net;
+  Node a(net, "a"), b(net, "b"), c(net, "c");
+  auto bob = std::make_shared<Sink>("bob", "bob-phone");
+  c.hub.join(bob, std::make_shared<const std::string>("{}"));
+  b.hub.publish(a_call(4, CallState::connected), nullptr);
+  a.hub.publish(a_call(3, CallState::connecting), nullptr);  // older, arrives later
+  auto got = bob->messages();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_NE(got[1].find(R"("state":"connected")"), std::string::npos);
+  ASSERT_NE(c.hub.route("call-1"), nullptr);
+  EXPECT_EQ(c.hub.route("call-1")->version, 4);
+  a.hub.publish(a_call(5, CallState::ended), nullptr);
+  b.hub.publish(a_call(4, CallState::connected), nullptr);  // a late copy cannot revive it
+  EXPECT_EQ(c.hub.route("call-1"), nullptr);
+  EXPECT_EQ(bob->messages().size(), 3u);
+}
+
+TEST(Cluster, NodeIdsAreRandom) {
+  auto x = make_node_id(), y = make_node_id();
+  EXPECT_EQ(x.size(), 16u);
+  EXPECT_NE(x, y);
+}
+
+}  // namespace
+}  // namespace dialtone
