@@ -32,7 +32,8 @@ class NatsBus final : public Bus {
     }
     std::vector<const char*> servers;
     for (auto& u : list) servers.push_back(u.c_str());
-    check(natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size())), "servers");
+    check(natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size())),
+          "servers");
     check(natsOptions_SetName(opts, name.c_str()), "name");
     check(natsOptions_SetNoEcho(opts, true), "no echo");
     check(natsOptions_SetTimeout(opts, 3000), "timeout");
@@ -94,7 +95,8 @@ class NatsBus final : public Bus {
   static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
     auto& h = *static_cast<Handler*>(closure);
     std::string_view subject = natsMsg_GetSubject(msg);
-    std::string_view data(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+    std::string_view data(natsMsg_GetData(msg),
+                          static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
     try {
       h(subject, data);
     } catch (const std::exception& e) {
@@ -104,7 +106,8 @@ class NatsBus final : public Bus {
   }
   void set_state(bool up) {
     connected_ = up;
-    spdlog::log(up ? spdlog::level::info : spdlog::level::warn, up ? "BUS_RECONNECTED" : "BUS_DISCONNECTED");
+    spdlog::log(up ? spdlog::level::info : spdlog::level::warn,
+                up ? "BUS_RECONNECTED" : "BUS_DISCONNECTED");
     StateHandler h;
     {
       std::lock_guard lk(mu_);

@@ -80,21 +80,25 @@ std::filesystem::path credentials_path() {
   return base / "dialtone" / "credentials.json";
 }
 
-// POST /v1/dev/token on a development server.
+// POST /v1/dev/token on a development server (the first of several that answers).
 std::string dev_token(const Options& o) {
-  boost::asio::io_context ioc;
-  auto url = sdk::parse_server_url(o.server);
   json::object body{{"userId", o.user}, {"name", o.name.empty() ? o.user : o.name}};
-  auto f = boost::asio::co_spawn(
-      ioc, sdk::http_request(url, "POST", "/v1/dev/token", "", json::serialize(body), 10s),
-      boost::asio::use_future);
-  ioc.run();
-  auto a = f.get();
-  if (a.status == 200 && a.body.is_object() && a.body.as_object().contains("token"))
-    return std::string(a.body.at("token").as_string());
-  if (a.status == 0) throw std::runtime_error("cannot reach " + o.server + ": " + a.error);
-  throw std::runtime_error("the server gave no development token (HTTP " +
-                           std::to_string(a.status) + "): is an identity provider configured?");
+  std::string unreachable;
+  for (const auto& url : sdk::parse_server_urls(o.server)) {
+    boost::asio::io_context ioc;
+    auto f = boost::asio::co_spawn(
+        ioc, sdk::http_request(url, "POST", "/v1/dev/token", "", json::serialize(body), 10s),
+        boost::asio::use_future);
+    ioc.run();
+    auto a = f.get();
+    if (a.status == 200 && a.body.is_object() && a.body.as_object().contains("token"))
+      return std::string(a.body.at("token").as_string());
+    if (a.status != 0)
+      throw std::runtime_error("the server gave no development token (HTTP " +
+                               std::to_string(a.status) + "): is an identity provider configured?");
+    unreachable += (unreachable.empty() ? "" : "; ") + url.host + ":" + url.port + ": " + a.error;
+  }
+  throw std::runtime_error("cannot reach " + o.server + ": " + unreachable);
 }
 
 // A token from --token, else --user (development token), else `dialtone login`'s file.
@@ -349,7 +353,9 @@ int main(int argc, char** argv) {
       "12 busy, 13 failed, 14 ended before connecting, 2 usage, 3 server unreachable "
       "or refused."};
   app.require_subcommand(1);
-  app.add_option("--server", o.server, "dialtoned's URL")->envname("DIALTONE_SERVER");
+  app.add_option("--server", o.server,
+                 "dialtoned's URL; a cluster's nodes separated by commas (fail-over)")
+      ->envname("DIALTONE_SERVER");
   app.add_option("--user", o.user, "user id (development token)");
   app.add_option("--token", o.token, "a JWT")->envname("DIALTONE_TOKEN");
   app.add_option("--device", o.device, "this device's id");

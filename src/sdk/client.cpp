@@ -77,7 +77,6 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   Listener& listener_;
   asio::io_context ioc_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  sdk::ServerUrl url_;
   std::unique_ptr<sdk::Signaling> sig_;
   std::map<std::string, CallSnapshot> calls_;
   std::set<std::string> own_;      // created by this client: it is the caller's media device
@@ -107,7 +106,6 @@ Client::Impl::Impl(ClientConfig cfg, Listener& l)
     : cfg_(std::move(cfg)),
       listener_(l),
       guard_(asio::make_work_guard(ioc_)),
-      url_(sdk::parse_server_url(cfg_.server)),
       output_(cfg_.media.output),
       iceRefresh_(ioc_) {
   if (cfg_.token.empty()) throw std::invalid_argument("token is required");
@@ -216,8 +214,8 @@ void Client::Impl::http_bool(std::string method, std::string target, std::string
       ioc_,
       [this, method = std::move(method), target = std::move(target), body = std::move(body),
        value = std::move(value), done = std::move(done)]() -> asio::awaitable<void> {
-        auto a =
-            co_await sdk::http_request(url_, method, target, cfg_.token, body, cfg_.requestTimeout);
+        auto a = co_await sdk::http_request(sdk::ServerUrl(sig_->server()), method, target,
+                                            cfg_.token, body, cfg_.requestTimeout);
         BoolResult r;
         std::optional<bool> v = a.status == 200 ? value(a.body) : std::nullopt;
         if (v) {
@@ -318,8 +316,9 @@ void Client::Impl::resync(const std::string& callId) {
   asio::co_spawn(
       ioc_,
       [this, callId]() -> asio::awaitable<void> {
-        auto a = co_await sdk::http_request(url_, "GET", "/v1/calls/" + callId, cfg_.token, "",
-                                            cfg_.requestTimeout);
+        auto a =
+            co_await sdk::http_request(sdk::ServerUrl(sig_->server()), "GET", "/v1/calls/" + callId,
+                                       cfg_.token, "", cfg_.requestTimeout);
         if (a.status == 200 && a.body.is_object())
           if (auto s = sdk::parse_snapshot(a.body.as_object())) apply(*s);
       },
@@ -462,7 +461,8 @@ void Client::Impl::ice_servers(std::function<void(std::vector<media::IceServer>)
 }
 
 asio::awaitable<void> Client::Impl::fetch_ice_servers() {
-  auto a = co_await sdk::http_request(url_, "GET", "/v1/turn-credentials", cfg_.token, "", 5s);
+  auto a = co_await sdk::http_request(sdk::ServerUrl(sig_->server()), "GET", "/v1/turn-credentials",
+                                      cfg_.token, "", 5s);
   std::vector<media::IceServer> servers;
   std::chrono::seconds ttl{30};  // failures are retried after this
   if (a.status == 200 && a.body.is_object()) {

@@ -34,6 +34,19 @@ ServerUrl parse_server_url(const std::string& url) {
   return s;
 }
 
+std::vector<ServerUrl> parse_server_urls(const std::string& urls) {
+  std::vector<ServerUrl> out;
+  for (std::size_t start = 0; start <= urls.size();) {
+    auto comma = std::min(urls.find(',', start), urls.size());
+    std::string one = urls.substr(start, comma - start);
+    while (!one.empty() && one.front() == ' ') one.erase(0, 1);
+    while (!one.empty() && one.back() == ' ') one.pop_back();
+    out.push_back(parse_server_url(one));
+    start = comma + 1;
+  }
+  return out;
+}
+
 struct Signaling::Conn {
   explicit Conn(asio::io_context& ioc) : ws(ioc) {}
   websocket::stream<beast::tcp_stream> ws;
@@ -43,7 +56,7 @@ struct Signaling::Conn {
 Signaling::Signaling(asio::io_context& ioc, const ClientConfig& cfg, Handlers h)
     : ioc_(ioc),
       cfg_(cfg),
-      url_(parse_server_url(cfg.server)),
+      urls_(parse_server_urls(cfg.server)),
       h_(std::move(h)),
       sweepTimer_(ioc),
       retryTimer_(ioc) {}
@@ -153,11 +166,11 @@ void Signaling::on_text(const std::string& text) {
   }
 }
 
-asio::awaitable<void> Signaling::session() {
+asio::awaitable<void> Signaling::session(ServerUrl url) {
   auto conn = std::make_shared<Conn>(ioc_);
   conn_ = conn;
   tcp::resolver resolver(ioc_);
-  auto endpoints = co_await resolver.async_resolve(url_.host, url_.port, asio::use_awaitable);
+  auto endpoints = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);
   auto& tcpStream = beast::get_lowest_layer(conn->ws);
   tcpStream.expires_after(10s);
   co_await tcpStream.async_connect(endpoints, asio::use_awaitable);
@@ -173,9 +186,9 @@ asio::awaitable<void> Signaling::session() {
     req.set(beast::http::field::authorization, "Bearer " + token);
     req.set(beast::http::field::user_agent, "libdialtone/0.1");
   }));
-  std::string target = url_.prefix + "/v1/ws";
+  std::string target = url.prefix + "/v1/ws";
   if (!cfg_.deviceId.empty()) target += "?deviceId=" + cfg_.deviceId;
-  co_await conn->ws.async_handshake(url_.host + ":" + url_.port, target, asio::use_awaitable);
+  co_await conn->ws.async_handshake(url.host + ":" + url.port, target, asio::use_awaitable);
   conn->open = true;
   beast::flat_buffer buf;
   for (;;) {
@@ -188,28 +201,41 @@ asio::awaitable<void> Signaling::session() {
 
 asio::awaitable<void> Signaling::run() {
   auto backoff = cfg_.reconnectMin;
+  std::size_t failures = 0;  // connections lost or failed since the last hello
   while (!stopped_) {
     if (h_.state) h_.state(ConnectionState::connecting);
-    bool wasOnline = false;
     try {
-      co_await session();
+      co_await session(urls_[current_]);
     } catch (const std::exception&) {
     }
-    wasOnline = online_;
+    bool wasOnline = online_;
     if (conn_) conn_->open = false;
     conn_.reset();
     online_ = false;
     outbox_.clear();  // pending requests are re-sent from pending_ after the next hello
     if (stopped_) break;
     if (h_.state) h_.state(ConnectionState::offline);
-    if (wasOnline) backoff = cfg_.reconnectMin;
+    if (wasOnline) {
+      backoff = cfg_.reconnectMin;
+      failures = 0;
+    }
+    ++failures;
     // Full jitter: a random wait in [backoff/2, backoff], so that many clients cut off at once
-    // do not come back at once.
-    std::uniform_int_distribution<long> d(backoff.count() / 2, backoff.count());
+    // do not come back at once. With several servers, the next one is tried after a short
+    // jitter only (a node that went away is not waited for), until all of them failed in a row.
+    std::chrono::milliseconds wait = backoff;
+    if (urls_.size() > 1) {
+      current_ = (current_ + 1) % urls_.size();
+      if (failures < urls_.size()) wait = cfg_.reconnectMin / 2;
+    }
+    std::uniform_int_distribution<long> d(wait.count() / 2, wait.count());
     retryTimer_.expires_after(std::chrono::milliseconds(d(rng_)));
     boost::system::error_code ec;
     co_await retryTimer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    backoff = std::min(backoff * 2, cfg_.reconnectMax);
+    if (wait == backoff) {
+      backoff = std::min(backoff * 2, cfg_.reconnectMax);
+      failures = 0;
+    }
   }
 }
 

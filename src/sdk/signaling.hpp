@@ -1,5 +1,7 @@
 // The SDK's connection to dialtoned: one WebSocket (/v1/ws), kept alive and reconnected with
-// backoff and jitter; requests with ids, timeouts and retries. Runs on the SDK's io_context and
+// backoff and jitter; requests with ids, timeouts and retries. Given several servers (the nodes
+// of a cluster), a connection that fails or drops moves on to the next one at once; only when
+// every server has failed in a row does it back off. Runs on the SDK's io_context and
 // nowhere else (single thread: no locks).
 #pragma once
 
@@ -15,6 +17,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <dialtone/client.hpp>
 
@@ -28,6 +31,8 @@ struct ServerUrl {
 };
 // Throws std::invalid_argument on anything but an http:// URL with a host.
 ServerUrl parse_server_url(const std::string& url);
+// Several base URLs separated by commas (the nodes of a cluster), each as parse_server_url.
+std::vector<ServerUrl> parse_server_urls(const std::string& urls);
 
 struct Reply {
   ErrorCode code = ErrorCode::ok;  // network when no reply came in time
@@ -53,6 +58,8 @@ class Signaling {
   // the protocol makes a repeated op answer with the current document and change nothing.
   void request(boost::json::object op, std::function<void(Reply)> done);
   bool online() const { return online_; }
+  // The server in use: the one connected to, or the next one to try.
+  const ServerUrl& server() const { return urls_[current_]; }
 
  private:
   struct Pending {
@@ -62,7 +69,7 @@ class Signaling {
     std::chrono::steady_clock::time_point deadline;
   };
   boost::asio::awaitable<void> run();
-  boost::asio::awaitable<void> session();
+  boost::asio::awaitable<void> session(ServerUrl url);
   boost::asio::awaitable<void> write_loop();
   void enqueue(std::string text);
   void sweep();
@@ -70,7 +77,8 @@ class Signaling {
 
   boost::asio::io_context& ioc_;
   ClientConfig cfg_;
-  ServerUrl url_;
+  std::vector<ServerUrl> urls_;
+  std::size_t current_ = 0;
   Handlers h_;
   struct Conn;
   std::shared_ptr<Conn> conn_;

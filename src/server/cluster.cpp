@@ -83,7 +83,8 @@ void Cluster::signal(const std::string& toUser, const std::string& toDevice, con
 }
 
 void Cluster::local_presence(const std::string& userId, bool online) {
-  bus_.publish(kPresence, json::serialize(json::object{{"n", node_}, {"u", userId}, {"o", online}}));
+  bus_.publish(kPresence,
+               json::serialize(json::object{{"n", node_}, {"u", userId}, {"o", online}}));
 }
 
 bool Cluster::online(const std::string& userId) const {
@@ -122,7 +123,8 @@ void Cluster::on_message(std::string_view subject, std::string_view payload) {
   }
   auto o = json::parse(payload).as_object();
   if (subject == kSignal) {
-    hub_.remote_signal(text(o, "u"), text(o, "d"), std::make_shared<const std::string>(text(o, "m")));
+    hub_.remote_signal(text(o, "u"), text(o, "d"),
+                       std::make_shared<const std::string>(text(o, "m")));
     return;
   }
   std::string from = text(o, "n");
@@ -196,8 +198,9 @@ void Cluster::loop() {
   while (!stopping_) {
     loop_cv_.wait_for(lk, std::chrono::milliseconds(opts_.heartbeatMs));
     if (stopping_) break;
-    bus_.publish(kBeat, json::serialize(json::object{
-                            {"n", node_}, {"c", static_cast<std::int64_t>(hub_.local_users().size())}}));
+    bus_.publish(kBeat,
+                 json::serialize(json::object{
+                     {"n", node_}, {"c", static_cast<std::int64_t>(hub_.local_users().size())}}));
     if (!bus_.connected()) continue;  // we cannot hear anyone: not their fault
     std::int64_t now = now_ms();
     Changes changes;

@@ -279,7 +279,8 @@ void validate(const Config& c) {
       start = comma + 1;
     }
     if (c.store.empty())
-      throw ConfigError("bus", "needs a store that the nodes share: set store to a postgres:// URL");
+      throw ConfigError("bus",
+                        "needs a store that the nodes share: set store to a postgres:// URL");
   }
   if (c.sqlite_synchronous != "normal" && c.sqlite_synchronous != "full")
     throw ConfigError("sqlite_synchronous", "must be 'normal' or 'full'");

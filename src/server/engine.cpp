@@ -149,6 +149,8 @@ void Engine::loop() {
   }
 }
 
+constexpr int kConflictRetries = 3;
+
 OpResult Engine::run_job(Batch& b, Job& job) {
   for (int attempt = 0;; ++attempt) {
     size_t mark = b.effects.size();
@@ -161,8 +163,10 @@ OpResult Engine::run_job(Batch& b, Job& job) {
       r = OpResult::fail(e.code(), e.what());
       r.rollback = true;
     } catch (const StoreError& e) {
-      // A version conflict means someone else wrote the call: drop the cache, try once more.
-      retry = e.kind() == StoreError::Kind::conflict && attempt == 0;
+      // A conflict means someone else wrote first (another node, on a shared store): drop the
+      // cache and run the job again on what is committed now. A deadlock victim can fail again
+      // while the winner has not committed yet; the next attempt then waits for its locks.
+      retry = e.kind() == StoreError::Kind::conflict && attempt < kConflictRetries;
       if (!retry) spdlog::error("JOB_FAILED error=\"{}\"", e.what());
       r = OpResult::fail(ErrorCode::internal, "the server could not apply the operation");
       r.rollback = true;
@@ -446,6 +450,11 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
       if (auto id = b.store.active_call_of(who.userId)) in.callerActive = load(b, *id);
       if (in.receiver)
         if (auto id = b.store.active_call_of(req.receiverId)) in.receiverActive = load(b, *id);
+      // On a shared store each read sees what is committed at that moment: a call between the
+      // two (glare from another node) can appear between the two reads. It is then the caller's
+      // active call too.
+      if (!in.callerActive && in.receiverActive && in.receiverActive->is_participant(who.userId))
+        in.callerActive = in.receiverActive;
       in.newCallId = random_id();
       in.now = b.now;
       in.ringTimeoutMs = opts_.ringTimeoutMs;
@@ -457,17 +466,11 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
           if (!devices.empty())
             d.call->delivery = PushDelivery{static_cast<std::int64_t>(devices.size()), 0, 0};
           r.doc = insert(b, *d.call, std::move(devices));
-          try {
-            b.store.claim_active(d.call->callerId, d.call->callId);
-            b.store.claim_active(d.call->receiverId, d.call->callId);
-          } catch (const StoreError& e) {
-            if (e.kind() != StoreError::Kind::conflict) throw;
-            // Another writer (another node) claimed one of them first: the database's unique
-            // key decided. Nothing of this call stays.
-            auto res = OpResult::fail(ErrorCode::busy, "the receiver is in another call");
-            res.rollback = true;
-            return res;
-          }
+          // The database's unique key decides between writers: if another node claimed one of
+          // the two users first, this throws a conflict and the job runs again on what that
+          // node committed (a busy call, glare, or already in a call).
+          b.store.claim_active(d.call->callerId, d.call->callId);
+          b.store.claim_active(d.call->receiverId, d.call->callId);
           r.status = 201;
           r.call = d.call;
           return r;
@@ -645,20 +648,25 @@ void Engine::forget_push_token(const PushDevice& d, const std::string& token) {
       nullptr);
 }
 
-void Engine::touch_user(const Principal& who) {
+void Engine::touch_user(const Principal& who, std::function<void()> done) {
   std::string name = who.name.empty() ? who.userId : who.name;
   {
     std::lock_guard lk(profiles_mu_);
     auto it = known_profiles_.find(who.userId);
-    if (it != known_profiles_.end() && it->second.first == name && it->second.second == who.photo)
+    if (it != known_profiles_.end() && it->second.first == name && it->second.second == who.photo) {
+      if (done) done();
       return;
+    }
     known_profiles_[who.userId] = {name, who.photo};
   }
-  enqueue(upsert_user_job({who.userId, name, who.photo}), [this, id = who.userId](OpResult r) {
-    if (r.error == ErrorCode::ok) return;
-    std::lock_guard lk(profiles_mu_);
-    known_profiles_.erase(id);
-  });
+  enqueue(upsert_user_job({who.userId, name, who.photo}),
+          [this, id = who.userId, done = std::move(done)](OpResult r) {
+            if (r.error != ErrorCode::ok) {
+              std::lock_guard lk(profiles_mu_);
+              known_profiles_.erase(id);
+            }
+            if (done) done();
+          });
 }
 
 void Engine::on_presence(const std::string& userId, bool online, TimeMs when) {

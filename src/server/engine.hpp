@@ -114,7 +114,20 @@ class Engine {
   void forget_push_token(const PushDevice& d, const std::string& token);
 
   // Keeps the user's profile (from the token's claims) in the store; writes only on change.
-  void touch_user(const Principal& who);
+  // `done` runs once the profile is stored (at once when it already was).
+  void touch_user(const Principal& who, std::function<void()> done = nullptr);
+  // The same as an Asio asynchronous operation: a WebSocket says hello only once its user can
+  // be called from any node.
+  template <class Token>
+  auto async_touch_user(const Principal& who, Token&& token) {
+    return boost::asio::async_initiate<Token, void()>(
+        [this](auto handler, const Principal& p) {
+          auto ex = boost::asio::get_associated_executor(handler);
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          touch_user(p, [h, ex] { boost::asio::post(ex, [h]() mutable { (*h)(); }); });
+        },
+        token, who);
+  }
   // From the hub: a user's first session opened / last session closed.
   void on_presence(const std::string& userId, bool online, TimeMs when);
 

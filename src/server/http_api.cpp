@@ -256,7 +256,8 @@ asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest&
       if (seg[0] == "readyz") {
         // Not ready while the store does not answer, while draining, or while cut off from the
         // other nodes (its calls' other participants may be there).
-        bool ready = ctx.engine.ready() && !ctx.draining && (!ctx.cluster || ctx.cluster->connected());
+        bool ready =
+            ctx.engine.ready() && !ctx.draining && (!ctx.cluster || ctx.cluster->connected());
         json::object body{{"ready", ready}};
         if (ctx.cluster) body["node"] = ctx.cluster->node_id();
         co_return json_response(req, ready ? http::status::ok : http::status::service_unavailable,

@@ -37,7 +37,8 @@ class Peers {
  public:
   virtual ~Peers() = default;
   virtual void call_changed(const Call& call) = 0;  // committed here
-  virtual void signal(const std::string& toUser, const std::string& toDevice, const Message& msg) = 0;
+  virtual void signal(const std::string& toUser, const std::string& toDevice,
+                      const Message& msg) = 0;
   virtual void local_presence(const std::string& userId, bool online) = 0;
   virtual bool online(const std::string& userId) const = 0;  // on some other node
 };

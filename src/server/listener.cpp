@@ -63,7 +63,7 @@ asio::awaitable<void> upgrade(ServerContext& ctx, beast::tcp_stream& stream, Htt
     co_await write_and_close(stream, error_response(req, ErrorCode::unavailable, "shutting down"));
     co_return;
   }
-  ctx.engine.touch_user(who);
+  co_await ctx.engine.async_touch_user(who, use_awaitable);
   auto session =
       std::make_shared<WsSession>(ctx, std::move(stream), std::move(who), std::move(device));
   // Spawned rather than awaited: this HTTP coroutine's frames (parser, buffers, the request)

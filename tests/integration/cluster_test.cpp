@@ -1,0 +1,273 @@
+// Three dialtoned nodes on one PostgreSQL and one NATS (both real, started by the tests), with
+// the clients spread over the nodes: every guarantee of the protocol holds across nodes.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "auth/jwt.hpp"
+#include "core/time.hpp"
+#include "support/harness.hpp"
+#include "support/nats.hpp"
+#include "support/postgres.hpp"
+
+namespace dialtone::test {
+namespace {
+
+const std::string kSecret = "cluster-test-secret-cluster-test-secret!";
+
+// Tokens from "the app's identity provider": one HS256 secret that every node trusts.
+std::string token(const std::string& user) {
+  TrustedKey k;
+  k.alg = JwtAlg::HS256;
+  k.secret = kSecret;
+  std::string name = user;
+  name[0] = static_cast<char>(std::toupper(name[0]));
+  return sign_jwt(JwtAlg::HS256, k,
+                  json::object{{"sub", user}, {"name", name}, {"exp", now_ms() / 1000 + 3600}});
+}
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 10s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (f()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return f();
+}
+
+class Cluster : public ::testing::Test {
+ protected:
+  NatsServer nats;
+  std::string db = PostgresServer::shared().new_database();
+  std::vector<std::unique_ptr<ServerProcess>> nodes;
+
+  void start(int n, std::vector<std::string> extra = {}) {
+    for (int i = 0; i < n; ++i) {
+      std::vector<std::string> flags{"--store", db, "--bus", nats.url(), "--jwt-hs256-secret",
+                                     kSecret};
+      flags.insert(flags.end(), extra.begin(), extra.end());
+      nodes.push_back(std::make_unique<ServerProcess>(flags));
+    }
+    // Every node has heard of every other (so presence is shared from the first client on).
+    for (auto& node : nodes)
+      ASSERT_TRUE(eventually([&] {
+        return count(node->log(), "NODE_SEEN") >= static_cast<std::size_t>(n - 1);
+      })) << node->log();
+  }
+  int port(int i) const { return nodes[static_cast<std::size_t>(i)]->port(); }
+  static std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+    return n;
+  }
+  std::size_t count_in_logs(const std::string& what) const {
+    std::size_t n = 0;
+    for (auto& node : nodes) n += count(node->log(), what);
+    return n;
+  }
+  bool online_seen_from(int node, const std::string& user, bool want) {
+    std::string t = token("observer");
+    return eventually([&] {
+      auto r = http(port(node), "GET", "/v1/users/" + user, "", t);
+      return r.status == 200 && r.body.at("online").as_bool() == want;
+    });
+  }
+  // a (on one node) calls b (on another); b answers; both report media ready.
+  std::string connect(WsClient& a, WsClient& b, const std::string& receiver) {
+    std::string id = call_id(a.request({{"op", "create"}, {"receiverId", receiver}}));
+    b.wait_call(id, "calling");
+    EXPECT_EQ(b.request(op("ringing", id)).at("ok"), true);
+    EXPECT_EQ(b.request(op("accept", id)).at("ok"), true);
+    EXPECT_EQ(a.request(op("ready", id)).at("ok"), true);
+    EXPECT_EQ(b.request(op("ready", id)).at("ok"), true);
+    a.wait_call(id, "connected");
+    b.wait_call(id, "connected");
+    return id;
+  }
+};
+
+TEST_F(Cluster, ACallBetweenTwoNodesFromCreateToEnd) {
+  start(3);
+  WsClient ann(port(0), token("ann"), "ann-phone");
+  WsClient bob(port(1), token("bob"), "bob-phone");
+  ASSERT_TRUE(online_seen_from(2, "bob", true)) << "presence is shared by every node";
+  std::string id = connect(ann, bob, "bob");
+  // Signals cross nodes, to the device that answered.
+  ASSERT_EQ(
+      ann.request(op("signal", id, {{"data", {{"type", "offer"}, {"sdp", "v=0\r\n"}}}})).at("ok"),
+      true);
+  auto sig = bob.next([](const json::object& o) { return o.at("type") == "signal"; });
+  ASSERT_TRUE(sig);
+  EXPECT_EQ(sig->at("from"), "ann");
+  EXPECT_EQ(sig->at("data").at("type"), "offer");
+  ASSERT_EQ(bob.request(op("end", id)).at("ok"), true);
+  EXPECT_EQ(ann.wait_call(id, "ended").at("reason"), "ended_by_user");
+  // Any node answers for the call.
+  EXPECT_EQ(http(port(2), "GET", "/v1/calls/" + id, "", token("ann")).body.at("state"), "ended");
+  ann.close();
+  ASSERT_TRUE(online_seen_from(1, "ann", false));
+}
+
+TEST_F(Cluster, TwentySimultaneousCallersOnThreeNodesExactlyOneRings) {
+  start(3);
+  WsClient bob(port(0), token("bob"));
+  std::vector<std::unique_ptr<WsClient>> callers;
+  for (int i = 0; i < 20; ++i)
+    callers.push_back(std::make_unique<WsClient>(port(i % 3), token("caller" + std::to_string(i))));
+  std::vector<std::optional<json::object>> replies(20);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i)
+    threads.emplace_back([&, i] {
+      replies[static_cast<std::size_t>(i)] =
+          callers[static_cast<std::size_t>(i)]->request({{"op", "create"}, {"receiverId", "bob"}});
+    });
+  for (auto& t : threads) t.join();
+  int rings = 0, busy = 0;
+  std::string winner;
+  for (auto& r : replies) {
+    if (r->at("ok") == true) {
+      ++rings;
+      winner = call_id(*r);
+    } else {
+      EXPECT_EQ(r->at("error").at("code"), "busy") << json::serialize(*r);
+      ++busy;
+    }
+  }
+  EXPECT_EQ(rings, 1);
+  EXPECT_EQ(busy, 19);
+  bob.wait_call(winner, "calling");
+  std::this_thread::sleep_for(300ms);  // any other call would have reached bob by now
+  for (auto& m : bob.snapshot())       // (wait_call took the winner's snapshot)
+    if (m.at("type") == "call")
+      EXPECT_NE(m.at("call").at("state"), "calling") << "a second incoming call reached bob";
+}
+
+TEST_F(Cluster, TwoDevicesOnTwoNodesAcceptAtOnceOneWins) {
+  start(3);
+  WsClient ann(port(0), token("ann"));
+  WsClient b1(port(1), token("bob"), "bob-phone"), b2(port(2), token("bob"), "bob-tablet");
+  std::string id = call_id(ann.request({{"op", "create"}, {"receiverId", "bob"}}));
+  b1.wait_call(id, "calling");
+  b2.wait_call(id, "calling");
+  std::optional<json::object> r1, r2;
+  std::thread t1([&] { r1 = b1.request(op("accept", id)); });
+  std::thread t2([&] { r2 = b2.request(op("accept", id)); });
+  t1.join();
+  t2.join();
+  ASSERT_EQ((r1->at("ok") == true) + (r2->at("ok") == true), 1) << json::serialize(*r1) << "\n"
+                                                                << json::serialize(*r2);
+  std::string winner = r1->at("ok") == true ? "bob-phone" : "bob-tablet";
+  auto& loser = r1->at("ok") == true ? *r2 : *r1;
+  EXPECT_EQ(loser.at("error").at("code"), "invalid_transition");
+  EXPECT_EQ(loser.at("call").at("answeredBy"), winner.c_str());
+  EXPECT_EQ(ann.wait_call(id, "accepted").at("answeredBy"), winner.c_str());
+  auto& other = winner == "bob-phone" ? b2 : b1;
+  EXPECT_EQ(other.wait_call(id, "accepted").at("answeredBy"), winner.c_str());
+}
+
+TEST_F(Cluster, GlareAcrossNodesConnectsTheTwoCallers) {
+  start(3);
+  WsClient ann(port(0), token("ann")), bob(port(1), token("bob"));
+  std::optional<json::object> ra, rb;
+  std::thread ta([&] { ra = ann.request({{"op", "create"}, {"receiverId", "bob"}}); });
+  std::thread tb([&] { rb = bob.request({{"op", "create"}, {"receiverId", "ann"}}); });
+  ta.join();
+  tb.join();
+  ASSERT_EQ(ra->at("ok"), true) << json::serialize(*ra);
+  ASSERT_EQ(rb->at("ok"), true) << json::serialize(*rb);
+  EXPECT_EQ(call_id(*ra), call_id(*rb)) << "one call, not two";
+  std::string id = call_id(*ra);
+  ann.wait_call(id, "accepted");
+  bob.wait_call(id, "accepted");
+  auto h = http(port(2), "GET", "/v1/calls", "", token("ann"));
+  EXPECT_EQ(h.body.at("calls").as_array().size(), 1u);
+}
+
+TEST_F(Cluster, TheRingTimeoutFiresExactlyOnce) {
+  start(3, {"--ring-timeout-s", "2"});
+  WsClient ann(port(0), token("ann")), bob(port(1), token("bob")), bob2(port(2), token("bob"));
+  std::string id = call_id(ann.request({{"op", "create"}, {"receiverId", "bob"}}));
+  EXPECT_EQ(ann.wait_call(id, "timeout").at("reason"), "timeout");
+  bob.wait_call(id, "timeout");
+  bob2.wait_call(id, "timeout");
+  std::this_thread::sleep_for(1500ms);  // every node's deadline has passed by now
+  for (auto& m : ann.snapshot())        // (wait_call took the first)
+    if (m.at("type") == "call") EXPECT_NE(m.at("call").at("state"), "timeout") << "a second one";
+  EXPECT_EQ(count_in_logs("CALL_ENDED callId=" + id), 1u)
+      << "one node fired it\n"
+      << nodes[0]->log() << nodes[1]->log() << nodes[2]->log();
+}
+
+TEST_F(Cluster, KillingANodeMidCallTheClientsMoveAndTheCallGoesOn) {
+  start(3, {"--presence-grace-s", "3"});
+  WsClient ann(port(0), token("ann"), "ann-phone");
+  auto bob = std::make_unique<WsClient>(port(1), token("bob"), "bob-phone");
+  std::string id = connect(ann, *bob, "bob");
+  nodes[1]->kill9();
+  ASSERT_TRUE(bob->wait_closed(5s));
+  // Bob's device reconnects to another node; the call is there, still connected.
+  bob = std::make_unique<WsClient>(port(2), token("bob"), "bob-phone");
+  EXPECT_EQ(bob->wait_call(id, "connected").at("state"), "connected");
+  // Longer than the dead node's detection plus the presence grace: nothing happens to the call.
+  std::this_thread::sleep_for(8s);
+  auto doc = http(port(0), "GET", "/v1/calls/" + id, "", token("ann"));
+  EXPECT_EQ(doc.body.at("state"), "connected") << json::serialize(doc.body);
+  for (auto& m : ann.snapshot())
+    if (m.at("type") == "call") EXPECT_NE(m.at("call").at("state"), "ended");
+  // Signaling goes on through the new node, and hang-up works.
+  ASSERT_EQ(
+      bob->request(op("signal", id, {{"data", {{"type", "offer"}, {"sdp", "v=0\r\n"}}}})).at("ok"),
+      true);
+  ASSERT_TRUE(ann.next([](const json::object& o) { return o.at("type") == "signal"; }));
+  ASSERT_EQ(bob->request(op("end", id)).at("ok"), true);
+  ann.wait_call(id, "ended");
+  bob->wait_call(id, "ended");
+}
+
+TEST_F(Cluster, ADeadNodeTakesItsUsersPresenceWithIt) {
+  start(3, {"--presence-grace-s", "2"});
+  WsClient ann(port(0), token("ann"));
+  auto bob = std::make_unique<WsClient>(port(1), token("bob"));
+  std::string id = connect(ann, *bob, "bob");
+  ASSERT_TRUE(online_seen_from(2, "bob", true));
+  auto killed = std::chrono::steady_clock::now();
+  nodes[1]->kill9();
+  // Bob never comes back: the others notice the node is gone, and the call ends after the grace.
+  auto ended = ann.wait_call(id, "ended", 20s);
+  EXPECT_EQ(ended.at("reason"), "network");
+  EXPECT_GE(std::chrono::steady_clock::now() - killed, 2s) << "not before the grace";
+  EXPECT_TRUE(online_seen_from(2, "bob", false));
+}
+
+TEST_F(Cluster, ABriefPostgresOutageMakesEveryNodeNotReadyAndLosesNothing) {
+  PostgresServer pg;  // its own, to restart
+  db = pg.new_database();
+  start(3);
+  WsClient ann(port(0), token("ann")), bob(port(1), token("bob"));
+  std::string id = call_id(ann.request({{"op", "create"}, {"receiverId", "bob"}}));
+  ASSERT_EQ(state_of(bob.request(op("accept", id))), "accepted");
+  pg.stop();
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(eventually([&] { return http(port(i), "GET", "/readyz").status == 503; }));
+  pg.start();
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(eventually([&] { return http(port(i), "GET", "/readyz").status == 200; }));
+  EXPECT_EQ(http(port(2), "GET", "/v1/calls/" + id, "", token("ann")).body.at("state"), "accepted");
+  ASSERT_EQ(state_of(ann.request(op("end", id))), "ended");
+  bob.wait_call(id, "ended");
+}
+
+TEST_F(Cluster, ReadinessNamesTheNodeAndABusIsRequiredToStart) {
+  start(1);
+  auto r = http(port(0), "GET", "/readyz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.at("node").as_string().size(), 16u);
+  auto [status, err] = run_dialtoned({"--store", db, "--bus", "nats://127.0.0.1:1", "--listen",
+                                      "127.0.0.1:0", "--jwt-hs256-secret", kSecret});
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(err.find("cannot connect to NATS"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace dialtone::test

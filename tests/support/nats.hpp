@@ -1,0 +1,28 @@
+// A real NATS server (Debian's nats-server) for tests: loopback only, a free port, its log in a
+// temporary directory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace dialtone::test {
+
+class NatsServer {
+ public:
+  NatsServer();
+  ~NatsServer();
+  NatsServer(const NatsServer&) = delete;
+
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  void stop();   // SIGTERM, waits
+  void start();  // again after stop(): same port
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace dialtone::test
