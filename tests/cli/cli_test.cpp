@@ -138,6 +138,11 @@ TEST_F(CliTest, ExitCodesSayHowTheCallEnded) {
   // Bad flags: usage.
   Cli bad(dir, "bad", with(base(server, "alice"), {"call", "bob", "--input", "kazoo"}));
   EXPECT_EQ(bad.wait(), 2) << bad.output();
+  // Several servers (a cluster's nodes), the first one down: the next one is used.
+  Cli failover(dir, "failover",
+               {"--server", "http://127.0.0.1:1,http://127.0.0.1:" + std::to_string(server.port()),
+                "--user", "alice", "call", "bob", "--input", "silence", "--output", "none"});
+  EXPECT_EQ(failover.wait(), 11) << failover.output();
   // Server down: unreachable.
   Cli down(dir, "down", {"--server", "http://127.0.0.1:1", "--user", "alice", "call", "bob"});
   EXPECT_EQ(down.wait(), 3) << down.output();
