@@ -25,6 +25,7 @@ struct Options {
   std::string dialtoned = DIALTONED_PATH;
   std::string connect;  // HOST:PORT of a running server (then --pid for its CPU and memory)
   int pid = 0;
+  std::vector<int> pids;  // every server process (a cluster's nodes): CPU is their sum
   int pairs = 10;
   long flows = 10000;
   double duration = 20;
@@ -64,7 +65,7 @@ void run_until(asio::io_context& ioc, Pred done, std::chrono::seconds limit) {
 template <class Spawn>
 Stats measure(asio::io_context& ioc, const Options& o, const std::string& title,
               const std::string& unit, Spawn spawn) {
-  ProcSample before = sample(o.pid), gen_before = sample(getpid());
+  ProcSample before = sample(o.pids), gen_before = sample(getpid());
   Stats st;
   std::atomic<long> budget{o.flows};
   auto start = Clock::now();
@@ -75,7 +76,7 @@ Stats measure(asio::io_context& ioc, const Options& o, const std::string& title,
   run_until(
       ioc, [&] { return running == 0; }, std::chrono::seconds(static_cast<long>(o.duration) + 60));
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  ProcSample after = sample(o.pid), gen_after = sample(getpid());
+  ProcSample after = sample(o.pids), gen_after = sample(getpid());
 
   double n = static_cast<double>(st.flows);
   double cpu_ms = (after.cpu_seconds - before.cpu_seconds) * 1000.0;

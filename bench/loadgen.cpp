@@ -169,9 +169,19 @@ awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::
 
 // Connects `n` clients as users prefix0..prefix(n-1), each with `push_devices` push targets
 // registered (FCM and APNs alternately: the server must be configured for them).
-std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc, const std::string& host,
-                                                  int port, const std::string& prefix, int n,
-                                                  int push_devices = 0) {
+struct Endpoint {
+  std::string host;
+  int port = 0;
+};
+
+// Client i connects to nodes[(i + offset) % nodes.size()]; tokens come from the first node (the
+// nodes of a benchmark cluster share their development key).
+std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc,
+                                                  const std::vector<Endpoint>& nodes,
+                                                  const std::string& prefix, int n,
+                                                  int push_devices = 0, std::size_t offset = 0) {
+  const std::string& host = nodes[0].host;
+  int port = nodes[0].port;
   std::vector<std::unique_ptr<Client>> out;
   std::vector<std::string> tokens;
   for (int i = 0; i < n; ++i) {
@@ -194,10 +204,13 @@ std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc, const s
   }
   int connected = 0;
   for (int i = 0; i < n; ++i)
-    asio::co_spawn(ioc, out[i]->connect(host, port, tokens[i]), [&connected](std::exception_ptr e) {
-      if (e) std::rethrow_exception(e);
-      ++connected;
-    });
+    asio::co_spawn(ioc,
+                   out[i]->connect(nodes[(i + offset) % nodes.size()].host,
+                                   nodes[(i + offset) % nodes.size()].port, tokens[i]),
+                   [&connected](std::exception_ptr e) {
+                     if (e) std::rethrow_exception(e);
+                     ++connected;
+                   });
   run_until(
       ioc, [&] { return connected == n; }, std::chrono::seconds(60));
   return out;
@@ -210,8 +223,10 @@ int main(int argc, char** argv) {
   CLI::App app{"dialtone-bench: complete call flows over WebSocket against dialtoned"};
   app.add_option("--dialtoned", o.dialtoned,
                  "dialtoned binary to start (default: the one built beside)");
-  app.add_option("--connect", o.connect, "HOST:PORT of an already running server instead");
-  app.add_option("--pid", o.pid, "PID of that server (for CPU and memory figures)");
+  app.add_option("--connect", o.connect,
+                 "HOST:PORT of an already running server instead; a cluster's nodes separated by "
+                 "commas (each caller on one node, its receiver on the next)");
+  app.add_option("--pid", o.pids, "PID of that server (for CPU and memory figures); repeatable");
   app.add_option("--pairs", o.pairs, "concurrent caller/receiver pairs")
       ->check(CLI::Range(1, 5000));
   app.add_option("--flows", o.flows, "stop after this many complete flows")
@@ -244,21 +259,25 @@ int main(int argc, char** argv) {
 
   if (!o.janus.empty()) return bench::run_janus(o);
 
-  std::string host = "127.0.0.1";
-  int port = 0;
+  std::vector<Endpoint> nodes;
   std::unique_ptr<bench::ServerChild> child;
   if (o.connect.empty()) {
     child = std::make_unique<bench::ServerChild>(o.dialtoned, o.server_args);
-    port = child->port();
-    o.pid = child->pid();
+    nodes.push_back({"127.0.0.1", child->port()});
+    o.pids = {child->pid()};
   } else {
-    host = o.connect.substr(0, o.connect.rfind(':'));
-    port = std::stoi(o.connect.substr(o.connect.rfind(':') + 1));
+    for (std::size_t start = 0; start < o.connect.size();) {
+      auto comma = std::min(o.connect.find(',', start), o.connect.size());
+      std::string one = o.connect.substr(start, comma - start);
+      nodes.push_back({one.substr(0, one.rfind(':')), std::stoi(one.substr(one.rfind(':') + 1))});
+      start = comma + 1;
+    }
   }
+  o.pid = o.pids.empty() ? 0 : o.pids[0];
 
   asio::io_context ioc(1);
-  auto callers = connect_many(ioc, host, port, o.prefix + "-c", o.pairs);
-  auto receivers = connect_many(ioc, host, port, o.prefix + "-r", o.pairs, o.push_devices);
+  auto callers = connect_many(ioc, nodes, o.prefix + "-c", o.pairs);
+  auto receivers = connect_many(ioc, nodes, o.prefix + "-r", o.pairs, o.push_devices, 1);
   std::vector<Pair> pairs(o.pairs);
   for (int i = 0; i < o.pairs; ++i)
     pairs[i] = {std::move(callers[i]), std::move(receivers[i]),
@@ -278,19 +297,19 @@ int main(int argc, char** argv) {
       });
 
   if (o.idle_sessions > 0) {
-    bench::ProcSample base = bench::sample(o.pid);
-    auto idle = connect_many(ioc, host, port, o.prefix + "-idle", o.idle_sessions);
-    bench::ProcSample loaded = bench::sample(o.pid);
+    bench::ProcSample base = bench::sample(o.pids);
+    auto idle = connect_many(ioc, nodes, o.prefix + "-idle", o.idle_sessions);
+    bench::ProcSample loaded = bench::sample(o.pids);
     std::printf("idle_sessions=%d rss_per_idle_session_kib=%.2f\n", o.idle_sessions,
                 static_cast<double>(loaded.rss_kib - base.rss_kib) / o.idle_sessions);
   }
   if (o.active_calls > 0) {
-    auto cs = connect_many(ioc, host, port, o.prefix + "-ac", o.active_calls);
-    auto rs = connect_many(ioc, host, port, o.prefix + "-ar", o.active_calls);
+    auto cs = connect_many(ioc, nodes, o.prefix + "-ac", o.active_calls);
+    auto rs = connect_many(ioc, nodes, o.prefix + "-ar", o.active_calls, 0, 1);
     std::vector<Pair> held(o.active_calls);
     for (int i = 0; i < o.active_calls; ++i)
       held[i] = {std::move(cs[i]), std::move(rs[i]), o.prefix + "-ar" + std::to_string(i)};
-    bench::ProcSample base = bench::sample(o.pid);
+    bench::ProcSample base = bench::sample(o.pids);
     Stats hs;
     int up = 0;
     for (auto& p : held)
@@ -300,7 +319,7 @@ int main(int argc, char** argv) {
       });
     run_until(
         ioc, [&] { return up == o.active_calls; }, std::chrono::seconds(120));
-    bench::ProcSample loaded = bench::sample(o.pid);
+    bench::ProcSample loaded = bench::sample(o.pids);
     std::printf("active_calls=%d rss_per_active_call_kib=%.2f\n", o.active_calls,
                 static_cast<double>(loaded.rss_kib - base.rss_kib) / o.active_calls);
   }

@@ -43,6 +43,17 @@ inline ProcSample sample(int pid) {
   return s;
 }
 
+// The sum over several processes (a cluster's nodes).
+inline ProcSample sample(const std::vector<int>& pids) {
+  ProcSample total;
+  for (int pid : pids) {
+    ProcSample s = sample(pid);
+    total.cpu_seconds += s.cpu_seconds;
+    total.rss_kib += s.rss_kib;
+  }
+  return total;
+}
+
 // dialtoned on 127.0.0.1:0 with a temporary data dir; stopped with SIGTERM on destruction.
 class ServerChild {
  public:

@@ -1,5 +1,7 @@
 #include "server/config.hpp"
 
+#include <boost/url/parse.hpp>
+
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
@@ -91,6 +93,7 @@ const ListKey kListKeys[] = {
     {"stun_urls", &Config::stun_urls},
     {"turn_urls", &Config::turn_urls},
     {"webpush_hosts", &Config::webpush_hosts},
+    {"public_urls", &Config::public_urls},
 };
 
 std::string flag_name(const char* key) {
@@ -305,7 +308,25 @@ void validate(const Config& c) {
     throw ConfigError("turn_secret", "is required with turn_urls");
   if (!c.turn_secret.empty() && c.turn_urls.empty())
     throw ConfigError("turn_urls", "is required with turn_secret");
+  for (const auto& u : c.public_urls) {
+    auto parsed = boost::urls::parse_absolute_uri(u);
+    if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") ||
+        parsed->host().empty() || parsed->has_query() || parsed->has_userinfo())
+      throw ConfigError("public_urls", "'" + u + "' must be an http(s)://host[:port] URL");
+  }
   validate_push(c);
+}
+
+std::vector<std::string> Config::public_origins() const {
+  std::vector<std::string> out;
+  for (const auto& u : public_urls) {
+    auto parsed = boost::urls::parse_absolute_uri(u);
+    if (!parsed) continue;
+    std::string origin = std::string(parsed->scheme()) + "://" + std::string(parsed->host());
+    if (parsed->has_port()) origin += ":" + std::string(parsed->port());
+    out.push_back(std::move(origin));
+  }
+  return out;
 }
 
 bool load_config(int argc, char** argv, Config& out) {

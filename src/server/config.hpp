@@ -18,6 +18,10 @@ struct Config {
   // How nodes sharing that store reach each other: empty for one node, or NATS
   // (nats://host:4222, several separated by commas).
   std::string bus;
+  // Every node's public base URL (http(s)://host[:port]), for browsers that fail over between
+  // nodes without a load balancer: listed in GET /v1/info, allowed as CORS origins, and added
+  // to the page's connect-src.
+  std::vector<std::string> public_urls;
   int ring_timeout_s = 45;
   int media_timeout_s = 30;
   int presence_grace_s = 20;
@@ -66,6 +70,8 @@ struct Config {
   // Development tokens are on unless an identity provider is configured.
   bool dev_tokens() const { return jwt_hs256_secret.empty() && jwks_file.empty(); }
   std::string host() const;
+  // The origins (scheme://host[:port]) of public_urls.
+  std::vector<std::string> public_origins() const;
   unsigned short port() const;
 };
 

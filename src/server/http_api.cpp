@@ -241,7 +241,58 @@ HttpResponse error_response(const HttpRequest& req, ErrorCode code, std::string_
   return res;
 }
 
+namespace {
+
+// The request's Origin when it is one of the other nodes' (public_urls), else empty.
+std::string allowed_origin(const ServerContext& ctx, const HttpRequest& req) {
+  auto it = req.find(http::field::origin);
+  if (it == req.end()) return {};
+  std::string origin(it->value());
+  for (const auto& o : ctx.config.public_origins())
+    if (o == origin) return origin;
+  return {};
+}
+
+// The page's connect-src additions: every node, over HTTP and WebSocket.
+std::string connect_sources(const ServerContext& ctx) {
+  std::string out;
+  for (const auto& o : ctx.config.public_origins()) {
+    std::string ws = (o.rfind("https:", 0) == 0 ? "wss:" : "ws:") + o.substr(o.find(':') + 1);
+    out += " " + o + " " + ws;
+  }
+  return out;
+}
+
+asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& req);
+
+}  // namespace
+
+// A browser page served by one node calls the others (fail-over without a load balancer):
+// requests from their origins get CORS headers, and their preflights an answer.
 asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest& req) {
+  std::string origin = allowed_origin(ctx, req);
+  if (!origin.empty() && req.method() == http::verb::options) {
+    HttpResponse res{http::status::no_content, req.version()};
+    res.set(http::field::server, "dialtoned");
+    res.set(http::field::access_control_allow_origin, origin);
+    res.set(http::field::access_control_allow_methods, "GET, POST, DELETE");
+    res.set(http::field::access_control_allow_headers, "authorization, content-type, x-device-id");
+    res.set(http::field::access_control_max_age, "600");
+    res.set(http::field::vary, "Origin");
+    res.keep_alive(req.keep_alive());
+    co_return res;
+  }
+  HttpResponse res = co_await route_http(ctx, req);
+  if (!origin.empty()) {
+    res.set(http::field::access_control_allow_origin, origin);
+    res.set(http::field::vary, "Origin");
+  }
+  co_return res;
+}
+
+namespace {
+
+asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& req) {
   auto parsed = urls::parse_origin_form(req.target());
   if (!parsed) co_return error_response(req, ErrorCode::bad_request, "malformed request target");
   urls::url_view url = *parsed;
@@ -276,14 +327,17 @@ asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest&
             json::object{{"devMode", ctx.auth.dev_mode()},
                          {"ringTimeoutSeconds", ctx.config.ring_timeout_s},
                          {"version", DIALTONE_VERSION},
-                         {"vapidPublicKey", ctx.push.vapid->public_key_b64url()}});
+                         {"vapidPublicKey", ctx.push.vapid->public_key_b64url()},
+                         {"servers", json::value_from(ctx.config.public_urls)}});
       co_return co_await api(ctx, req, url, seg);
     }
-    if (auto page = web::serve(req, url.path())) co_return std::move(*page);
+    if (auto page = web::serve(req, url.path(), connect_sources(ctx))) co_return std::move(*page);
     co_return error_response(req, ErrorCode::not_found, "no such endpoint");
   } catch (const Error& e) {
     co_return error_response(req, e.code(), e.what());
   }
 }
+
+}  // namespace
 
 }  // namespace dialtone

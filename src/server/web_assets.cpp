@@ -54,7 +54,8 @@ std::string_view content_type(std::string_view path) {
 }
 
 std::optional<http::response<http::string_body>> serve(const http::request<http::string_body>& req,
-                                                       std::string_view path) {
+                                                       std::string_view path,
+                                                       std::string_view connectSources) {
   if (req.method() != http::verb::get && req.method() != http::verb::head) return std::nullopt;
   const EmbeddedFile* file = nullptr;
   bool versioned = false;
@@ -80,7 +81,14 @@ std::optional<http::response<http::string_body>> serve(const http::request<http:
           versioned ? "public, max-age=31536000, immutable" : "no-cache");
   res.set("X-Content-Type-Options", "nosniff");
   if (!versioned) {
-    res.set("Content-Security-Policy", kPolicy);
+    if (connectSources.empty()) {
+      res.set("Content-Security-Policy", kPolicy);
+    } else {
+      std::string policy(kPolicy);
+      auto at = policy.find("connect-src 'self'") + std::string_view("connect-src 'self'").size();
+      policy.insert(at, connectSources);
+      res.set("Content-Security-Policy", policy);
+    }
     res.set("Referrer-Policy", "no-referrer");
     res.set("Permissions-Policy", "microphone=(self), camera=()");
   }

@@ -26,7 +26,9 @@ namespace http = boost::beast::http;
 std::string_view content_type(std::string_view path);
 
 // Answers GET/HEAD for a path outside the API, or nullopt when it names no asset.
+// `connectSources` are added to the page's connect-src (the other nodes of a cluster).
 std::optional<http::response<http::string_body>> serve(const http::request<http::string_body>& req,
-                                                       std::string_view path);
+                                                       std::string_view path,
+                                                       std::string_view connectSources = {});
 
 }  // namespace dialtone::web

@@ -42,19 +42,21 @@ async function stopChild(proc, dir) {
 
 // A real dialtoned on an ephemeral loopback port with its own data directory. crash() kills it
 // (SIGKILL); restart() starts it again on the same port and data, as after a crash.
-export async function startServer(flags = []) {
+// `listen` picks the port; `dataDir` may be shared by the nodes of a cluster (their
+// development-token key).
+export async function startServer(flags = [], { listen: at = '127.0.0.1:0', dataDir } = {}) {
   if (!DIALTONED) throw new Error('DIALTONED (path of the server binary) is not set');
   const dir = tempDir('dialtoned-web-');
   const server = { dir, log: [] };
   const run = async (listen) => {
-    const proc = spawn(DIALTONED, ['--listen', listen, '--data-dir', join(dir, 'data'),
+    const proc = spawn(DIALTONED, ['--listen', listen, '--data-dir', dataDir ?? join(dir, 'data'),
       '--log-level', 'info', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stderr.on('data', (d) => server.log.push(d.toString()));
     const m = await waitForLine(proc, /LISTENING ([\d.]+):(\d+)/, 15000, 'dialtoned');
     server.proc = proc;
     server.url = `http://127.0.0.1:${m[2]}`;
   };
-  await run('127.0.0.1:0');
+  await run(at);
   server.stop = () => stopChild(server.proc, dir);
   server.crash = async () => {
     const exited = new Promise((r) => server.proc.once('exit', r));
@@ -63,6 +65,71 @@ export async function startServer(flags = []) {
   };
   server.restart = () => run(`127.0.0.1:${new URL(server.url).port}`);
   return server;
+}
+
+// A free loopback TCP port (for servers whose URLs must be known before they start).
+export async function freePort() {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, ms, what) {
+  const net = await import('node:net');
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise((r) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
+      c.on('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`${what} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// Debian's PostgreSQL 15 in a temporary directory (as the postgres user when root): url(db)
+// creates a database and returns its URL.
+export async function startPostgres() {
+  const dir = tempDir('dialtone-web-pg-');
+  const asPg = process.getuid() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+  if (asPg.length) spawnSync('chown', ['postgres', dir]);
+  const bin = '/usr/lib/postgresql/15/bin';
+  const run = (args) => spawnSync(asPg[0] ?? args[0], asPg.length ? [...asPg.slice(1), ...args] : args.slice(1));
+  const init = run([`${bin}/initdb`, '-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const port = await freePort();
+  const args = [`${bin}/postgres`, '-D', join(dir, 'data'), '-p', String(port), '-k', dir,
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'];
+  const proc = spawn(asPg[0] ?? args[0], asPg.length ? [...asPg.slice(1), ...args] : args.slice(1),
+    { stdio: 'ignore' });
+  await waitForPort(port, 30000, 'PostgreSQL');
+  let n = 0;
+  return {
+    url(name = `db${++n}`) {
+      for (let i = 0; i < 100; i++) {  // it may still be starting up
+        const r = run(['/usr/bin/psql', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres',
+          '-c', `CREATE DATABASE ${name}`]);
+        if (r.status === 0) return `postgresql://postgres@127.0.0.1:${port}/${name}`;
+        spawnSync('sleep', ['0.1']);
+      }
+      throw new Error('cannot create a PostgreSQL database');
+    },
+    stop: () => stopChild(proc, dir),
+  };
+}
+
+// Debian's nats-server on a free loopback port.
+export async function startNats() {
+  const dir = tempDir('dialtone-web-nats-');
+  const port = await freePort();
+  const proc = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  await waitForPort(port, 15000, 'nats-server');
+  return { url: `nats://127.0.0.1:${port}`, stop: () => stopChild(proc, dir) };
 }
 
 // The loopback push services of tests/push (FCM, APNs, Web Push) on Node: a Web Push service

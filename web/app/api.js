@@ -17,6 +17,27 @@ export function errorFrom(body, status = 0) {
   return new ApiError(code, message, status, body && body.call ? body.call : null);
 }
 
+// The nodes this page may talk to: its own origin first, then the other nodes /v1/info lists (a
+// cluster without a load balancer). A request that cannot reach one node tries the next; the
+// WebSocket moves along the same list (signaling.js).
+export const nodes = {
+  list: [location.origin],
+  current: 0,
+  base() { return this.list[this.current]; },
+  advance() { this.current = (this.current + 1) % this.list.length; },
+  set(urls) {
+    const others = [];
+    for (const u of urls || []) {
+      try {
+        const o = new URL(u).origin;
+        if (o !== location.origin && !others.includes(o)) others.push(o);
+      } catch (e) { /* not a URL: ignored */ }
+    }
+    this.list = [location.origin, ...others];
+    this.current = 0;
+  },
+};
+
 export class Api {
   constructor(token, deviceId) {
     this.token = token;
@@ -28,13 +49,17 @@ export class Api {
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res;
-    try {
-      res = await fetch(path, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-        cache: 'no-store',
-      });
-    } catch (e) {
-      throw new ApiError('network', 'The server cannot be reached.');
+    for (let tried = 1; ; tried++) {
+      try {
+        res = await fetch(nodes.base() + path, {
+          method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+          cache: 'no-store',
+        });
+        break;
+      } catch (e) {
+        if (tried >= nodes.list.length) throw new ApiError('network', 'The server cannot be reached.');
+        nodes.advance();
+      }
     }
     let json = null;
     try { json = await res.json(); } catch (e) { /* not JSON */ }
@@ -48,7 +73,9 @@ export class Api {
 
 // Server facts that do not need a token (development mode, ring timeout).
 export async function serverInfo() {
-  return new Api(null, 'web').get('/v1/info');
+  const info = await new Api(null, 'web').get('/v1/info');
+  if (Array.isArray(info.servers)) nodes.set(info.servers);
+  return info;
 }
 
 export async function devToken(userId, name, photo) {

@@ -6,7 +6,7 @@
 //   'status'  {online: bool, attempt}   — the link to the server went up or down
 //   'expired'                           — the token is no longer accepted
 
-import { ApiError } from './api.js';
+import { ApiError, nodes } from './api.js';
 
 const REQUEST_TIMEOUT_MS = 10000;
 const BACKOFF_MIN_MS = 250;
@@ -46,9 +46,8 @@ export class Signaling extends EventTarget {
 
   connect() {
     if (this.closed) return;
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const q = new URLSearchParams({ access_token: this.token, deviceId: this.deviceId });
-    const ws = new WebSocket(`${proto}//${location.host}/v1/ws?${q}`);
+    const ws = new WebSocket(`${nodes.base().replace(/^http/, 'ws')}/v1/ws?${q}`);
     this.ws = ws;
     let greeted = false;
     ws.onmessage = (ev) => {
@@ -84,11 +83,21 @@ export class Signaling extends EventTarget {
         this.emit('expired', {});
         return;
       }
-      // Full jitter: 0..min(max, min * 2^attempt).
-      const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
-      this.attempt += 1;
+      // Several nodes: the next one at once (a node that went away is not waited for), until
+      // all of them failed in a row. Then full jitter: 0..min(max, min * 2^attempt).
+      if (greeted) this.failures = 0;
+      this.failures = (this.failures || 0) + 1;
+      let delay;
+      if (nodes.list.length > 1) nodes.advance();
+      if (nodes.list.length > 1 && this.failures < nodes.list.length) {
+        delay = Math.random() * BACKOFF_MIN_MS / 2;
+      } else {
+        delay = Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+        this.attempt += 1;
+        this.failures = 0;
+      }
       this.emit('status', { online: false, attempt: this.attempt });
-      this.retryTimer = setTimeout(() => this.connect(), Math.random() * cap);
+      this.retryTimer = setTimeout(() => this.connect(), delay);
     };
   }
 
