@@ -258,6 +258,37 @@ TEST_F(Cluster, ABriefPostgresOutageMakesEveryNodeNotReadyAndLosesNothing) {
   bob.wait_call(id, "ended");
 }
 
+TEST_F(Cluster, BrowsersMayCallTheOtherNodesListedInPublicUrls) {
+  start(1, {"--public-urls", "http://127.0.0.1:1,https://calls2.example.org"});
+  auto info = http(port(0), "GET", "/v1/info");
+  EXPECT_EQ(info.body.at("servers").as_array().size(), 2u);
+  auto pre = http(port(0), "OPTIONS", "/v1/calls", "", "",
+                  {{"Origin", "https://calls2.example.org"},
+                   {"Access-Control-Request-Method", "GET"},
+                   {"Access-Control-Request-Headers", "authorization"}});
+  EXPECT_EQ(pre.status, 204);
+  EXPECT_EQ(pre.header("Access-Control-Allow-Origin"), "https://calls2.example.org");
+  EXPECT_NE(pre.header("Access-Control-Allow-Headers").find("authorization"), std::string::npos);
+  auto get =
+      http(port(0), "GET", "/v1/calls", "", token("ann"), {{"Origin", "http://127.0.0.1:1"}});
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.header("Access-Control-Allow-Origin"), "http://127.0.0.1:1");
+  // Any other origin gets nothing that would let a browser read the answer.
+  auto other =
+      http(port(0), "GET", "/v1/calls", "", token("ann"), {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(other.header("Access-Control-Allow-Origin"), "");
+  EXPECT_NE(
+      http(port(0), "OPTIONS", "/v1/calls", "", "", {{"Origin", "https://evil.example"}}).status,
+      204);
+  // The page may connect to the listed nodes, over HTTP and WebSocket.
+  auto page = http(port(0), "GET", "/");
+  EXPECT_NE(page.header("Content-Security-Policy")
+                .find("connect-src 'self' http://127.0.0.1:1 ws://127.0.0.1:1 "
+                      "https://calls2.example.org wss://calls2.example.org"),
+            std::string::npos)
+      << page.header("Content-Security-Policy");
+}
+
 TEST_F(Cluster, ReadinessNamesTheNodeAndABusIsRequiredToStart) {
   start(1);
   auto r = http(port(0), "GET", "/readyz");

@@ -102,6 +102,9 @@ TEST(Config, PushAndZegoKeys) {
   EXPECT_EQ(load({"--store", "postgresql://u@h/db", "--bus", "redis://h"}), "bus");
   EXPECT_EQ(load({"--store", "postgresql://u@h/db", "--bus", "nats://a:4222,"}), "bus");
   EXPECT_EQ(load({"--store", "postgresql://u@h/db", "--bus", "nats://a:4222,nats://b:4222"}), "");
+  EXPECT_EQ(load({"--public-urls", "http://a:8080,https://b.example.org"}), "");
+  EXPECT_EQ(load({"--public-urls", "ftp://a"}), "public_urls");
+  EXPECT_EQ(load({"--public-urls", "http://a:8080/?x=1"}), "public_urls");
   EXPECT_EQ(load({"--config", write_file("dt-cfg-zego.toml", "zego_app_id = \"1\"\n")}),
             "zego_app_id");
 }
