@@ -38,16 +38,22 @@ pids+=($!)
 wait_port 55432
 wait_port 54222
 
-# n nodes on a fresh database, sharing one data dir (their development-token key).
+# CPU seconds of a process and its exited children (PostgreSQL's backends end with their nodes).
+cpu_of() { awk '{printf "%.2f", ($14+$15+$16+$17)/100}' "/proc/$1/stat"; }
+pg_pid=$(head -1 "$tmp/pg/postmaster.pid")
+nats_pid=${pids[1]}
+
+# n nodes on a fresh database, sharing one data dir (their development-token key); $4: extra
+# libpq URL parameters.
 run_nodes() {
-  local n=$1 db=$2 bus=$3
+  local n=$1 db=$2 bus=$3 params=${4:-}
   runuser -u postgres -- psql -q -h 127.0.0.1 -p 55432 -U postgres -c "CREATE DATABASE $db"
   local connect="" node_pids=()
   mkdir -p "$tmp/$db"
   for i in $(seq 0 $((n - 1))); do
     local port=$((56000 + i))
     local args=(--listen "127.0.0.1:$port" --data-dir "$tmp/$db" --log-level warn
-                --store "postgresql://postgres@127.0.0.1:55432/$db")
+                --store "postgresql://postgres@127.0.0.1:55432/$db$params")
     [[ -n "$bus" ]] && args+=(--bus "$bus")
     "$D" "${args[@]}" >"$tmp/$db-$i.log" 2>&1 &
     node_pids+=($!)
@@ -56,20 +62,25 @@ run_nodes() {
   done
   local pid_args=()
   for p in "${node_pids[@]}"; do pid_args+=(--pid "$p"); done
+  local pg0 nats0
+  pg0=$(cpu_of "$pg_pid"); nats0=$(cpu_of "$nats_pid")
   "$B" --connect "$connect" "${pid_args[@]}" --pairs "$pairs" --flows 1000000 --duration "$secs" \
-    --user-prefix "$db"
+    --user-prefix "$db" | tee "$tmp/$db.out"
   for p in "${node_pids[@]}"; do kill "$p"; wait "$p" || true; done
+  sleep 0.5  # the backends exit
+  local flows
+  flows=$(sed -n 's/.* flows=\([0-9]*\).*/\1/p' "$tmp/$db.out")
+  awk -v a="$pg0" -v b="$(cpu_of "$pg_pid")" -v c="$nats0" -v d="$(cpu_of "$nats_pid")" -v f="$flows" \
+    'BEGIN { printf "postgres_cpu_ms_per_flow=%.3f nats_cpu_ms_per_flow=%.3f\n", (b-a)*1000/f, (d-c)*1000/f }'
 }
 
 echo "### 1 node, SQLite ($pairs pairs)"
 "$B" --pairs "$pairs" --flows 1000000 --duration "$secs"
 echo "### 1 node, PostgreSQL ($pairs pairs)"
 run_nodes 1 one ""
+echo "### 1 node, PostgreSQL with synchronous_commit=off: the commit's WAL flush taken out"
+run_nodes 1 nosync "" "?options=-csynchronous_commit%3Doff"
 echo "### 2 nodes, PostgreSQL + NATS ($pairs pairs)"
 run_nodes 2 two nats://127.0.0.1:54222
 echo "### 3 nodes, PostgreSQL + NATS ($pairs pairs)"
 run_nodes 3 three nats://127.0.0.1:54222
-echo "### PostgreSQL and nats-server CPU over the whole run"
-for p in "${pids[@]}"; do
-  echo "pid $p $(cat /proc/$p/comm): $(awk '{printf "%.1f s", ($14+$15)/100}' /proc/$p/stat)"
-done

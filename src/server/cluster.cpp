@@ -118,7 +118,9 @@ void Cluster::report(const Changes& changes, std::int64_t when) {
 
 void Cluster::on_message(std::string_view subject, std::string_view payload) {
   if (subject == kCall) {
-    hub_.remote_publish(call_from_storage_json(json::parse(payload).as_object()));
+    Call call = call_from_storage_json(json::parse(payload).as_object());
+    hub_.remote_publish(call);
+    if (changed_) changed_(call);
     return;
   }
   auto o = json::parse(payload).as_object();

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -33,6 +34,10 @@ class Cluster final : public Peers {
 
   void start();  // subscribes, asks the others who is where, starts the heartbeat
   void stop();   // tells the others this node is leaving
+
+  // Runs (on the bus's thread) for every change another node committed, after the hub has it.
+  using ChangeListener = std::function<void(const Call&)>;
+  void set_change_listener(ChangeListener l) { changed_ = std::move(l); }
 
   const std::string& node_id() const { return node_; }
   bool connected() const { return bus_.connected(); }
@@ -66,6 +71,7 @@ class Cluster final : public Peers {
   Hub& hub_;
   std::string node_;
   ClusterOptions opts_;
+  ChangeListener changed_;
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, Node> nodes_;

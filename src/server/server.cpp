@@ -89,6 +89,13 @@ int run_server(const Config& config) {
   Engine engine(*store, hub, metrics, opts);
   PushSetup push = make_push(config, metrics, engine);
   engine.set_push(push.service.get());
+  if (cluster)
+    // A ring that ended on another node: this node's incoming-call pushes for it not yet sent
+    // are dropped too (no device is woken for a call that is gone).
+    cluster->set_change_listener([&push](const Call& c) {
+      if (!is_unanswered(c.state) && c.ringDeadline > now_ms())
+        push.service->cancel_incoming(c.callId, c.ringDeadline);
+    });
   hub.set_presence_listener([&engine](const std::string& user, bool online, TimeMs when) {
     engine.on_presence(user, online, when);
   });

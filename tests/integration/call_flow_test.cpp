@@ -367,6 +367,11 @@ TEST_F(CallFlow, UsersAndProfiles) {
   WsClient b(server.port(), bob);
   auto p = http(server.port(), "GET", "/v1/users/bob", "", alice);
   EXPECT_EQ(p.body.at("name"), "Bob");
+  // On another node of a cluster bob's presence arrives a moment later (over the bus).
+  for (int i = 0; i < 100 && p.body.at("online") != true; ++i) {
+    std::this_thread::sleep_for(20ms);
+    p = http(server.port(), "GET", "/v1/users/bob", "", alice);
+  }
   EXPECT_EQ(p.body.at("online"), true);
   EXPECT_EQ(http(server.port(), "GET", "/v1/users/alice", "", bob).body.at("online"), false);
   EXPECT_EQ(http(server.port(), "GET", "/v1/users/nobody", "", bob).status, 404);

@@ -139,8 +139,9 @@ TEST_F(Cluster, TwentySimultaneousCallersOnThreeNodesExactlyOneRings) {
   bob.wait_call(winner, "calling");
   std::this_thread::sleep_for(300ms);  // any other call would have reached bob by now
   for (auto& m : bob.snapshot())       // (wait_call took the winner's snapshot)
-    if (m.at("type") == "call")
+    if (m.at("type") == "call") {
       EXPECT_NE(m.at("call").at("state"), "calling") << "a second incoming call reached bob";
+    }
 }
 
 TEST_F(Cluster, TwoDevicesOnTwoNodesAcceptAtOnceOneWins) {
@@ -193,7 +194,9 @@ TEST_F(Cluster, TheRingTimeoutFiresExactlyOnce) {
   bob2.wait_call(id, "timeout");
   std::this_thread::sleep_for(1500ms);  // every node's deadline has passed by now
   for (auto& m : ann.snapshot())        // (wait_call took the first)
-    if (m.at("type") == "call") EXPECT_NE(m.at("call").at("state"), "timeout") << "a second one";
+    if (m.at("type") == "call") {
+      EXPECT_NE(m.at("call").at("state"), "timeout") << "a second one";
+    }
   EXPECT_EQ(count_in_logs("CALL_ENDED callId=" + id), 1u)
       << "one node fired it\n"
       << nodes[0]->log() << nodes[1]->log() << nodes[2]->log();
@@ -214,7 +217,9 @@ TEST_F(Cluster, KillingANodeMidCallTheClientsMoveAndTheCallGoesOn) {
   auto doc = http(port(0), "GET", "/v1/calls/" + id, "", token("ann"));
   EXPECT_EQ(doc.body.at("state"), "connected") << json::serialize(doc.body);
   for (auto& m : ann.snapshot())
-    if (m.at("type") == "call") EXPECT_NE(m.at("call").at("state"), "ended");
+    if (m.at("type") == "call") {
+      EXPECT_NE(m.at("call").at("state"), "ended");
+    }
   // Signaling goes on through the new node, and hang-up works.
   ASSERT_EQ(
       bob->request(op("signal", id, {{"data", {{"type", "offer"}, {"sdp", "v=0\r\n"}}}})).at("ok"),

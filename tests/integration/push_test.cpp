@@ -289,7 +289,7 @@ TEST_F(PushTest, RetriesAfter503HonouringRetryAfter) {
   EXPECT_GE(tries[1].at("at").as_int64() - tries[0].at("at").as_int64(), 1000)
       << "the retry waited for Retry-After";
   await_delivery(caller, id, 3, 0);
-  auto metrics = http(port(), "GET", "/metrics").raw;
+  auto metrics = server->metrics();
   EXPECT_NE(metrics.find(R"(dialtone_push_total{provider="fcm",outcome="retried"} 1)"),
             std::string::npos);
   expect_all_valid();
@@ -381,11 +381,11 @@ TEST_F(PushTest, AHangingPushServiceDoesNotDelaySignaling) {
   // The hung request times out (push_timeout_s); the call no longer rings, so it is not retried:
   // no device is woken for a call that is gone.
   const char* dropped = R"(dialtone_push_total{provider="fcm",outcome="cancelled"} 1)";
-  auto m = http(port(), "GET", "/metrics").raw;
+  auto m = server->metrics();
   until = Clock::now() + 10s;
   while (m.find(dropped) == std::string::npos && Clock::now() < until) {
     std::this_thread::sleep_for(50ms);
-    m = http(port(), "GET", "/metrics").raw;
+    m = server->metrics();
   }
   EXPECT_NE(m.find(dropped), std::string::npos) << m;
   EXPECT_EQ(await_events([&](auto& e) { return is(e, "fcm", kFcmToken, "incoming_call"); }, 2, 0ms)

@@ -1,6 +1,7 @@
 #include "support/harness.hpp"
 
 #include <algorithm>
+#include "support/nats.hpp"
 #include "support/postgres.hpp"
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "core/time.hpp"
 
@@ -46,32 +48,75 @@ ServerProcess::ServerProcess(std::vector<std::string> flags)
     : flags_(std::move(flags)), dir_(temp_dir()) {
   // DIALTONE_TEST_STORE=postgres runs every server of the test on a fresh PostgreSQL database
   // (one PostgreSQL per test process) instead of SQLite: the same tests, the other back end.
+  // DIALTONE_TEST_CLUSTER=N: N nodes on it, with one NATS per test process.
   const char* store = std::getenv("DIALTONE_TEST_STORE");
+  const char* cluster = std::getenv("DIALTONE_TEST_CLUSTER");
+  std::size_t n = cluster ? static_cast<std::size_t>(std::max(1, std::atoi(cluster))) : 1;
   bool has_store = std::find(flags_.begin(), flags_.end(), "--store") != flags_.end();
-  if (store && std::string_view(store) == "postgres" && !has_store) {
+  if (((store && std::string_view(store) == "postgres") || n > 1) && !has_store) {
     flags_.insert(flags_.begin(), PostgresServer::shared().new_database());
     flags_.insert(flags_.begin(), "--store");
   }
+  if (n > 1) {
+    flags_.insert(flags_.begin(), NatsServer::shared().url());
+    flags_.insert(flags_.begin(), "--bus");
+  }
+  nodes_.resize(n);
   start();
+  if (n > 1) {
+    // Every node has heard of every other before the test begins.
+    auto until = std::chrono::steady_clock::now() + 10s;
+    auto seen = [&] {
+      std::string text = log();
+      std::size_t count = 0;
+      for (auto p = text.find("NODE_SEEN"); p != std::string::npos;
+           p = text.find("NODE_SEEN", p + 1))
+        ++count;
+      return count >= n * (n - 1);
+    };
+    while (!seen() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+  }
 }
 
 ServerProcess::~ServerProcess() {
-  if (pid_ > 0) terminate();
+  terminate();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
 
+std::string ServerProcess::log_path(std::size_t node) const {
+  std::string path = dir_ + "/stderr";
+  if (node > 0) path += "-" + std::to_string(node);
+  return path + ".log";
+}
+
+std::string ServerProcess::metrics() const {
+  std::string all;
+  for (const auto& node : nodes_) all += http(node.port, "GET", "/metrics").raw;
+  return all;
+}
+
+int ServerProcess::port() const {
+  return nodes_[next_++ % nodes_.size()].port;
+}
+
 void ServerProcess::start() {
+  // The first node makes the shared keys in the data dir; the others find them there.
+  for (std::size_t i = 0; i < nodes_.size(); ++i) start_node(i);
+}
+
+void ServerProcess::start_node(std::size_t i) {
+  Node& node = nodes_[i];
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
   // A restart keeps the port it had, so that clients can reconnect.
-  std::string listen = "127.0.0.1:" + std::to_string(port_);
+  std::string listen = "127.0.0.1:" + std::to_string(node.port);
   std::vector<std::string> args = {DIALTONED_PATH, "--listen",    listen, "--data-dir",
                                    dir_ + "/data", "--log-level", "debug"};
   args.insert(args.end(), flags_.begin(), flags_.end());
-  std::string errlog = dir_ + "/stderr.log";
-  pid_ = fork();
-  if (pid_ == 0) {
+  std::string errlog = log_path(i);
+  node.pid = fork();
+  if (node.pid == 0) {
     dup2(out[1], 1);
     int err = open(errlog.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(err, 2);
@@ -105,31 +150,42 @@ void ServerProcess::start() {
   close(out[0]);  // nothing more is written to stdout
   auto line = text.substr(text.find("LISTENING "));
   line = line.substr(0, line.find('\n'));
-  port_ = std::stoi(line.substr(line.rfind(':') + 1));
+  node.port = std::stoi(line.substr(line.rfind(':') + 1));
 }
 
 int ServerProcess::terminate() {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int first = -1;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    Node& node = nodes_[i];
+    if (node.pid <= 0) continue;
+    ::kill(node.pid, SIGTERM);
+    int status = 0;
+    waitpid(node.pid, &status, 0);
+    node.pid = -1;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (i == 0) first = code;
+  }
+  return first;
 }
 
 void ServerProcess::kill9() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
+  for (auto& node : nodes_) {
+    if (node.pid <= 0) continue;
+    ::kill(node.pid, SIGKILL);
+    waitpid(node.pid, nullptr, 0);
+    node.pid = -1;
+  }
 }
 
 std::string ServerProcess::log() const {
-  std::ifstream in(dir_ + "/stderr.log");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string all;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    std::ifstream in(log_path(i));
+    std::stringstream s;
+    s << in.rdbuf();
+    all += s.str();
+  }
+  return all;
 }
 
 std::string HttpResult::header(const std::string& name) const {

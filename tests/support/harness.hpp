@@ -7,6 +7,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -22,6 +23,10 @@ namespace dialtone::test {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+// dialtoned for a test. DIALTONE_TEST_STORE=postgres puts it on a fresh PostgreSQL database;
+// DIALTONE_TEST_CLUSTER=N makes it N nodes on one PostgreSQL database and NATS, sharing a data
+// dir (their development-token key), and port() hands out the nodes in turn, so that the
+// clients of a test are spread over the nodes.
 class ServerProcess {
  public:
   // Extra flags are appended to: --listen 127.0.0.1:0 --data-dir <tmp> --log-level info.
@@ -29,19 +34,28 @@ class ServerProcess {
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
 
-  void start();     // again after terminate() or kill9(): same data dir, same port
-  int terminate();  // SIGTERM, wait; returns the exit status
+  void start();     // again after terminate() or kill9(): same data dir, same port(s)
+  int terminate();  // SIGTERM, wait; returns the exit status (the first node's)
   void kill9();
-  int port() const { return port_; }
+  int port() const;  // a node's port (the next node at each call)
   const std::string& data_dir() const { return dir_; }
-  std::string log() const;  // everything the server wrote to stderr
-  pid_t pid() const { return pid_; }
+  std::string log() const;  // everything the server (every node) wrote to stderr
+  pid_t pid() const { return nodes_.front().pid; }
+  std::size_t node_count() const { return nodes_.size(); }
+  // GET /metrics of every node, one after the other (metrics are per node).
+  std::string metrics() const;
 
  private:
+  struct Node {
+    pid_t pid = -1;
+    int port = 0;
+  };
+  void start_node(std::size_t i);
+  std::string log_path(std::size_t node) const;
   std::vector<std::string> flags_;
   std::string dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  std::vector<Node> nodes_;
+  mutable std::atomic<unsigned> next_{0};
 };
 
 struct HttpResult {

@@ -76,6 +76,11 @@ void NatsServer::stop() {
   pid_ = -1;
 }
 
+NatsServer& NatsServer::shared() {
+  static NatsServer server;
+  return server;
+}
+
 NatsServer::~NatsServer() {
   stop();
   std::error_code ec;

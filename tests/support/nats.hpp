@@ -19,6 +19,9 @@ class NatsServer {
   void stop();   // SIGTERM, waits
   void start();  // again after stop(): same port
 
+  // The one server of this test process, started on first use, stopped at exit.
+  static NatsServer& shared();
+
  private:
   std::string dir_;
   pid_t pid_ = -1;
