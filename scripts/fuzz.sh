@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
   -DDIALTONE_FUZZ=ON -DDIALTONE_TESTS=OFF -DDIALTONE_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_request fuzz_jwt fuzz_iso_time fuzz_snapshot fuzz_sdp fuzz_web fuzz_push
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_request fuzz_jwt fuzz_iso_time fuzz_snapshot fuzz_sdp fuzz_web fuzz_push fuzz_bus
 total=0
-for target in fuzz_request fuzz_jwt fuzz_iso_time fuzz_snapshot fuzz_sdp fuzz_web fuzz_push; do
+for target in fuzz_request fuzz_jwt fuzz_iso_time fuzz_snapshot fuzz_sdp fuzz_web fuzz_push fuzz_bus; do
   name=${target#fuzz_}
   work=$(mktemp -d)
   cp -r "fuzz/corpus/$name/." "$work/"
