@@ -23,7 +23,9 @@ test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 nftables pyt
            # (playwright-core comes from the npm registry: tests/web/package-lock.json).
            chromium
            # multi-node tests: a real PostgreSQL and NATS, started by the tests in temporary dirs
-           postgresql nats-server)
+           postgresql nats-server
+           # deploy/haproxy.cfg, exercised in front of real nodes
+           haproxy)
 # Node and npm from Debian unless a node is already there (a NodeSource node ships its own npm
 # and conflicts with Debian's npm package).
 if ! command -v node >/dev/null; then test_pkgs+=(nodejs); fi
