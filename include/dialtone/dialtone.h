@@ -99,7 +99,7 @@ typedef struct dt_quality {
 } dt_quality;
 
 typedef struct dt_config {
-  const char* server;              /* "http://127.0.0.1:8080" */
+  const char* server;              /* "http://127.0.0.1:8080"; a cluster: "http://a:8080,http://b:8080" */
   const char* token;               /* JWT (required) */
   const char* device_id;           /* NULL: assigned by the server */
   int media_enabled;               /* 1 (default) */
