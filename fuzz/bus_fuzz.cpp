@@ -17,6 +17,7 @@ class CapturingBus final : public dialtone::Bus {
   bool connected() const override { return true; }
   void on_state(StateHandler) override {}
   void flush(int) override {}
+  void close() override {}
   Handler handler;
 };
 

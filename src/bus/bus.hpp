@@ -35,6 +35,8 @@ class Bus {
   virtual void on_state(StateHandler h) = 0;
   // Waits until the bus server has seen everything sent so far (subscriptions included).
   virtual void flush(int timeoutMs) = 0;
+  // Disconnects; when it returns no handler is running or will run again. Idempotent.
+  virtual void close() = 0;
 };
 
 // Connects to NATS (`nats://host:port`, several separated by commas). A node's own messages are

@@ -50,12 +50,16 @@ class NatsBus final : public Bus {
     connected_ = true;
   }
 
-  ~NatsBus() override {
-    // Close first: after it returns no callback runs, so the subscriptions' closures are safe to
-    // free.
-    natsConnection_Close(nc_);
+  ~NatsBus() override { close(); }
+
+  void close() override {
+    if (closed_.exchange(true)) return;
+    natsConnection_Close(nc_);  // nothing new is delivered
     for (auto* sub : subs_) natsSubscription_Destroy(sub);
     natsConnection_Destroy(nc_);
+    // Every thread of the library (message delivery, connection callbacks) has returned, so no
+    // handler runs after this. One NATS bus per process: this closes the library for it.
+    nats_CloseAndWait(3000);
   }
 
   void subscribe(const std::string& subject, Handler h) override {
@@ -71,6 +75,7 @@ class NatsBus final : public Bus {
   }
 
   bool publish(const std::string& subject, std::string_view payload) override {
+    if (closed_) return false;
     natsStatus s = natsConnection_Publish(nc_, subject.c_str(), payload.data(),
                                           static_cast<int>(payload.size()));
     if (s != NATS_OK) {
@@ -88,6 +93,7 @@ class NatsBus final : public Bus {
   }
 
   void flush(int timeoutMs) override {
+    if (closed_) return;
     check(natsConnection_FlushTimeout(nc_, timeoutMs), "flush");
   }
 
@@ -105,6 +111,7 @@ class NatsBus final : public Bus {
     natsMsg_Destroy(msg);
   }
   void set_state(bool up) {
+    if (closed_) return;
     connected_ = up;
     spdlog::log(up ? spdlog::level::info : spdlog::level::warn,
                 up ? "BUS_RECONNECTED" : "BUS_DISCONNECTED");
@@ -131,6 +138,7 @@ class NatsBus final : public Bus {
   std::vector<natsSubscription*> subs_;
   std::vector<std::unique_ptr<Handler>> handlers_;
   StateHandler state_;
+  std::atomic<bool> closed_{false};
 };
 
 }  // namespace

@@ -55,18 +55,23 @@ void Cluster::start() {
 }
 
 void Cluster::stop() {
+  bool running = false;
   {
     std::lock_guard lk(loop_mu_);
-    if (stopping_ || !thread_.joinable()) return;
+    if (stopping_) return;
     stopping_ = true;
+    running = thread_.joinable();
   }
   loop_cv_.notify_all();
-  thread_.join();
-  bus_.publish(kBye, json::serialize(json::object{{"n", node_}}));
-  try {
-    bus_.flush(1000);
-  } catch (const std::exception&) {
+  if (running) {
+    thread_.join();
+    bus_.publish(kBye, json::serialize(json::object{{"n", node_}}));
+    try {
+      bus_.flush(1000);
+    } catch (const std::exception&) {
+    }
   }
+  bus_.close();  // no message reaches this object after this
 }
 
 std::size_t Cluster::peer_count() const {

@@ -33,7 +33,7 @@ class Cluster final : public Peers {
   ~Cluster() override;
 
   void start();  // subscribes, asks the others who is where, starts the heartbeat
-  void stop();   // tells the others this node is leaving
+  void stop();   // tells the others this node is leaving, and closes the bus
 
   // Runs (on the bus's thread) for every change another node committed, after the hub has it.
   using ChangeListener = std::function<void(const Call&)>;

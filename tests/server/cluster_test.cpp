@@ -29,6 +29,7 @@ class MemoryBus final : public Bus {
   bool connected() const override { return !cut_; }
   void on_state(StateHandler) override {}
   void flush(int) override {}
+  void close() override {}
   void receive(std::string_view subject, std::string_view payload) {
     Handler h;
     {
