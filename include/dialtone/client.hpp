@@ -47,7 +47,7 @@ struct ClientConfig {
   // dialtoned's base URL (http:// only for now); for a cluster, several separated by commas:
   // a connection that fails or drops moves on to the next.
   std::string server = "http://127.0.0.1:8080";
-  std::string token;                             // JWT: Authorization: Bearer
+  std::string token;        // JWT: Authorization: Bearer
   std::string deviceId;     // stable per device; empty: the server assigns one per connection
   bool autoRinging = true;  // report `ringing` as soon as an incoming call arrives
   std::chrono::milliseconds requestTimeout{10000};

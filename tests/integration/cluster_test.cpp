@@ -4,7 +4,6 @@
 
 #include <thread>
 
-#include "auth/jwt.hpp"
 #include "core/time.hpp"
 #include "support/harness.hpp"
 #include "support/nats.hpp"
@@ -15,15 +14,8 @@ namespace {
 
 const std::string kSecret = "cluster-test-secret-cluster-test-secret!";
 
-// Tokens from "the app's identity provider": one HS256 secret that every node trusts.
 std::string token(const std::string& user) {
-  TrustedKey k;
-  k.alg = JwtAlg::HS256;
-  k.secret = kSecret;
-  std::string name = user;
-  name[0] = static_cast<char>(std::toupper(name[0]));
-  return sign_jwt(JwtAlg::HS256, k,
-                  json::object{{"sub", user}, {"name", name}, {"exp", now_ms() / 1000 + 3600}});
+  return issuer_token(kSecret, user);
 }
 
 template <class F>

@@ -13,7 +13,6 @@
 #include <sstream>
 #include <thread>
 
-#include "auth/jwt.hpp"
 #include "core/time.hpp"
 #include "support/harness.hpp"
 #include "support/nats.hpp"
@@ -25,18 +24,7 @@ namespace {
 const std::string kSecret = "deploy-test-secret-deploy-test-secret-xx";
 
 std::string token(const std::string& user) {
-  TrustedKey k;
-  k.alg = JwtAlg::HS256;
-  k.secret = kSecret;
-  return sign_jwt(JwtAlg::HS256, k,
-                  json::object{{"sub", user}, {"name", user}, {"exp", now_ms() / 1000 + 3600}});
-}
-
-int free_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(
-      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
+  return issuer_token(kSecret, user);
 }
 
 // The shipped configuration with loopback addresses for its frontend and servers, no TLS
@@ -71,7 +59,7 @@ TEST(Deploy, HaproxyMovesAClientOffAKilledNodeAndTheCallGoesOn) {
   std::vector<std::string> flags{"--store", db, "--bus", nats.url(), "--jwt-hs256-secret", kSecret};
   auto n0 = std::make_unique<ServerProcess>(flags);
   ServerProcess n1(flags);
-  int lb = free_port();
+  int lb = free_tcp_port();
   std::string dir = n1.data_dir();
   std::string cfg = dir + "/haproxy.cfg";
   std::ofstream(cfg) << loopback_config(lb, {n0->port(), n1.port()});

@@ -2,7 +2,6 @@
 // keeps its media (peer to peer) and its state, and hangs up cleanly afterwards.
 #include <gtest/gtest.h>
 
-#include "auth/jwt.hpp"
 #include "core/time.hpp"
 #include "sdk/sdk_support.hpp"
 #include "support/harness.hpp"
@@ -15,11 +14,7 @@ namespace {
 const std::string kSecret = "failover-test-secret-failover-test-secret";
 
 std::string token(const std::string& user) {
-  TrustedKey k;
-  k.alg = JwtAlg::HS256;
-  k.secret = kSecret;
-  return sign_jwt(JwtAlg::HS256, k,
-                  json::object{{"sub", user}, {"name", user}, {"exp", now_ms() / 1000 + 3600}});
+  return issuer_token(kSecret, user);
 }
 
 TEST(SdkFailover, TheNodeDiesMidCallTheClientsMoveTheCallGoesOn) {

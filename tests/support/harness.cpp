@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "auth/jwt.hpp"
 #include "core/time.hpp"
 
 namespace dialtone::test {
@@ -186,6 +187,22 @@ std::string ServerProcess::log() const {
     all += s.str();
   }
   return all;
+}
+
+std::string issuer_token(const std::string& secret, const std::string& user) {
+  TrustedKey k;
+  k.alg = JwtAlg::HS256;
+  k.secret = secret;
+  std::string name = user;
+  if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+  return sign_jwt(JwtAlg::HS256, k,
+                  json::object{{"sub", user}, {"name", name}, {"exp", now_ms() / 1000 + 3600}});
+}
+
+int free_tcp_port() {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
 }
 
 std::string HttpResult::header(const std::string& name) const {

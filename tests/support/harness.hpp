@@ -77,6 +77,12 @@ std::string raw_http_keep_open(int port, const std::string& bytes, std::chrono::
 
 // POST /v1/dev/token for `user` (name = capitalised user) and return the token.
 std::string dev_token(int port, const std::string& user, const std::string& photo = "");
+// A token from "the app's identity provider": HS256 with `secret` (a cluster's nodes are given
+// the same --jwt-hs256-secret), for `user`, valid for an hour.
+std::string issuer_token(const std::string& secret, const std::string& user);
+// A loopback TCP port free right now (for servers whose address must be known before they
+// start).
+int free_tcp_port();
 
 class WsClient {
  public:

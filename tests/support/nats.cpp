@@ -1,5 +1,7 @@
 #include "support/nats.hpp"
 
+#include "support/harness.hpp"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,12 +25,6 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-int free_port() {
-  asio::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
-
 bool answers(int port) {
   asio::io_context ioc;
   tcp::socket s(ioc);
@@ -40,7 +36,7 @@ bool answers(int port) {
 
 }  // namespace
 
-NatsServer::NatsServer() : port_(free_port()) {
+NatsServer::NatsServer() : port_(free_tcp_port()) {
   std::random_device rd;
   dir_ = (std::filesystem::temp_directory_path() /
           ("nats-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd())))

@@ -1,5 +1,7 @@
 #include "support/postgres.hpp"
 
+#include "support/harness.hpp"
+
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
@@ -21,13 +23,6 @@ namespace dialtone::test {
 namespace {
 
 const std::string kBin = "/usr/lib/postgresql/15/bin/";
-
-int free_tcp_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(
-      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
 
 // Runs `args` as the postgres user when we are root (PostgreSQL refuses to run as root).
 pid_t spawn_as_postgres(const std::vector<std::string>& args, const std::string& log) {
