@@ -109,7 +109,10 @@ void CallMedia::release() {
   // No media within the server's media timeout fails the call there; here we give up a little
   // earlier with a clear reason if nothing ever connected.
   giveUpTimer_.expires_after(25s);
-  giveUpTimer_.async_wait([this](boost::system::error_code ec) {
+  // A timer's handler can already be queued when cancel() runs in close(): it would then see
+  // success after this object is gone. Every handler checks `alive` first.
+  giveUpTimer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](boost::system::error_code ec) {
+    if (alive.expired()) return;
     if (!ec && !readySent_ && !closed_)
       env_.failed(ErrorCode::media_failed, "no media path within 25 s");
   });
@@ -180,9 +183,11 @@ void CallMedia::on_event(TransportEvent e) {
     case TransportEvent::ice_disconnected:
       // Often transient (a few lost checks); recover only if it lasts.
       iceTimer_.expires_after(3s);
-      iceTimer_.async_wait([this](boost::system::error_code ec) {
-        if (!ec) recover("ICE disconnected");
-      });
+      iceTimer_.async_wait(
+          [this, alive = std::weak_ptr<int>(alive_)](boost::system::error_code ec) {
+            if (alive.expired()) return;
+            if (!ec) recover("ICE disconnected");
+          });
       return;
     case TransportEvent::ice_failed:
       recover("ICE failed");
@@ -204,8 +209,8 @@ void CallMedia::on_event(TransportEvent e) {
 
 void CallMedia::arm_stats() {
   statsTimer_.expires_after(std::chrono::milliseconds(cfg_.statsIntervalMs));
-  statsTimer_.async_wait([this](boost::system::error_code ec) {
-    if (ec || closed_) return;
+  statsTimer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](boost::system::error_code ec) {
+    if (alive.expired() || ec || closed_) return;
     if (transport_ && released_) transport_->poll_stats();
     arm_stats();
   });

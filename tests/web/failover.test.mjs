@@ -49,7 +49,9 @@ test('the node the page came from dies mid-call: both move to the other node and
   // Longer than the dead node's detection: the call goes on, the timer keeps counting.
   await new Promise((r) => setTimeout(r, 5000));
   for (const p of [a, b]) assert.equal(await p.evaluate(() => document.body.dataset.screen), 'incall');
-  assert.ok(await t.timerSeconds(a) >= before + 5);
+  // (The display ticks once a second, so it may lag the 5 s by up to one.)
+  const after = await t.timerSeconds(a);
+  assert.ok(after >= before + 4, `the timer went on: ${before} s → ${after} s`);
   const heard = await t.listen(b);
   assert.ok(t.near(heard.hz, 440), `bea still hears abe's tone: ${JSON.stringify(heard)}`);
 

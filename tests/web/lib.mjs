@@ -32,7 +32,7 @@ function waitForLine(proc, re, ms, what) {
 
 // Ends a child we started (SIGTERM, then waits for it) and removes its directory.
 async function stopChild(proc, dir) {
-  if (proc.exitCode === null) {
+  if (proc.exitCode === null && proc.signalCode === null) {  // (a killed child has only the latter)
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGTERM');
     await exited;
