@@ -31,8 +31,8 @@ const [tls, control] = await new Promise((resolve, reject) => {
   fake.once('exit', () => reject(new Error('the fake push service did not start')));
 });
 const base = `https://127.0.0.1:${tls}`;
-writeFileSync(join(dir, 'sa.json'), JSON.stringify({ ...fcm.service_account_json, token_uri: `${base}/token` }));
-writeFileSync(join(dir, 'AuthKey.p8'), apns.p8_private_key_pem);
+writeFileSync(join(dir, 'sa.json'), JSON.stringify({ ...fcm.service_account_json, token_uri: `${base}/token` }), { mode: 0o600 });
+writeFileSync(join(dir, 'AuthKey.p8'), apns.p8_private_key_pem, { mode: 0o600 });
 const pushFlags = ['--fcm-service-account-file', join(dir, 'sa.json'), '--fcm-base-url', base,
   '--apns-key-file', join(dir, 'AuthKey.p8'), '--apns-key-id', apns.key_id, '--apns-team-id', apns.team_id,
   '--apns-bundle-id', 'com.example.callapp', '--apns-base-url', base, '--push-ca-file',

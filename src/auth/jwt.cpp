@@ -97,6 +97,7 @@ Principal JwtVerifier::verify(std::string_view token, TimeMs now) const {
   for (const auto& iss : issuers_) {
     for (const auto& key : iss.keys) {
       if (alg_name(key.alg) != alg) continue;  // never `none`, never a downgrade
+      if (key.retiresAt != 0 && key.retiresAt <= now) continue;
       if (!key.kid.empty() && !kid.empty() && key.kid != kid) continue;
       if (signature_ok(key, signing_input, *sig)) {
         matched = &iss;
@@ -124,6 +125,12 @@ Principal JwtVerifier::verify(std::string_view token, TimeMs now) const {
   p.photo = string_claim(claims, "picture");
   p.expiresAt = static_cast<TimeMs>(*exp * 1000.0);
   return p;
+}
+
+bool same_key(const TrustedKey& a, const TrustedKey& b) {
+  if (a.alg != b.alg || a.kid != b.kid) return false;
+  if (a.alg == JwtAlg::HS256) return a.secret == b.secret;
+  return a.pkey && b.pkey && EVP_PKEY_eq(a.pkey.get(), b.pkey.get()) == 1;
 }
 
 std::string sign_jws(JwtAlg alg, const TrustedKey& key, std::string_view header_json,

@@ -22,10 +22,13 @@ enum class JwtAlg { HS256, RS256, ES256 };
 
 struct TrustedKey {
   JwtAlg alg = JwtAlg::HS256;
-  std::string kid;     // empty: matches a token with any (or no) kid
-  std::string secret;  // HS256
-  PKey pkey;           // RS256 / ES256 public key
+  std::string kid;       // empty: matches a token with any (or no) kid
+  std::string secret;    // HS256
+  PKey pkey;             // RS256 / ES256 public key
+  TimeMs retiresAt = 0;  // a key rotated out: trusted until then (0: current)
 };
+// The same key (algorithm, kid and key material).
+bool same_key(const TrustedKey& a, const TrustedKey& b);
 
 // One identity provider: its keys and the iss / aud its tokens must carry (empty: unchecked).
 struct TrustedIssuer {

@@ -18,12 +18,15 @@ std::optional<ErrorCode> parse_error_name(std::string_view name);
 // Thrown by parsers and validators; caught at the single boundary of each surface.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, std::string message)
-      : std::runtime_error(std::move(message)), code_(code) {}
+  Error(ErrorCode code, std::string message, int retryAfterSeconds = 0)
+      : std::runtime_error(std::move(message)), code_(code), retry_(retryAfterSeconds) {}
   ErrorCode code() const { return code_; }
+  // rate_limited: when to try again (HTTP Retry-After, the WebSocket error's retryAfterSeconds).
+  int retry_after_seconds() const { return retry_; }
 
  private:
   ErrorCode code_;
+  int retry_;
 };
 
 }  // namespace dialtone

@@ -3,28 +3,43 @@
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/errors.hpp"
 #include "core/request.hpp"
 #include "util/encoding.hpp"
+#include "util/secret_file.hpp"
 
 namespace dialtone {
 
 namespace json = boost::json;
 
+bool photo_url_allowed(std::string_view url, bool allowLoopbackHttp) {
+  if (url.empty() || url.size() > kMaxPhotoLength) return false;
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u || u->host().empty() || u->has_userinfo()) return false;
+  if (u->scheme() == "https") return true;
+  if (u->scheme() != "http" || !allowLoopbackHttp) return false;
+  std::string_view host = u->encoded_host();
+  return host == "localhost" || host == "[::1]" ||
+         (u->host_type() == boost::urls::host_type::ipv4 && host.substr(0, 4) == "127.");
+}
+
 std::string load_or_create_dev_key(const std::string& dir) {
   std::filesystem::path path = std::filesystem::path(dir) / "dev-token.key";
   if (std::filesystem::exists(path)) {
-    std::ifstream in(path);
     std::string text;
-    std::getline(in, text);
+    try {
+      text = read_secret_line(path.string());
+    } catch (const SecretFileError& e) {
+      throw ConfigError("data_dir", e.what());
+    }
     auto key = base64url_decode(text);
     if (!key || key->size() < 32)
-      throw std::runtime_error(path.string() + " is not a valid development key");
+      throw ConfigError("data_dir", path.string() + " is not a valid development key");
     return *key;
   }
   std::string key = random_bytes(32);
@@ -32,47 +47,101 @@ std::string load_or_create_dev_key(const std::string& dir) {
   tmp += ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
+    ::chmod(tmp.c_str(), 0600);
     out << base64url_encode(key) << "\n";
     if (!out) throw std::runtime_error("cannot write " + tmp.string());
   }
-  ::chmod(tmp.c_str(), 0600);
   std::filesystem::rename(tmp, path);
   return key;
 }
 
-Authenticator::Authenticator(const Config& config) : dev_mode_(config.dev_tokens()) {
+std::vector<TrustedKey> rotate_keys(const std::vector<TrustedKey>& old,
+                                    std::vector<TrustedKey> fresh, TimeMs retireAt, TimeMs now) {
+  std::vector<TrustedKey> out = std::move(fresh);
+  std::size_t current = out.size();
+  for (const auto& k : old) {
+    bool kept = false;
+    for (std::size_t i = 0; i < current && !kept; ++i) kept = same_key(out[i], k);
+    if (kept) continue;
+    TimeMs until = k.retiresAt != 0 ? std::min(k.retiresAt, retireAt) : retireAt;
+    if (until <= now) continue;
+    TrustedKey retiring = k;
+    retiring.retiresAt = until;
+    out.push_back(std::move(retiring));
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<TrustedKey> hs256_keys(const Config& c) {
+  std::vector<TrustedKey> out;
+  for (auto& s : jwt_hs256_secrets(c)) {
+    TrustedKey k;
+    k.alg = JwtAlg::HS256;
+    k.secret = std::move(s);
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+std::vector<TrustedKey> jwks_keys(const Config& c) {
+  if (c.jwks_file.empty()) return {};
+  std::ifstream in(c.jwks_file);
+  if (!in) throw ConfigError("jwks_file", "cannot read '" + c.jwks_file + "'");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return parse_jwks(text);
+  } catch (const std::exception& e) {
+    throw ConfigError("jwks_file", e.what());
+  }
+}
+
+}  // namespace
+
+Authenticator::Authenticator(const Config& config, TimeMs now)
+    : config_(config), dev_mode_(config.dev_tokens()) {
   if (dev_mode_) {
     dev_key_.alg = JwtAlg::HS256;
     dev_key_.secret = load_or_create_dev_key(config.data_dir);
-    verifier_.add({{dev_key_}, kDevIssuer, kDevAudience});
+    auto v = std::make_shared<JwtVerifier>();
+    v->add({{dev_key_}, kDevIssuer, kDevAudience});
+    verifier_ = std::move(v);
     return;
   }
-  if (!config.jwt_hs256_secret.empty()) {
-    TrustedKey k;
-    k.alg = JwtAlg::HS256;
-    k.secret = config.jwt_hs256_secret;
-    verifier_.add({{k}, config.jwt_issuer, config.jwt_audience});
-  }
-  if (!config.jwks_file.empty()) {
-    std::ifstream in(config.jwks_file);
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-      verifier_.add({parse_jwks(text.str()), config.jwt_issuer, config.jwt_audience});
-    } catch (const std::exception& e) {
-      throw ConfigError("jwks_file", e.what());
-    }
-  }
+  reload(now);
+}
+
+std::size_t Authenticator::reload(TimeMs now) {
+  if (dev_mode_) return 1;
+  auto hs = hs256_keys(config_);
+  auto jw = jwks_keys(config_);
+  std::lock_guard lk(mu_);
+  TimeMs retireAt = now + config_.key_rotation_overlap_s * 1000LL;
+  hs256_ = rotate_keys(hs256_, std::move(hs), retireAt, now);
+  jwks_ = rotate_keys(jwks_, std::move(jw), retireAt, now);
+  auto v = std::make_shared<JwtVerifier>();
+  if (!hs256_.empty()) v->add({hs256_, config_.jwt_issuer, config_.jwt_audience});
+  if (!jwks_.empty()) v->add({jwks_, config_.jwt_issuer, config_.jwt_audience});
+  verifier_ = std::move(v);
+  return hs256_.size() + jwks_.size();
+}
+
+std::shared_ptr<const JwtVerifier> Authenticator::verifier() const {
+  std::lock_guard lk(mu_);
+  return verifier_;
 }
 
 Principal Authenticator::authenticate(std::string_view token, TimeMs now) const {
   if (token.empty()) throw Error(ErrorCode::unauthorized, "no token");
-  Principal p = verifier_.verify(token, now);
+  Principal p = verifier()->verify(token, now);
   if (!valid_id(p.userId)) throw Error(ErrorCode::unauthorized, "token sub is not a valid user id");
   if (p.name.size() > kMaxNameLength)
     throw Error(ErrorCode::unauthorized, "token name is too long");
   if (p.photo.size() > kMaxPhotoLength)
     throw Error(ErrorCode::unauthorized, "token picture is too long");
+  // A photo the clients must not load is dropped rather than refusing the person.
+  if (!p.photo.empty() && !photo_url_allowed(p.photo, dev_mode_)) p.photo.clear();
   return p;
 }
 

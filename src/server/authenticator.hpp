@@ -1,9 +1,14 @@
 // Turns a bearer token into a Principal: development tokens (signed with a key kept in the
-// data dir) or a configured identity provider (HS256 secret, or JWKS with RS256/ES256).
+// data dir) or a configured identity provider (HS256 secrets, or JWKS with RS256/ES256).
+// The provider's keys are read again on reload() (SIGHUP); a key that left its file stays
+// trusted for key_rotation_overlap_s, so tokens signed before a rotation keep working.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "auth/jwt.hpp"
 #include "core/state_machine.hpp"
@@ -14,9 +19,14 @@ namespace dialtone {
 inline constexpr std::size_t kMaxNameLength = 256;
 inline constexpr std::size_t kMaxPhotoLength = 2048;
 
+// A profile photo the clients may load: an https: URL, or (development only) http: on a
+// loopback host. Anything else (javascript:, data:, a plain http: host) is dropped.
+bool photo_url_allowed(std::string_view url, bool allowLoopbackHttp);
+
 class Authenticator {
  public:
-  explicit Authenticator(const Config& config);
+  // Throws ConfigError when a key file cannot be used.
+  Authenticator(const Config& config, TimeMs now);
 
   bool dev_mode() const { return dev_mode_; }
   // Throws Error(unauthorized).
@@ -24,14 +34,28 @@ class Authenticator {
   // Development mode only: a token for `p`, valid for 30 days. Returns {token, expiresAt}.
   std::pair<std::string, TimeMs> issue_dev_token(const Profile& p, TimeMs now) const;
 
+  // Reads the provider's key files again. Throws ConfigError (and keeps the keys in use).
+  // Returns how many keys are trusted now, retiring ones included.
+  std::size_t reload(TimeMs now);
+
   static constexpr const char* kDevIssuer = "dialtoned-dev";
   static constexpr const char* kDevAudience = "dialtone";
 
  private:
+  std::shared_ptr<const JwtVerifier> verifier() const;
+
+  const Config& config_;
   bool dev_mode_;
   TrustedKey dev_key_;
-  JwtVerifier verifier_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const JwtVerifier> verifier_;
+  std::vector<TrustedKey> hs256_, jwks_;  // current and retiring keys
 };
+
+// The keys after a rotation: `fresh`, then every key of `old` not in `fresh` and not yet
+// retired, retiring at `retireAt` (or earlier, if it was already retiring).
+std::vector<TrustedKey> rotate_keys(const std::vector<TrustedKey>& old,
+                                    std::vector<TrustedKey> fresh, TimeMs retireAt, TimeMs now);
 
 // Loads the development signing key from `dir`, creating it (mode 0600) on first start.
 std::string load_or_create_dev_key(const std::string& dir);

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <optional>
 
+#include "util/secret_file.hpp"
+
 namespace dialtone {
 
 std::string Config::host() const {
@@ -57,6 +59,14 @@ const IntKey kIntKeys[] = {
     {"push_concurrency", &Config::push_concurrency, 1, 1024},
     {"push_timeout_s", &Config::push_timeout_s, 1, 120},
     {"zego_token_ttl_s", &Config::zego_token_ttl_s, 60, 86400},
+    {"key_rotation_overlap_s", &Config::key_rotation_overlap_s, 0, 30 * 86400},
+    {"limit_calls_per_min", &Config::limit_calls_per_min, 0, 100000},
+    {"limit_requests_per_s", &Config::limit_requests_per_s, 0, 1000000},
+    {"limit_messages_per_s", &Config::limit_messages_per_s, 0, 1000000},
+    {"limit_sessions_per_user", &Config::limit_sessions_per_user, 0, 100000},
+    {"limit_connections_per_ip", &Config::limit_connections_per_ip, 0, 1000000},
+    {"handshake_timeout_s", &Config::handshake_timeout_s, 1, 600},
+    {"idle_timeout_s", &Config::idle_timeout_s, 1, 3600},
 };
 const I64Key kI64Keys[] = {
     {"zego_app_id", &Config::zego_app_id, 0, 4294967295LL},
@@ -66,13 +76,17 @@ const StrKey kStrKeys[] = {
     {"data_dir", &Config::data_dir},
     {"store", &Config::store},
     {"bus", &Config::bus},
+    {"tls_cert_file", &Config::tls_cert_file},
+    {"tls_key_file", &Config::tls_key_file},
     {"jwt_hs256_secret", &Config::jwt_hs256_secret},
+    {"jwt_hs256_secret_file", &Config::jwt_hs256_secret_file},
     {"jwks_file", &Config::jwks_file},
     {"jwt_issuer", &Config::jwt_issuer},
     {"jwt_audience", &Config::jwt_audience},
     {"sqlite_synchronous", &Config::sqlite_synchronous},
     {"log_level", &Config::log_level},
     {"turn_secret", &Config::turn_secret},
+    {"turn_secret_file", &Config::turn_secret_file},
     {"fcm_service_account_file", &Config::fcm_service_account_file},
     {"fcm_project_id", &Config::fcm_project_id},
     {"fcm_base_url", &Config::fcm_base_url},
@@ -87,6 +101,7 @@ const StrKey kStrKeys[] = {
     {"vapid_subject", &Config::vapid_subject},
     {"push_ca_file", &Config::push_ca_file},
     {"zego_server_secret", &Config::zego_server_secret},
+    {"zego_server_secret_file", &Config::zego_server_secret_file},
     {"zego_token_mode", &Config::zego_token_mode},
 };
 const ListKey kListKeys[] = {
@@ -188,6 +203,14 @@ void apply_toml(const std::string& path, Config& c) {
       known = true;
     }
     if (!known) throw ConfigError(key, "unknown key in " + path);
+    if (key == "jwt_hs256_secret" || key == "turn_secret" || key == "zego_server_secret") {
+      try {
+        check_secret_permissions(path);
+      } catch (const SecretFileError& e) {
+        throw ConfigError(
+            key, std::string(e.what()) + " (or keep the secret in its own file: " + key + "_file)");
+      }
+    }
   }
 }
 
@@ -213,18 +236,25 @@ bool file_readable(const std::string& path) {
   return f.good();
 }
 
+void check_secret_file(const char* key, const std::string& path) {
+  if (path.empty()) return;
+  try {
+    check_secret_permissions(path);
+  } catch (const SecretFileError& e) {
+    throw ConfigError(key, e.what());
+  }
+  if (!file_readable(path)) throw ConfigError(key, "cannot read '" + path + "'");
+}
+
 void validate_push(const Config& c) {
-  if (!c.fcm_service_account_file.empty() && !file_readable(c.fcm_service_account_file))
-    throw ConfigError("fcm_service_account_file",
-                      "cannot read '" + c.fcm_service_account_file + "'");
+  check_secret_file("fcm_service_account_file", c.fcm_service_account_file);
   for (auto [key, url] :
        {std::pair{"fcm_base_url", &c.fcm_base_url}, std::pair{"fcm_token_url", &c.fcm_token_url},
         std::pair{"apns_base_url", &c.apns_base_url}})
     if (!url->empty() && !has_scheme(*url, {"https://", "http://"}))
       throw ConfigError(key, "'" + *url + "' must be an http(s) URL");
   if (!c.apns_key_file.empty()) {
-    if (!file_readable(c.apns_key_file))
-      throw ConfigError("apns_key_file", "cannot read '" + c.apns_key_file + "'");
+    check_secret_file("apns_key_file", c.apns_key_file);
     for (auto [key, v] :
          {std::pair{"apns_key_id", &c.apns_key_id}, std::pair{"apns_team_id", &c.apns_team_id},
           std::pair{"apns_bundle_id", &c.apns_bundle_id}})
@@ -236,17 +266,74 @@ void validate_push(const Config& c) {
     throw ConfigError("vapid_subject", "must be a mailto: or https: URI");
   if (!c.push_ca_file.empty() && !file_readable(c.push_ca_file))
     throw ConfigError("push_ca_file", "cannot read '" + c.push_ca_file + "'");
-  if (!c.zego_server_secret.empty() && c.zego_server_secret.size() != 32)
-    throw ConfigError("zego_server_secret",
-                      "must be the 32-character ServerSecret from the ZEGO console");
-  if (c.zego_server_secret.empty() != (c.zego_app_id == 0))
+  bool zego = !c.zego_server_secret.empty() || !c.zego_server_secret_file.empty();
+  if (zego) zego_secret(c);  // throws when it cannot be read or is malformed
+  if (zego != (c.zego_app_id != 0))
     throw ConfigError(c.zego_app_id ? "zego_server_secret" : "zego_app_id",
                       "zego_app_id and zego_server_secret go together");
   if (c.zego_token_mode != "gcm" && c.zego_token_mode != "cbc")
     throw ConfigError("zego_token_mode", "must be 'gcm' or 'cbc'");
 }
 
+// The secret given inline or in its file (exactly one of them), read now.
+std::string inline_or_file(const char* key, const std::string& value, const char* fileKey,
+                           const std::string& file) {
+  if (!value.empty() && !file.empty())
+    throw ConfigError(key, std::string("set ") + key + " or " + fileKey + ", not both");
+  if (file.empty()) return value;
+  try {
+    return read_secret_line(file);
+  } catch (const SecretFileError& e) {
+    throw ConfigError(fileKey, e.what());
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> jwt_hs256_secrets(const Config& c) {
+  std::vector<std::string> out;
+  if (!c.jwt_hs256_secret.empty() && !c.jwt_hs256_secret_file.empty())
+    throw ConfigError("jwt_hs256_secret",
+                      "set jwt_hs256_secret or jwt_hs256_secret_file, not both");
+  const char* key = "jwt_hs256_secret";
+  if (!c.jwt_hs256_secret_file.empty()) {
+    key = "jwt_hs256_secret_file";
+    std::string text;
+    try {
+      text = read_secret_file(c.jwt_hs256_secret_file);
+    } catch (const SecretFileError& e) {
+      throw ConfigError(key, e.what());
+    }
+    for (std::size_t start = 0; start < text.size();) {
+      auto nl = std::min(text.find('\n', start), text.size());
+      std::string line = text.substr(start, nl - start);
+      start = nl + 1;
+      auto first = line.find_first_not_of(" \t\r"), last = line.find_last_not_of(" \t\r");
+      if (first == std::string::npos || line[first] == '#') continue;
+      out.push_back(line.substr(first, last - first + 1));
+    }
+    if (out.empty()) throw ConfigError(key, "'" + c.jwt_hs256_secret_file + "' holds no secret");
+  } else if (!c.jwt_hs256_secret.empty()) {
+    out.push_back(c.jwt_hs256_secret);
+  }
+  for (const auto& s : out)
+    if (s.size() < 32) throw ConfigError(key, "every secret must be at least 32 characters");
+  return out;
+}
+
+std::string turn_secret(const Config& c) {
+  return inline_or_file("turn_secret", c.turn_secret, "turn_secret_file", c.turn_secret_file);
+}
+
+std::string zego_secret(const Config& c) {
+  std::string s = inline_or_file("zego_server_secret", c.zego_server_secret,
+                                 "zego_server_secret_file", c.zego_server_secret_file);
+  if (!s.empty() && s.size() != 32)
+    throw ConfigError(
+        c.zego_server_secret_file.empty() ? "zego_server_secret" : "zego_server_secret_file",
+        "must be the 32-character ServerSecret from the ZEGO console");
+  return s;
+}
 
 void validate(const Config& c) {
   for (const auto& ik : kIntKeys) {
@@ -290,8 +377,13 @@ void validate(const Config& c) {
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels))
     throw ConfigError("log_level", "must be one of trace, debug, info, warn, error, off");
-  if (!c.jwt_hs256_secret.empty() && c.jwt_hs256_secret.size() < 32)
-    throw ConfigError("jwt_hs256_secret", "must be at least 32 characters");
+  if (!c.tls_cert_file.empty() && !file_readable(c.tls_cert_file))
+    throw ConfigError("tls_cert_file", "cannot read '" + c.tls_cert_file + "'");
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+    throw ConfigError(c.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+                      "tls_cert_file and tls_key_file go together");
+  check_secret_file("tls_key_file", c.tls_key_file);
+  jwt_hs256_secrets(c);  // throws when they cannot be read or one is too short
   if (!c.jwks_file.empty() && !file_readable(c.jwks_file))
     throw ConfigError("jwks_file", "cannot read '" + c.jwks_file + "'");
   if (!c.jwks_file.empty() && c.jwt_issuer.empty())
@@ -304,10 +396,11 @@ void validate(const Config& c) {
   for (const auto& u : c.turn_urls)
     if (!has_scheme(u, {"turn:", "turns:"}))
       throw ConfigError("turn_urls", "'" + u + "' must start with turn: or turns:");
-  if (!c.turn_urls.empty() && c.turn_secret.empty())
-    throw ConfigError("turn_secret", "is required with turn_urls");
-  if (!c.turn_secret.empty() && c.turn_urls.empty())
-    throw ConfigError("turn_urls", "is required with turn_secret");
+  bool turn = !c.turn_secret.empty() || !c.turn_secret_file.empty();
+  if (!c.turn_urls.empty() && !turn)
+    throw ConfigError("turn_secret", "is required with turn_urls (or turn_secret_file)");
+  if (turn && c.turn_urls.empty()) throw ConfigError("turn_urls", "is required with turn_secret");
+  if (turn) turn_secret(c);
   for (const auto& u : c.public_urls) {
     auto parsed = boost::urls::parse_absolute_uri(u);
     if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") ||

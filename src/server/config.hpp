@@ -27,7 +27,15 @@ struct Config {
   int presence_grace_s = 20;
   int ping_interval_s = 15;  // a session that misses two pongs is closed
   int threads = 2;           // network threads; the store has its own
+  // TLS: a PEM certificate chain and its private key (both or neither). Reloaded on SIGHUP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Secrets are best kept in files readable by dialtoned only (the *_file keys; a file with
+  // any group/other permission is refused). Each secret may instead be given inline (the
+  // environment), never both. The files are read again on SIGHUP: a JWT key that left its file
+  // stays valid for key_rotation_overlap_s, so tokens already handed out keep working.
   std::string jwt_hs256_secret;
+  std::string jwt_hs256_secret_file;  // one or more secrets, one per line
   std::string jwks_file;
   std::string jwt_issuer;
   std::string jwt_audience;
@@ -38,7 +46,21 @@ struct Config {
   std::vector<std::string> stun_urls;
   std::vector<std::string> turn_urls;
   std::string turn_secret;
+  std::string turn_secret_file;
   int turn_ttl_s = 21600;
+  int key_rotation_overlap_s = 3600;
+
+  // Abuse limits (0: off). Per node: behind a load balancer each node counts its own.
+  int limit_calls_per_min = 10;        // call attempts (create) per caller
+  int limit_requests_per_s = 20;       // HTTP requests per user (per address before sign-in)
+  int limit_messages_per_s = 50;       // WebSocket messages per session
+  int limit_sessions_per_user = 10;    // WebSockets open at once per user
+  int limit_connections_per_ip = 100;  // TCP connections open at once per client address
+  // A connection must finish its TLS handshake and first request (or WebSocket upgrade) within
+  // handshake_timeout_s; a kept-alive HTTP connection with no request for idle_timeout_s is
+  // closed. (A WebSocket is kept by the pings: a client that stops answering is closed.)
+  int handshake_timeout_s = 10;
+  int idle_timeout_s = 30;
 
   // Push notifications. FCM HTTP v1: a service-account JSON file (project id from it unless
   // set). APNs token auth: the .p8 key file, its key id, the team id and the app's bundle id.
@@ -64,11 +86,15 @@ struct Config {
   // ZEGOCLOUD tokens (POST /v1/zego-token): off unless an app id and server secret are set.
   std::int64_t zego_app_id = 0;
   std::string zego_server_secret;
+  std::string zego_server_secret_file;
   std::string zego_token_mode = "gcm";  // or "cbc" (the legacy form)
   int zego_token_ttl_s = 3600;
 
   // Development tokens are on unless an identity provider is configured.
-  bool dev_tokens() const { return jwt_hs256_secret.empty() && jwks_file.empty(); }
+  bool dev_tokens() const {
+    return jwt_hs256_secret.empty() && jwt_hs256_secret_file.empty() && jwks_file.empty();
+  }
+  bool tls() const { return !tls_cert_file.empty(); }
   std::string host() const;
   // The origins (scheme://host[:port]) of public_urls.
   std::vector<std::string> public_origins() const;
@@ -90,5 +116,11 @@ class ConfigError : public std::runtime_error {
 // when --help or --version was printed and the process should exit 0.
 bool load_config(int argc, char** argv, Config& out);
 void validate(const Config& c);
+
+// The secrets as they are now (inline, or read from their files: these read the files each
+// time, for SIGHUP). Throw ConfigError naming the key.
+std::vector<std::string> jwt_hs256_secrets(const Config& c);  // empty: none configured
+std::string turn_secret(const Config& c);                     // empty: none
+std::string zego_secret(const Config& c);                     // empty: none
 
 }  // namespace dialtone

@@ -8,8 +8,11 @@
 #include "server/config.hpp"
 #include "server/engine.hpp"
 #include "server/hub.hpp"
+#include "server/limits.hpp"
 #include "server/metrics.hpp"
 #include "server/push_setup.hpp"
+#include "server/signing_secrets.hpp"
+#include "server/tls.hpp"
 
 namespace dialtone {
 
@@ -20,8 +23,11 @@ struct ServerContext {
   Hub& hub;
   Metrics& metrics;
   PushSetup& push;
+  SigningSecrets& secrets;
+  Limits& limits;
   std::atomic<bool> draining{false};
   const Cluster* cluster = nullptr;  // with other nodes (a bus), else none
+  TlsCertificates* tls = nullptr;    // serving HTTPS, else plain HTTP
 };
 
 }  // namespace dialtone

@@ -37,6 +37,7 @@ struct OpResult {
   std::shared_ptr<const std::string> doc;  // `call` serialized, when the engine already did it
   std::optional<boost::json::value> body;  // reads answer with a body of their own
   bool rollback = false;                   // undo this job's writes (its savepoint)
+  int retryAfterSeconds = 0;               // rate_limited
 
   static OpResult fail(ErrorCode e, std::string msg, std::optional<Call> call = std::nullopt) {
     OpResult r;

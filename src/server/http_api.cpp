@@ -41,7 +41,8 @@ HttpResponse text_response(const HttpRequest& req, http::status status, std::str
 }
 
 HttpResponse result_response(const HttpRequest& req, const OpResult& r) {
-  if (r.error != ErrorCode::ok) return error_response(req, r.error, r.message, r.call);
+  if (r.error != ErrorCode::ok)
+    return error_response(req, r.error, r.message, r.call, r.retryAfterSeconds);
   if (r.body) return json_response(req, static_cast<http::status>(r.status), *r.body);
   if (r.call) {
     HttpResponse res = json_response(req, static_cast<http::status>(r.status), nullptr);
@@ -66,8 +67,32 @@ std::optional<std::string> query_param(const urls::url_view& u, std::string_view
   return std::string((*it).value);
 }
 
-asio::awaitable<HttpResponse> dev_token(ServerContext& ctx, const HttpRequest& req) {
+// Throws rate_limited when `key` has used up its requests.
+void limit_requests(ServerContext& ctx, const std::string& key) {
+  if (TimeMs wait = ctx.limits.requests.take(key, now_ms())) {
+    ctx.metrics.count_limited("requests");
+    throw Error(ErrorCode::rate_limited, "too many requests; try again later", retry_seconds(wait));
+  }
+}
+
+}  // namespace
+
+void limit_call_attempts(ServerContext& ctx, const std::string& caller) {
+  if (TimeMs wait = ctx.limits.calls.take(caller, now_ms())) {
+    ctx.metrics.count_limited("calls");
+    throw Error(
+        ErrorCode::rate_limited,
+        "too many call attempts; try again in " + std::to_string(retry_seconds(wait)) + " s",
+        retry_seconds(wait));
+  }
+}
+
+namespace {
+
+asio::awaitable<HttpResponse> dev_token(ServerContext& ctx, const HttpRequest& req,
+                                        const Peer& peer) {
   if (!ctx.auth.dev_mode()) co_return error_response(req, ErrorCode::not_found, "no such endpoint");
+  limit_requests(ctx, "a:" + peer.address);
   boost::system::error_code ec;
   json::value v = json::parse(req.body(), ec);
   if (ec || !v.is_object())
@@ -89,6 +114,9 @@ asio::awaitable<HttpResponse> dev_token(ServerContext& ctx, const HttpRequest& r
   if (!photo || photo->size() > kMaxPhotoLength)
     co_return error_response(req, ErrorCode::bad_request,
                              "photo must be a string of at most 2048 bytes");
+  if (!photo->empty() && !photo_url_allowed(*photo, true))
+    co_return error_response(req, ErrorCode::bad_request,
+                             "photo must be an https: URL (or http: on this machine)");
   Profile p{*userId, name->empty() ? *userId : *name, *photo};
   OpResult r = co_await ctx.engine.async_run(ctx.engine.upsert_user_job(p), asio::use_awaitable);
   if (r.error != ErrorCode::ok) co_return result_response(req, r);
@@ -126,7 +154,7 @@ asio::awaitable<HttpResponse> zego_token(ServerContext& ctx, const HttpRequest& 
   ZegoTokenSpec spec;
   spec.appId = static_cast<std::uint32_t>(ctx.config.zego_app_id);
   spec.userId = who.userId;
-  spec.secret = ctx.config.zego_server_secret;
+  spec.secret = ctx.secrets.zego();
   spec.payload = zego_room_payload(c.callId);
   spec.ctime = now_ms() / 1000;
   spec.ttlSeconds = ctx.config.zego_token_ttl_s;
@@ -144,6 +172,7 @@ asio::awaitable<HttpResponse> zego_token(ServerContext& ctx, const HttpRequest& 
 asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
                                   const urls::url_view& url, const std::vector<std::string>& seg) {
   Principal who = ctx.auth.authenticate(bearer_token(req), now_ms());
+  limit_requests(ctx, "u:" + who.userId);
   ctx.engine.touch_user(who);
   const auto method = req.method();
   auto run = [&](Engine::RunFn fn) -> asio::awaitable<HttpResponse> {
@@ -154,6 +183,7 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
   if (seg[1] == "calls") {
     if (seg.size() == 2 && method == http::verb::post) {
       Request r = parse_http_request(Op::create, "", req.body());
+      limit_call_attempts(ctx, who.userId);
       co_return co_await run(ctx.engine.op_job(who, device_of(req), std::move(r)));
     }
     if (seg.size() == 2 && method == http::verb::get) {
@@ -203,7 +233,7 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
     co_return co_await zego_token(ctx, req, who);
   } else if (seg[1] == "turn-credentials" && seg.size() == 2 && method == http::verb::get) {
     co_return json_response(req, http::status::ok,
-                            ice_servers_for(ctx.config, who.userId, now_ms()));
+                            ice_servers_for(ctx.config, ctx.secrets.turn(), who.userId, now_ms()));
   } else if (seg[1] == "users" && method == http::verb::get) {
     if (seg.size() == 2) co_return co_await run(ctx.engine.users_job(std::nullopt));
     if (seg.size() == 3 || (seg.size() == 4 && seg[3] == "busy")) {
@@ -233,11 +263,14 @@ std::string bearer_token(const HttpRequest& req) {
 }
 
 HttpResponse error_response(const HttpRequest& req, ErrorCode code, std::string_view message,
-                            const std::optional<Call>& call) {
-  json::object body{{"error", json::object{{"code", error_name(code)}, {"message", message}}}};
+                            const std::optional<Call>& call, int retryAfterSeconds) {
+  json::object error{{"code", error_name(code)}, {"message", message}};
+  if (retryAfterSeconds > 0) error["retryAfterSeconds"] = retryAfterSeconds;
+  json::object body{{"error", std::move(error)}};
   if (call) body["call"] = to_public_json(*call);
   HttpResponse res = json_response(req, static_cast<http::status>(http_status(code)), body);
   if (code == ErrorCode::unauthorized) res.set(http::field::www_authenticate, "Bearer");
+  if (retryAfterSeconds > 0) res.set(http::field::retry_after, std::to_string(retryAfterSeconds));
   return res;
 }
 
@@ -263,13 +296,15 @@ std::string connect_sources(const ServerContext& ctx) {
   return out;
 }
 
-asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& req);
+asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& req,
+                                         const Peer& peer);
 
 }  // namespace
 
 // A browser page served by one node calls the others (fail-over without a load balancer):
 // requests from their origins get CORS headers, and their preflights an answer.
-asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest& req) {
+asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest& req,
+                                          const Peer& peer) {
   std::string origin = allowed_origin(ctx, req);
   if (!origin.empty() && req.method() == http::verb::options) {
     HttpResponse res{http::status::no_content, req.version()};
@@ -282,7 +317,7 @@ asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest&
     res.keep_alive(req.keep_alive());
     co_return res;
   }
-  HttpResponse res = co_await route_http(ctx, req);
+  HttpResponse res = co_await route_http(ctx, req, peer);
   if (!origin.empty()) {
     res.set(http::field::access_control_allow_origin, origin);
     res.set(http::field::vary, "Origin");
@@ -292,7 +327,8 @@ asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpRequest&
 
 namespace {
 
-asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& req) {
+asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& req,
+                                         const Peer& peer) {
   auto parsed = urls::parse_origin_form(req.target());
   if (!parsed) co_return error_response(req, ErrorCode::bad_request, "malformed request target");
   urls::url_view url = *parsed;
@@ -320,7 +356,7 @@ asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& 
     }
     if (seg.size() >= 2 && seg[0] == "v1") {
       if (seg.size() == 3 && seg[1] == "dev" && seg[2] == "token" && method == http::verb::post)
-        co_return co_await dev_token(ctx, req);
+        co_return co_await dev_token(ctx, req, peer);
       if (seg.size() == 2 && seg[1] == "info" && method == http::verb::get)
         co_return json_response(
             req, http::status::ok,
@@ -334,7 +370,7 @@ asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& 
     if (auto page = web::serve(req, url.path(), connect_sources(ctx))) co_return std::move(*page);
     co_return error_response(req, ErrorCode::not_found, "no such endpoint");
   } catch (const Error& e) {
-    co_return error_response(req, e.code(), e.what());
+    co_return error_response(req, e.code(), e.what(), std::nullopt, e.retry_after_seconds());
   }
 }
 

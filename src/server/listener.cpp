@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/url.hpp>
 
@@ -24,20 +25,46 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto kRequestTimeout = std::chrono::seconds(30);
+constexpr char kHsts[] = "max-age=31536000";
 
-asio::awaitable<void> write_and_close(beast::tcp_stream& stream, HttpResponse res) {
-  res.keep_alive(false);
-  co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
+// Holds one of the address's connection slots (limit_connections_per_ip) while it lives.
+struct ConnectionSlot {
+  ServerContext& ctx;
+  std::string address;
+  ConnectionSlot(ServerContext& c, std::string a) : ctx(c), address(std::move(a)) {
+    ctx.metrics.connections++;
+  }
+  ~ConnectionSlot() {
+    ctx.limits.connections.release(address);
+    ctx.metrics.connections--;
+  }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+};
+
+template <class Stream>
+void shutdown_send(Stream& stream) {
   beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+template <class Stream>
+asio::awaitable<void> write_and_close(Stream& stream, const Peer& peer, HttpResponse res) {
+  res.keep_alive(false);
+  if (peer.tls) res.set(http::field::strict_transport_security, kHsts);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
+  shutdown_send(stream);
 }
 
 // Upgrades to a WebSocket after authenticating; answers an HTTP error otherwise.
-asio::awaitable<void> upgrade(ServerContext& ctx, beast::tcp_stream& stream, HttpRequest req) {
+template <class Stream>
+asio::awaitable<void> upgrade(ServerContext& ctx, Stream& stream, const Peer& peer,
+                              std::shared_ptr<void> keep, HttpRequest req) {
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url || url->path() != "/v1/ws") {
-    co_await write_and_close(stream, error_response(req, ErrorCode::not_found, "no such endpoint"));
+    co_await write_and_close(stream, peer,
+                             error_response(req, ErrorCode::not_found, "no such endpoint"));
     co_return;
   }
   Principal who;
@@ -52,49 +79,68 @@ asio::awaitable<void> upgrade(ServerContext& ctx, beast::tcp_stream& stream, Htt
     } else {
       device = random_id();
     }
+    if (ctx.limits.sessionsPerUser > 0 &&
+        ctx.hub.session_count(who.userId) >= static_cast<std::size_t>(ctx.limits.sessionsPerUser)) {
+      ctx.metrics.count_limited("sessions");
+      throw Error(ErrorCode::rate_limited,
+                  "too many connections for this user (" +
+                      std::to_string(ctx.limits.sessionsPerUser) + "); close one first",
+                  30);
+    }
   } catch (const Error& e) {
     refused = e;
   }
   if (refused) {
-    co_await write_and_close(stream, error_response(req, refused->code(), refused->what()));
+    co_await write_and_close(stream, peer,
+                             error_response(req, refused->code(), refused->what(), std::nullopt,
+                                            refused->retry_after_seconds()));
     co_return;
   }
   if (ctx.draining) {
-    co_await write_and_close(stream, error_response(req, ErrorCode::unavailable, "shutting down"));
+    co_await write_and_close(stream, peer,
+                             error_response(req, ErrorCode::unavailable, "shutting down"));
     co_return;
   }
   co_await ctx.engine.async_touch_user(who, use_awaitable);
-  auto session =
-      std::make_shared<WsSession>(ctx, std::move(stream), std::move(who), std::move(device));
+  auto session = std::make_shared<WsSession<Stream>>(ctx, std::move(stream), std::move(who),
+                                                     std::move(device), std::move(keep));
   // Spawned rather than awaited: this HTTP coroutine's frames (parser, buffers, the request)
   // would otherwise live as long as the WebSocket, ~10 KiB per idle session.
   auto ex = session->get_executor();
   asio::co_spawn(ex, session->run(std::move(req)), asio::detached);
 }
 
-asio::awaitable<void> http_session(ServerContext& ctx, tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
+// Serves HTTP requests on one connection until it closes, or hands it to a WebSocket.
+// `keep` holds what must outlive the stream (the connection slot, the TLS context).
+template <class Stream>
+asio::awaitable<void> http_session(ServerContext& ctx, Stream stream, Peer peer,
+                                   std::shared_ptr<void> keep) {
   beast::flat_buffer buffer;
+  auto& tcp = beast::get_lowest_layer(stream);
+  // The first request (or WebSocket upgrade) must come whole within the handshake timeout;
+  // later ones on a kept-alive connection within the idle timeout.
+  auto timeout = std::chrono::seconds(ctx.config.handshake_timeout_s);
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(kMaxMessageBytes);
     parser.header_limit(16 * 1024);
-    stream.expires_after(kRequestTimeout);  // a slow or silent client cannot hold the socket
+    tcp.expires_after(timeout);  // a slow or silent client cannot hold the socket
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
     if (ec == http::error::body_limit) {
       HttpRequest head;
       head.version(11);
       co_await write_and_close(
-          stream, error_response(head, ErrorCode::payload_too_large, "body over 64 KiB"));
+          stream, peer, error_response(head, ErrorCode::payload_too_large, "body over 64 KiB"));
       co_return;
     }
     if (ec) {
       if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-          ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+          ec != asio::error::connection_reset && ec != asio::error::operation_aborted &&
+          ec != asio::ssl::error::stream_truncated) {
         HttpRequest head;
         head.version(11);
         co_await write_and_close(
-            stream, error_response(head, ErrorCode::bad_request, "malformed HTTP request"));
+            stream, peer, error_response(head, ErrorCode::bad_request, "malformed HTTP request"));
       }
       co_return;
     }
@@ -102,20 +148,64 @@ asio::awaitable<void> http_session(ServerContext& ctx, tcp::socket socket) {
     if (beast::websocket::is_upgrade(req)) {
       buffer.clear();  // this frame lives as long as the WebSocket: keep it small
       buffer.shrink_to_fit();
-      co_await upgrade(ctx, stream, std::move(req));
+      co_await upgrade(ctx, stream, peer, std::move(keep), std::move(req));
       co_return;
     }
-    stream.expires_never();
-    HttpResponse res = co_await handle_http(ctx, req);
+    tcp.expires_never();
+    HttpResponse res = co_await handle_http(ctx, req, peer);
     if (ctx.draining) res.keep_alive(false);
-    stream.expires_after(kRequestTimeout);
+    if (peer.tls) res.set(http::field::strict_transport_security, kHsts);
+    tcp.expires_after(std::chrono::seconds(ctx.config.idle_timeout_s));
     auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
     if (wec || !res.keep_alive()) {
-      beast::error_code sec;
-      stream.socket().shutdown(tcp::socket::shutdown_send, sec);
+      shutdown_send(stream);
       co_return;
     }
+    timeout = std::chrono::seconds(ctx.config.idle_timeout_s);
   }
+}
+
+asio::awaitable<void> tls_session(ServerContext& ctx, tcp::socket socket, Peer peer,
+                                  std::shared_ptr<ConnectionSlot> slot) {
+  auto tls = ctx.tls->current();
+  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+  beast::get_lowest_layer(stream).expires_after(
+      std::chrono::seconds(ctx.config.handshake_timeout_s));
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                              asio::as_tuple(use_awaitable));
+  if (ec) {
+    ctx.metrics.tls_handshake_failures++;
+    spdlog::debug("TLS_HANDSHAKE_FAILED error=\"{}\"", ec.message());
+    co_return;
+  }
+  // The connection keeps the context it was accepted with (a SIGHUP swaps in a new one).
+  auto keep = std::make_shared<
+      std::pair<std::shared_ptr<ConnectionSlot>, std::shared_ptr<asio::ssl::context>>>(
+      std::move(slot), std::move(tls));
+  co_await http_session(ctx, std::move(stream), std::move(peer), std::move(keep));
+}
+
+// Over limit_connections_per_ip: a 429 written at once (plain HTTP) and the connection closed,
+// before anything is read or a TLS handshake is spent on it.
+template <class Socket>
+void refuse_connection(ServerContext& ctx, Socket& socket) {
+  ctx.metrics.count_limited("connections");
+  if (!ctx.tls) {
+    static const std::string kTooMany = [] {
+      std::string body =
+          R"({"error":{"code":"rate_limited","message":"too many connections from this address",)"
+          R"("retryAfterSeconds":10}})";
+      return "HTTP/1.1 429 Too Many Requests\r\nServer: dialtoned\r\nContent-Type: "
+             "application/json\r\nRetry-After: 10\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.write_some(asio::buffer(kTooMany), ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+  }
+  beast::error_code ec;
+  socket.close(ec);
 }
 
 }  // namespace
@@ -129,8 +219,24 @@ asio::awaitable<void> accept_loop(ServerContext& ctx, tcp::acceptor& acceptor) {
       spdlog::warn("ACCEPT_FAILED error=\"{}\"", ec.message());
       continue;  // e.g. EMFILE: keep serving the connections we have
     }
+    beast::error_code rec;
+    auto remote = socket.remote_endpoint(rec);
+    if (rec) continue;  // gone already
+    Peer peer{remote.address().to_string(), ctx.tls != nullptr};
+    if (!ctx.limits.connections.acquire(peer.address)) {
+      refuse_connection(ctx, socket);
+      continue;
+    }
+    auto slot = std::make_shared<ConnectionSlot>(ctx, peer.address);
     socket.set_option(tcp::no_delay(true));
-    asio::co_spawn(strand, http_session(ctx, std::move(socket)), asio::detached);
+    if (ctx.tls)
+      asio::co_spawn(strand, tls_session(ctx, std::move(socket), std::move(peer), std::move(slot)),
+                     asio::detached);
+    else
+      asio::co_spawn(
+          strand,
+          http_session(ctx, beast::tcp_stream(std::move(socket)), std::move(peer), std::move(slot)),
+          asio::detached);
   }
 }
 

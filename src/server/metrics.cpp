@@ -45,6 +45,11 @@ void Metrics::count_push(const std::string& provider, const std::string& outcome
   ++pushes_[{provider, outcome}];
 }
 
+void Metrics::count_limited(const char* limit) {
+  std::lock_guard lk(mu_);
+  ++limited_[limit];
+}
+
 namespace {
 // Label values come from clients (reasons): escape as the text format requires.
 std::string escape(const std::string& v) {
@@ -107,6 +112,23 @@ std::string Metrics::render() const {
       out += fmt::format("dialtone_push_total{{provider=\"{}\",outcome=\"{}\"}} {}\n", k.first,
                          k.second, n);
   }
+  out +=
+      "# HELP dialtone_rate_limited_total Requests, messages and connections refused by an abuse "
+      "limit.\n"
+      "# TYPE dialtone_rate_limited_total counter\n";
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [k, n] : limited_)
+      out += fmt::format("dialtone_rate_limited_total{{limit=\"{}\"}} {}\n", k, n);
+  }
+  out +=
+      "# HELP dialtone_connections TCP connections open.\n"
+      "# TYPE dialtone_connections gauge\n";
+  out += fmt::format("dialtone_connections {}\n", connections.load());
+  out +=
+      "# HELP dialtone_tls_handshake_failures_total TLS handshakes that failed or timed out.\n"
+      "# TYPE dialtone_tls_handshake_failures_total counter\n";
+  out += fmt::format("dialtone_tls_handshake_failures_total {}\n", tls_handshake_failures.load());
   out +=
       "# HELP dialtone_push_pending Pushes queued, waiting to retry or in flight.\n"
       "# TYPE dialtone_push_pending gauge\n";

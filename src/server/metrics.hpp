@@ -36,16 +36,21 @@ class Metrics {
   Histogram store_commit;                        // one group commit
   std::array<Histogram, 3> push_send;            // one push request, by Platform
   std::atomic<std::int64_t> push_pending{0};     // pushes queued, waiting to retry or in flight
+  std::atomic<std::int64_t> connections{0};      // TCP connections open
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
 
   void count_terminal(const std::string& state, const std::string& reason);
   // outcome: delivered, retried, dead_token, failed, expired, cancelled, dropped.
   void count_push(const std::string& provider, const std::string& outcome);
+  // limit: calls, requests, messages, sessions, connections.
+  void count_limited(const char* limit);
   std::string render() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> terminal_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> pushes_;
+  std::map<std::string, std::uint64_t> limited_;
 };
 
 }  // namespace dialtone

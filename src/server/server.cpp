@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -36,16 +37,18 @@ std::string redacted(const std::string& url) {
   return url.substr(0, scheme + 3) + user + url.substr(at);
 }
 
-void print_banner(const Config& c, const tcp::endpoint& ep, bool dev, const Cluster* cluster) {
+void print_banner(const Config& c, const tcp::endpoint& ep, bool dev, const Cluster* cluster,
+                  const TlsCertificates* tls) {
   std::string host =
       ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-  std::string base = "http://" + host + ":" + std::to_string(ep.port());
+  std::string base = (tls ? "https://" : "http://") + host + ":" + std::to_string(ep.port());
   std::cout << "dialtoned 0.1.0 listening on " << base << "\n"
             << "  store: "
             << (c.store.empty()
                     ? "sqlite at " + (std::filesystem::path(c.data_dir) / "dialtone.db").string()
                     : "postgres at " + redacted(c.store))
             << "\n";
+  if (tls) std::cout << "  tls: " << tls->describe() << " (SIGHUP reloads it)\n";
   if (cluster)
     std::cout << "  bus: nats at " << redacted(c.bus) << ", node " << cluster->node_id() << "\n";
   std::cout << "  ring timeout " << c.ring_timeout_s << " s, media timeout " << c.media_timeout_s
@@ -69,7 +72,12 @@ int run_server(const Config& config) {
           ? open_sqlite_store((std::filesystem::path(config.data_dir) / "dialtone.db").string(),
                               config.sqlite_synchronous)
           : open_postgres_store(config.store);
-  Authenticator auth(config);
+  Authenticator auth(config, now_ms());
+  SigningSecrets secrets(config);
+  Limits limits(config);
+  std::unique_ptr<TlsCertificates> tls;
+  if (config.tls())
+    tls = std::make_unique<TlsCertificates>(config.tls_cert_file, config.tls_key_file);
   Metrics metrics;
   Hub hub;
   EngineOptions opts{config.ring_timeout_s * 1000LL, config.media_timeout_s * 1000LL,
@@ -107,16 +115,48 @@ int run_server(const Config& config) {
   push.service->start();
   engine.start();
 
-  ServerContext ctx{config, auth, engine, hub, metrics, push};
+  ServerContext ctx{config, auth, engine, hub, metrics, push, secrets, limits};
   ctx.cluster = cluster.get();
+  ctx.tls = tls.get();
   tcp::acceptor acceptor(ioc);
   tcp::endpoint ep(asio::ip::make_address(config.host()), config.port());
   acceptor.open(ep.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));
   acceptor.bind(ep);
   acceptor.listen(asio::socket_base::max_listen_connections);
-  print_banner(config, acceptor.local_endpoint(), auth.dev_mode(), cluster.get());
+  print_banner(config, acceptor.local_endpoint(), auth.dev_mode(), cluster.get(), tls.get());
   asio::co_spawn(ioc, accept_loop(ctx, acceptor), asio::detached);
+
+  // SIGHUP: the certificate, the JWT keys and the signing secrets are read again from their
+  // files. Connections, sessions and calls go on; what fails to load keeps the old value.
+  asio::signal_set hup(ioc, SIGHUP);
+  auto reloader = [&]() -> asio::awaitable<void> {
+    for (;;) {
+      auto [ec, sig] = co_await hup.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      int failed = 0;
+      auto attempt = [&](const char* what, auto&& fn) {
+        try {
+          fn();
+        } catch (const std::exception& e) {
+          ++failed;
+          spdlog::error("RELOAD_FAILED what={} error=\"{}\"", what, e.what());
+        }
+      };
+      if (tls)
+        attempt("tls", [&] {
+          if (auto err = tls->reload()) throw std::runtime_error(*err);
+          spdlog::info("RELOAD tls certificate=\"{}\"", tls->describe());
+        });
+      attempt("jwt_keys", [&] {
+        std::size_t n = auth.reload(now_ms());
+        if (!auth.dev_mode()) spdlog::info("RELOAD jwt_keys trusted={}", n);
+      });
+      attempt("secrets", [&] { secrets.reload(); });
+      spdlog::info("RELOAD_DONE failed={}", failed);
+    }
+  };
+  asio::co_spawn(ioc, reloader(), asio::detached);
 
   // Two-phase shutdown: stop accepting and say goodbye to every session; once they are gone
   // (or after 3 s), drain the engine, and stop after whatever it still had to publish.
@@ -127,6 +167,7 @@ int run_server(const Config& config) {
     ctx.draining = true;
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    hup.cancel(ignored);
     hub.shutdown_all();
     asio::steady_timer poll(ioc);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);

@@ -33,7 +33,8 @@ std::string turn_password(std::string_view secret, std::string_view username) {
   return base64_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
-json::object ice_servers_for(const Config& c, std::string_view user_id, TimeMs now) {
+json::object ice_servers_for(const Config& c, std::string_view secret, std::string_view user_id,
+                             TimeMs now) {
   json::array servers;
   if (!c.stun_urls.empty()) {
     json::array urls(c.stun_urls.begin(), c.stun_urls.end());
@@ -44,7 +45,7 @@ json::object ice_servers_for(const Config& c, std::string_view user_id, TimeMs n
     json::array urls(c.turn_urls.begin(), c.turn_urls.end());
     servers.push_back(json::object{{"urls", std::move(urls)},
                                    {"username", username},
-                                   {"credential", turn_password(c.turn_secret, username)}});
+                                   {"credential", turn_password(secret, username)}});
   }
   return json::object{{"iceServers", std::move(servers)}, {"ttlSeconds", c.turn_ttl_s}};
 }

@@ -18,7 +18,9 @@ std::string turn_username(long long expiry_s, std::string_view user_id);
 // base64(HMAC-SHA1(secret, username)), standard alphabet with padding.
 std::string turn_password(std::string_view secret, std::string_view username);
 
-// {"iceServers":[{"urls":[stun...]},{"urls":[turn...],"username","credential"}],"ttlSeconds"}
-boost::json::object ice_servers_for(const Config& c, std::string_view user_id, TimeMs now);
+// {"iceServers":[{"urls":[stun...]},{"urls":[turn...],"username","credential"}],"ttlSeconds"},
+// the TURN credential minted from `secret` (the current turn secret).
+boost::json::object ice_servers_for(const Config& c, std::string_view secret,
+                                    std::string_view user_id, TimeMs now);
 
 }  // namespace dialtone

@@ -6,6 +6,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <array>
@@ -20,21 +22,26 @@ namespace websocket = beast::websocket;
 namespace json = boost::json;
 using asio::use_awaitable;
 
-WsSession::WsSession(ServerContext& ctx, beast::tcp_stream stream, Principal who,
-                     std::string deviceId)
+template <class Stream>
+WsSession<Stream>::WsSession(ServerContext& ctx, Stream stream, Principal who, std::string deviceId,
+                             std::shared_ptr<void> keep)
     : ctx_(ctx),
       ws_(std::move(stream)),
+      keep_(std::move(keep)),
+      messages_(ctx.limits.messagesPerS, 2.0 * ctx.limits.messagesPerS, now_ms()),
       who_(std::move(who)),
       device_(std::move(deviceId)),
       wake_(ws_.get_executor()) {
   ctx_.metrics.ws_sessions++;
 }
 
-WsSession::~WsSession() {
+template <class Stream>
+WsSession<Stream>::~WsSession() {
   ctx_.metrics.ws_sessions--;
 }
 
-asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
+template <class Stream>
+asio::awaitable<void> WsSession<Stream>::run(HttpRequest upgrade) {
   auto self = shared_from_this();
   beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout opt{};
@@ -87,17 +94,30 @@ asio::awaitable<void> WsSession::run(HttpRequest upgrade) {
   ctx_.hub.leave(this);
 }
 
-void WsSession::handle(std::string_view text) {
+template <class Stream>
+void WsSession<Stream>::handle(std::string_view text) {
   if (text.size() > kMaxMessageBytes) {
     reply(try_extract_id(text),
           OpResult::fail(ErrorCode::payload_too_large, "message over 64 KiB"));
     return;
   }
+  if (ctx_.limits.messagesPerS > 0) {
+    if (TimeMs wait = messages_.take(now_ms())) {
+      ctx_.metrics.count_limited("messages");
+      OpResult r = OpResult::fail(ErrorCode::rate_limited, "too many messages; slow down");
+      r.retryAfterSeconds = retry_seconds(wait);
+      reply(try_extract_id(text), r);
+      return;
+    }
+  }
   Request req;
   try {
     req = parse_ws_request(text);
+    if (req.op == Op::create) limit_call_attempts(ctx_, who_.userId);
   } catch (const Error& e) {
-    reply(try_extract_id(text), OpResult::fail(e.code(), e.what()));
+    OpResult r = OpResult::fail(e.code(), e.what());
+    r.retryAfterSeconds = e.retry_after_seconds();
+    reply(req.id.is_null() ? try_extract_id(text) : req.id, r);
     return;
   }
   // Signals on an active call skip the store: they change nothing, and the hub holds the
@@ -122,7 +142,8 @@ void WsSession::handle(std::string_view text) {
       });
 }
 
-void WsSession::reply(const json::value& id, const OpResult& r) {
+template <class Stream>
+void WsSession<Stream>::reply(const json::value& id, const OpResult& r) {
   // {"type":"reply","id":…,"ok":…,["error":…,]["call":…,]"serverTime":"…"}, with the document
   // the engine already serialized spliced in rather than serialized again.
   std::string m = R"({"type":"reply","id":)";
@@ -131,7 +152,9 @@ void WsSession::reply(const json::value& id, const OpResult& r) {
     m += R"(,"ok":true)";
   } else {
     m += R"(,"ok":false,"error":)";
-    m += json::serialize(json::object{{"code", error_name(r.error)}, {"message", r.message}});
+    json::object error{{"code", error_name(r.error)}, {"message", r.message}};
+    if (r.retryAfterSeconds > 0) error["retryAfterSeconds"] = r.retryAfterSeconds;
+    m += json::serialize(error);
   }
   if (r.call) {
     m += R"(,"call":)";
@@ -143,18 +166,21 @@ void WsSession::reply(const json::value& id, const OpResult& r) {
   enqueue(std::make_shared<const std::string>(std::move(m)));
 }
 
-void WsSession::deliver(Message msg) {
+template <class Stream>
+void WsSession<Stream>::deliver(Message msg) {
   asio::post(ws_.get_executor(), [self = shared_from_this(), msg = std::move(msg)]() mutable {
     self->enqueue(std::move(msg));
   });
 }
 
-void WsSession::shutdown() {
+template <class Stream>
+void WsSession<Stream>::shutdown() {
   asio::post(ws_.get_executor(),
              [self = shared_from_this()] { self->close(websocket::close_code::going_away); });
 }
 
-void WsSession::enqueue(Message msg) {
+template <class Stream>
+void WsSession<Stream>::enqueue(Message msg) {
   if (closing_) return;
   std::size_t queued = queue_.size() - queue_head_;
   if (queued >= kMaxQueued) {
@@ -166,7 +192,8 @@ void WsSession::enqueue(Message msg) {
   if (queued == 0) wake_.cancel();
 }
 
-void WsSession::close(websocket::close_code code) {
+template <class Stream>
+void WsSession<Stream>::close(websocket::close_code code) {
   if (closing_) return;
   closing_ = true;
   close_code_ = code;
@@ -177,7 +204,8 @@ void WsSession::close(websocket::close_code code) {
 
 // The one writer: messages in order, a ping every ping_interval_s (two unanswered pings close
 // the connection), and the close frame.
-asio::awaitable<void> WsSession::writer() {
+template <class Stream>
+asio::awaitable<void> WsSession<Stream>::writer() {
   auto self = shared_from_this();
   const auto interval = std::chrono::seconds(ctx_.config.ping_interval_s);
   next_ping_ = std::chrono::steady_clock::now() + interval;
@@ -222,7 +250,8 @@ asio::awaitable<void> WsSession::writer() {
 // Closing a socket with unread input makes the kernel send a reset, which can destroy the
 // close frame (e.g. 1009) before the peer reads it. So: stop sending, and drain what the peer
 // still sends for up to a second.
-asio::awaitable<void> WsSession::linger() {
+template <class Stream>
+asio::awaitable<void> WsSession<Stream>::linger() {
   auto& tcp = beast::get_lowest_layer(ws_);
   beast::error_code ignored;
   tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
@@ -234,5 +263,8 @@ asio::awaitable<void> WsSession::linger() {
     if (ec) break;
   }
 }
+
+template class WsSession<beast::tcp_stream>;
+template class WsSession<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace dialtone

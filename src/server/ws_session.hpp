@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <memory>
@@ -16,13 +17,17 @@
 
 #include "server/context.hpp"
 #include "server/http_api.hpp"
+#include "server/limits.hpp"
 
 namespace dialtone {
 
-class WsSession : public SessionSink, public std::enable_shared_from_this<WsSession> {
+// Stream: boost::beast::tcp_stream, or boost::beast::ssl_stream of one (TLS).
+template <class Stream>
+class WsSession : public SessionSink, public std::enable_shared_from_this<WsSession<Stream>> {
  public:
-  WsSession(ServerContext& ctx, boost::beast::tcp_stream stream, Principal who,
-            std::string deviceId);
+  // `keep` is held as long as the session (the connection's slot, its TLS context).
+  WsSession(ServerContext& ctx, Stream stream, Principal who, std::string deviceId,
+            std::shared_ptr<void> keep);
   ~WsSession() override;
 
   // Completes the handshake for `upgrade`, then serves until the connection ends.
@@ -43,8 +48,12 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   void reply(const boost::json::value& id, const OpResult& r);
   void close(boost::beast::websocket::close_code code);
 
+  using std::enable_shared_from_this<WsSession<Stream>>::shared_from_this;
+
   ServerContext& ctx_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<Stream> ws_;
+  std::shared_ptr<void> keep_;
+  TokenBucket messages_;  // limit_messages_per_s
   Principal who_;
   std::string device_;
   // Outgoing messages: a vector used as a queue (std::deque allocates its first chunk on
@@ -61,5 +70,8 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   static constexpr std::size_t kMaxQueued = 4096;            // a slower consumer is cut off
   static constexpr std::size_t kHardMessageLimit = 1 << 20;  // beyond this: close 1009
 };
+
+extern template class WsSession<boost::beast::tcp_stream>;
+extern template class WsSession<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace dialtone

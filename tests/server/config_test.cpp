@@ -24,10 +24,18 @@ std::string load(std::vector<std::string> args, Config* out = nullptr) {
   return "";
 }
 
-std::string write_file(const std::string& name, const std::string& text) {
+std::string write_file(const std::string& name, const std::string& text,
+                       std::filesystem::perms mode = std::filesystem::perms(0644)) {
   auto p = std::filesystem::temp_directory_path() / name;
+  std::filesystem::remove(p);
   std::ofstream(p) << text;
+  std::filesystem::permissions(p, mode);
   return p.string();
+}
+
+// A file only its owner may read (what dialtoned demands of a file that holds a secret).
+std::string write_secret(const std::string& name, const std::string& text) {
+  return write_file(name, text, std::filesystem::perms(0600));
 }
 
 TEST(Config, DefaultsAreTheEmbeddedDefault) {
@@ -89,7 +97,7 @@ TEST(Config, PushAndZegoKeys) {
   EXPECT_EQ(load({"--zego-app-id", "1"}), "zego_server_secret");
   EXPECT_EQ(load({"--zego-token-mode", "ecb"}), "zego_token_mode");
   EXPECT_EQ(load({"--apns-key-file", "/nonexistent.p8"}), "apns_key_file");
-  auto key = write_file("dt-apns.p8", "x");
+  auto key = write_secret("dt-apns.p8", "x");
   EXPECT_EQ(load({"--apns-key-file", key, "--apns-key-id", "K"}), "apns_team_id");
   EXPECT_EQ(load({"--apns-environment", "staging"}), "apns_environment");
   EXPECT_EQ(load({"--fcm-service-account-file", "/nonexistent.json"}), "fcm_service_account_file");
@@ -127,10 +135,10 @@ TEST(Config, TheSampleConfigIsValidAndHoldsTheDefaults) {
 }
 
 TEST(Config, IceServerLists) {
-  auto file = write_file("dt-cfg-ice.toml",
-                         "stun_urls = [\"stun:a:3478\"]\n"
-                         "turn_urls = [\"turn:a:3478?transport=udp\", \"turns:a:5349\"]\n"
-                         "turn_secret = \"north\"\nturn_ttl_s = 600\n");
+  auto file = write_secret("dt-cfg-ice.toml",
+                           "stun_urls = [\"stun:a:3478\"]\n"
+                           "turn_urls = [\"turn:a:3478?transport=udp\", \"turns:a:5349\"]\n"
+                           "turn_secret = \"north\"\nturn_ttl_s = 600\n");
   Config c;
   ASSERT_EQ(load({"--config", file}, &c), "");
   EXPECT_EQ(c.stun_urls, std::vector<std::string>{"stun:a:3478"});
@@ -156,6 +164,83 @@ TEST(Config, IssuerTurnsDevTokensOff) {
   Config c;
   ASSERT_EQ(load({"--jwt-hs256-secret", std::string(40, 'k')}, &c), "");
   EXPECT_FALSE(c.dev_tokens());
+}
+
+}  // namespace
+}  // namespace dialtone
+
+namespace dialtone {
+namespace {
+
+TEST(Config, SecretsComeFromFilesOnlyTheOwnerCanRead) {
+  // A key file that others may read stops the server, naming the key and the fix.
+  auto open_key = write_file("dt-open.p8", "x", std::filesystem::perms(0640));
+  EXPECT_EQ(load({"--apns-key-file", open_key, "--apns-key-id", "K", "--apns-team-id", "T",
+                  "--apns-bundle-id", "b"}),
+            "apns_key_file");
+  auto open_sa = write_file("dt-open-sa.json", "{}", std::filesystem::perms(0604));
+  EXPECT_EQ(load({"--fcm-service-account-file", open_sa}), "fcm_service_account_file");
+
+  // An inline secret in a config file that others may read: refused; in a private one: fine.
+  const std::string turn = "turn_urls = [\"turn:a:1\"]\nturn_secret = \"north\"\n";
+  EXPECT_EQ(load({"--config", write_file("dt-open.toml", turn)}), "turn_secret");
+  Config c;
+  ASSERT_EQ(load({"--config", write_secret("dt-private.toml", turn)}, &c), "");
+  EXPECT_EQ(turn_secret(c), "north");
+
+  // The secret in its own file: read from there, first line, trimmed.
+  auto secret = write_secret("dt-turn.secret", "  south  \n");
+  ASSERT_EQ(load({"--turn-urls", "turn:a:1", "--turn-secret-file", secret}, &c), "");
+  EXPECT_EQ(turn_secret(c), "south");
+  EXPECT_EQ(load({"--turn-urls", "turn:a:1", "--turn-secret-file",
+                  write_file("dt-turn-open.secret", "south\n")}),
+            "turn_secret_file");
+  EXPECT_EQ(load({"--turn-urls", "turn:a:1", "--turn-secret-file", secret, "--turn-secret", "x"}),
+            "turn_secret");
+  EXPECT_EQ(load({"--turn-urls", "turn:a:1", "--turn-secret-file", "/nonexistent"}),
+            "turn_secret_file");
+
+  // JWT secrets: one per line (comments and blank lines skipped), each at least 32 characters.
+  auto jwt = write_secret(
+      "dt-jwt.secret", "# current\n" + std::string(40, 'a') + "\n\n" + std::string(40, 'b') + "\n");
+  ASSERT_EQ(load({"--jwt-hs256-secret-file", jwt}, &c), "");
+  EXPECT_FALSE(c.dev_tokens());
+  EXPECT_EQ(jwt_hs256_secrets(c),
+            (std::vector<std::string>{std::string(40, 'a'), std::string(40, 'b')}));
+  EXPECT_EQ(load({"--jwt-hs256-secret-file", write_secret("dt-jwt-short.secret", "short\n")}),
+            "jwt_hs256_secret_file");
+  EXPECT_EQ(load({"--jwt-hs256-secret-file", write_secret("dt-jwt-empty.secret", "\n# none\n")}),
+            "jwt_hs256_secret_file");
+
+  // ZEGO's secret from a file, checked as inline.
+  auto zego = write_secret("dt-zego.secret", "fa94dd0f974cf2e293728a526b028271\n");
+  ASSERT_EQ(load({"--zego-app-id", "1", "--zego-server-secret-file", zego}, &c), "");
+  EXPECT_EQ(zego_secret(c), "fa94dd0f974cf2e293728a526b028271");
+  EXPECT_EQ(load({"--zego-app-id", "1", "--zego-server-secret-file",
+                  write_secret("dt-zego-short.secret", "short")}),
+            "zego_server_secret_file");
+}
+
+TEST(Config, TlsAndLimits) {
+  EXPECT_EQ(load({"--tls-cert-file", "/nonexistent.pem"}), "tls_cert_file");
+  auto cert = write_file("dt-cert.pem", "x");
+  EXPECT_EQ(load({"--tls-cert-file", cert}), "tls_key_file") << "needs its key";
+  EXPECT_EQ(load({"--tls-cert-file", cert, "--tls-key-file",
+                  write_file("dt-key-open.pem", "x", std::filesystem::perms(0644))}),
+            "tls_key_file");
+  Config c;
+  ASSERT_EQ(load({"--tls-cert-file", cert, "--tls-key-file", write_secret("dt-key.pem", "x")}, &c),
+            "");
+  EXPECT_TRUE(c.tls());
+  ASSERT_EQ(load({"--limit-calls-per-min", "3", "--limit-connections-per-ip", "0",
+                  "--handshake-timeout-s", "2"},
+                 &c),
+            "");
+  EXPECT_EQ(c.limit_calls_per_min, 3);
+  EXPECT_EQ(c.limit_connections_per_ip, 0);
+  EXPECT_EQ(c.handshake_timeout_s, 2);
+  EXPECT_EQ(load({"--limit-calls-per-min", "-1"}), "limit_calls_per_min");
+  EXPECT_EQ(load({"--handshake-timeout-s", "0"}), "handshake_timeout_s");
 }
 
 }  // namespace

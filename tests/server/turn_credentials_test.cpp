@@ -42,7 +42,7 @@ TEST(TurnCredentials, AnswerIsAnRtcConfiguration) {
   c.turn_secret = "north";
   c.turn_ttl_s = 86400;
   const TimeMs now = (2145916800LL - 86400) * 1000 + 999;  // expiry = now + ttl, in seconds
-  auto o = ice_servers_for(c, "alice", now);
+  auto o = ice_servers_for(c, c.turn_secret, "alice", now);
   EXPECT_EQ(o.at("ttlSeconds").as_int64(), 86400);
   const auto& servers = o.at("iceServers").as_array();
   ASSERT_EQ(servers.size(), 2u);
@@ -57,7 +57,7 @@ TEST(TurnCredentials, AnswerIsAnRtcConfiguration) {
 
 TEST(TurnCredentials, NothingConfiguredIsAnEmptyList) {
   Config c;
-  auto o = ice_servers_for(c, "alice", 0);
+  auto o = ice_servers_for(c, c.turn_secret, "alice", 0);
   EXPECT_TRUE(o.at("iceServers").as_array().empty());
 }
 

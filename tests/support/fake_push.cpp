@@ -29,9 +29,14 @@ json::value read_json(const std::string& path) {
   return json::parse(ss.str());
 }
 
+// The keys dialtoned reads must be readable by their owner only (it refuses others).
 void write(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
-  f << text;
+  {
+    std::ofstream f(path);
+    f << text;
+  }
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 }  // namespace
