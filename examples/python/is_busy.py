@@ -16,7 +16,8 @@ class Config(ctypes.Structure):
                 ("device_id", ctypes.c_char_p), ("media_enabled", ctypes.c_int),
                 ("input", ctypes.c_char_p), ("output", ctypes.c_char_p),
                 ("ice_local_addresses", ctypes.c_char_p), ("relay_only", ctypes.c_int),
-                ("auto_ringing", ctypes.c_int)]
+                ("auto_ringing", ctypes.c_int),
+                ("ca_file", ctypes.c_char_p)]
 
 
 # dt_bool_done: void (*)(void* user, dt_error code, const char* message, int value)

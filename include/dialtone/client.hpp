@@ -44,9 +44,12 @@ struct MediaConfig {
 };
 
 struct ClientConfig {
-  // dialtoned's base URL (http:// only for now); for a cluster, several separated by commas:
-  // a connection that fails or drops moves on to the next.
+  // dialtoned's base URL (https://, or http:// on a trusted network); for a cluster, several
+  // separated by commas: a connection that fails or drops moves on to the next.
   std::string server = "http://127.0.0.1:8080";
+  // A PEM file of certificate authorities trusted for https servers besides the system's
+  // (a private CA); empty: the system's only.
+  std::string caFile;
   std::string token;        // JWT: Authorization: Bearer
   std::string deviceId;     // stable per device; empty: the server assigns one per connection
   bool autoRinging = true;  // report `ringing` as soon as an incoming call arrives

@@ -99,7 +99,7 @@ typedef struct dt_quality {
 } dt_quality;
 
 typedef struct dt_config {
-  const char* server;    /* "http://127.0.0.1:8080"; a cluster: "http://a:8080,http://b:8080" */
+  const char* server;    /* "https://host" or "http://127.0.0.1:8080"; a cluster: "http://a:8080,http://b:8080" */
   const char* token;     /* JWT (required) */
   const char* device_id; /* NULL: assigned by the server */
   int media_enabled;     /* 1 (default) */
@@ -108,6 +108,7 @@ typedef struct dt_config {
   const char* ice_local_addresses; /* comma-separated, e.g. "127.0.0.1"; NULL: all */
   int relay_only;                  /* 0 (default) */
   int auto_ringing;                /* 1 (default) */
+  const char* ca_file; /* PEM CAs trusted for an https server besides the system's; NULL: none */
 } dt_config;
 
 typedef struct dt_callbacks {

@@ -23,6 +23,7 @@
 
 #include "sdk/http_fetch.hpp"
 #include "sdk/signaling.hpp"
+#include "sdk/tls_client.hpp"
 
 namespace dialtone::cli {
 
@@ -66,6 +67,7 @@ int exit_code(const CallSnapshot& c) {
 
 struct Options {
   std::string server = "http://127.0.0.1:8080";
+  std::string caFile;  // extra CAs for an https server
   std::string user, token, name, device;
   std::string input = "device", record, output = "device";
   std::vector<std::string> iceAddresses;
@@ -84,10 +86,11 @@ std::filesystem::path credentials_path() {
 std::string dev_token(const Options& o) {
   json::object body{{"userId", o.user}, {"name", o.name.empty() ? o.user : o.name}};
   std::string unreachable;
+  auto tls = sdk::make_tls_client_context(o.caFile);
   for (const auto& url : sdk::parse_server_urls(o.server)) {
     boost::asio::io_context ioc;
     auto f = boost::asio::co_spawn(
-        ioc, sdk::http_request(url, "POST", "/v1/dev/token", "", json::serialize(body), 10s),
+        ioc, sdk::http_request(url, "POST", "/v1/dev/token", "", json::serialize(body), 10s, *tls),
         boost::asio::use_future);
     ioc.run();
     auto a = f.get();
@@ -182,6 +185,7 @@ int run(Mode mode, Options o, const std::string& callee) {
   resolve_token(o);
   ClientConfig cfg;
   cfg.server = o.server;
+  cfg.caFile = o.caFile;
   cfg.token = o.token;
   cfg.deviceId = o.device;
   cfg.media.input = o.input;
@@ -357,6 +361,9 @@ int main(int argc, char** argv) {
                  "dialtoned's URL; a cluster's nodes separated by commas (fail-over)")
       ->envname("DIALTONE_SERVER");
   app.add_option("--user", o.user, "user id (development token)");
+  app.add_option("--ca-file", o.caFile,
+                 "PEM file of CAs trusted for an https server besides the system's")
+      ->envname("DIALTONE_CA_FILE");
   app.add_option("--token", o.token, "a JWT")->envname("DIALTONE_TOKEN");
   app.add_option("--device", o.device, "this device's id");
   auto* loginCmd = app.add_subcommand("login", "get a development token and keep it");

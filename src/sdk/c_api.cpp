@@ -126,6 +126,7 @@ dt_client* dt_client_new(const dt_config* config, const dt_callbacks* callbacks,
   cfg.server = str(config->server, "http://127.0.0.1:8080");
   cfg.token = str(config->token);
   cfg.deviceId = str(config->device_id);
+  cfg.caFile = str(config->ca_file);
   cfg.autoRinging = config->auto_ringing != 0;
   cfg.media.enabled = config->media_enabled != 0;
   cfg.media.input = str(config->input, "device");

@@ -214,8 +214,9 @@ void Client::Impl::http_bool(std::string method, std::string target, std::string
       ioc_,
       [this, method = std::move(method), target = std::move(target), body = std::move(body),
        value = std::move(value), done = std::move(done)]() -> asio::awaitable<void> {
-        auto a = co_await sdk::http_request(sdk::ServerUrl(sig_->server()), method, target,
-                                            cfg_.token, body, cfg_.requestTimeout);
+        auto a =
+            co_await sdk::http_request(sdk::ServerUrl(sig_->server()), method, target, cfg_.token,
+                                       body, cfg_.requestTimeout, sig_->tls_context());
         BoolResult r;
         std::optional<bool> v = a.status == 200 ? value(a.body) : std::nullopt;
         if (v) {
@@ -318,7 +319,7 @@ void Client::Impl::resync(const std::string& callId) {
       [this, callId]() -> asio::awaitable<void> {
         auto a =
             co_await sdk::http_request(sdk::ServerUrl(sig_->server()), "GET", "/v1/calls/" + callId,
-                                       cfg_.token, "", cfg_.requestTimeout);
+                                       cfg_.token, "", cfg_.requestTimeout, sig_->tls_context());
         if (a.status == 200 && a.body.is_object())
           if (auto s = sdk::parse_snapshot(a.body.as_object())) apply(*s);
       },
@@ -462,7 +463,7 @@ void Client::Impl::ice_servers(std::function<void(std::vector<media::IceServer>)
 
 asio::awaitable<void> Client::Impl::fetch_ice_servers() {
   auto a = co_await sdk::http_request(sdk::ServerUrl(sig_->server()), "GET", "/v1/turn-credentials",
-                                      cfg_.token, "", 5s);
+                                      cfg_.token, "", 5s, sig_->tls_context());
   std::vector<media::IceServer> servers;
   std::chrono::seconds ttl{30};  // failures are retried after this
   if (a.status == 200 && a.body.is_object()) {

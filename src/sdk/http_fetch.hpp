@@ -17,9 +17,10 @@ struct HttpAnswer {
   std::string error;
 };
 
+// `tls` is used for https URLs (verifying the server's certificate for url.host).
 boost::asio::awaitable<HttpAnswer> http_request(const ServerUrl& url, std::string method,
                                                 std::string target, std::string token,
-                                                std::string body,
-                                                std::chrono::milliseconds timeout);
+                                                std::string body, std::chrono::milliseconds timeout,
+                                                boost::asio::ssl::context& tls);
 
 }  // namespace dialtone::sdk

@@ -6,7 +6,9 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
 
@@ -14,6 +16,7 @@
 
 #include "core/errors.hpp"
 #include "sdk/snapshot.hpp"
+#include "sdk/tls_client.hpp"
 
 namespace dialtone::sdk {
 
@@ -26,10 +29,14 @@ using namespace std::chrono_literals;
 
 ServerUrl parse_server_url(const std::string& url) {
   auto u = boost::urls::parse_uri(url);
-  if (!u || u->scheme() != "http" || u->host().empty())
-    throw std::invalid_argument("server must be an http://host:port URL, got '" + url + "'");
-  ServerUrl s{std::string(u->host()), u->has_port() ? std::string(u->port()) : "80",
-              std::string(u->path())};
+  if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
+    throw std::invalid_argument("server must be an http(s)://host:port URL, got '" + url + "'");
+  bool tls = u->scheme() == "https";
+  std::string host(u->host());
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  ServerUrl s{host, u->has_port() ? std::string(u->port()) : (tls ? "443" : "80"),
+              std::string(u->path()), tls};
   while (!s.prefix.empty() && s.prefix.back() == '/') s.prefix.pop_back();
   return s;
 }
@@ -47,9 +54,25 @@ std::vector<ServerUrl> parse_server_urls(const std::string& urls) {
   return out;
 }
 
+// One connection: a WebSocket over TCP, or over TLS for an https server.
 struct Signaling::Conn {
-  explicit Conn(asio::io_context& ioc) : ws(ioc) {}
-  websocket::stream<beast::tcp_stream> ws;
+  using Plain = websocket::stream<beast::tcp_stream>;
+  using Tls = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+  Conn(asio::io_context& ioc, asio::ssl::context* tls) {
+    if (tls)
+      secure = std::make_unique<Tls>(ioc, *tls);
+    else
+      plain = std::make_unique<Plain>(ioc);
+  }
+  beast::tcp_stream& tcp() {
+    return plain ? beast::get_lowest_layer(*plain) : beast::get_lowest_layer(*secure);
+  }
+  template <class F>
+  decltype(auto) with(F&& f) {
+    return plain ? f(*plain) : f(*secure);
+  }
+  std::unique_ptr<Plain> plain;
+  std::unique_ptr<Tls> secure;
   bool open = false;
 };
 
@@ -57,6 +80,7 @@ Signaling::Signaling(asio::io_context& ioc, const ClientConfig& cfg, Handlers h)
     : ioc_(ioc),
       cfg_(cfg),
       urls_(parse_server_urls(cfg.server)),
+      tls_(make_tls_client_context(cfg.caFile)),
       h_(std::move(h)),
       sweepTimer_(ioc),
       retryTimer_(ioc) {}
@@ -75,7 +99,7 @@ void Signaling::stop() {
   stopped_ = true;
   sweepTimer_.cancel();
   retryTimer_.cancel();
-  if (conn_) beast::get_lowest_layer(conn_->ws).close();
+  if (conn_) conn_->tcp().close();
   auto pending = std::move(pending_);
   for (auto& [id, p] : pending) p.done(Reply{ErrorCode::network, "the client stopped", {}, 0, 0});
 }
@@ -126,7 +150,10 @@ asio::awaitable<void> Signaling::write_loop() {
     while (!outbox_.empty() && conn->open) {
       std::string text = std::move(outbox_.front());
       outbox_.pop_front();
-      co_await conn->ws.async_write(asio::buffer(text), asio::use_awaitable);
+      if (conn->plain)
+        co_await conn->plain->async_write(asio::buffer(text), asio::use_awaitable);
+      else
+        co_await conn->secure->async_write(asio::buffer(text), asio::use_awaitable);
     }
   } catch (const std::exception&) {
     // The read side notices the broken connection and reconnects.
@@ -167,32 +194,46 @@ void Signaling::on_text(const std::string& text) {
 }
 
 asio::awaitable<void> Signaling::session(ServerUrl url) {
-  auto conn = std::make_shared<Conn>(ioc_);
+  auto conn = std::make_shared<Conn>(ioc_, url.tls ? tls_.get() : nullptr);
   conn_ = conn;
   tcp::resolver resolver(ioc_);
   auto endpoints = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);
-  auto& tcpStream = beast::get_lowest_layer(conn->ws);
+  auto& tcpStream = conn->tcp();
   tcpStream.expires_after(10s);
   co_await tcpStream.async_connect(endpoints, asio::use_awaitable);
   tcpStream.socket().set_option(tcp::no_delay(true));
+  if (conn->secure) {
+    prepare_tls_client(conn->secure->next_layer(), url.host);
+    co_await conn->secure->next_layer().async_handshake(asio::ssl::stream_base::client,
+                                                        asio::use_awaitable);
+  }
   tcpStream.expires_never();
   websocket::stream_base::timeout t{};
   t.handshake_timeout = 10s;
   t.idle_timeout = 20s;  // the server pings every 15 s; we ping too when idle
   t.keep_alive_pings = true;
-  conn->ws.set_option(t);
   std::string token = cfg_.token;
-  conn->ws.set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
-    req.set(beast::http::field::authorization, "Bearer " + token);
-    req.set(beast::http::field::user_agent, "libdialtone/0.1");
-  }));
+  conn->with([&](auto& ws) {
+    ws.set_option(t);
+    ws.set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
+      req.set(beast::http::field::authorization, "Bearer " + token);
+      req.set(beast::http::field::user_agent, "libdialtone/0.1");
+    }));
+  });
   std::string target = url.prefix + "/v1/ws";
   if (!cfg_.deviceId.empty()) target += "?deviceId=" + cfg_.deviceId;
-  co_await conn->ws.async_handshake(url.host + ":" + url.port, target, asio::use_awaitable);
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  if (conn->plain)
+    co_await conn->plain->async_handshake(host + ":" + url.port, target, asio::use_awaitable);
+  else
+    co_await conn->secure->async_handshake(host + ":" + url.port, target, asio::use_awaitable);
   conn->open = true;
   beast::flat_buffer buf;
   for (;;) {
-    co_await conn->ws.async_read(buf, asio::use_awaitable);
+    if (conn->plain)
+      co_await conn->plain->async_read(buf, asio::use_awaitable);
+    else
+      co_await conn->secure->async_read(buf, asio::use_awaitable);
     std::string text = beast::buffers_to_string(buf.data());
     buf.consume(buf.size());
     on_text(text);

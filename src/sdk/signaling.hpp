@@ -7,6 +7,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
@@ -25,12 +26,14 @@
 
 namespace dialtone::sdk {
 
-// http://host:port[/prefix] split into what Asio and Beast need.
+// http(s)://host[:port][/prefix] split into what Asio and Beast need.
 struct ServerUrl {
   std::string host, port, prefix;
+  bool tls = false;  // https: TLS with the certificate verified for `host`
 };
-// Throws std::invalid_argument on anything but an http:// URL with a host.
+// Throws std::invalid_argument on anything but an http:// or https:// URL with a host.
 ServerUrl parse_server_url(const std::string& url);
+
 // Several base URLs separated by commas (the nodes of a cluster), each as parse_server_url.
 std::vector<ServerUrl> parse_server_urls(const std::string& urls);
 
@@ -60,6 +63,8 @@ class Signaling {
   bool online() const { return online_; }
   // The server in use: the one connected to, or the next one to try.
   const ServerUrl& server() const { return urls_[current_]; }
+  // For HTTP requests to the same servers.
+  boost::asio::ssl::context& tls_context() { return *tls_; }
 
  private:
   struct Pending {
@@ -79,6 +84,7 @@ class Signaling {
   ClientConfig cfg_;
   std::vector<ServerUrl> urls_;
   std::size_t current_ = 0;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   Handlers h_;
   struct Conn;
   std::shared_ptr<Conn> conn_;

@@ -1,9 +1,11 @@
 #include "server/tls.hpp"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "server/config.hpp"
+#include "util/crypto.hpp"
 #include "util/secret_file.hpp"
 
 namespace dialtone {
@@ -34,12 +36,15 @@ std::shared_ptr<ssl::context> TlsCertificates::load() const {
   if (ec)
     throw ConfigError("tls_cert_file",
                       "cannot use '" + certFile_ + "' as a PEM certificate chain: " + ec.message());
-  ctx->use_private_key(boost::asio::buffer(key), ssl::context::pem, ec);
+  PKey pkey = private_key_from_pem(key);
   OPENSSL_cleanse(key.data(), key.size());
-  if (ec) throw ConfigError("tls_key_file", "'" + keyFile_ + "' is not a PEM private key");
-  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+  if (!pkey) throw ConfigError("tls_key_file", "'" + keyFile_ + "' is not a PEM private key");
+  if (SSL_CTX_use_PrivateKey(ctx->native_handle(), pkey.get()) != 1 ||
+      SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    ERR_clear_error();
     throw ConfigError("tls_key_file",
                       "'" + keyFile_ + "' does not match the certificate in '" + certFile_ + "'");
+  }
   return ctx;
 }
 

@@ -15,6 +15,7 @@
 #include "support/audio_analysis.hpp"
 #include "support/harness.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tls_files.hpp"
 
 namespace dialtone::test {
 namespace {
@@ -206,6 +207,33 @@ TEST_F(CliTest, InteractiveKeysAnswerMuteAndHangUp) {
   bob.keys("q");  // hang up and quit
   EXPECT_EQ(bob.wait(), 0) << bob.output();
   EXPECT_EQ(alice.wait(), 0) << alice.output();
+}
+
+}  // namespace
+}  // namespace dialtone::test
+
+namespace dialtone::test {
+namespace {
+
+TEST_F(CliTest, TalksToAnHttpsServerItCanVerify) {
+  TlsFiles files('a');
+  ServerProcess server(files.flags());
+  std::string base = "https://127.0.0.1:" + std::to_string(server.port());
+  Cli bob(dir, "bob",
+          {"--server", base, "--ca-file", files.ca, "--user", "bob", "answer", "--input",
+           "tone:880", "--ice-address", "127.0.0.1", "--duration", "30"});
+  ASSERT_TRUE(bob.wait_for("waiting for a call")) << bob.output();
+  Cli alice(dir, "alice",
+            {"--server", base, "--ca-file", files.ca, "--user", "alice", "call", "bob", "--input",
+             "tone:440", "--ice-address", "127.0.0.1", "--hangup-after", "1"});
+  EXPECT_EQ(alice.wait(), 0) << alice.output();
+  EXPECT_EQ(bob.wait(), 0) << bob.output();
+
+  // Without the CA, the certificate cannot be verified: nothing is sent, exit 3.
+  Cli untrusting(dir, "untrusting", {"--server", base, "--user", "carol", "call", "bob"});
+  EXPECT_EQ(untrusting.wait(), 3) << untrusting.output();
+  EXPECT_NE(untrusting.output().find("certificate verify failed"), std::string::npos)
+      << untrusting.output();
 }
 
 }  // namespace
