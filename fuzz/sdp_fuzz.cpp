@@ -1,4 +1,5 @@
-// A remote offer's SDP (from the other party, untrusted) → the Opus payload type.
+// A remote offer's SDP (from the other party, untrusted) → the Opus payload type, the DTLS
+// fingerprint, the security code.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,5 +10,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string text(reinterpret_cast<const char*>(data), size);
   auto pt = dialtone::media::opus_payload_type(text);
   if (pt && (*pt < 0 || *pt > 127)) __builtin_trap();
+  auto fp = dialtone::media::dtls_fingerprint(text);
+  if (fp && fp->find(' ') == std::string::npos) __builtin_trap();
+  auto code = dialtone::media::security_code(text, text);
+  if (code && code->size() != 7) __builtin_trap();
   return 0;
 }

@@ -13,7 +13,10 @@ async function closeRinging(callId) {
 
 async function onMessage(msg) {
   if (!msg || typeof msg.callId !== 'string') return;
-  const caller = msg.callerName || msg.callerId || 'Someone';
+  const caller = String(msg.callerName || msg.callerId || 'Someone');
+  // Notifications show text only; an icon only from an https: URL.
+  const icon = typeof msg.callerPhoto === 'string' && /^https:\/\//i.test(msg.callerPhoto)
+    ? msg.callerPhoto : undefined;
   switch (msg.type) {
     case 'incoming_call': {
       // A push that arrives after the ring ended says so instead of ringing.
@@ -21,7 +24,7 @@ async function onMessage(msg) {
       await self.registration.showNotification(late ? 'Missed call' : `${caller} is calling`, {
         tag: late ? `missed-${msg.callId}` : ringTag(msg.callId),
         body: late ? caller : 'Incoming voice call — open Dialtone to answer',
-        icon: msg.callerPhoto || undefined,
+        icon,
         requireInteraction: !late,
         renotify: true,
         data: msg,
@@ -34,7 +37,7 @@ async function onMessage(msg) {
     case 'missed_call':
       await closeRinging(msg.callId);
       await self.registration.showNotification('Missed call', {
-        tag: `missed-${msg.callId}`, body: caller, icon: msg.callerPhoto || undefined, data: msg,
+        tag: `missed-${msg.callId}`, body: caller, icon, data: msg,
       });
       break;
     default:

@@ -97,6 +97,10 @@ class Listener {
   virtual void on_call(const CallSnapshot& call) {}
   virtual void on_media(const std::string& callId, MediaEvent event) {}
   virtual void on_quality(const std::string& callId, const QualityReport& report) {}
+  // Once media is up: six digits ("123 456") derived from both sides' DTLS fingerprints. Show
+  // it; the other side shows the same code unless someone in the signaling path swapped the
+  // fingerprints (docs/protocol.md, "Security code"). Again if the media path is rebuilt.
+  virtual void on_security_code(const std::string& callId, const std::string& code) {}
   // Something failed that no completion reports (e.g. no microphone: the call is failed too).
   virtual void on_error(const std::string& callId, ErrorCode code, const std::string& message) {}
 };

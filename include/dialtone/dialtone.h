@@ -118,6 +118,9 @@ typedef struct dt_callbacks {
   void (*on_media)(void* user, const char* call_id, dt_media_event event);
   void (*on_quality)(void* user, const char* call_id, const dt_quality* quality);
   void (*on_error)(void* user, const char* call_id, dt_error code, const char* message);
+  /* Once media is up: six digits ("123 456") from both sides' DTLS fingerprints; the other
+   * side shows the same unless the signaling path swapped them. Again if media is rebuilt. */
+  void (*on_security_code)(void* user, const char* call_id, const char* code);
 } dt_callbacks;
 
 /* Completions: `call` is the resulting document (or, on DT_BUSY / DT_INVALID_TRANSITION, the

@@ -119,9 +119,13 @@ void resolve_token(Options& o) {
   if (o.server == "http://127.0.0.1:8080") o.server = std::string(v.at("server").as_string());
 }
 
+struct SecurityCode {
+  std::string code;
+};
+
 // Events from the SDK thread, consumed by the main loop.
 using Event = std::variant<CallSnapshot, MediaEvent, QualityReport, ConnectionState,
-                           std::pair<ErrorCode, std::string>>;
+                           std::pair<ErrorCode, std::string>, SecurityCode>;
 
 class Queue : public Listener {
  public:
@@ -129,6 +133,9 @@ class Queue : public Listener {
   void on_call(const CallSnapshot& c) override { push(c); }
   void on_media(const std::string&, MediaEvent e) override { push(e); }
   void on_quality(const std::string&, const QualityReport& r) override { push(r); }
+  void on_security_code(const std::string&, const std::string& code) override {
+    push(SecurityCode{code});
+  }
   void on_error(const std::string&, ErrorCode c, const std::string& m) override {
     push(std::make_pair(c, m));
   }
@@ -297,6 +304,8 @@ int run(Mode mode, Options o, const std::string& callee) {
           say(fmt::format("quality {} (loss {:.1f} %, jitter {:.1f} ms)", quality_name(r->level),
                           r->lossPercent, r->jitterMs));
         level = r->level;
+      } else if (auto* sc = std::get_if<SecurityCode>(&*ev)) {
+        say("security code " + sc->code + " (the other side should see the same)");
       } else if (auto* e = std::get_if<std::pair<ErrorCode, std::string>>(&*ev)) {
         say("error: " + std::string(error_name(e->first)) + " — " + e->second);
       }

@@ -2,7 +2,12 @@
 
 #include <gst/sdp/sdp.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
+
+#include "util/crypto.hpp"
 
 namespace dialtone::media {
 
@@ -34,6 +39,71 @@ std::optional<int> opus_payload_type(const std::string& sdp_text) {
   }
   gst_sdp_message_free(sdp);
   return pt;
+}
+
+namespace {
+
+std::optional<std::string> normalize_fingerprint(const char* value) {
+  if (!value) return std::nullopt;
+  std::string v(value);
+  auto space = v.find(' ');
+  if (space == std::string::npos || space == 0 || space > 16) return std::nullopt;
+  std::string algo = v.substr(0, space), hex = v.substr(space + 1);
+  while (!hex.empty() && (hex.back() == ' ' || hex.back() == '\r')) hex.pop_back();
+  for (char& c : algo) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return std::nullopt;
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  // Pairs of hex digits separated by colons: at least 16 bytes (MD5), at most 64 (SHA-512).
+  if (hex.size() < 47 || hex.size() > 191 || hex.size() % 3 != 2) return std::nullopt;
+  for (std::size_t i = 0; i < hex.size(); ++i) {
+    char& c = hex[i];
+    if (i % 3 == 2) {
+      if (c != ':') return std::nullopt;
+    } else {
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+  }
+  return algo + " " + hex;
+}
+
+}  // namespace
+
+std::optional<std::string> dtls_fingerprint(const std::string& sdp_text) {
+  GstSDPMessage* sdp = nullptr;
+  if (gst_sdp_message_new(&sdp) != GST_SDP_OK) return std::nullopt;
+  if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8*>(sdp_text.data()),
+                                   static_cast<guint>(sdp_text.size()), sdp) != GST_SDP_OK) {
+    gst_sdp_message_free(sdp);
+    return std::nullopt;
+  }
+  const gchar* value = gst_sdp_message_get_attribute_val(sdp, "fingerprint");
+  for (guint i = 0; !value && i < gst_sdp_message_medias_len(sdp); ++i)
+    value = gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(sdp, i), "fingerprint");
+  auto out = normalize_fingerprint(value);
+  gst_sdp_message_free(sdp);
+  return out;
+}
+
+std::string security_code_of(const std::string& a, const std::string& b) {
+  const std::string& lo = std::min(a, b);
+  const std::string& hi = std::max(a, b);
+  std::string digest = sha256("dialtone-sas-1\n" + lo + "\n" + hi);
+  auto byte = [&](int i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(digest[i]));
+  };
+  std::uint32_t n = (byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3)) % 1000000;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%03u %03u", n / 1000, n % 1000);
+  return buf;
+}
+
+std::optional<std::string> security_code(const std::string& localSdp,
+                                         const std::string& remoteSdp) {
+  auto a = dtls_fingerprint(localSdp), b = dtls_fingerprint(remoteSdp);
+  if (!a || !b) return std::nullopt;
+  return security_code_of(*a, *b);
 }
 
 }  // namespace dialtone::media

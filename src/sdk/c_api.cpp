@@ -64,6 +64,9 @@ class CListener : public Listener {
                  r.rttMs.value_or(-1), r.packetsReceived};
     cb_.on_quality(cb_.user, id.c_str(), &q);
   }
+  void on_security_code(const std::string& id, const std::string& code) override {
+    if (cb_.on_security_code) cb_.on_security_code(cb_.user, id.c_str(), code.c_str());
+  }
   void on_error(const std::string& id, ErrorCode code, const std::string& m) override {
     if (cb_.on_error) cb_.on_error(cb_.user, id.c_str(), static_cast<dt_error>(code), m.c_str());
   }

@@ -1,5 +1,7 @@
 #include "sdk/call_media.hpp"
 
+#include "media/sdp.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace dialtone::sdk {
@@ -64,7 +66,9 @@ void CallMedia::start_transport() {
         o.muted = muted_;
         media::Transport::Callbacks cb;
         cb.signal = [this, gen](json::object d) {
-          if (gen == generation_) send(std::move(d));
+          if (gen != generation_) return;
+          remember_sdp(d, localSdp_);
+          send(std::move(d));
         };
         cb.event = [this, gen](TransportEvent e) {
           if (gen == generation_) on_event(e);
@@ -85,12 +89,22 @@ void CallMedia::start_transport() {
         if (!out) return;
         transport_ = media::make_webrtc_transport(std::move(o), std::move(out), env_.post, cb);
         dtls_ = audio_ = offerApplied_ = false;
+        localSdp_.clear();
+        remoteSdp_.clear();
         quality_ = {};  // a new transport counts packets from zero
         transport_->start();
         arm_stats();
         auto waiting = std::move(waiting_);
         for (auto& d : waiting) on_signal(d);
       });
+}
+
+void CallMedia::remember_sdp(const json::object& data, std::string& into) {
+  auto* type = data.if_contains("type");
+  auto* sdp = data.if_contains("sdp");
+  if (type && type->is_string() &&
+      (type->get_string() == "offer" || type->get_string() == "answer") && sdp && sdp->is_string())
+    into = std::string(sdp->get_string());
 }
 
 void CallMedia::send(json::object data) {
@@ -141,6 +155,7 @@ void CallMedia::on_signal(const json::object& data) {
     return;
   }
   if (t == "offer") offerApplied_ = true;
+  remember_sdp(data, remoteSdp_);
   transport_->on_remote(data);
 }
 
@@ -194,6 +209,13 @@ void CallMedia::on_event(TransportEvent e) {
       return;
   }
   if (!(dtls_ && audio_)) return;
+  // The code of the SDPs this transport negotiated (a rebuilt transport has a new certificate,
+  // so a new code).
+  if (auto code = media::security_code(localSdp_, remoteSdp_); code && *code != code_) {
+    code_ = *code;
+    spdlog::info("MEDIA_SECURITY_CODE callId={} code=\"{}\"", callId_, code_);
+    if (env_.securityCode) env_.securityCode(code_);
+  }
   if (!readySent_) {
     readySent_ = true;
     giveUpTimer_.cancel();

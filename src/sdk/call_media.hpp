@@ -35,6 +35,7 @@ class CallMedia {
     std::function<void(ErrorCode, std::string)> failed;    // media cannot work: fail the call
     std::function<void(MediaEvent)> event;
     std::function<void(const QualityReport&)> quality;
+    std::function<void(const std::string&)> securityCode;  // once media is up, and on change
     // Current ICE servers, refreshed first when the TURN credentials are near expiry.
     std::function<void(std::function<void(std::vector<media::IceServer>)>)> iceServers;
     std::function<std::shared_ptr<media::AudioOut>()> output;
@@ -61,6 +62,7 @@ class CallMedia {
   void on_stats(const media::RtpStats& s);
   void arm_stats();
   void send(boost::json::object data);
+  static void remember_sdp(const boost::json::object& data, std::string& into);
 
   boost::asio::io_context& ioc_;
   std::string callId_;
@@ -74,6 +76,8 @@ class CallMedia {
   bool dtls_ = false, audio_ = false, offerApplied_ = false, readySent_ = false,
        recovering_ = false;
   int generation_ = 0;
+  std::string localSdp_, remoteSdp_;  // the offer/answer pair of the current transport
+  std::string code_;                  // the security code shown
   QualityTracker quality_;
   boost::asio::steady_timer statsTimer_, iceTimer_, giveUpTimer_;
   std::chrono::steady_clock::time_point lastRecovery_{};

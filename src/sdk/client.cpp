@@ -402,6 +402,7 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
   };
   env.event = [this, id](MediaEvent e) { listener_.on_media(id, e); };
   env.quality = [this, id](const QualityReport& r) { listener_.on_quality(id, r); };
+  env.securityCode = [this, id](const std::string& code) { listener_.on_security_code(id, code); };
   env.iceServers = [this](auto done) { ice_servers(std::move(done)); };
   env.output = [this, id]() -> std::shared_ptr<media::AudioOut> {
     auto& out = outputs_[id];

@@ -7,7 +7,8 @@ namespace {
 // The page loads only its own scripts and styles; photos may come from anywhere (they are the
 // identity provider's picture URLs); WebSocket and fetch go to this origin only.
 constexpr std::string_view kPolicy =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src * data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: https: http://127.0.0.1:* http://localhost:*; "
     "connect-src 'self'; media-src 'self' blob:; manifest-src 'self'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'";
 

@@ -121,6 +121,13 @@ TEST_F(CliTest, CallAndAnswerTalkAndExitZero) {
   EXPECT_NE(bob.output().find("incoming call from alice"), std::string::npos) << bob.output();
   EXPECT_NEAR(dominant_frequency(read_wav(dir + "/alice.wav")), 880, 10);
   EXPECT_NEAR(dominant_frequency(read_wav(dir + "/bob.wav")), 440, 10);
+  // Both show the same security code, six digits from the two DTLS fingerprints.
+  auto code = [](const std::string& out) {
+    auto at = out.find("security code ");
+    return at == std::string::npos ? std::string() : out.substr(at + 14, 7);
+  };
+  EXPECT_EQ(code(alice.output()).size(), 7u) << alice.output();
+  EXPECT_EQ(code(alice.output()), code(bob.output()));
 }
 
 TEST_F(CliTest, ExitCodesSayHowTheCallEnded) {

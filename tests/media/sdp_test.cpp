@@ -21,6 +21,43 @@ TEST(Sdp, OpusPayloadTypeOfTheOffer) {
   EXPECT_FALSE(opus_payload_type(""));
 }
 
+std::string hex32(const std::string& pair) {
+  std::string out;
+  for (int i = 0; i < 32; ++i) out += (i ? ":" : "") + pair;
+  return out;
+}
+
+TEST(Sdp, DtlsFingerprintNormalized) {
+  std::string fp = hex32("ab");
+  EXPECT_EQ(dtls_fingerprint(offer("a=fingerprint:SHA-256 " + fp + "\r\n")),
+            "sha-256 " + hex32("AB"));
+  // Session level wins over media level.
+  std::string both = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 " +
+                     hex32("01") + "\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 " +
+                     hex32("02") + "\r\n";
+  EXPECT_EQ(dtls_fingerprint(both), "sha-256 " + hex32("01"));
+  EXPECT_FALSE(dtls_fingerprint(offer("a=rtpmap:111 opus/48000/2\r\n")));
+  EXPECT_FALSE(dtls_fingerprint(offer("a=fingerprint:sha-256 AB:CD\r\n")));  // too short
+  EXPECT_FALSE(dtls_fingerprint(offer("a=fingerprint:sha-256 " + hex32("zz") + "\r\n")));
+  EXPECT_FALSE(dtls_fingerprint(offer("a=fingerprint:" + fp + "\r\n")));  // no hash function
+  EXPECT_FALSE(dtls_fingerprint("garbage"));
+}
+
+TEST(Sdp, SecurityCodeIsTheSameOnBothSidesAndDiffersWhenSwapped) {
+  // The vector: computed independently (Python hashlib) from docs/protocol.md's definition.
+  std::string a = "sha-256 " + hex32("AB"), b = "sha-256 " + hex32("01");
+  EXPECT_EQ(security_code_of(a, b), "263 311");
+  EXPECT_EQ(security_code_of(b, a), "263 311");
+  std::string alice = offer("a=fingerprint:sha-256 " + hex32("ab") + "\r\n");
+  std::string bob = offer("a=fingerprint:sha-256 " + hex32("01") + "\r\n");
+  EXPECT_EQ(security_code(alice, bob), "263 311");
+  EXPECT_EQ(security_code(bob, alice), "263 311");
+  // A man in the middle: each side sees the attacker's fingerprint instead of the other's.
+  std::string mallory = offer("a=fingerprint:sha-256 " + hex32("77") + "\r\n");
+  EXPECT_NE(security_code(alice, mallory), security_code(bob, mallory));
+  EXPECT_FALSE(security_code(alice, "v=0"));
+}
+
 TEST(AudioSpecs, InputsAndOutputs) {
   for (const char* ok : {"device", "device:alsa_input.usb", "tone:440", "ticks:500", "silence"})
     EXPECT_FALSE(check_input_spec(ok)) << ok;

@@ -3,11 +3,18 @@
 // ways (getStats and an AnalyserNode on the received track), hang-up seen by both, history.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import * as t from './lib.mjs';
 
-let server; let alice; let bob;
+let server; let alice; let bob; let photos;
 before(async () => {
   server = await t.startServer();
+  // Bob's photo, served over http on this machine (what a development server accepts).
+  photos = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'image/svg+xml' });
+    res.end('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><rect width="1" height="1" fill="#e67e22"/></svg>');
+  });
+  await new Promise((r) => photos.listen(0, '127.0.0.1', r));
   alice = await t.launch({ hz: 440 });
   bob = await t.launch({ hz: 660 });
 });
@@ -15,12 +22,13 @@ after(async () => {
   await alice?.close();
   await bob?.close();
   await server?.stop();
+  photos?.close();
 });
 
 test('a call from the first ring to hang-up, with audio both ways', async () => {
   const b = await bob.page(server);
   await t.shot(b, 'sign-in');
-  await t.signIn(b, 'Bob Builder', 'bob', 'data:image/svg+xml,%3Csvg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"%3E%3Crect width="1" height="1" fill="%23e67e22"/%3E%3C/svg%3E');
+  await t.signIn(b, 'Bob Builder', 'bob', `http://127.0.0.1:${photos.address().port}/bob.svg`);
   const a = await alice.page(server);
   await t.signIn(a, 'Alice Liddell', 'alice');
   await a.waitForSelector('#people li[data-user="bob"] .presence.online');
@@ -63,6 +71,12 @@ test('a call from the first ring to hang-up, with audio both ways', async () => 
   // The quality indicator shows one of the five levels.
   await a.waitForFunction(() => document.getElementById('quality').dataset.level !== '', null, { timeout: 5000 });
   assert.equal(await a.getAttribute('#quality', 'data-level'), 'excellent');
+  // Both show the same security code, six digits from the two DTLS fingerprints.
+  for (const p of [a, b]) {
+    await p.waitForFunction(() => /^\d{3} \d{3}$/.test(document.getElementById('security-code')?.textContent || ''),
+      null, { timeout: 5000 });
+  }
+  assert.equal(await a.textContent('#security-code'), await b.textContent('#security-code'));
 
   // Mute shows on the other side.
   await a.click('#mute');

@@ -37,6 +37,11 @@ test('a browser calls the CLI', async () => {
   await a.waitForTimeout(1500);
   const h = await t.listen(a);
   assert.ok(t.near(h.hz, 880) && h.db > -70, `the browser hears ${JSON.stringify(h)}`);
+  // The browser and the CLI show the same security code (from both DTLS fingerprints).
+  await a.waitForFunction(() => /^\d{3} \d{3}$/.test(document.getElementById('security-code')?.textContent || ''),
+    null, { timeout: 5000 });
+  const code = await a.textContent('#security-code');
+  await robot.waitFor(`security code ${code}`, 5000);
   await a.click('#hangup');
   await t.screen(a, 'ended');
   assert.equal(await robot.exited, 0, robot.output());

@@ -266,7 +266,7 @@ export class CallController extends EventTarget {
       screen: 'incall', other: c.other, call: doc,
       connectedAt: doc.state === 'connected' && doc.connectedAt ? Date.parse(doc.connectedAt) : null,
       status: doc.state === 'connected' ? null : 'Connecting…',
-      muted: !!c.muted, otherMuted, quality: c.quality || null,
+      muted: !!c.muted, otherMuted, quality: c.quality || null, securityCode: c.securityCode || null,
       reconnecting: !!c.reconnecting, outputId: this.outputId, ...extra,
     });
   }
@@ -327,7 +327,10 @@ export class CallController extends EventTarget {
       on: {
         track: (stream) => media.playRemote(stream, this.outputId).catch(() => {}),
         ice: (state) => this.onIce(c, state),
-        connected: () => this.whenAudioFlows(c),
+        connected: () => {
+          this.whenAudioFlows(c);
+          this.showSecurityCode(c);
+        },
       },
     });
     for (const t of c.stream.getAudioTracks()) {
@@ -340,6 +343,15 @@ export class CallController extends EventTarget {
     for (const s of c.signals || []) c.peer.handle(s).catch((e) => this.mediaError(c, e));
     c.signals = [];
     c.statsTimer = setInterval(() => this.sampleQuality(c), STATS_EVERY_MS);
+  }
+
+  // The security code of the connection now up (again after the other side rebuilt its
+  // transport: a new certificate, a new code).
+  async showSecurityCode(c) {
+    const code = await c.peer.securityCode().catch(() => null);
+    if (this.c !== c || !code || code === c.securityCode) return;
+    c.securityCode = code;
+    this.refresh();
   }
 
   // `ready` once ICE and DTLS are up and the first audio packets have arrived.

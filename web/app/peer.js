@@ -12,6 +12,26 @@ function transportOf(sdp) {
   return `${origin ? origin[1] : ''}|${fp ? fp[1].trim() : ''}`;
 }
 
+// The DTLS fingerprint an SDP declares (the first a=fingerprint line: session level, else the
+// first media section), normalized as "sha-256 AB:CD:…".
+export function fingerprintOf(sdp) {
+  const m = /^a=fingerprint:(\S+) ([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){15,63})[ \t]*$/m.exec(sdp || '');
+  return m ? `${m[1].toLowerCase()} ${m[2].toUpperCase()}` : null;
+}
+
+// The security code both sides show (docs/protocol.md, "Security code"): the first four bytes
+// of SHA-256("dialtone-sas-1\n" + lower + "\n" + higher) of the two fingerprints, as a number
+// mod 1 000 000, in two groups of three digits.
+export async function securityCode(localSdp, remoteSdp) {
+  const a = fingerprintOf(localSdp); const b = fingerprintOf(remoteSdp);
+  if (!a || !b) return null;
+  const [lo, hi] = a < b ? [a, b] : [b, a];
+  const digest = new DataView(await crypto.subtle.digest('SHA-256',
+    new TextEncoder().encode(`dialtone-sas-1\n${lo}\n${hi}`)));
+  const n = digest.getUint32(0) % 1000000;
+  return `${String(Math.floor(n / 1000)).padStart(3, '0')} ${String(n % 1000).padStart(3, '0')}`;
+}
+
 export class Peer {
   // role: 'caller' | 'receiver'; send(data) relays a signal; on: {track, ice, connected}
   constructor({ role, iceServers, stream, send, on }) {
@@ -54,6 +74,12 @@ export class Peer {
       if (this.pc === pc && pc.connectionState === 'connected') this.on.connected();
     };
     return pc;
+  }
+
+  // The code of the descriptions this connection uses now.
+  securityCode() {
+    const pc = this.pc;
+    return securityCode(pc.currentLocalDescription?.sdp, pc.currentRemoteDescription?.sdp);
   }
 
   // The caller's first offer.

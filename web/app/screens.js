@@ -174,6 +174,10 @@ export function inCall(view, { onHangup, onMute, onOutput, now }) {
   const status = h('p', { class: 'status', id: 'call-status', role: 'status' });
   const otherMuted = h('p', { class: 'badge', id: 'other-muted', hidden: true }, `${view.other.name} is muted`);
   const quality = h('p', { class: 'quality', id: 'quality', 'data-level': '' });
+  const code = h('output', { id: 'security-code' });
+  const security = h('p', { class: 'security', hidden: true,
+    title: 'Compare it with the other person: the same code on both sides means no one is listening in between' },
+  'Security code ', code);
   const reconnecting = h('p', { class: 'banner inline', id: 'reconnecting', role: 'status', hidden: true }, 'Reconnecting…');
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const mute = h('button', { type: 'button', id: 'mute', 'aria-pressed': 'false', onclick: onMute }, 'Mute');
@@ -205,6 +209,7 @@ export function inCall(view, { onHangup, onMute, onOutput, now }) {
         ...LEVELS.map((_, i) => h('i', { class: i < bars ? 'on' : '' }))),
       ` ${LEVEL_TEXT[level]} connection`);
     }
+    if (v.securityCode) { code.textContent = v.securityCode; security.hidden = false; }
     if (v.error) { error.textContent = v.error; error.hidden = false; }
     if (v.outputId && output.value !== v.outputId) output.value = v.outputId;
     tick();
@@ -212,7 +217,7 @@ export function inCall(view, { onHangup, onMute, onOutput, now }) {
   update(view);
   const interval = setInterval(tick, 250);
   const el = h('section', { class: 'screen incall', 'aria-label': 'Call' },
-    person(view.other), timer, status, otherMuted, reconnecting, quality, error,
+    person(view.other), timer, status, otherMuted, reconnecting, quality, security, error,
     h('div', { class: 'controls' }, mute, outputBox,
       h('button', { type: 'button', class: 'hangup', id: 'hangup', onclick: onHangup }, 'Hang up')));
   return { el, update, dispose: () => clearInterval(interval) };

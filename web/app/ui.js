@@ -22,11 +22,26 @@ export function initials(name) {
   return (parts.slice(0, 2).map((p) => [...p][0]).join('') || '?').toUpperCase();
 }
 
+const loopback = (host) => host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+
+// A photo URL the page may load: https:, or http: on this machine while the page itself is
+// there (development); null for anything else (javascript:, data:, a plain-http host).
+export function safePhotoUrl(photo) {
+  if (typeof photo !== 'string' || !photo || photo.length > 2048) return null;
+  let u;
+  try { u = new URL(photo); } catch { return null; }
+  if (u.username || u.password) return null;
+  if (u.protocol === 'https:') return u.href;
+  if (u.protocol === 'http:' && loopback(u.hostname) && loopback(location.hostname)) return u.href;
+  return null;
+}
+
 // The photo when there is one that loads, else the initials.
 export function avatar(name, photo, size = 'large') {
   const box = h('span', { class: `avatar ${size}`, 'aria-hidden': 'true' }, initials(name));
-  if (photo && /^(https?:|data:image\/)/i.test(photo)) {
-    const img = h('img', { src: photo, alt: '', referrerpolicy: 'no-referrer' });
+  const src = safePhotoUrl(photo);
+  if (src) {
+    const img = h('img', { src, alt: '', referrerpolicy: 'no-referrer' });
     img.addEventListener('load', () => { box.textContent = ''; box.append(img); });
   }
   return box;
