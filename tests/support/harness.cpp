@@ -122,9 +122,11 @@ void ServerProcess::start_node(std::size_t i) {
     int err = open(errlog.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(err, 2);
     close(out[0]);
-    // Tests drive many calls a second from one user: no call-attempt limit unless a test sets
-    // one (flags win over the environment).
+    // Tests drive many calls and requests a second from one user: no such limits unless a test
+    // sets one (flags win over the environment). The others keep their defaults.
     setenv("DIALTONED_LIMIT_CALLS_PER_MIN", "0", 0);
+    setenv("DIALTONED_LIMIT_REQUESTS_PER_S", "0", 0);
+    setenv("DIALTONED_LIMIT_MESSAGES_PER_S", "0", 0);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
