@@ -29,7 +29,10 @@ using namespace std::chrono_literals;
 
 ServerUrl parse_server_url(const std::string& url) {
   auto u = boost::urls::parse_uri(url);
-  if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
+  // (A path not starting with '/' after the host: Boost.URL 1.81 misreading a host name that
+  // begins like an IPv4 address, e.g. 127.0.0.1.example.org.)
+  if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty() ||
+      (!u->encoded_path().empty() && u->encoded_path().front() != '/'))
     throw std::invalid_argument("server must be an http(s)://host:port URL, got '" + url + "'");
   bool tls = u->scheme() == "https";
   std::string host(u->host());

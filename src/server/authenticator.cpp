@@ -21,6 +21,9 @@ bool photo_url_allowed(std::string_view url, bool allowLoopbackHttp) {
   if (url.empty() || url.size() > kMaxPhotoLength) return false;
   auto u = boost::urls::parse_absolute_uri(url);
   if (!u || u->host().empty() || u->has_userinfo()) return false;
+  // Boost.URL 1.81 reads "http://127.0.0.1.evil.example/x" as host 127.0.0.1 with the path
+  // ".evil.example/x"; after an authority, a path is empty or starts with '/'.
+  if (!u->encoded_path().empty() && u->encoded_path().front() != '/') return false;
   if (u->scheme() == "https") return true;
   if (u->scheme() != "http" || !allowLoopbackHttp) return false;
   std::string_view host = u->encoded_host();

@@ -58,7 +58,10 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log_path) {
 
 }  // namespace
 
-CoturnProcess::CoturnProcess(std::string secret, std::string realm) {
+CoturnProcess::CoturnProcess(std::string secret, std::string realm)
+    : CoturnProcess(std::vector<std::string>{std::move(secret)}, std::move(realm)) {}
+
+CoturnProcess::CoturnProcess(std::vector<std::string> secrets, std::string realm) {
   std::random_device rd;
   dir_ = (std::filesystem::temp_directory_path() /
           ("coturn-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd())))
@@ -74,7 +77,6 @@ CoturnProcess::CoturnProcess(std::string secret, std::string realm) {
                                    "--listening-port=" + std::to_string(port_),
                                    "--min-port=" + std::to_string(min_port),
                                    "--max-port=" + std::to_string(min_port + 99),
-                                   "--static-auth-secret=" + secret,
                                    "--realm=" + realm,
                                    "--no-tls",
                                    "--no-dtls",
@@ -84,8 +86,10 @@ CoturnProcess::CoturnProcess(std::string secret, std::string realm) {
                                    "-v",
                                    "--log-file=stdout",
                                    "--simple-log",
+                                   "--use-auth-secret",
                                    "--pidfile=" + dir_ + "/turnserver.pid",
                                    "--db=" + dir_ + "/turndb"};
+  for (const auto& secret : secrets) args.push_back("--static-auth-secret=" + secret);
   pid_ = spawn(args, dir_ + "/turnserver.log");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (log().find("IO method (admin thread)") == std::string::npos) {

@@ -6,12 +6,15 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace dialtone::test {
 
 class CoturnProcess {
  public:
   CoturnProcess(std::string secret, std::string realm = "dialtone.test");
+  // Several secrets at once (a rotation's overlap: coturn accepts credentials from any).
+  explicit CoturnProcess(std::vector<std::string> secrets, std::string realm = "dialtone.test");
   ~CoturnProcess();
   CoturnProcess(const CoturnProcess&) = delete;
 
