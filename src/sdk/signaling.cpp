@@ -17,6 +17,7 @@
 #include "core/errors.hpp"
 #include "sdk/snapshot.hpp"
 #include "sdk/tls_client.hpp"
+#include "util/encoding.hpp"
 
 namespace dialtone::sdk {
 
@@ -28,6 +29,8 @@ using asio::ip::tcp;
 using namespace std::chrono_literals;
 
 ServerUrl parse_server_url(const std::string& url) {
+  if (!http_url_shape(url))
+    throw std::invalid_argument("server must be an http(s)://host:port URL, got '" + url + "'");
   auto u = boost::urls::parse_uri(url);
   // (A path not starting with '/' after the host: Boost.URL 1.81 misreading a host name that
   // begins like an IPv4 address, e.g. 127.0.0.1.example.org.)

@@ -18,7 +18,7 @@ namespace dialtone {
 namespace json = boost::json;
 
 bool photo_url_allowed(std::string_view url, bool allowLoopbackHttp) {
-  if (url.empty() || url.size() > kMaxPhotoLength) return false;
+  if (url.empty() || url.size() > kMaxPhotoLength || !http_url_shape(url)) return false;
   auto u = boost::urls::parse_absolute_uri(url);
   if (!u || u->host().empty() || u->has_userinfo()) return false;
   // Boost.URL 1.81 reads "http://127.0.0.1.evil.example/x" as host 127.0.0.1 with the path

@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <optional>
 
+#include "util/encoding.hpp"
 #include "util/secret_file.hpp"
 
 namespace dialtone {
@@ -141,7 +143,9 @@ int parse_int(const std::string& key, const std::string& text) {
   try {
     size_t used = 0;
     long v = std::stol(text, &used);
-    if (used != text.size()) throw std::invalid_argument(text);
+    if (used != text.size() || v < std::numeric_limits<int>::min() ||
+        v > std::numeric_limits<int>::max())
+      throw std::invalid_argument(text);
     return static_cast<int>(v);
   } catch (const std::exception&) {
     throw ConfigError(key, "'" + text + "' is not an integer");
@@ -159,27 +163,29 @@ std::int64_t parse_i64(const std::string& key, const std::string& text) {
   }
 }
 
-void apply_toml(const std::string& path, Config& c) {
-  toml::table tbl;
-  try {
-    tbl = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    throw ConfigError("config", path + ": " + std::string(e.description()));
-  }
+// The keys of a parsed TOML document; `path` names it in errors ("" when it is no file).
+void apply_table(const toml::table& tbl, const std::string& path, Config& c) {
   for (auto&& [k, node] : tbl) {
     std::string key(k.str());
     bool known = false;
     for (const auto& ik : kIntKeys) {
       if (key != ik.key) continue;
+      // is_integer() first: toml++ converts a float to an integer with undefined behaviour
+      // when it is out of range.
+      if (!node.is_integer()) throw ConfigError(key, "must be an integer");
       auto v = node.value<int64_t>();
-      if (!v || !node.is_integer()) throw ConfigError(key, "must be an integer");
+      if (!v) throw ConfigError(key, "must be an integer");
+      if (*v < ik.min || *v > ik.max)
+        throw ConfigError(key, "must be between " + std::to_string(ik.min) + " and " +
+                                   std::to_string(ik.max) + ", got " + std::to_string(*v));
       c.*ik.field = static_cast<int>(*v);
       known = true;
     }
     for (const auto& ik : kI64Keys) {
       if (key != ik.key) continue;
+      if (!node.is_integer()) throw ConfigError(key, "must be an integer");
       auto v = node.value<int64_t>();
-      if (!v || !node.is_integer()) throw ConfigError(key, "must be an integer");
+      if (!v) throw ConfigError(key, "must be an integer");
       c.*ik.field = *v;
       known = true;
     }
@@ -202,8 +208,9 @@ void apply_toml(const std::string& path, Config& c) {
       c.*lk.field = std::move(items);
       known = true;
     }
-    if (!known) throw ConfigError(key, "unknown key in " + path);
-    if (key == "jwt_hs256_secret" || key == "turn_secret" || key == "zego_server_secret") {
+    if (!known) throw ConfigError(key, "unknown key in " + (path.empty() ? "the config" : path));
+    if (!path.empty() &&
+        (key == "jwt_hs256_secret" || key == "turn_secret" || key == "zego_server_secret")) {
       try {
         check_secret_permissions(path);
       } catch (const SecretFileError& e) {
@@ -212,6 +219,16 @@ void apply_toml(const std::string& path, Config& c) {
       }
     }
   }
+}
+
+void apply_toml(const std::string& path, Config& c) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError("config", path + ": " + std::string(e.description()));
+  }
+  apply_table(tbl, path, c);
 }
 
 void apply_env(Config& c) {
@@ -402,6 +419,8 @@ void validate(const Config& c) {
   if (turn && c.turn_urls.empty()) throw ConfigError("turn_urls", "is required with turn_secret");
   if (turn) turn_secret(c);
   for (const auto& u : c.public_urls) {
+    if (!http_url_shape(u))
+      throw ConfigError("public_urls", "'" + u + "' must be an http(s)://host[:port] URL");
     auto parsed = boost::urls::parse_absolute_uri(u);
     if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") ||
         parsed->host().empty() || parsed->has_query() || parsed->has_userinfo())
@@ -420,6 +439,19 @@ std::vector<std::string> Config::public_origins() const {
     out.push_back(std::move(origin));
   }
   return out;
+}
+
+Config parse_config_text(std::string_view toml_text) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError("config", std::string(e.description()));
+  }
+  Config c;
+  apply_table(tbl, "", c);
+  validate(c);
+  return c;
 }
 
 bool load_config(int argc, char** argv, Config& out) {

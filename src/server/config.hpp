@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dialtone {
@@ -116,6 +117,8 @@ class ConfigError : public std::runtime_error {
 // when --help or --version was printed and the process should exit 0.
 bool load_config(int argc, char** argv, Config& out);
 void validate(const Config& c);
+// A config from TOML text alone (no environment, no flags), validated. Throws ConfigError.
+Config parse_config_text(std::string_view toml_text);
 
 // The secrets as they are now (inline, or read from their files: these read the files each
 // time, for SIGHUP). Throw ConfigError naming the key.

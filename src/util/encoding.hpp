@@ -15,5 +15,28 @@ std::optional<std::string> base64url_decode(std::string_view text);
 std::string random_bytes(std::size_t n);
 // A new unguessable id: 128 random bits, base64url.
 std::string random_id();
+// Only the characters RFC 3986 allows in a URI (unreserved, reserved and '%').
+inline bool uri_chars(std::string_view s) {
+  for (unsigned char c : s) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              std::string_view("-._~:/?#[]@!$&'()*+,;=%").find(static_cast<char>(c)) !=
+                  std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// "http://" or "https://" (any case) and only URI characters: checked before an untrusted URL
+// is handed to Boost.URL, whose 1.81 absolute-URI parser asserts on a scheme followed by a path
+// that starts with a character a path cannot hold (e.g. "p:|", "a:[": found by fuzz_config).
+inline bool http_url_shape(std::string_view s) {
+  auto starts = [&](std::string_view prefix) {
+    if (s.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i)
+      if ((s[i] | 0x20) != prefix[i] && s[i] != prefix[i]) return false;
+    return true;
+  };
+  return (starts("http://") || starts("https://")) && uri_chars(s);
+}
 
 }  // namespace dialtone

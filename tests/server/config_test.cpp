@@ -115,6 +115,14 @@ TEST(Config, PushAndZegoKeys) {
   EXPECT_EQ(load({"--public-urls", "http://a:8080/?x=1"}), "public_urls");
   EXPECT_EQ(load({"--config", write_file("dt-cfg-zego.toml", "zego_app_id = \"1\"\n")}),
             "zego_app_id");
+  // Values beyond an int are refused, not wrapped around (4294967341 would wrap to 45).
+  EXPECT_EQ(load({"--config", write_file("dt-cfg-wrap.toml", "ring_timeout_s = 4294967341\n")}),
+            "ring_timeout_s");
+  EXPECT_EQ(load({"--config", write_file("dt-cfg-float.toml", "ring_timeout_s = 3e51\n")}),
+            "ring_timeout_s");
+  setenv("DIALTONED_RING_TIMEOUT_S", "4294967341", 1);
+  EXPECT_EQ(load({}), "ring_timeout_s");
+  unsetenv("DIALTONED_RING_TIMEOUT_S");
 }
 
 TEST(Config, TheSampleConfigIsValidAndHoldsTheDefaults) {
