@@ -1,6 +1,7 @@
 // dialtone-bench: drives complete call flows (create, ringing, accept, ready ×2, end) over
 // WebSocket against a real dialtoned with N concurrent caller/receiver pairs, bounded in flows
 // and time, and reports flows/s, op→event latency, server CPU per flow and server memory.
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,6 +82,25 @@ auto event_in(const std::string& callId, const std::string& state) {
            m.find(tag) != std::string::npos;
   };
 }
+std::string extract_int(const std::string& text, const std::string& key) {
+  auto k = text.find("\"" + key + "\":");
+  if (k == std::string::npos) return {};
+  auto start = k + key.size() + 3;
+  auto end = text.find_first_not_of("0123456789", start);
+  return text.substr(start, end - start);
+}
+
+// --ack-log: every call document the server acknowledged (a reply with ok:true), one line each,
+// "callId callerId version state", written as it arrives — a fault test kills the server
+// mid-run, then checks each one survived the restart.
+int g_ackLog = -1;
+void ack(const std::string& reply) {
+  if (g_ackLog < 0 || reply.find("\"ok\":true") == std::string::npos) return;
+  std::string line = extract(reply, "callId") + " " + extract(reply, "callerId") + " " +
+                     extract_int(reply, "version") + " " + extract(reply, "state") + "\n";
+  (void)!::write(g_ackLog, line.data(), line.size());
+}
+
 std::string op(const std::string& name, const std::string& callId) {
   return R"({"id":1,"op":")" + name + R"(","callId":")" + callId + "\"}";
 }
@@ -110,37 +130,38 @@ awaitable<std::string> flow(Pair& p, Stats& st, bool stay_connected = false) {
   if (reply.find("\"ok\":true") == std::string::npos)
     throw std::runtime_error("create refused: " + reply);
   std::string id = extract(reply, "callId");
+  ack(reply);
 
   t0 = Clock::now();
   co_await r.send(op("ringing", id));
   co_await c.expect(event_in(id, "ringing"));
   lap();
-  co_await r.expect(is_reply);
+  ack(co_await r.expect(is_reply));
 
   t0 = Clock::now();
   co_await r.send(op("accept", id));
   co_await c.expect(event_in(id, "accepted"));
   lap();
-  co_await r.expect(is_reply);
+  ack(co_await r.expect(is_reply));
 
   t0 = Clock::now();
   co_await c.send(op("ready", id));
   co_await r.expect(event_in(id, "connecting"));
   lap();
-  co_await c.expect(is_reply);
+  ack(co_await c.expect(is_reply));
 
   t0 = Clock::now();
   co_await r.send(op("ready", id));
   co_await c.expect(event_in(id, "connected"));
   lap();
-  co_await r.expect(is_reply);
+  ack(co_await r.expect(is_reply));
   if (stay_connected) co_return id;
 
   t0 = Clock::now();
   co_await c.send(op("end", id));
   co_await r.expect(event_in(id, "ended"));
   lap();
-  co_await c.expect(is_reply);
+  ack(co_await c.expect(is_reply));
   ++st.flows;
   co_return id;
 }
@@ -247,10 +268,20 @@ int main(int argc, char** argv) {
   app.add_option("--think-ms", o.think_ms, "pause between one pair's flows")
       ->check(CLI::Range(0, 60000));
   app.add_option("--user-prefix", o.prefix, "prefix of the user ids (to run several generators)");
+  std::string ackLog;
+  app.add_option("--ack-log", ackLog,
+                 "append every acknowledged call document here (callId callerId version state)");
   app.add_option(
       "--janus", o.janus,
       "HOST:PORT of Janus's WebSocket API: drive its VideoCall plugin instead (with --pid)");
   CLI11_PARSE(app, argc, argv);
+  if (!ackLog.empty()) {
+    g_ackLog = ::open(ackLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (g_ackLog < 0) {
+      std::cerr << "cannot open " << ackLog << "\n";
+      return 2;
+    }
+  }
 
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);

@@ -52,8 +52,11 @@ run_nodes() {
   mkdir -p "$tmp/$db"
   for i in $(seq 0 $((n - 1))); do
     local port=$((56000 + i))
+    # (the abuse limits are off: the load comes from a few hundred users on one address)
     local args=(--listen "127.0.0.1:$port" --data-dir "$tmp/$db" --log-level warn
-                --store "postgresql://postgres@127.0.0.1:55432/$db$params")
+                --store "postgresql://postgres@127.0.0.1:55432/$db$params"
+                --limit-calls-per-min 0 --limit-requests-per-s 0 --limit-messages-per-s 0
+                --limit-connections-per-ip 0)
     [[ -n "$bus" ]] && args+=(--bus "$bus")
     "$D" "${args[@]}" >"$tmp/$db-$i.log" 2>&1 &
     node_pids+=($!)

@@ -62,6 +62,20 @@ ServerProcess::ServerProcess(std::vector<std::string> flags)
     flags_.insert(flags_.begin(), NatsServer::shared().url());
     flags_.insert(flags_.begin(), "--bus");
   }
+  // A test may choose the address to listen on (e.g. 0.0.0.0 inside a network namespace of its
+  // own); the port stays the one the server picks, kept across restarts.
+  if (auto it = std::find(flags_.begin(), flags_.end(), "--listen");
+      it != flags_.end() && std::next(it) != flags_.end()) {
+    listen_host_ = it[1].substr(0, it[1].rfind(':'));
+    flags_.erase(it, it + 2);
+  }
+  // Or where the data lives (e.g. on a small filesystem of its own).
+  data_path_ = dir_ + "/data";
+  if (auto it = std::find(flags_.begin(), flags_.end(), "--data-dir");
+      it != flags_.end() && std::next(it) != flags_.end()) {
+    data_path_ = it[1];
+    flags_.erase(it, it + 2);
+  }
   nodes_.resize(n);
   start();
   if (n > 1) {
@@ -111,9 +125,9 @@ void ServerProcess::start_node(std::size_t i) {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
   // A restart keeps the port it had, so that clients can reconnect.
-  std::string listen = "127.0.0.1:" + std::to_string(node.port);
+  std::string listen = listen_host_ + ":" + std::to_string(node.port);
   std::vector<std::string> args = {DIALTONED_PATH, "--listen",    listen, "--data-dir",
-                                   dir_ + "/data", "--log-level", "debug"};
+                                   data_path_,     "--log-level", "debug"};
   args.insert(args.end(), flags_.begin(), flags_.end());
   std::string errlog = log_path(i);
   node.pid = fork();
@@ -294,10 +308,11 @@ std::string dev_token(int port, const std::string& user, const std::string& phot
   return std::string(r.body.at("token").as_string());
 }
 
-WsClient::WsClient(int port, const std::string& token, const std::string& deviceId)
+WsClient::WsClient(int port, const std::string& token, const std::string& deviceId,
+                   const std::string& host)
     : ws_(ioc_), device_(deviceId) {
   beast::get_lowest_layer(ws_).connect(
-      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+      tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)));
   std::string target = "/v1/ws?access_token=" + token;
   if (!deviceId.empty()) target += "&deviceId=" + deviceId;
   ws_.read_message_max(64 * 1024 * 1024);

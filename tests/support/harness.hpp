@@ -53,6 +53,8 @@ class ServerProcess {
   void start_node(std::size_t i);
   std::string log_path(std::size_t node) const;
   std::vector<std::string> flags_;
+  std::string listen_host_ = "127.0.0.1";
+  std::string data_path_;
   std::string dir_;
   std::vector<Node> nodes_;
   mutable std::atomic<unsigned> next_{0};
@@ -87,7 +89,8 @@ int free_tcp_port();
 class WsClient {
  public:
   // Connects to /v1/ws with ?access_token=...&deviceId=... and waits for `hello`.
-  WsClient(int port, const std::string& token, const std::string& deviceId = "");
+  WsClient(int port, const std::string& token, const std::string& deviceId = "",
+           const std::string& host = "127.0.0.1");
   ~WsClient();
   WsClient(const WsClient&) = delete;
 
