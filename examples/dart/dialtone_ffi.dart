@@ -15,6 +15,7 @@ final class DtConfig extends Struct {
   external Pointer<Utf8> iceLocalAddresses;
   @Int32() external int relayOnly;
   @Int32() external int autoRinging;
+  external Pointer<Utf8> caFile;
 }
 
 typedef _BoolDoneC = Void Function(Pointer<Void>, Int32, Pointer<Utf8>, Int32);

@@ -6,19 +6,36 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "util/crypto.hpp"
 
 namespace dialtone::media {
 
-std::optional<int> opus_payload_type(const std::string& sdp_text) {
+namespace {
+
+struct SdpFree {
+  void operator()(GstSDPMessage* m) const { gst_sdp_message_free(m); }
+};
+using Sdp = std::unique_ptr<GstSDPMessage, SdpFree>;
+
+// nullptr when the text does not parse.
+Sdp parse(const std::string& text) {
   GstSDPMessage* sdp = nullptr;
-  if (gst_sdp_message_new(&sdp) != GST_SDP_OK) return std::nullopt;
-  if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8*>(sdp_text.data()),
-                                   static_cast<guint>(sdp_text.size()), sdp) != GST_SDP_OK) {
-    gst_sdp_message_free(sdp);
-    return std::nullopt;
-  }
+  if (gst_sdp_message_new(&sdp) != GST_SDP_OK) return nullptr;
+  Sdp out(sdp);
+  if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8*>(text.data()),
+                                   static_cast<guint>(text.size()), sdp) != GST_SDP_OK)
+    return nullptr;
+  return out;
+}
+
+}  // namespace
+
+std::optional<int> opus_payload_type(const std::string& sdp_text) {
+  Sdp owned = parse(sdp_text);
+  if (!owned) return std::nullopt;
+  GstSDPMessage* sdp = owned.get();
   std::optional<int> pt;
   for (guint i = 0; i < gst_sdp_message_medias_len(sdp) && !pt; ++i) {
     const GstSDPMedia* m = gst_sdp_message_get_media(sdp, i);
@@ -37,7 +54,6 @@ std::optional<int> opus_payload_type(const std::string& sdp_text) {
       }
     }
   }
-  gst_sdp_message_free(sdp);
   return pt;
 }
 
@@ -71,19 +87,12 @@ std::optional<std::string> normalize_fingerprint(const char* value) {
 }  // namespace
 
 std::optional<std::string> dtls_fingerprint(const std::string& sdp_text) {
-  GstSDPMessage* sdp = nullptr;
-  if (gst_sdp_message_new(&sdp) != GST_SDP_OK) return std::nullopt;
-  if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8*>(sdp_text.data()),
-                                   static_cast<guint>(sdp_text.size()), sdp) != GST_SDP_OK) {
-    gst_sdp_message_free(sdp);
-    return std::nullopt;
-  }
-  const gchar* value = gst_sdp_message_get_attribute_val(sdp, "fingerprint");
-  for (guint i = 0; !value && i < gst_sdp_message_medias_len(sdp); ++i)
-    value = gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(sdp, i), "fingerprint");
-  auto out = normalize_fingerprint(value);
-  gst_sdp_message_free(sdp);
-  return out;
+  Sdp sdp = parse(sdp_text);
+  if (!sdp) return std::nullopt;
+  const gchar* value = gst_sdp_message_get_attribute_val(sdp.get(), "fingerprint");
+  for (guint i = 0; !value && i < gst_sdp_message_medias_len(sdp.get()); ++i)
+    value = gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(sdp.get(), i), "fingerprint");
+  return normalize_fingerprint(value);
 }
 
 std::string security_code_of(const std::string& a, const std::string& b) {

@@ -8,11 +8,13 @@
 
 #include <boost/json/value.hpp>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/call.hpp"
@@ -97,8 +99,12 @@ class Hub {
   std::unordered_map<std::string, std::vector<std::shared_ptr<SessionSink>>> sessions_;
   std::unordered_map<std::string, std::shared_ptr<const Call>> routes_;
   std::unordered_map<std::string, std::string> active_by_user_;
-  // Calls that ended lately (id → when), so that a late snapshot of one cannot revive its route.
-  std::unordered_map<std::string, std::int64_t> ended_;
+  // Calls that ended lately, so that a late snapshot of one cannot revive its route: the ids,
+  // and (when, id) in the order they ended, for forgetting the oldest.
+  std::unordered_set<std::string> ended_;
+  std::deque<std::pair<std::int64_t, std::string>> endedOrder_;
+  static constexpr std::int64_t kEndedForMs = 120'000;
+  static constexpr std::size_t kEndedMax = 200'000;
   PresenceListener presence_;
   Peers* peers_ = nullptr;
 };

@@ -111,6 +111,18 @@ TEST(Faults, Kill9UnderLoadLosesNoAcknowledgedTransitionAndEveryDeadlineFires) {
   EXPECT_EQ(server.log().find("FATAL"), std::string::npos);
 }
 
+// Sends `msg` again every 100 ms until it is answered ok (the store recovering), for 10 s.
+json::object until_ok(WsClient& c, const json::object& msg) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  json::object r;
+  do {
+    r = c.request(msg);
+    if (r.at("ok") == true) break;
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return r;
+}
+
 // A small filesystem of the test's own (tmpfs in a private mount namespace), for a full disk.
 struct SmallDisk {
   std::string dir = fs::temp_directory_path() / ("dt-disk-" + std::to_string(getpid()));
@@ -177,13 +189,7 @@ TEST(Faults, DiskFullGivesClearErrorsThenRecovers) {
   EXPECT_EQ(http(server.port(), "GET", "/healthz").status, 200);
   // Space returns: it recovers by itself.
   disk.free_space();
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  json::object r;
-  do {
-    r = b.request(op("accept", id));
-    if (r.at("ok") == true) break;
-    std::this_thread::sleep_for(100ms);
-  } while (std::chrono::steady_clock::now() < deadline);
+  auto r = until_ok(b, op("accept", id));
   EXPECT_EQ(r.at("ok"), true) << json::serialize(r);
   EXPECT_EQ(http(server.port(), "GET", "/readyz").status, 200);
   EXPECT_EQ(a.wait_call(id, "accepted").at("answeredBy"), b.device().c_str());
@@ -221,11 +227,7 @@ TEST(Faults, DatabaseLockedGivesClearErrorsThenRecovers) {
   ASSERT_EQ(g.status, 200) << g.raw;
   EXPECT_EQ(g.body.at("state"), "calling");
   EXPECT_EQ(g.body.at("version"), 1);
-  do {
-    r = b.request(op("accept", id));
-    if (r.at("ok") == true) break;
-    std::this_thread::sleep_for(100ms);
-  } while (std::chrono::steady_clock::now() < deadline);
+  r = until_ok(b, op("accept", id));
   EXPECT_EQ(r.at("ok"), true) << json::serialize(r);
   EXPECT_EQ(http(server.port(), "GET", "/readyz").status, 200);
   server.terminate();
