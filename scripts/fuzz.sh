@@ -17,6 +17,7 @@ for target in "${targets[@]}"; do
   # UndefinedBehaviorSanitizer reports and goes on: its "runtime error" fails the run too.
   if ! ./build-fuzz/fuzz/"$target" -max_total_time="$seconds" -max_len=70000 -print_final_stats=1 \
        "$work" >"$log" 2>&1 || grep -q "runtime error:" "$log"; then
+    grep -A30 "runtime error:" "$log" | head -60 || true
     tail -50 "$log"
     echo "fuzz: $target FAILED"
     exit 1

@@ -136,8 +136,15 @@ class FcmProvider final : public PushProvider {
       error = "token endpoint answered without access_token/expires_in";
       return false;
     }
+    // Google's tokens last an hour; anything outside (0, 30 days] is a broken answer (and a
+    // huge number must not reach the conversion to an integer, which would be undefined).
+    double seconds = exp->to_number<double>();
+    if (!(seconds > 0 && seconds <= 30.0 * 86400)) {
+      error = "token endpoint answered an expires_in out of range";
+      return false;
+    }
     access_token_ = token;
-    expires_at_ = now + static_cast<TimeMs>(exp->to_number<double>() * 1000);
+    expires_at_ = now + static_cast<TimeMs>(seconds * 1000);
     return true;
   }
 
