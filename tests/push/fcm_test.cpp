@@ -54,9 +54,9 @@ TEST(FcmAuth, TokenRequestIsTheJwtBearerGrant) {
   EXPECT_FALSE(p->auth_result(bad, 1000, err));
   EXPECT_NE(err.find("invalid_grant"), std::string::npos);
   // Whatever else comes back is refused, never thrown (found by fuzz_push).
-  for (const char* body : {"2222", "[1]", "null", "{\"access_token\":7}", "",
-                           R"({"access_token":"x","expires_in":1e300})",
-                           R"({"access_token":"x","expires_in":-5})"})
+  for (const char* body :
+       {"2222", "[1]", "null", "{\"access_token\":7}", "",
+        R"({"access_token":"x","expires_in":1e300})", R"({"access_token":"x","expires_in":-5})"})
     for (long status : {200L, 500L})
       EXPECT_FALSE(p->auth_result({status, "", {}, body}, 1000, err));
   p->invalidate_auth();
