@@ -21,6 +21,8 @@ namespace {
 // Versioned migrations shared with the PostgreSQL store (store/schema.hpp).
 using schema::kMigrations;
 
+constexpr std::int64_t kWalSizeLimit = 64 << 20;  // bytes the WAL keeps after it starts over
+
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) : db_(db) {
@@ -89,6 +91,10 @@ Call parse_doc(std::string_view text) {
 // Copies the WAL back into the database on its own thread and connection, so that the store
 // thread never waits for a checkpoint (and the two fsyncs it costs in synchronous=NORMAL).
 // The writer's connection has automatic checkpoints off; its WAL hook wakes this thread.
+// A passive checkpoint copies without blocking the writer, but under steady writes the WAL is
+// never all copied at the moment the writer begins, so it never starts over from its beginning:
+// past kRestartFrames a RESTART checkpoint holds the writer off for the few frames left (the
+// passive ones did the rest) and lets the next transaction start the WAL over.
 class Checkpointer {
  public:
   explicit Checkpointer(const std::string& path) {
@@ -96,6 +102,13 @@ class Checkpointer {
         SQLITE_OK)
       throw StoreError(StoreError::Kind::failure, "cannot open checkpoint connection");
     sqlite3_busy_timeout(db_, 1000);
+    // A connection finds the WAL only when it first reads the database; until then a checkpoint
+    // on it is a no-op ("not in WAL mode": the WAL grew without bound while the server ran).
+    if (sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      std::string msg = sqlite3_errmsg(db_);
+      sqlite3_close(db_);
+      throw StoreError(StoreError::Kind::failure, "checkpoint connection: " + msg);
+    }
     thread_ = std::thread([this] { loop(); });
   }
   ~Checkpointer() {
@@ -110,19 +123,23 @@ class Checkpointer {
   void wal_grew(int frames) {
     if (frames < kFrames) return;
     std::lock_guard lk(mu_);
+    frames_ = frames;
     pending_ = true;
     cv_.notify_one();
   }
 
  private:
   static constexpr int kFrames = 1000;
+  static constexpr int kRestartFrames = 8000;  // ~32 MiB of 4 KiB pages
   void loop() {
     std::unique_lock lk(mu_);
     while (!stop_) {
       cv_.wait_for(lk, std::chrono::seconds(1), [this] { return pending_ || stop_; });
       pending_ = false;
+      int mode = frames_ >= kRestartFrames ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
+      frames_ = 0;
       lk.unlock();
-      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      sqlite3_wal_checkpoint_v2(db_, nullptr, mode, nullptr, nullptr);
       lk.lock();
     }
   }
@@ -131,6 +148,7 @@ class Checkpointer {
   std::condition_variable cv_;
   bool pending_ = false;
   bool stop_ = false;
+  int frames_ = 0;
   std::thread thread_;
 };
 
@@ -152,6 +170,8 @@ class SqliteStore final : public Store {
     exec("PRAGMA temp_store=MEMORY");  // savepoints' statement journals stay off the disk
     migrate();
     exec("PRAGMA wal_autocheckpoint=0");
+    // When the WAL starts over after a checkpoint, a file a burst made large shrinks back.
+    exec("PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit));
     checkpointer_ = std::make_unique<Checkpointer>(path);
     sqlite3_wal_hook(
         db_,
