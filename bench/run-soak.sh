@@ -2,8 +2,9 @@
 # A bounded soak: one dialtoned (Release, SQLite) under steady load for SOAK_MINUTES (default
 # 20) — SOAK_PAIRS caller/receiver pairs (default 300), one call flow per pair per second, the
 # generator reconnecting every minute — with the server's RSS, open file descriptors, op→event
-# latency and throughput recorded for every minute. Growth from the first minutes to the last
-# beyond noise is a leak. Stops by itself.
+# latency and throughput, and the database and WAL file sizes recorded for every minute. Growth
+# from the first minutes to the last beyond noise is a leak (the database itself grows with the
+# call history). Stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -22,16 +23,19 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do grep -q LISTENING "$tmp/out" && break; sleep 0.1; done
 port=$(sed -n 's/^LISTENING .*:\([0-9]*\)$/\1/p' "$tmp/out")
 echo "soak: dialtoned pid $pid on port $port, $pairs pairs, $minutes minutes"
-printf '%-7s %-9s %-9s %-9s %-10s %-10s %-5s\n' minute flows/s p50_us p99_us p99.9_us rss_kib fds
+printf '%-7s %-9s %-9s %-9s %-10s %-10s %-5s %-7s %-7s\n' minute flows/s p50_us p99_us p99.9_us rss_kib fds db_mib wal_mib
 for m in $(seq 1 "$minutes"); do
   out=$($B --connect "127.0.0.1:$port" --pid "$pid" --pairs "$pairs" --think-ms 1000 \
            --flows 100000000 --duration 60 --user-prefix "soak" 2>&1)
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
   fds=$(ls "/proc/$pid/fd" | wc -l)
+  db=$(( $(stat -c %s "$tmp/data/dialtone.db") >> 20 ))
+  wal=$(( $(stat -c %s "$tmp/data/dialtone.db-wal" 2>/dev/null || echo 0) >> 20 ))
   fps=$(sed -n 's/^flows_per_s=\([0-9]*\).*/\1/p' <<<"$out")
   read -r p50 p99 p999 < <(sed -n 's/^op_to_event_us p50=\([0-9]*\) p99=\([0-9]*\) p99.9=\([0-9]*\).*/\1 \2 \3/p' <<<"$out")
   errors=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$out")
-  printf '%-7s %-9s %-9s %-9s %-10s %-10s %-5s%s\n' "$m" "$fps" "$p50" "$p99" "$p999" "$rss" "$fds" \
+  printf '%-7s %-9s %-9s %-9s %-10s %-10s %-5s %-7s %-7s%s\n' "$m" "$fps" "$p50" "$p99" "$p999" \
+    "$rss" "$fds" "$db" "$wal" \
     "$([[ "${errors:-0}" != 0 ]] && echo "  errors=$errors")"
 done
 echo "soak: the server's log (warnings and errors):"
