@@ -91,10 +91,12 @@ Call parse_doc(std::string_view text) {
 // Copies the WAL back into the database on its own thread and connection, so that the store
 // thread never waits for a checkpoint (and the two fsyncs it costs in synchronous=NORMAL).
 // The writer's connection has automatic checkpoints off; its WAL hook wakes this thread.
-// A passive checkpoint copies without blocking the writer, but under steady writes the WAL is
-// never all copied at the moment the writer begins, so it never starts over from its beginning:
-// past kRestartFrames a RESTART checkpoint holds the writer off for the few frames left (the
-// passive ones did the rest) and lets the next transaction start the WAL over.
+// Its passive checkpoints never block the writer, but under steady writes the WAL is never all
+// copied at the moment the writer begins, so it never starts over from its beginning; a RESTART
+// checkpoint from here would have to win the write lock from a writer that takes it back at once
+// (starved under load). So the writer itself, past kRestartFrames and between transactions, runs
+// a passive checkpoint for the few frames left: the WAL is then all copied, and its next
+// transaction starts the WAL over.
 class Checkpointer {
  public:
   explicit Checkpointer(const std::string& path) {
@@ -123,23 +125,19 @@ class Checkpointer {
   void wal_grew(int frames) {
     if (frames < kFrames) return;
     std::lock_guard lk(mu_);
-    frames_ = frames;
     pending_ = true;
     cv_.notify_one();
   }
 
  private:
   static constexpr int kFrames = 1000;
-  static constexpr int kRestartFrames = 8000;  // ~32 MiB of 4 KiB pages
   void loop() {
     std::unique_lock lk(mu_);
     while (!stop_) {
       cv_.wait_for(lk, std::chrono::seconds(1), [this] { return pending_ || stop_; });
       pending_ = false;
-      int mode = frames_ >= kRestartFrames ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
-      frames_ = 0;
       lk.unlock();
-      sqlite3_wal_checkpoint_v2(db_, nullptr, mode, nullptr, nullptr);
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
       lk.lock();
     }
   }
@@ -148,7 +146,6 @@ class Checkpointer {
   std::condition_variable cv_;
   bool pending_ = false;
   bool stop_ = false;
-  int frames_ = 0;
   std::thread thread_;
 };
 
@@ -176,10 +173,12 @@ class SqliteStore final : public Store {
     sqlite3_wal_hook(
         db_,
         [](void* self, sqlite3*, const char*, int frames) {
-          static_cast<Checkpointer*>(self)->wal_grew(frames);
+          auto* store = static_cast<SqliteStore*>(self);
+          store->walFrames_ = frames;
+          store->checkpointer_->wal_grew(frames);
           return SQLITE_OK;
         },
-        checkpointer_.get());
+        this);
   }
   ~SqliteStore() override {
     sqlite3_wal_hook(db_, nullptr, nullptr);
@@ -189,7 +188,11 @@ class SqliteStore final : public Store {
   }
 
   void begin() override { stmt("BEGIN IMMEDIATE").reset().run(); }
-  void commit() override { stmt("COMMIT").reset().run(); }
+  void commit() override {
+    stmt("COMMIT").reset().run();
+    if (walFrames_ >= kRestartFrames)  // see Checkpointer; busy (it is copying): next time
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
   void rollback() override {
     if (!sqlite3_get_autocommit(db_)) stmt("ROLLBACK").reset().run();
   }
@@ -459,6 +462,8 @@ class SqliteStore final : public Store {
 
   sqlite3* db_ = nullptr;
   std::unique_ptr<Checkpointer> checkpointer_;
+  int walFrames_ = 0;  // frames in the WAL after the last commit (the WAL hook's count)
+  static constexpr int kRestartFrames = 8000;  // ~32 MiB of 4 KiB pages
   std::unordered_map<const char*, std::unique_ptr<Stmt>> stmts_;
 };
 
