@@ -57,7 +57,7 @@ void retire(std::function<void()> work) {
   w.thread = std::thread([&s, &w, work = std::move(work)]() mutable {
     work();
     work = nullptr;  // whatever it captured goes now, not after the mark
-    std::lock_guard done(s.mu);
+    std::lock_guard lock(s.mu);
     w.done = true;
     s.cv.notify_all();
   });
