@@ -83,10 +83,18 @@ std::vector<TrustedKey> parse_jwks(std::string_view text) {
       continue;
     TrustedKey t;
     if (auto* kid = k.if_contains("kid"); kid && kid->is_string()) t.kid = kid->get_string();
+    // A key declared for one algorithm verifies that one only (RFC 7517 §4.4): an RSA key
+    // declared RS512 must not verify an RS256 token.
+    const json::value* alg = k.if_contains("alg");
+    auto declared = [&](std::string_view want) {
+      return !alg || (alg->is_string() && alg->get_string() == want);
+    };
     if (kty->get_string() == "RSA") {
+      if (!declared("RS256")) continue;
       t.alg = JwtAlg::RS256;
       t.pkey = rsa_key(k);
     } else if (kty->get_string() == "EC") {
+      if (!declared("ES256")) continue;
       t.alg = JwtAlg::ES256;
       t.pkey = ec_key(k);
     } else {

@@ -24,6 +24,7 @@
 #include "sdk/http_fetch.hpp"
 #include "sdk/signaling.hpp"
 #include "sdk/tls_client.hpp"
+#include "util/text.hpp"
 
 namespace dialtone::cli {
 
@@ -212,8 +213,10 @@ int run(Mode mode, Options o, const std::string& callee) {
   bool muted = false, connectedShown = false, hangupSent = false, quitting = false;
   const auto start = Clock::now();
   auto hangupAt = Clock::time_point::max();  // max: no hang-up planned
+  // Every line may hold what other people chose (names, reasons, the server's messages): it
+  // is printed as text, so a caller named "\x1b]…" cannot drive this terminal.
   auto say = [&](const std::string& line) {
-    std::cout << (keys.interactive() ? "\r\33[2K" : "") << line << std::endl;
+    std::cout << (keys.interactive() ? "\r\33[2K" : "") << display_text(line) << std::endl;
   };
   auto status = [&] {
     if (!keys.interactive() || !call) return;
@@ -222,8 +225,9 @@ int run(Mode mode, Options o, const std::string& callee) {
       auto s = std::chrono::duration_cast<std::chrono::seconds>(*e).count();
       timer = fmt::format("{:02}:{:02}", s / 60, s % 60);
     }
-    std::cout << "\r\33[2K" << state_name(call->state) << "  " << call->other_name(me) << "  "
-              << timer << "  quality " << quality_name(level) << (muted ? "  [muted]" : "")
+    std::cout << "\r\33[2K" << state_name(call->state) << "  "
+              << display_text(call->other_name(me), 64) << "  " << timer << "  quality "
+              << quality_name(level) << (muted ? "  [muted]" : "")
               << "   (m)ute (s)peaker (h)ang up" << std::flush;
   };
   auto hang_up = [&] {
@@ -406,13 +410,13 @@ int main(int argc, char** argv) {
     if (*answerCmd) return run(Mode::answer, o, "");
     return run(Mode::listen, o, "");
   } catch (const std::invalid_argument& e) {
-    std::cerr << "dialtone: " << e.what() << "\n";
+    std::cerr << "dialtone: " << dialtone::display_text(e.what()) << "\n";
     return kUsage;
   } catch (const CLI::Error& e) {
-    std::cerr << "dialtone: " << e.what() << "\n";
+    std::cerr << "dialtone: " << dialtone::display_text(e.what()) << "\n";
     return kUsage;
   } catch (const std::exception& e) {
-    std::cerr << "dialtone: " << e.what() << "\n";
+    std::cerr << "dialtone: " << dialtone::display_text(e.what()) << "\n";
     return kUnreachable;
   }
 }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <random>
 
+#include "util/text.hpp"
+
 namespace dialtone {
 
 namespace {
@@ -208,7 +210,7 @@ void PushService::start_auth(ProviderState& ps, TimeMs now) {
                } else {
                  ps.authFailedAt = t;
                  ps.authError = error;
-                 spdlog::error("PUSH_AUTH_FAILED provider={} error=\"{}\"", name, error);
+                 spdlog::error("PUSH_AUTH_FAILED provider={} error={}", name, log_value(error));
                }
                http_.wakeup();
              });
@@ -305,9 +307,9 @@ void PushService::give_up(Delivery& d, const std::string& outcome, const std::st
   // warning, and not a failure to count into the call (which no longer rings).
   bool ring_over = outcome == "cancelled" || why.rfind("the call stopped ringing", 0) == 0;
   spdlog::log(ring_over ? spdlog::level::debug : spdlog::level::warn,
-              "PUSH_FAILED callId={} type={} provider={} user={} device={} reason=\"{}\"",
+              "PUSH_FAILED callId={} type={} provider={} user={} device={} reason={}",
               d.notice->callId, notice_type(d.notice->kind), platform_name(d.device.platform),
-              d.device.userId, d.device.deviceId, why);
+              d.device.userId, d.device.deviceId, log_value(why));
   if (!ring_over && d.notice->kind == NoticeKind::incoming_call && hooks_.incoming_result)
     hooks_.incoming_result(d.notice->callId, false);
   --queued_;

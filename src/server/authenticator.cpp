@@ -12,19 +12,41 @@
 #include "core/request.hpp"
 #include "util/encoding.hpp"
 #include "util/secret_file.hpp"
+#include "util/text.hpp"
 
 namespace dialtone {
 
 namespace json = boost::json;
 
-bool photo_url_allowed(std::string_view url, bool allowLoopbackHttp) {
+namespace {
+
+bool host_listed(std::string_view host, const std::vector<std::string>& hosts) {
+  std::string h(host);
+  for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const auto& pattern : hosts) {
+    if (pattern.substr(0, 2) == "*.") {
+      std::string_view domain = std::string_view(pattern).substr(1);  // ".example.com"
+      if (h.size() > domain.size() &&
+          h.compare(h.size() - domain.size(), domain.size(), domain.data(), domain.size()) == 0)
+        return true;
+    } else if (h == pattern) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool photo_url_allowed(std::string_view url, const std::vector<std::string>& hosts,
+                       bool allowLoopbackHttp) {
   if (url.empty() || url.size() > kMaxPhotoLength || !http_url_shape(url)) return false;
   auto u = boost::urls::parse_absolute_uri(url);
   if (!u || u->host().empty() || u->has_userinfo()) return false;
   // Boost.URL 1.81 reads "http://127.0.0.1.evil.example/x" as host 127.0.0.1 with the path
   // ".evil.example/x"; after an authority, a path is empty or starts with '/'.
   if (!u->encoded_path().empty() && u->encoded_path().front() != '/') return false;
-  if (u->scheme() == "https") return true;
+  if (u->scheme() == "https") return host_listed(u->encoded_host(), hosts);
   if (u->scheme() != "http" || !allowLoopbackHttp) return false;
   std::string_view host = u->encoded_host();
   return host == "localhost" || host == "[::1]" ||
@@ -143,8 +165,20 @@ Principal Authenticator::authenticate(std::string_view token, TimeMs now) const 
     throw Error(ErrorCode::unauthorized, "token name is too long");
   if (p.photo.size() > kMaxPhotoLength)
     throw Error(ErrorCode::unauthorized, "token picture is too long");
+  Profile kept = profile(std::move(p.userId), p.name, std::move(p.photo));
+  p.userId = std::move(kept.userId);
+  p.name = std::move(kept.name);
+  p.photo = std::move(kept.photo);
+  return p;
+}
+
+Profile Authenticator::profile(std::string userId, std::string_view name, std::string photo) const {
+  Profile p;
+  p.name = display_text(name, kMaxNameLength);
+  if (p.name.empty()) p.name = userId;
+  p.userId = std::move(userId);
   // A photo the clients must not load is dropped rather than refusing the person.
-  if (!p.photo.empty() && !photo_url_allowed(p.photo, dev_mode_)) p.photo.clear();
+  if (!photo.empty() && photo_allowed(photo)) p.photo = std::move(photo);
   return p;
 }
 

@@ -19,9 +19,12 @@ namespace dialtone {
 inline constexpr std::size_t kMaxNameLength = 256;
 inline constexpr std::size_t kMaxPhotoLength = 2048;
 
-// A profile photo the clients may load: an https: URL, or (development only) http: on a
-// loopback host. Anything else (javascript:, data:, a plain http: host) is dropped.
-bool photo_url_allowed(std::string_view url, bool allowLoopbackHttp);
+// A profile photo the clients may load: an https: URL on one of `hosts` (photo_hosts: a host
+// name, or "*.domain" for its subdomains), or (development only) http: on a loopback host.
+// Anything else (javascript:, data:, a plain http: host, another host) is dropped: a client
+// that loads a photo tells its host the client's address, and a callee's when it rings.
+bool photo_url_allowed(std::string_view url, const std::vector<std::string>& hosts,
+                       bool allowLoopbackHttp);
 
 class Authenticator {
  public:
@@ -29,6 +32,13 @@ class Authenticator {
   Authenticator(const Config& config, TimeMs now);
 
   bool dev_mode() const { return dev_mode_; }
+  // The one place where identities enter: a user's profile as kept and shown, from a token's
+  // claims or a development sign-in. The name is display text (no control or bidirectional
+  // override characters, at most kMaxNameLength bytes; the user id when nothing is left).
+  Profile profile(std::string userId, std::string_view name, std::string photo) const;
+  bool photo_allowed(std::string_view url) const {
+    return photo_url_allowed(url, config_.photo_hosts, dev_mode_);
+  }
   // Throws Error(unauthorized).
   Principal authenticate(std::string_view token, TimeMs now) const;
   // Development mode only: a token for `p`, valid for 30 days. Returns {token, expiresAt}.

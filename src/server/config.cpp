@@ -1,16 +1,20 @@
 #include "server/config.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <optional>
+
+#include <unistd.h>  // environ
 
 #include "util/encoding.hpp"
 #include "util/secret_file.hpp"
@@ -22,6 +26,14 @@ std::string Config::host() const {
   std::string h = listen.substr(0, colon);
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   return h;
+}
+
+bool Config::loopback_only() const {
+  std::string h = host();
+  if (h == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(h, ec);
+  return !ec && a.is_loopback();
 }
 
 unsigned short Config::port() const {
@@ -43,6 +55,10 @@ struct I64Key {
 struct StrKey {
   const char* key;
   std::string Config::*field;
+};
+struct BoolKey {
+  const char* key;
+  bool Config::*field;
 };
 // A list: a TOML array of strings, or comma-separated in the environment and flags.
 struct ListKey {
@@ -67,6 +83,8 @@ const IntKey kIntKeys[] = {
     {"limit_messages_per_s", &Config::limit_messages_per_s, 0, 1000000},
     {"limit_sessions_per_user", &Config::limit_sessions_per_user, 0, 100000},
     {"limit_connections_per_ip", &Config::limit_connections_per_ip, 0, 1000000},
+    {"limit_auth_failures_per_min", &Config::limit_auth_failures_per_min, 0, 1000000},
+    {"limit_session_opens_per_min", &Config::limit_session_opens_per_min, 0, 1000000},
     {"handshake_timeout_s", &Config::handshake_timeout_s, 1, 600},
     {"idle_timeout_s", &Config::idle_timeout_s, 1, 3600},
 };
@@ -105,13 +123,98 @@ const StrKey kStrKeys[] = {
     {"zego_server_secret", &Config::zego_server_secret},
     {"zego_server_secret_file", &Config::zego_server_secret_file},
     {"zego_token_mode", &Config::zego_token_mode},
+    {"directory", &Config::directory},
+};
+const BoolKey kBoolKeys[] = {
+    {"dev_tokens_public", &Config::dev_tokens_public},
 };
 const ListKey kListKeys[] = {
-    {"stun_urls", &Config::stun_urls},
-    {"turn_urls", &Config::turn_urls},
-    {"webpush_hosts", &Config::webpush_hosts},
-    {"public_urls", &Config::public_urls},
+    {"stun_urls", &Config::stun_urls},         {"turn_urls", &Config::turn_urls},
+    {"webpush_hosts", &Config::webpush_hosts}, {"public_urls", &Config::public_urls},
+    {"photo_hosts", &Config::photo_hosts},
 };
+
+// Keys that name an identity provider, a secret or a file: given, they must say something. An
+// empty one is a mistake (a template that expanded to nothing), never "off" — an empty
+// jwt_hs256_secret once meant "development tokens on".
+const char* const kNeverEmpty[] = {"jwt_hs256_secret",
+                                   "jwt_hs256_secret_file",
+                                   "jwks_file",
+                                   "jwt_issuer",
+                                   "jwt_audience",
+                                   "turn_secret",
+                                   "turn_secret_file",
+                                   "zego_server_secret",
+                                   "zego_server_secret_file",
+                                   "tls_cert_file",
+                                   "tls_key_file",
+                                   "fcm_service_account_file",
+                                   "apns_key_file",
+                                   "vapid_key_file",
+                                   "push_ca_file",
+                                   "directory",
+                                   "listen",
+                                   "data_dir"};
+
+bool never_empty(std::string_view key) {
+  return std::find(std::begin(kNeverEmpty), std::end(kNeverEmpty), key) != std::end(kNeverEmpty);
+}
+
+// A string key's value as given by `source` (a file, the environment, a flag).
+void set_string(const StrKey& sk, std::string value, Config& c) {
+  if (value.empty() && never_empty(sk.key))
+    throw ConfigError(sk.key, "is given but empty; give a value, or leave the key out");
+  c.*sk.field = std::move(value);
+}
+
+bool parse_bool(const std::string& key, const std::string& text) {
+  if (text == "true" || text == "1") return true;
+  if (text == "false" || text == "0") return false;
+  throw ConfigError(key, "'" + text + "' is not true or false");
+}
+
+std::vector<std::string> all_keys() {
+  std::vector<std::string> out;
+  for (const auto& k : kIntKeys) out.push_back(k.key);
+  for (const auto& k : kI64Keys) out.push_back(k.key);
+  for (const auto& k : kStrKeys) out.push_back(k.key);
+  for (const auto& k : kBoolKeys) out.push_back(k.key);
+  for (const auto& k : kListKeys) out.push_back(k.key);
+  return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean ring_timeout_s?)" for the known key nearest to `key`, if one is near.
+std::string did_you_mean(std::string_view key, const std::string& (*spell)(const std::string&)) {
+  std::string best;
+  std::size_t bestDistance = std::max<std::size_t>(2, key.size() / 4) + 1;
+  for (const auto& k : all_keys()) {
+    std::size_t d = edit_distance(key, k);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = k;
+    }
+  }
+  return best.empty() ? "" : " (did you mean " + spell(best) + "?)";
+}
+
+const std::string& as_is(const std::string& k) {
+  return k;
+}
 
 std::string flag_name(const char* key) {
   std::string f = "--";
@@ -193,7 +296,13 @@ void apply_table(const toml::table& tbl, const std::string& path, Config& c) {
       if (key != sk.key) continue;
       auto v = node.value<std::string>();
       if (!v || !node.is_string()) throw ConfigError(key, "must be a string");
-      c.*sk.field = *v;
+      set_string(sk, *v, c);
+      known = true;
+    }
+    for (const auto& bk : kBoolKeys) {
+      if (key != bk.key) continue;
+      if (!node.is_boolean()) throw ConfigError(key, "must be true or false");
+      c.*bk.field = *node.value<bool>();
       known = true;
     }
     for (const auto& lk : kListKeys) {
@@ -208,7 +317,9 @@ void apply_table(const toml::table& tbl, const std::string& path, Config& c) {
       c.*lk.field = std::move(items);
       known = true;
     }
-    if (!known) throw ConfigError(key, "unknown key in " + (path.empty() ? "the config" : path));
+    if (!known)
+      throw ConfigError(
+          key, "unknown key in " + (path.empty() ? "the config" : path) + did_you_mean(key, as_is));
     if (!path.empty() &&
         (key == "jwt_hs256_secret" || key == "turn_secret" || key == "zego_server_secret")) {
       try {
@@ -231,13 +342,47 @@ void apply_toml(const std::string& path, Config& c) {
   apply_table(tbl, path, c);
 }
 
+const std::string& env_spelling(const std::string& key) {
+  static thread_local std::string out;
+  out = env_name(key.c_str());
+  return out;
+}
+
+// Every DIALTONED_* variable must be a key (or DIALTONED_CONFIG), and none may be empty: a
+// typo or a template that expanded to nothing stops the start instead of leaving a default in
+// place (a mistyped DIALTONED_JWT_HS256_SECRT once meant development tokens on).
+void check_env_names() {
+  constexpr std::string_view kPrefix = "DIALTONED_";
+  std::vector<std::string> known;
+  for (const auto& k : all_keys()) known.push_back(env_name(k.c_str()));
+  known.push_back("DIALTONED_CONFIG");
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    if (entry.substr(0, kPrefix.size()) != kPrefix) continue;
+    auto eq = entry.find('=');
+    std::string name(entry.substr(0, eq));
+    std::string value(eq == std::string_view::npos ? "" : entry.substr(eq + 1));
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string key = name.substr(kPrefix.size());
+      std::transform(key.begin(), key.end(), key.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      throw ConfigError(name, "unknown environment variable" + did_you_mean(key, env_spelling));
+    }
+    if (value.empty())
+      throw ConfigError(name, "is set but empty; give a value, or unset it for the default");
+  }
+}
+
 void apply_env(Config& c) {
+  check_env_names();
   for (const auto& ik : kIntKeys)
     if (const char* v = std::getenv(env_name(ik.key).c_str())) c.*ik.field = parse_int(ik.key, v);
   for (const auto& ik : kI64Keys)
     if (const char* v = std::getenv(env_name(ik.key).c_str())) c.*ik.field = parse_i64(ik.key, v);
   for (const auto& sk : kStrKeys)
-    if (const char* v = std::getenv(env_name(sk.key).c_str())) c.*sk.field = v;
+    if (const char* v = std::getenv(env_name(sk.key).c_str())) set_string(sk, v, c);
+  for (const auto& bk : kBoolKeys)
+    if (const char* v = std::getenv(env_name(bk.key).c_str())) c.*bk.field = parse_bool(bk.key, v);
   for (const auto& lk : kListKeys)
     if (const char* v = std::getenv(env_name(lk.key).c_str())) c.*lk.field = split_list(v);
 }
@@ -305,7 +450,58 @@ std::string inline_or_file(const char* key, const std::string& value, const char
   }
 }
 
+// An identity provider is all or nothing: an issuer or audience without a key would leave
+// development tokens on, that is anyone signing in as anyone.
+void validate_identity(const Config& c) {
+  bool key =
+      !c.jwt_hs256_secret.empty() || !c.jwt_hs256_secret_file.empty() || !c.jwks_file.empty();
+  for (auto [name, v] :
+       {std::pair{"jwt_issuer", &c.jwt_issuer}, std::pair{"jwt_audience", &c.jwt_audience}})
+    if (!key && !v->empty())
+      throw ConfigError(name,
+                        "is set but no identity provider key is: add jwks_file (or "
+                        "jwt_hs256_secret_file), or remove it. Development tokens stay off "
+                        "while any identity key is set, so this server would let nobody in");
+  jwt_hs256_secrets(c);  // throws when they cannot be read or one is too short
+}
+
+// Development tokens beyond loopback: anyone who reaches the port may sign in as anyone.
+void validate_dev_exposure(const Config& c) {
+  if (!c.dev_tokens() || c.loopback_only() || c.dev_tokens_public) return;
+  throw ConfigError(
+      "listen", "'" + c.listen +
+                    "' reaches beyond this machine while development tokens are on (no identity "
+                    "provider is configured), so anyone who reaches it could sign in as anyone. "
+                    "Configure an identity provider (jwks_file with jwt_issuer and jwt_audience, "
+                    "or jwt_hs256_secret_file), listen on 127.0.0.1, or set "
+                    "dev_tokens_public = true to allow it deliberately");
+}
+
+void validate_privacy(const Config& c) {
+  if (!c.directory.empty() && c.directory != "open" && c.directory != "contacts" &&
+      c.directory != "none")
+    throw ConfigError("directory", "must be 'open', 'contacts' or 'none', got '" +
+                                       c.directory.substr(0, 64) + "'");
+  for (const auto& h : c.photo_hosts)
+    if (!photo_host_pattern(h))
+      throw ConfigError("photo_hosts", "'" + h.substr(0, 256) +
+                                           "' must be a host name (lower case, no scheme or "
+                                           "port), or *. and a domain for its subdomains");
+}
+
 }  // namespace
+
+bool photo_host_pattern(std::string_view h) {
+  if (h.substr(0, 2) == "*.") h.remove_prefix(2);
+  if (h.empty() || h.size() > 253 || h.front() == '.' || h.back() == '.' || h.front() == '-')
+    return false;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    char ch = h[i];
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
+    if (!ok || (ch == '.' && i + 1 < h.size() && h[i + 1] == '.')) return false;
+  }
+  return true;
+}
 
 std::vector<std::string> jwt_hs256_secrets(const Config& c) {
   std::vector<std::string> out;
@@ -400,7 +596,7 @@ void validate(const Config& c) {
     throw ConfigError(c.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
                       "tls_cert_file and tls_key_file go together");
   check_secret_file("tls_key_file", c.tls_key_file);
-  jwt_hs256_secrets(c);  // throws when they cannot be read or one is too short
+  validate_identity(c);
   if (!c.jwks_file.empty() && !file_readable(c.jwks_file))
     throw ConfigError("jwks_file", "cannot read '" + c.jwks_file + "'");
   if (!c.jwks_file.empty() && c.jwt_issuer.empty())
@@ -427,6 +623,8 @@ void validate(const Config& c) {
       throw ConfigError("public_urls", "'" + u + "' must be an http(s)://host[:port] URL");
   }
   validate_push(c);
+  validate_privacy(c);
+  validate_dev_exposure(c);
 }
 
 std::vector<std::string> Config::public_origins() const {
@@ -463,6 +661,10 @@ bool load_config(int argc, char** argv, Config& out) {
   std::optional<int> int_flags[std::size(kIntKeys)];
   std::optional<std::string> list_flags[std::size(kListKeys)];
   std::optional<std::int64_t> i64_flags[std::size(kI64Keys)];
+  std::optional<std::string> bool_flags[std::size(kBoolKeys)];
+  for (size_t i = 0; i < std::size(kBoolKeys); ++i)
+    app.add_option(flag_name(kBoolKeys[i].key), bool_flags[i],
+                   std::string(kBoolKeys[i].key) + " (true or false)");
   for (size_t i = 0; i < std::size(kI64Keys); ++i)
     app.add_option(flag_name(kI64Keys[i].key), i64_flags[i], kI64Keys[i].key);
   for (size_t i = 0; i < std::size(kStrKeys); ++i)
@@ -494,13 +696,15 @@ bool load_config(int argc, char** argv, Config& out) {
   }
   apply_env(c);
   for (size_t i = 0; i < std::size(kStrKeys); ++i)
-    if (str_flags[i]) c.*kStrKeys[i].field = *str_flags[i];
+    if (str_flags[i]) set_string(kStrKeys[i], *str_flags[i], c);
   for (size_t i = 0; i < std::size(kIntKeys); ++i)
     if (int_flags[i]) c.*kIntKeys[i].field = *int_flags[i];
   for (size_t i = 0; i < std::size(kListKeys); ++i)
     if (list_flags[i]) c.*kListKeys[i].field = split_list(*list_flags[i]);
   for (size_t i = 0; i < std::size(kI64Keys); ++i)
     if (i64_flags[i]) c.*kI64Keys[i].field = *i64_flags[i];
+  for (size_t i = 0; i < std::size(kBoolKeys); ++i)
+    if (bool_flags[i]) c.*kBoolKeys[i].field = parse_bool(kBoolKeys[i].key, *bool_flags[i]);
   validate(c);
   out = std::move(c);
   return true;

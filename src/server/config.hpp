@@ -10,6 +10,9 @@
 
 namespace dialtone {
 
+// Who may see whom: see Config::directory.
+enum class Directory { open, contacts, none };
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
@@ -40,6 +43,19 @@ struct Config {
   std::string jwks_file;
   std::string jwt_issuer;
   std::string jwt_audience;
+  // Development tokens (no identity provider) let anyone who reaches the port be anyone: they
+  // are refused on a listen address beyond loopback unless this says so, deliberately.
+  bool dev_tokens_public = false;
+  // Who may see whom (GET /v1/users…, online, busy): "open" (every signed-in user sees every
+  // user), "contacts" (only people you have had a call with, or who added you and you them:
+  // POST /v1/contacts), "none" (nobody but yourself). Empty: "open" in development mode,
+  // "contacts" with an identity provider.
+  std::string directory;
+  // The hosts profile photos may come from (https only; "*.example.com" for its subdomains).
+  // A photo elsewhere is dropped from tokens and refused at sign-in, so that no third party
+  // learns a callee's address or when their phone rang. Empty: no photos (but http on
+  // loopback in development mode).
+  std::vector<std::string> photo_hosts;
   std::string sqlite_synchronous = "normal";  // "normal" (crash-safe in WAL) or "full"
   std::string log_level = "info";
   // ICE servers handed out by GET /v1/turn-credentials. TURN credentials are TURN REST
@@ -57,6 +73,10 @@ struct Config {
   int limit_messages_per_s = 50;       // WebSocket messages per session
   int limit_sessions_per_user = 10;    // WebSockets open at once per user
   int limit_connections_per_ip = 100;  // TCP connections open at once per client address
+  // Checked before a token is verified: failed authentications per client address (an IPv6
+  // address counts by its /64), burst the same.
+  int limit_auth_failures_per_min = 60;
+  int limit_session_opens_per_min = 60;  // WebSocket sessions opened per user, burst the same
   // A connection must finish its TLS handshake and first request (or WebSocket upgrade) within
   // handshake_timeout_s; a kept-alive HTTP connection with no request for idle_timeout_s is
   // closed. (A WebSocket is kept by the pings: a client that stops answering is closed.)
@@ -91,10 +111,20 @@ struct Config {
   std::string zego_token_mode = "gcm";  // or "cbc" (the legacy form)
   int zego_token_ttl_s = 3600;
 
-  // Development tokens are on unless an identity provider is configured.
+  // Development tokens are on unless an identity provider is configured (any of its keys:
+  // validate() refuses a half-configured one).
   bool dev_tokens() const {
-    return jwt_hs256_secret.empty() && jwt_hs256_secret_file.empty() && jwks_file.empty();
+    return jwt_hs256_secret.empty() && jwt_hs256_secret_file.empty() && jwks_file.empty() &&
+           jwt_issuer.empty() && jwt_audience.empty();
   }
+  // `directory`, with its default resolved.
+  Directory directory_policy() const {
+    if (directory == "open" || (directory.empty() && dev_tokens())) return Directory::open;
+    if (directory == "none") return Directory::none;
+    return Directory::contacts;
+  }
+  // True when `listen` is a loopback address (127.0.0.0/8, ::1, localhost).
+  bool loopback_only() const;
   bool tls() const { return !tls_cert_file.empty(); }
   std::string host() const;
   // The origins (scheme://host[:port]) of public_urls.
@@ -119,6 +149,9 @@ bool load_config(int argc, char** argv, Config& out);
 void validate(const Config& c);
 // A config from TOML text alone (no environment, no flags), validated. Throws ConfigError.
 Config parse_config_text(std::string_view toml_text);
+
+// A photo_hosts entry: a lower-case host name, or "*." and a domain.
+bool photo_host_pattern(std::string_view host);
 
 // The secrets as they are now (inline, or read from their files: these read the files each
 // time, for SIGHUP). Throw ConfigError naming the key.

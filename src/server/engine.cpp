@@ -8,6 +8,7 @@
 
 #include "server/push_plan.hpp"
 #include "util/encoding.hpp"
+#include "util/text.hpp"
 
 namespace dialtone {
 
@@ -21,6 +22,7 @@ struct Engine::Batch {
     std::shared_ptr<const std::string> doc;  // the public document, serialized
     std::string actorDevice;                 // the device whose op made the change
     std::vector<PushDevice> devices;         // the receiver's, when the change may push
+    bool clientReason = false;               // `reason` was chosen by a client's op
   };
   Store& store;
   TimeMs now;
@@ -56,12 +58,14 @@ std::string message_for(ErrorCode e, std::string_view op, const Call& c) {
   }
 }
 
-// Reasons are free text from clients; metrics keep their label set bounded.
-std::string reason_label(const std::optional<std::string>& r) {
-  static const char* known[] = {
-      "cancelled", "rejected_by_receiver", "ended_by_user", "timeout",
-      "busy",      "media_timeout",        "network",       "media_failed"};
+// The reasons the server itself chooses; a client's own reason (whatever it says, "network"
+// included) is counted as "other", so metrics keep a bounded label set that clients cannot
+// steer.
+std::string reason_label(const std::optional<std::string>& r, bool fromClient) {
+  static const char* known[] = {"cancelled", "rejected_by_receiver", "ended_by_user", "timeout",
+                                "busy",      "media_timeout",        "network"};
   if (!r) return "none";
+  if (fromClient) return "other";
   for (const char* k : known)
     if (*r == k) return *r;
   return "other";
@@ -296,6 +300,9 @@ std::shared_ptr<const std::string> Engine::insert(Batch& b, const Call& c,
   auto doc = std::make_shared<const std::string>(to_public_string(c));
   b.store.insert_call(c, c.next_deadline(opts_.mediaTimeoutMs), to_storage_string(c, *doc));
   if (is_active(c.state)) cache_.insert_or_assign(c.callId, c);
+  // People who have had a call are each other's contacts (directory = "contacts").
+  b.store.add_contact(c.callerId, c.receiverId);
+  b.store.add_contact(c.receiverId, c.callerId);
   b.effects.push_back({c, std::nullopt, {}, doc, c.callerDeviceId, std::move(devices)});
   return doc;
 }
@@ -423,9 +430,12 @@ void Engine::publish(Outcome& out) {
                        format_iso(c.connectedAt.value_or(out.now)));
           break;
         case Action::log_ended:
+          // The reason may be a client's own text: quoted, so it cannot forge other fields.
           spdlog::info("CALL_ENDED callId={} duration={} reason={} state={}", c.callId,
-                       c.durationSeconds.value_or(0), c.reason.value_or(""), state_name(c.state));
-          metrics_.count_terminal(std::string(state_name(c.state)), reason_label(c.reason));
+                       c.durationSeconds.value_or(0), log_value(c.reason.value_or("")),
+                       state_name(c.state));
+          metrics_.count_terminal(std::string(state_name(c.state)),
+                                  reason_label(c.reason, e.clientReason));
           break;
       }
     }
@@ -508,6 +518,7 @@ Engine::RunFn Engine::op_job(const Principal& who, const std::string& deviceId, 
       return OpResult::fail(t.error, message_for(t.error, op_name(req.op), t.call), t.call);
     OpResult r;
     r.doc = persist(b, t, call->state, deviceId);
+    if (r.doc && req.reason) b.effects.back().clientReason = true;
     if (req.op == Op::signal) hub_.relay_signal(t.call, who.userId, req.data);
     r.call = t.call;
     return r;
@@ -539,28 +550,81 @@ Engine::RunFn Engine::history_job(const Principal& who, TimeMs before, std::size
   };
 }
 
-Engine::RunFn Engine::users_job(std::optional<std::string> userId) {
-  return [this, userId = std::move(userId)](Batch& b) -> OpResult {
+namespace {
+
+// May `viewer` see `user` (profile, online, busy) under `policy`? Everyone sees themselves.
+bool may_see(Store& store, const std::string& viewer, const std::string& user, Directory policy) {
+  if (viewer == user) return true;
+  switch (policy) {
+    case Directory::open:
+      return true;
+    case Directory::contacts:
+      return store.mutual_contacts(viewer, user);
+    case Directory::none:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+Engine::RunFn Engine::users_job(std::string viewer, std::optional<std::string> userId,
+                                Directory policy) {
+  return [this, viewer = std::move(viewer), userId = std::move(userId), policy](Batch& b) {
     OpResult r;
     if (userId) {
       auto p = b.store.get_user(*userId);
-      if (!p) return OpResult::fail(ErrorCode::not_found, "unknown user");
+      // Someone you may not see is answered as someone who does not exist.
+      if (!p || !may_see(b.store, viewer, *userId, policy))
+        return OpResult::fail(ErrorCode::not_found, "unknown user");
       r.body = profile_json(*p, hub_.online(p->userId));
       return r;
     }
+    std::vector<Profile> people;
+    switch (policy) {
+      case Directory::open:
+        people = b.store.list_users(1000);
+        break;
+      case Directory::contacts:
+        people = b.store.list_mutual_contacts(viewer, 1000);
+        break;
+      case Directory::none:
+        break;
+    }
     json::array users;
-    for (const auto& p : b.store.list_users(1000))
-      users.push_back(profile_json(p, hub_.online(p.userId)));
+    for (const auto& p : people) users.push_back(profile_json(p, hub_.online(p.userId)));
     r.body = json::object{{"users", std::move(users)}};
     return r;
   };
 }
 
-Engine::RunFn Engine::busy_job(std::string userId) {
-  return [userId = std::move(userId)](Batch& b) -> OpResult {
-    if (!b.store.get_user(userId)) return OpResult::fail(ErrorCode::not_found, "unknown user");
+Engine::RunFn Engine::busy_job(std::string viewer, std::string userId, Directory policy) {
+  return [viewer = std::move(viewer), userId = std::move(userId), policy](Batch& b) {
+    if (!b.store.get_user(userId) || !may_see(b.store, viewer, userId, policy))
+      return OpResult::fail(ErrorCode::not_found, "unknown user");
     OpResult r;
     r.body = json::object{{"busy", b.store.active_call_of(userId).has_value()}};
+    return r;
+  };
+}
+
+Engine::RunFn Engine::add_contact_job(std::string userId, std::string contactId) {
+  return [userId = std::move(userId), contactId = std::move(contactId)](Batch& b) {
+    if (!b.store.get_user(contactId)) return OpResult::fail(ErrorCode::not_found, "unknown user");
+    b.store.add_contact(userId, contactId);
+    OpResult r;
+    r.body =
+        json::object{{"userId", contactId}, {"mutual", b.store.mutual_contacts(userId, contactId)}};
+    return r;
+  };
+}
+
+Engine::RunFn Engine::remove_contact_job(std::string userId, std::string contactId) {
+  return [userId = std::move(userId), contactId = std::move(contactId)](Batch& b) {
+    if (!b.store.remove_contact(userId, contactId))
+      return OpResult::fail(ErrorCode::not_found, "no such contact");
+    OpResult r;
+    r.body = json::object{{"userId", contactId}, {"deleted", true}};
     return r;
   };
 }

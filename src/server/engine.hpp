@@ -23,6 +23,7 @@
 #include "auth/jwt.hpp"
 #include "core/request.hpp"
 #include "push/push_service.hpp"
+#include "server/config.hpp"
 #include "server/hub.hpp"
 #include "server/metrics.hpp"
 #include "store/store.hpp"
@@ -101,8 +102,13 @@ class Engine {
   RunFn op_job(const Principal& who, const std::string& deviceId, Request req);
   RunFn get_call_job(const Principal& who, std::string callId);
   RunFn history_job(const Principal& who, TimeMs before, std::size_t limit);
-  RunFn users_job(std::optional<std::string> userId);
-  RunFn busy_job(std::string userId);
+  // Reads of other people, as the directory policy lets `viewer` see them: a profile, online
+  // and busy only of someone `viewer` may see (else not_found, as for an unknown user);
+  // the list of every user (open), of `viewer`'s mutual contacts (contacts), or none.
+  RunFn users_job(std::string viewer, std::optional<std::string> userId, Directory policy);
+  RunFn busy_job(std::string viewer, std::string userId, Directory policy);
+  RunFn add_contact_job(std::string userId, std::string contactId);
+  RunFn remove_contact_job(std::string userId, std::string contactId);
   RunFn upsert_user_job(Profile p);
   RunFn register_device_job(PushDevice d);
   RunFn delete_device_job(std::string userId, std::string deviceId);

@@ -67,6 +67,16 @@ std::optional<std::string> query_param(const urls::url_view& u, std::string_view
   return std::string((*it).value);
 }
 
+// The id in field `key` of a JSON object body; throws bad_request naming the field.
+std::string id_field(std::string_view body, std::string_view key) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  const json::value* f = !ec && v.is_object() ? v.get_object().if_contains(key) : nullptr;
+  if (!f || !f->is_string() || !valid_id(f->get_string()))
+    throw Error(ErrorCode::bad_request, std::string(key) + " must be a user id");
+  return std::string(f->get_string());
+}
+
 // Throws rate_limited when `key` has used up its requests.
 void limit_requests(ServerContext& ctx, const std::string& key) {
   if (TimeMs wait = ctx.limits.requests.take(key, now_ms())) {
@@ -114,10 +124,11 @@ asio::awaitable<HttpResponse> dev_token(ServerContext& ctx, const HttpRequest& r
   if (!photo || photo->size() > kMaxPhotoLength)
     co_return error_response(req, ErrorCode::bad_request,
                              "photo must be a string of at most 2048 bytes");
-  if (!photo->empty() && !photo_url_allowed(*photo, true))
+  if (!photo->empty() && !ctx.auth.photo_allowed(*photo))
     co_return error_response(req, ErrorCode::bad_request,
-                             "photo must be an https: URL (or http: on this machine)");
-  Profile p{*userId, name->empty() ? *userId : *name, *photo};
+                             "photo must be an https: URL on a host this server allows "
+                             "(photo_hosts), or http: on this machine");
+  Profile p = ctx.auth.profile(*userId, *name, *photo);
   OpResult r = co_await ctx.engine.async_run(ctx.engine.upsert_user_job(p), asio::use_awaitable);
   if (r.error != ErrorCode::ok) co_return result_response(req, r);
   auto [token, exp] = ctx.auth.issue_dev_token(p, now_ms());
@@ -169,9 +180,9 @@ asio::awaitable<HttpResponse> zego_token(ServerContext& ctx, const HttpRequest& 
                    {"expiresAt", format_iso((spec.ctime + spec.ttlSeconds) * 1000)}});
 }
 
-asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
+asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req, const Peer& peer,
                                   const urls::url_view& url, const std::vector<std::string>& seg) {
-  Principal who = ctx.auth.authenticate(bearer_token(req), now_ms());
+  Principal who = authenticate(ctx, bearer_token(req, false), peer);
   limit_requests(ctx, "u:" + who.userId);
   ctx.engine.touch_user(who);
   const auto method = req.method();
@@ -235,11 +246,23 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
     co_return json_response(req, http::status::ok,
                             ice_servers_for(ctx.config, ctx.secrets.turn(), who.userId, now_ms()));
   } else if (seg[1] == "users" && method == http::verb::get) {
-    if (seg.size() == 2) co_return co_await run(ctx.engine.users_job(std::nullopt));
+    const Directory policy = ctx.config.directory_policy();
+    if (seg.size() == 2)
+      co_return co_await run(ctx.engine.users_job(who.userId, std::nullopt, policy));
     if (seg.size() == 3 || (seg.size() == 4 && seg[3] == "busy")) {
       if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "unknown user");
-      if (seg.size() == 3) co_return co_await run(ctx.engine.users_job(seg[2]));
-      co_return co_await run(ctx.engine.busy_job(seg[2]));
+      if (seg.size() == 3) co_return co_await run(ctx.engine.users_job(who.userId, seg[2], policy));
+      co_return co_await run(ctx.engine.busy_job(who.userId, seg[2], policy));
+    }
+  } else if (seg[1] == "contacts") {
+    if (seg.size() == 2 && method == http::verb::post) {
+      std::string id = id_field(req.body(), "userId");
+      if (id == who.userId) throw Error(ErrorCode::bad_request, "you are your own contact already");
+      co_return co_await run(ctx.engine.add_contact_job(who.userId, std::move(id)));
+    }
+    if (seg.size() == 3 && method == http::verb::delete_) {
+      if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such contact");
+      co_return co_await run(ctx.engine.remove_contact_job(who.userId, seg[2]));
     }
   }
   co_return error_response(req, ErrorCode::not_found, "no such endpoint");
@@ -247,19 +270,36 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req,
 
 }  // namespace
 
-std::string bearer_token(const HttpRequest& req) {
+std::string bearer_token(const HttpRequest& req, bool allowQuery) {
+  auto url = urls::parse_origin_form(req.target());
+  bool inQuery = url && url->params().find("access_token") != url->params().end();
+  if (inQuery && !allowQuery)
+    throw Error(ErrorCode::unauthorized,
+                "a token in the URL is accepted on the WebSocket only (proxies log URLs): send "
+                "Authorization: Bearer <token>");
   if (auto it = req.find(http::field::authorization); it != req.end()) {
     std::string_view v = it->value();
     if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer "))
       return std::string(v.substr(7));
     return {};
   }
-  auto url = urls::parse_origin_form(req.target());
-  if (url) {
-    auto it = url->params().find("access_token");
-    if (it != url->params().end()) return std::string((*it).value);
-  }
+  if (inQuery) return std::string((*url->params().find("access_token")).value);
   return {};
+}
+
+Principal authenticate(ServerContext& ctx, std::string_view token, const Peer& peer) {
+  TimeMs now = now_ms();
+  if (TimeMs wait = ctx.limits.authFailures.wait(peer.address, now)) {
+    ctx.metrics.count_limited("auth_failures");
+    throw Error(ErrorCode::rate_limited,
+                "too many failed sign-ins from this address; try again later", retry_seconds(wait));
+  }
+  try {
+    return ctx.auth.authenticate(token, now);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::unauthorized) ctx.limits.authFailures.take(peer.address, now);
+    throw;
+  }
 }
 
 HttpResponse error_response(const HttpRequest& req, ErrorCode code, std::string_view message,
@@ -293,6 +333,14 @@ std::string connect_sources(const ServerContext& ctx) {
     std::string ws = (o.rfind("https:", 0) == 0 ? "wss:" : "ws:") + o.substr(o.find(':') + 1);
     out += " " + o + " " + ws;
   }
+  return out;
+}
+
+// The page's img-src additions: the photo hosts over https, and loopback http in development.
+std::string image_sources(const ServerContext& ctx) {
+  std::string out;
+  for (const auto& h : ctx.config.photo_hosts) out += " https://" + h;
+  if (ctx.auth.dev_mode()) out += " http://127.0.0.1:* http://localhost:* http://[::1]:*";
   return out;
 }
 
@@ -365,9 +413,10 @@ asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& 
                          {"version", DIALTONE_VERSION},
                          {"vapidPublicKey", ctx.push.vapid->public_key_b64url()},
                          {"servers", json::value_from(ctx.config.public_urls)}});
-      co_return co_await api(ctx, req, url, seg);
+      co_return co_await api(ctx, req, peer, url, seg);
     }
-    if (auto page = web::serve(req, url.path(), connect_sources(ctx))) co_return std::move(*page);
+    std::string connect = connect_sources(ctx), img = image_sources(ctx);
+    if (auto page = web::serve(req, url.path(), {connect, img})) co_return std::move(*page);
     co_return error_response(req, ErrorCode::not_found, "no such endpoint");
   } catch (const Error& e) {
     co_return error_response(req, e.code(), e.what(), std::nullopt, e.retry_after_seconds());

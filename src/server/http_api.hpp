@@ -18,7 +18,9 @@ using HttpResponse = http::response<http::string_body>;
 
 // The other end of a connection.
 struct Peer {
-  std::string address;  // the client's IP address (for per-address limits; never logged)
+  // The client's address as limits count it (address_key: an IPv6 address by its /64);
+  // never logged.
+  std::string address;
   bool tls = false;
 };
 
@@ -32,7 +34,13 @@ HttpResponse error_response(const HttpRequest& req, ErrorCode code, std::string_
                             int retryAfterSeconds = 0);
 // Throws rate_limited when `caller` has used up its call attempts (limit_calls_per_min).
 void limit_call_attempts(ServerContext& ctx, const std::string& caller);
-// The bearer token of a request: Authorization header, else ?access_token= (WebSocket).
-std::string bearer_token(const HttpRequest& req);
+// The bearer token of a request: the Authorization header, else — on the WebSocket upgrade
+// only (`allowQuery`) — ?access_token=. A token in the query of any other request is refused
+// (unauthorized): proxies and servers log query strings.
+std::string bearer_token(const HttpRequest& req, bool allowQuery);
+// Verifies `token` for a request from `peer`. Failed authentications are counted per address
+// (limit_auth_failures_per_min) and, once over, refused with rate_limited before the token is
+// even verified. Throws Error.
+Principal authenticate(ServerContext& ctx, std::string_view token, const Peer& peer);
 
 }  // namespace dialtone

@@ -8,6 +8,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "core/time.hpp"
 #include "server/config.hpp"
 
@@ -34,6 +36,8 @@ class KeyedLimiter {
   bool enabled() const { return perSecond_ > 0; }
   // 0: go ahead; else the ms to wait (Retry-After).
   TimeMs take(const std::string& key, TimeMs now);
+  // The same, without taking anything: what take() would say.
+  TimeMs wait(const std::string& key, TimeMs now);
   std::size_t size() const;
 
  private:
@@ -44,13 +48,15 @@ class KeyedLimiter {
   TimeMs lastSweep_ = 0;
 };
 
-class ConnectionCounter {
+// How many of something are open at once per key (connections per address, WebSockets per
+// user). acquire() counts and checks under one lock, so racing openers cannot overshoot.
+class OpenCounter {
  public:
-  explicit ConnectionCounter(int max) : max_(max) {}
-  // False when `address` already has max connections open.
-  bool acquire(const std::string& address);
-  void release(const std::string& address);
-  int open(const std::string& address) const;
+  explicit OpenCounter(int max) : max_(max) {}
+  // False (and nothing counted) when `key` already has max open.
+  bool acquire(const std::string& key);
+  void release(const std::string& key);
+  int open(const std::string& key) const;
 
  private:
   int max_;
@@ -58,14 +64,34 @@ class ConnectionCounter {
   std::unordered_map<std::string, int> open_;
 };
 
+// Holds one slot of an OpenCounter while it lives.
+class OpenSlot {
+ public:
+  OpenSlot(OpenCounter& counter, std::string key) : counter_(counter), key_(std::move(key)) {}
+  ~OpenSlot() { counter_.release(key_); }
+  OpenSlot(const OpenSlot&) = delete;
+  OpenSlot& operator=(const OpenSlot&) = delete;
+
+ private:
+  OpenCounter& counter_;
+  std::string key_;
+};
+
 struct Limits {
   explicit Limits(const Config& c);
-  KeyedLimiter calls;     // call attempts per caller: limit_calls_per_min, burst the same
-  KeyedLimiter requests;  // HTTP requests per user or address: limit_requests_per_s, burst 2×
-  ConnectionCounter connections;
-  int messagesPerS;     // WebSocket messages per session (a TokenBucket in each), burst 2×
-  int sessionsPerUser;  // 0: unlimited
+  KeyedLimiter calls;         // call attempts per caller: limit_calls_per_min, burst the same
+  KeyedLimiter requests;      // HTTP requests per user or address: limit_requests_per_s, burst 2×
+  KeyedLimiter authFailures;  // per address: limit_auth_failures_per_min, burst the same
+  KeyedLimiter sessionOpens;  // per user: limit_session_opens_per_min, burst the same
+  OpenCounter connections;    // per address: limit_connections_per_ip
+  OpenCounter sessions;       // per user: limit_sessions_per_user
+  int messagesPerS;           // WebSocket messages per session (a TokenBucket in each), burst 2×
 };
+
+// A client's address as the per-address limits count it: an IPv4 address (also when mapped
+// into IPv6) as it is, an IPv6 address by its /64 — one customer's network, from which an
+// attacker can use 2^64 addresses.
+std::string address_key(const boost::asio::ip::address& a);
 
 // Retry-After: whole seconds, at least 1.
 inline int retry_seconds(TimeMs ms) {

@@ -13,6 +13,7 @@
 
 #include "core/request.hpp"
 #include "server/http_api.hpp"
+#include "server/http_framing.hpp"
 #include "server/ws_session.hpp"
 #include "util/encoding.hpp"
 
@@ -48,10 +49,17 @@ void shutdown_send(Stream& stream) {
   beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
+// Headers every answer carries.
+void finish(HttpResponse& res, const Peer& peer) {
+  // Some answers echo what users chose (names in profiles): never sniffed as markup.
+  res.set("X-Content-Type-Options", "nosniff");
+  if (peer.tls) res.set(http::field::strict_transport_security, kHsts);
+}
+
 template <class Stream>
 asio::awaitable<void> write_and_close(Stream& stream, const Peer& peer, HttpResponse res) {
   res.keep_alive(false);
-  if (peer.tls) res.set(http::field::strict_transport_security, kHsts);
+  finish(res, peer);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
   co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
   shutdown_send(stream);
@@ -70,8 +78,16 @@ asio::awaitable<void> upgrade(ServerContext& ctx, Stream& stream, const Peer& pe
   Principal who;
   std::string device;
   std::optional<Error> refused;
+  std::shared_ptr<OpenSlot> slot;  // one of the user's limit_sessions_per_user
   try {
-    who = ctx.auth.authenticate(bearer_token(req), now_ms());
+    // The handshake's own shape first (RFC 6455 §4.2.1): Beast accepts an empty or malformed
+    // key.
+    auto key = req.find(http::field::sec_websocket_key);
+    if (key == req.end() || !websocket_key_ok(key->value()) ||
+        req.count(http::field::sec_websocket_key) != 1)
+      throw Error(ErrorCode::bad_request,
+                  "Sec-WebSocket-Key must be the base64 of 16 random bytes");
+    who = authenticate(ctx, bearer_token(req, true), peer);
     auto it = url->params().find("deviceId");
     if (it != url->params().end()) {
       device = std::string((*it).value);
@@ -79,14 +95,21 @@ asio::awaitable<void> upgrade(ServerContext& ctx, Stream& stream, const Peer& pe
     } else {
       device = random_id();
     }
-    if (ctx.limits.sessionsPerUser > 0 &&
-        ctx.hub.session_count(who.userId) >= static_cast<std::size_t>(ctx.limits.sessionsPerUser)) {
+    if (TimeMs wait = ctx.limits.sessionOpens.take(who.userId, now_ms())) {
+      ctx.metrics.count_limited("session_opens");
+      throw Error(ErrorCode::rate_limited, "too many connections opened; try again later",
+                  retry_seconds(wait));
+    }
+    // Counted and checked under one lock, before anything is awaited: upgrades that race
+    // cannot all pass the check before any of them is counted.
+    if (!ctx.limits.sessions.acquire(who.userId)) {
       ctx.metrics.count_limited("sessions");
       throw Error(ErrorCode::rate_limited,
                   "too many connections for this user (" +
-                      std::to_string(ctx.limits.sessionsPerUser) + "); close one first",
+                      std::to_string(ctx.config.limit_sessions_per_user) + "); close one first",
                   30);
     }
+    slot = std::make_shared<OpenSlot>(ctx.limits.sessions, who.userId);
   } catch (const Error& e) {
     refused = e;
   }
@@ -102,8 +125,10 @@ asio::awaitable<void> upgrade(ServerContext& ctx, Stream& stream, const Peer& pe
     co_return;
   }
   co_await ctx.engine.async_touch_user(who, use_awaitable);
+  auto held = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<OpenSlot>>>(
+      std::move(keep), std::move(slot));
   auto session = std::make_shared<WsSession<Stream>>(ctx, std::move(stream), std::move(who),
-                                                     std::move(device), std::move(keep));
+                                                     std::move(device), std::move(held));
   // Spawned rather than awaited: this HTTP coroutine's frames (parser, buffers, the request)
   // would otherwise live as long as the WebSocket, ~10 KiB per idle session.
   auto ex = session->get_executor();
@@ -122,10 +147,22 @@ asio::awaitable<void> http_session(ServerContext& ctx, Stream stream, Peer peer,
   auto timeout = std::chrono::seconds(ctx.config.handshake_timeout_s);
   for (;;) {
     http::request_parser<http::string_body> parser;
-    parser.body_limit(kMaxMessageBytes);
-    parser.header_limit(16 * 1024);
+    configure_parser(parser);
     tcp.expires_after(timeout);  // a slow or silent client cannot hold the socket
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+    // The header first: its framing is checked before a byte of the body is read.
+    auto [ec, n] =
+        co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(use_awaitable));
+    if (!ec) {
+      if (auto bad = framing_error(parser.get())) {
+        HttpRequest head;
+        head.version(11);
+        co_await write_and_close(stream, peer, error_response(head, ErrorCode::bad_request, *bad));
+        co_return;
+      }
+      if (!parser.is_done())
+        std::tie(ec, n) =
+            co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+    }
     if (ec == http::error::body_limit) {
       HttpRequest head;
       head.version(11);
@@ -154,7 +191,14 @@ asio::awaitable<void> http_session(ServerContext& ctx, Stream stream, Peer peer,
     tcp.expires_never();
     HttpResponse res = co_await handle_http(ctx, req, peer);
     if (ctx.draining) res.keep_alive(false);
-    if (peer.tls) res.set(http::field::strict_transport_security, kHsts);
+    finish(res, peer);
+    // An answer to HEAD has the headers of the GET answer and no body (RFC 9110 §9.3.2):
+    // bytes after them would be read as the next answer on a kept-alive connection.
+    if (req.method() == http::verb::head && !res.body().empty()) {
+      auto size = res.body().size();
+      res.body().clear();
+      res.content_length(size);
+    }
     tcp.expires_after(std::chrono::seconds(ctx.config.idle_timeout_s));
     auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
     if (wec || !res.keep_alive()) {
@@ -196,7 +240,8 @@ void refuse_connection(ServerContext& ctx, Socket& socket) {
           R"({"error":{"code":"rate_limited","message":"too many connections from this address",)"
           R"("retryAfterSeconds":10}})";
       return "HTTP/1.1 429 Too Many Requests\r\nServer: dialtoned\r\nContent-Type: "
-             "application/json\r\nRetry-After: 10\r\nConnection: close\r\nContent-Length: " +
+             "application/json\r\nX-Content-Type-Options: nosniff\r\nRetry-After: "
+             "10\r\nConnection: close\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n\r\n" + body;
     }();
     beast::error_code ec;
@@ -222,7 +267,7 @@ asio::awaitable<void> accept_loop(ServerContext& ctx, tcp::acceptor& acceptor) {
     beast::error_code rec;
     auto remote = socket.remote_endpoint(rec);
     if (rec) continue;  // gone already
-    Peer peer{remote.address().to_string(), ctx.tls != nullptr};
+    Peer peer{address_key(remote.address()), ctx.tls != nullptr};
     if (!ctx.limits.connections.acquire(peer.address)) {
       refuse_connection(ctx, socket);
       continue;

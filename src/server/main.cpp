@@ -4,10 +4,15 @@
 
 #include <iostream>
 
+#include <sys/stat.h>
+
 #include "server/config.hpp"
 #include "server/server.hpp"
 
 int main(int argc, char** argv) {
+  // Everything dialtoned creates — the data dir, the database and its WAL, keys — holds call
+  // history, push registrations or secrets: owner-only, whatever umask it was started with.
+  ::umask(077);
   dialtone::Config config;
   try {
     if (!dialtone::load_config(argc, argv, config)) return 0;

@@ -63,10 +63,32 @@ void print_banner(const Config& c, const tcp::endpoint& ep, bool dev, const Clus
   std::cout << "LISTENING " << host << ":" << ep.port() << std::endl;
 }
 
+// The data dir and what dialtoned keeps in it are owner-only (main() sets umask 077 for what
+// it creates). Files left by an older version, created under another umask, are tightened; a
+// data dir someone else made readable is left as it is, with a warning.
+void secure_data_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(dir)) {
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+  }
+  auto mode = fs::status(dir).permissions();
+  if ((mode & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none)
+    spdlog::warn("DATA_DIR_OPEN path=\"{}\" hint=\"chmod 700 {}\"", dir, dir);
+  for (const char* name :
+       {"dialtone.db", "dialtone.db-wal", "dialtone.db-shm", "dev-token.key", "vapid.pem"}) {
+    fs::path p = fs::path(dir) / name;
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec))
+      fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace,
+                      ec);
+  }
+}
+
 }  // namespace
 
 int run_server(const Config& config) {
-  std::filesystem::create_directories(config.data_dir);
+  secure_data_dir(config.data_dir);
   auto store =
       config.store.empty()
           ? open_sqlite_store((std::filesystem::path(config.data_dir) / "dialtone.db").string(),

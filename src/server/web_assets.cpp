@@ -4,12 +4,14 @@ namespace dialtone::web {
 
 namespace {
 
-// The page loads only its own scripts and styles; photos may come from anywhere (they are the
-// identity provider's picture URLs); WebSocket and fetch go to this origin only.
-constexpr std::string_view kPolicy =
-    "default-src 'none'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data: https: http://127.0.0.1:* http://localhost:*; "
-    "connect-src 'self'; media-src 'self' blob:; manifest-src 'self'; base-uri 'none'; "
+// The page loads only its own scripts and styles; photos only from the hosts the server allows
+// (photo_hosts, added by the caller); WebSocket and fetch go to this origin only (and the
+// other nodes, added by the caller).
+constexpr std::string_view kPolicyHead =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:";
+constexpr std::string_view kPolicyConnect = "; connect-src 'self'";
+constexpr std::string_view kPolicyTail =
+    "; media-src 'self' blob:; manifest-src 'self'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'";
 
 const EmbeddedFile* find(std::string_view path) {
@@ -56,7 +58,7 @@ std::string_view content_type(std::string_view path) {
 
 std::optional<http::response<http::string_body>> serve(const http::request<http::string_body>& req,
                                                        std::string_view path,
-                                                       std::string_view connectSources) {
+                                                       const PageSources& sources) {
   if (req.method() != http::verb::get && req.method() != http::verb::head) return std::nullopt;
   const EmbeddedFile* file = nullptr;
   bool versioned = false;
@@ -82,14 +84,12 @@ std::optional<http::response<http::string_body>> serve(const http::request<http:
           versioned ? "public, max-age=31536000, immutable" : "no-cache");
   res.set("X-Content-Type-Options", "nosniff");
   if (!versioned) {
-    if (connectSources.empty()) {
-      res.set("Content-Security-Policy", kPolicy);
-    } else {
-      std::string policy(kPolicy);
-      auto at = policy.find("connect-src 'self'") + std::string_view("connect-src 'self'").size();
-      policy.insert(at, connectSources);
-      res.set("Content-Security-Policy", policy);
-    }
+    std::string policy(kPolicyHead);
+    policy += sources.img;
+    policy += kPolicyConnect;
+    policy += sources.connect;
+    policy += kPolicyTail;
+    res.set("Content-Security-Policy", policy);
     res.set("Referrer-Policy", "no-referrer");
     res.set("Permissions-Policy", "microphone=(self), camera=()");
   }

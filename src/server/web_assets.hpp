@@ -25,10 +25,16 @@ namespace http = boost::beast::http;
 // The MIME type for a file name, by extension ("application/octet-stream" when unknown).
 std::string_view content_type(std::string_view path);
 
+// What the page's Content-Security-Policy adds to its own origin, each a list of sources
+// beginning with a space: `connect` (the other nodes of a cluster), `img` (the photo hosts).
+struct PageSources {
+  std::string_view connect;
+  std::string_view img;
+};
+
 // Answers GET/HEAD for a path outside the API, or nullopt when it names no asset.
-// `connectSources` are added to the page's connect-src (the other nodes of a cluster).
 std::optional<http::response<http::string_body>> serve(const http::request<http::string_body>& req,
                                                        std::string_view path,
-                                                       std::string_view connectSources = {});
+                                                       const PageSources& sources = {});
 
 }  // namespace dialtone::web

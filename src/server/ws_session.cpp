@@ -51,7 +51,11 @@ asio::awaitable<void> WsSession<Stream>::run(HttpRequest upgrade) {
   ws_.set_option(opt);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "dialtoned"); }));
-  ws_.read_message_max(kHardMessageLimit);
+  // No limit in Beast: a message over kHardMessageLimit is refused by the read loop below,
+  // which closes with 1009 itself (Beast's own refusal tears the socket down at once, with the
+  // rest of the message unread: the kernel then answers with a reset that can destroy the
+  // close frame, and the peer sees no 1009).
+  ws_.read_message_max(0);
   ws_.write_buffer_bytes(512);  // unmasked server frames are written from our buffers directly
   ws_.auto_fragment(false);
   ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
@@ -70,15 +74,29 @@ asio::awaitable<void> WsSession<Stream>::run(HttpRequest upgrade) {
   asio::co_spawn(ws_.get_executor(), writer(), asio::detached);
 
   beast::flat_buffer buffer;
-  for (;;) {
-    auto [rec, n] = co_await ws_.async_read(buffer, asio::as_tuple(use_awaitable));
-    if (rec) {
-      if (rec != websocket::error::closed && rec != asio::error::operation_aborted &&
-          rec != beast::error::timeout)
-        spdlog::debug("WS_READ_END user={} device={} error=\"{}\"", who_.userId, device_,
-                      rec.message());
-      break;
-    }
+  for (bool reading = true; reading;) {
+    // One message, in pieces, so that its size is checked as it arrives.
+    do {
+      auto [rec, n] =
+          co_await ws_.async_read_some(buffer, kReadChunk, asio::as_tuple(use_awaitable));
+      if (rec) {
+        if (rec != websocket::error::closed && rec != asio::error::operation_aborted &&
+            rec != beast::error::timeout)
+          spdlog::debug("WS_READ_END user={} device={} error=\"{}\"", who_.userId, device_,
+                        rec.message());
+        reading = false;
+        break;
+      }
+      if (buffer.size() > kHardMessageLimit) {
+        // Far beyond the limit: 1009. The writer's close handshake reads (and drops) the rest
+        // of the message until the peer's close frame, so nothing is left unread when the
+        // socket closes.
+        close(websocket::close_code::too_big);
+        reading = false;
+        break;
+      }
+    } while (!ws_.is_message_done());
+    if (!reading) break;
     missed_pongs_ = 0;
     if (!ws_.got_text()) {
       reply(nullptr, OpResult::fail(ErrorCode::bad_request, "messages must be text (JSON)"));
@@ -87,6 +105,7 @@ asio::awaitable<void> WsSession<Stream>::run(HttpRequest upgrade) {
       handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
     }
     buffer.consume(buffer.size());
+    if (buffer.capacity() > 2 * kReadChunk) buffer.shrink_to_fit();  // after a big message
   }
   read_done_ = true;
   closing_ = true;  // the peer closed or vanished, or broke the protocol

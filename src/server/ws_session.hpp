@@ -69,6 +69,7 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
 
   static constexpr std::size_t kMaxQueued = 4096;            // a slower consumer is cut off
   static constexpr std::size_t kHardMessageLimit = 1 << 20;  // beyond this: close 1009
+  static constexpr std::size_t kReadChunk = 64 * 1024;       // read a message this much at a time
 };
 
 extern template class WsSession<boost::beast::tcp_stream>;

@@ -111,6 +111,38 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  void add_contact(std::string_view userId, std::string_view contactId) override {
+    run("INSERT INTO contacts (user_id, contact_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        Params().add(userId).add(contactId));
+  }
+
+  bool remove_contact(std::string_view userId, std::string_view contactId) override {
+    Result r = run("DELETE FROM contacts WHERE user_id = $1 AND contact_id = $2",
+                   Params().add(userId).add(contactId));
+    return std::string_view(PQcmdTuples(r.get())) != "0";
+  }
+
+  bool mutual_contacts(std::string_view a, std::string_view b) override {
+    Result r =
+        run("SELECT COUNT(*) FROM contacts WHERE (user_id = $1 AND contact_id = $2) OR "
+            "(user_id = $2 AND contact_id = $1)",
+            Params().add(a).add(b));
+    return text(r, 0, 0) == "2";
+  }
+
+  std::vector<Profile> list_mutual_contacts(std::string_view userId, std::size_t limit) override {
+    Result r =
+        run("SELECT u.user_id, u.name, u.photo FROM contacts c "
+            "JOIN contacts back ON back.user_id = c.contact_id AND back.contact_id = c.user_id "
+            "JOIN users u ON u.user_id = c.contact_id "
+            "WHERE c.user_id = $1 ORDER BY u.user_id LIMIT $2",
+            Params().add(userId).add(static_cast<std::int64_t>(limit)));
+    std::vector<Profile> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      out.push_back({text(r, i, 0), text(r, i, 1), text(r, i, 2)});
+    return out;
+  }
+
   std::optional<Call> get_call(std::string_view callId) override {
     Result r = run("SELECT doc FROM calls WHERE call_id = $1", Params().add(callId));
     if (PQntuples(r.get()) == 0) return std::nullopt;

@@ -44,6 +44,19 @@ CREATE TABLE devices (
 );
 CREATE INDEX devices_by_token ON devices (platform, token);
 )sql",
+    // Contacts (directory = "contacts"): who may see whom. A call adds both directions; a user
+    // adds one with POST /v1/contacts. Seeded from the calls already stored.
+    R"sql(
+CREATE TABLE contacts (
+  user_id    TEXT NOT NULL,
+  contact_id TEXT NOT NULL,
+  PRIMARY KEY (user_id, contact_id)
+);
+CREATE INDEX contacts_by_contact ON contacts (contact_id, user_id);
+INSERT INTO contacts (user_id, contact_id)
+  SELECT caller_id, receiver_id FROM calls WHERE caller_id <> receiver_id
+  UNION SELECT receiver_id, caller_id FROM calls WHERE caller_id <> receiver_id;
+)sql",
 };
 
 }  // namespace dialtone::schema

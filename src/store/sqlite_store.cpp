@@ -234,6 +234,51 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  void add_contact(std::string_view userId, std::string_view contactId) override {
+    stmt("INSERT INTO contacts (user_id, contact_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+        .reset()
+        .bind(1, userId)
+        .bind(2, contactId)
+        .run();
+  }
+
+  bool remove_contact(std::string_view userId, std::string_view contactId) override {
+    stmt("DELETE FROM contacts WHERE user_id = ?1 AND contact_id = ?2")
+        .reset()
+        .bind(1, userId)
+        .bind(2, contactId)
+        .run();
+    return sqlite3_changes(db_) > 0;
+  }
+
+  bool mutual_contacts(std::string_view a, std::string_view b) override {
+    auto& s = stmt(
+                  "SELECT COUNT(*) FROM contacts WHERE (user_id = ?1 AND contact_id = ?2) OR "
+                  "(user_id = ?2 AND contact_id = ?1)")
+                  .reset()
+                  .bind(1, a)
+                  .bind(2, b);
+    bool both = s.step() && s.int64(0) == 2;
+    s.reset();
+    return both;
+  }
+
+  std::vector<Profile> list_mutual_contacts(std::string_view userId, std::size_t limit) override {
+    auto& s =
+        stmt(
+            "SELECT u.user_id, u.name, u.photo FROM contacts c "
+            "JOIN contacts back ON back.user_id = c.contact_id AND back.contact_id = c.user_id "
+            "JOIN users u ON u.user_id = c.contact_id "
+            "WHERE c.user_id = ?1 ORDER BY u.user_id LIMIT ?2")
+            .reset()
+            .bind(1, userId)
+            .bind(2, static_cast<std::int64_t>(limit));
+    std::vector<Profile> out;
+    while (s.step())
+      out.push_back({std::string(s.text(0)), std::string(s.text(1)), std::string(s.text(2))});
+    return out;
+  }
+
   std::optional<Call> get_call(std::string_view callId) override {
     auto& s = stmt("SELECT doc FROM calls WHERE call_id = ?1").reset().bind(1, callId);
     if (!s.step()) return std::nullopt;

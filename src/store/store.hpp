@@ -44,6 +44,15 @@ class Store {
   virtual void upsert_user(const Profile& p, TimeMs now) = 0;
   virtual std::vector<Profile> list_users(std::size_t limit) = 0;
 
+  // Contacts: `userId` has `contactId` (a call between them, or the user added it). Adding one
+  // that exists changes nothing; remove_contact is false when there was none.
+  virtual void add_contact(std::string_view userId, std::string_view contactId) = 0;
+  virtual bool remove_contact(std::string_view userId, std::string_view contactId) = 0;
+  // Both have each other.
+  virtual bool mutual_contacts(std::string_view a, std::string_view b) = 0;
+  // The profiles of the users whom `userId` has as contacts and who have `userId` too, by id.
+  virtual std::vector<Profile> list_mutual_contacts(std::string_view userId, std::size_t limit) = 0;
+
   virtual std::optional<Call> get_call(std::string_view callId) = 0;
   // `deadline` is the call's next server-driven deadline (nullopt when none is armed); `doc` is
   // to_storage_string(call, …), serialized once by the caller.

@@ -92,9 +92,11 @@ TEST(Jwt, RejectsEveryDefect) {
     EXPECT_EQ(verify_error(v, junk), ErrorCode::unauthorized) << junk;
 }
 
-// A JWKS document for a freshly generated key, as an identity provider would publish it.
-std::string jwk_for(EVP_PKEY* key, const char* kid) {
+// A JWKS document for a freshly generated key, as an identity provider would publish it
+// (with "alg" when `alg` is given).
+std::string jwk_for(EVP_PKEY* key, const char* kid, const char* alg = nullptr) {
   json::object k{{"kid", kid}, {"use", "sig"}};
+  if (alg) k["alg"] = alg;
   if (EVP_PKEY_is_a(key, "RSA")) {
     BIGNUM *n = nullptr, *e = nullptr;
     EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n);
@@ -117,6 +119,32 @@ std::string jwk_for(EVP_PKEY* key, const char* kid) {
     k["y"] = base64url_encode(std::string(reinterpret_cast<char*>(pub) + 33, 32));
   }
   return json::serialize(json::object{{"keys", json::array{k}}});
+}
+
+TEST(Jwks, AKeyVerifiesOnlyTheAlgorithmItIsDeclaredFor) {
+  PKey rsa = adopt_pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}));
+  PKey ec = adopt_pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  TrustedKey rsaSigner{JwtAlg::RS256, "r1", "", rsa};
+  auto verifies = [&](const std::string& jwks) {
+    JwtVerifier v;
+    v.add({parse_jwks(jwks), "https://issuer", "my-app"});
+    return verify_error(v, sign_jwt(JwtAlg::RS256, rsaSigner, claims())) == ErrorCode::ok;
+  };
+  EXPECT_TRUE(verifies(jwk_for(rsa.get(), "r1")));
+  EXPECT_TRUE(verifies(jwk_for(rsa.get(), "r1", "RS256")));
+  // Declared for RS512 (or anything else): the key is not used for RS256 tokens, and a JWKS with
+  // no usable key is refused altogether.
+  EXPECT_THROW(verifies(jwk_for(rsa.get(), "r1", "RS512")), std::runtime_error);
+  EXPECT_THROW(verifies(jwk_for(rsa.get(), "r1", "ES256")), std::runtime_error);
+  EXPECT_THROW(parse_jwks(jwk_for(ec.get(), "e1", "ES384")), std::runtime_error);
+  EXPECT_EQ(parse_jwks(jwk_for(ec.get(), "e1", "ES256")).size(), 1u);
+  // Beside a usable key, a mis-declared one is skipped.
+  std::string both =
+      R"({"keys":[)" +
+      json::serialize(json::parse(jwk_for(rsa.get(), "r1", "RS512")).at("keys").at(0)) + "," +
+      json::serialize(json::parse(jwk_for(ec.get(), "e1")).at("keys").at(0)) + "]}";
+  EXPECT_EQ(parse_jwks(both).size(), 1u);
+  EXPECT_FALSE(verifies(both));
 }
 
 TEST(Jwt, Rs256AndEs256ThroughJwks) {

@@ -237,11 +237,18 @@ TEST_F(Authz, ReadsAndAccountEndpoints) {
     bool mine = false;
     for (auto& c : hist.body.at("calls").as_array()) mine |= c.at("callId") == id.c_str();
     EXPECT_EQ(mine, w != Who::eve);
-    // Profiles and busy state: any signed-in user (the contract's isUserBusy and profiles).
-    EXPECT_EQ(call(w, "GET", "/v1/users/bob/busy").body.at("busy"), true);
-    auto profile = call(w, "GET", "/v1/users/alice");
-    EXPECT_EQ(profile.status, 200);
-    EXPECT_EQ(profile.body.as_object().size(), 4u) << "userId, name, photo, online: nothing else";
+    // Profiles and busy state: with an identity provider the directory is "contacts", so the
+    // two participants see each other (they share a call) and Eve sees neither — she gets what
+    // an unknown user gets (docs/security.md, "Privacy").
+    if (w == Who::eve) {
+      EXPECT_EQ(call(w, "GET", "/v1/users/bob/busy").status, 404);
+      EXPECT_EQ(call(w, "GET", "/v1/users/alice").status, 404);
+    } else {
+      EXPECT_EQ(call(w, "GET", "/v1/users/bob/busy").body.at("busy"), true);
+      auto profile = call(w, "GET", "/v1/users/alice");
+      EXPECT_EQ(profile.status, 200);
+      EXPECT_EQ(profile.body.as_object().size(), 4u) << "userId, name, photo, online: nothing else";
+    }
     EXPECT_EQ(call(w, "GET", "/v1/users/nobody").status, 404);
     // TURN credentials are minted for the caller's own user id.
     auto turn = call(w, "GET", "/v1/turn-credentials");

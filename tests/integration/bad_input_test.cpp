@@ -160,7 +160,7 @@ TEST(IssuerMode, JwksWithEs256LikeAnIdentityProvider) {
   std::string path = std::filesystem::temp_directory_path() / ("jwks-" + random_id() + ".json");
   std::ofstream(path) << json::serialize(json::object{{"keys", json::array{jwk}}});
   ServerProcess server({"--jwks-file", path, "--jwt-issuer", "https://securetoken.google.com/proj",
-                        "--jwt-audience", "proj"});
+                        "--jwt-audience", "proj", "--photo-hosts", "p"});
   TrustedKey signer{JwtAlg::ES256, "k1", "", key};
   json::object c{{"iss", "https://securetoken.google.com/proj"},
                  {"aud", "proj"},

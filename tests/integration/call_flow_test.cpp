@@ -8,7 +8,8 @@ namespace {
 
 class CallFlow : public ::testing::Test {
  protected:
-  ServerProcess server{{"--ring-timeout-s", "2", "--media-timeout-s", "30"}};
+  ServerProcess server{
+      {"--ring-timeout-s", "2", "--media-timeout-s", "30", "--photo-hosts", "example.com"}};
   std::string alice = dev_token(server.port(), "alice", "https://example.com/a.png");
   std::string bob = dev_token(server.port(), "bob", "https://example.com/b.png");
   std::string carol = dev_token(server.port(), "carol");

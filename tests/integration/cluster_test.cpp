@@ -36,8 +36,9 @@ class Cluster : public ::testing::Test {
 
   void start(int n, std::vector<std::string> extra = {}) {
     for (int i = 0; i < n; ++i) {
-      std::vector<std::string> flags{"--store", db, "--bus", nats.url(), "--jwt-hs256-secret",
-                                     kSecret};
+      // An open directory: the observer checks anyone's presence from any node.
+      std::vector<std::string> flags{
+          "--store", db, "--bus", nats.url(), "--jwt-hs256-secret", kSecret, "--directory", "open"};
       flags.insert(flags.end(), extra.begin(), extra.end());
       nodes.push_back(std::make_unique<ServerProcess>(flags));
     }

@@ -338,8 +338,8 @@ TEST(Faults, AClientWhoseLinkGoesDownEndsTheCallWithNetwork) {
   sh("ip netns exec " + ns +
      " sh -c 'ip link set lo up && ip addr add 10.77.0.2/24 dev dtb0 && ip link set dtb0 up'");
   // 0.0.0.0 of this private network: Alice on its loopback, Bob across the veth.
-  ServerProcess server(
-      {"--listen", "0.0.0.0:0", "--ping-interval-s", "1", "--presence-grace-s", "2"});
+  ServerProcess server({"--listen", "0.0.0.0:0", "--dev-tokens-public", "true", "--ping-interval-s",
+                        "1", "--presence-grace-s", "2"});
   std::string alice = dev_token(server.port(), "alice"), bob = dev_token(server.port(), "bob");
   WsClient a(server.port(), alice);
   std::unique_ptr<WsClient> b;

@@ -216,7 +216,7 @@ TEST(Limits, SlowAndSilentConnectionsAreClosed) {
 }
 
 TEST(Limits, EveryStringIsBounded) {
-  ServerProcess server;
+  ServerProcess server({"--photo-hosts", "example.org"});
   std::string alice = dev_token(server.port(), "alice"), bob = dev_token(server.port(), "bob");
   auto dev = [&](json::object body) {
     return http(server.port(), "POST", "/v1/dev/token", json::serialize(body)).status;
@@ -227,6 +227,7 @@ TEST(Limits, EveryStringIsBounded) {
   EXPECT_EQ(dev({{"userId", "eve"}, {"photo", "javascript:alert(1)"}}), 400);
   EXPECT_EQ(dev({{"userId", "eve"}, {"photo", "http://example.org/a.png"}}), 400);
   EXPECT_EQ(dev({{"userId", "eve"}, {"photo", "https://example.org/a.png"}}), 200);
+  EXPECT_EQ(dev({{"userId", "eve"}, {"photo", "https://tracker.example/a.png"}}), 400);
   EXPECT_EQ(dev({{"userId", "eve2"}, {"photo", "http://127.0.0.1:8080/a.png"}}), 200);
 
   WsClient a(server.port(), alice), b(server.port(), bob);

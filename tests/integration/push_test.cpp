@@ -23,6 +23,7 @@ class PushTest : public ::testing::Test {
  protected:
   void start(std::vector<std::string> extra = {}) {
     auto flags = fake.server_flags();
+    flags.insert(flags.end(), {"--photo-hosts", "example.com"});
     flags.insert(flags.end(), extra.begin(), extra.end());
     server = std::make_unique<ServerProcess>(flags);
     alice = dev_token(server->port(), "alice", "https://example.com/alice.png");

@@ -61,18 +61,27 @@ TEST(KeyRotation, ARetiredKeyNoLongerVerifies) {
   EXPECT_THROW(v.verify(t, kNow + 1000), Error);
 }
 
-TEST(PhotoUrls, HttpsOrLoopbackHttpInDevelopment) {
-  EXPECT_TRUE(photo_url_allowed("https://cdn.example.org/a.png", false));
-  EXPECT_FALSE(photo_url_allowed("http://cdn.example.org/a.png", true));
-  EXPECT_TRUE(photo_url_allowed("http://127.0.0.1:8080/a.png", true));
-  EXPECT_TRUE(photo_url_allowed("http://localhost/a.png", true));
-  EXPECT_TRUE(photo_url_allowed("http://[::1]:9/a.png", true));
-  EXPECT_FALSE(photo_url_allowed("http://127.0.0.1/a.png", false));
-  EXPECT_FALSE(photo_url_allowed("http://127.0.0.1.evil.example/a.png", true));
+TEST(PhotoUrls, HttpsOnTheConfiguredHostsOrLoopbackHttpInDevelopment) {
+  const std::vector<std::string> hosts = {"cdn.example.org", "*.googleusercontent.com"};
+  EXPECT_TRUE(photo_url_allowed("https://cdn.example.org/a.png", hosts, false));
+  EXPECT_TRUE(photo_url_allowed("https://CDN.example.org/a.png", hosts, false));
+  EXPECT_TRUE(photo_url_allowed("https://lh3.googleusercontent.com/a/x=s96", hosts, false));
+  // Any other host would learn the address of whoever loads the photo (a callee, when it rings).
+  EXPECT_FALSE(photo_url_allowed("https://tracker.example/a.png", hosts, false));
+  EXPECT_FALSE(photo_url_allowed("https://googleusercontent.com/a.png", hosts, false));
+  EXPECT_FALSE(photo_url_allowed("https://evilgoogleusercontent.com/a.png", hosts, false));
+  EXPECT_FALSE(photo_url_allowed("https://cdn.example.org.evil.example/a.png", hosts, false));
+  EXPECT_FALSE(photo_url_allowed("https://cdn.example.org/a.png", {}, false));
+  EXPECT_FALSE(photo_url_allowed("http://cdn.example.org/a.png", hosts, true));
+  EXPECT_TRUE(photo_url_allowed("http://127.0.0.1:8080/a.png", {}, true));
+  EXPECT_TRUE(photo_url_allowed("http://localhost/a.png", {}, true));
+  EXPECT_TRUE(photo_url_allowed("http://[::1]:9/a.png", {}, true));
+  EXPECT_FALSE(photo_url_allowed("http://127.0.0.1/a.png", hosts, false));
+  EXPECT_FALSE(photo_url_allowed("http://127.0.0.1.evil.example/a.png", hosts, true));
   for (const char* bad :
        {"javascript:alert(1)", "data:image/png;base64,AAAA", "//example.org/a.png",
-        "https://user:pw@example.org/a", "ftp://example.org/a", "", "https://"})
-    EXPECT_FALSE(photo_url_allowed(bad, true)) << bad;
+        "https://user:pw@cdn.example.org/a", "ftp://cdn.example.org/a", "", "https://"})
+    EXPECT_FALSE(photo_url_allowed(bad, hosts, true)) << bad;
 }
 
 }  // namespace

@@ -253,3 +253,112 @@ TEST(Config, TlsAndLimits) {
 
 }  // namespace
 }  // namespace dialtone
+
+namespace dialtone {
+namespace {
+
+// The message of the ConfigError that `args` (with the environment as it is) stops at.
+std::string error_of(std::vector<std::string> args) {
+  args.insert(args.begin(), "dialtoned");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  Config c;
+  try {
+    load_config(static_cast<int>(argv.size()), argv.data(), c);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, AnIdentityProviderIsAllOrNothing) {
+  // An issuer and audience with no key once left development tokens on: anyone was anyone.
+  EXPECT_EQ(load({"--jwt-issuer", "https://iss", "--jwt-audience", "aud"}), "jwt_issuer");
+  EXPECT_EQ(load({"--jwt-audience", "aud"}), "jwt_audience");
+  EXPECT_EQ(load({"--jwks-file", write_file("dt-jwks.json", "{}"), "--jwt-audience", "aud"}),
+            "jwt_issuer");
+  // Given but empty: never "off".
+  for (const char* flag :
+       {"--jwt-hs256-secret", "--jwt-hs256-secret-file", "--jwks-file", "--jwt-issuer",
+        "--jwt-audience", "--turn-secret-file", "--tls-key-file"})
+    EXPECT_NE(load({flag, ""}), "") << flag;
+  EXPECT_EQ(load({"--config", write_file("dt-cfg-empty-secret.toml", "jwks_file = \"\"\n")}),
+            "jwks_file");
+  EXPECT_EQ(load({"--jwt-hs256-secret-file", "/nonexistent/secret"}), "jwt_hs256_secret_file");
+  Config c;
+  ASSERT_EQ(load({"--jwt-hs256-secret", std::string(40, 'k'), "--jwt-issuer", "https://iss"}, &c),
+            "");
+  EXPECT_FALSE(c.dev_tokens());
+}
+
+TEST(Config, TheEnvironmentIsCheckedLikeTheFile) {
+  setenv("DIALTONED_JWT_HS256_SECRET", "", 1);
+  EXPECT_EQ(load({}), "DIALTONED_JWT_HS256_SECRET");
+  unsetenv("DIALTONED_JWT_HS256_SECRET");
+  setenv("DIALTONED_JWKS_FILE", "", 1);
+  EXPECT_EQ(load({}), "DIALTONED_JWKS_FILE");
+  unsetenv("DIALTONED_JWKS_FILE");
+  setenv("DIALTONED_RING_TIMEOUT_S", "", 1);
+  EXPECT_EQ(load({}), "DIALTONED_RING_TIMEOUT_S");
+  unsetenv("DIALTONED_RING_TIMEOUT_S");
+
+  setenv("DIALTONED_JWT_HS256_SECRT", std::string(40, 'k').c_str(), 1);
+  EXPECT_EQ(load({}), "DIALTONED_JWT_HS256_SECRT");
+  EXPECT_NE(error_of({}).find("did you mean DIALTONED_JWT_HS256_SECRET?"), std::string::npos)
+      << error_of({});
+  unsetenv("DIALTONED_JWT_HS256_SECRT");
+  setenv("DIALTONED_COLOUR", "red", 1);
+  EXPECT_EQ(load({}), "DIALTONED_COLOUR");
+  EXPECT_EQ(error_of({}).find("did you mean"), std::string::npos) << "nothing near it";
+  unsetenv("DIALTONED_COLOUR");
+  setenv("DIALTONED_CONFIG", write_file("dt-cfg-env.toml", "ring_timeout_s = 9\n").c_str(), 1);
+  Config c;
+  EXPECT_EQ(load({}, &c), "");
+  EXPECT_EQ(c.ring_timeout_s, 9);
+  unsetenv("DIALTONED_CONFIG");
+
+  // The file says the same of its keys.
+  auto typo = write_file("dt-cfg-typo.toml", "ring_timeout = 30\n");
+  EXPECT_EQ(load({"--config", typo}), "ring_timeout");
+  EXPECT_NE(error_of({"--config", typo}).find("did you mean ring_timeout_s?"), std::string::npos);
+}
+
+TEST(Config, DevelopmentTokensStayOnLoopbackUnlessAllowed) {
+  for (const char* local : {"127.0.0.1:8080", "127.0.0.2:0", "[::1]:8080", "localhost:8080"})
+    EXPECT_EQ(load({"--listen", local}), "") << local;
+  for (const char* beyond : {"0.0.0.0:8080", "[::]:8080", "192.0.2.10:8080", "example.org:80"})
+    EXPECT_EQ(load({"--listen", beyond}), "listen") << beyond;
+  EXPECT_NE(error_of({"--listen", "0.0.0.0:8080"}).find("dev_tokens_public"), std::string::npos);
+  Config c;
+  ASSERT_EQ(load({"--listen", "0.0.0.0:8080", "--dev-tokens-public", "true"}, &c), "");
+  EXPECT_TRUE(c.dev_tokens_public);
+  EXPECT_EQ(load({"--listen", "0.0.0.0:8080", "--dev-tokens-public", "yes"}), "dev_tokens_public");
+  EXPECT_EQ(load({"--config", write_file("dt-cfg-devpub.toml", "dev_tokens_public = \"true\"\n")}),
+            "dev_tokens_public");
+  // With an identity provider, any address.
+  EXPECT_EQ(load({"--listen", "0.0.0.0:8080", "--jwt-hs256-secret", std::string(40, 'k')}), "");
+}
+
+TEST(Config, DirectoryAndPhotoHosts) {
+  Config c;
+  ASSERT_EQ(load({}, &c), "");
+  EXPECT_EQ(c.directory_policy(), Directory::open) << "development mode";
+  ASSERT_EQ(load({"--jwt-hs256-secret", std::string(40, 'k')}, &c), "");
+  EXPECT_EQ(c.directory_policy(), Directory::contacts) << "with an identity provider";
+  ASSERT_EQ(load({"--jwt-hs256-secret", std::string(40, 'k'), "--directory", "open"}, &c), "");
+  EXPECT_EQ(c.directory_policy(), Directory::open);
+  ASSERT_EQ(load({"--directory", "none"}, &c), "");
+  EXPECT_EQ(c.directory_policy(), Directory::none);
+  EXPECT_EQ(load({"--directory", "everyone"}), "directory");
+  EXPECT_EQ(load({"--directory", ""}), "directory");
+
+  ASSERT_EQ(load({"--photo-hosts", "lh3.googleusercontent.com, *.cdn.example.org"}, &c), "");
+  EXPECT_EQ(c.photo_hosts,
+            (std::vector<std::string>{"lh3.googleusercontent.com", "*.cdn.example.org"}));
+  for (const char* bad : {"https://cdn.example.org", "cdn.example.org:443", "CDN.example.org", "*",
+                          "*.", "a..b", "cdn.example.org/x", "*.*.example.org"})
+    EXPECT_EQ(load({"--photo-hosts", bad}), "photo_hosts") << bad;
+}
+
+}  // namespace
+}  // namespace dialtone
