@@ -53,6 +53,10 @@ void print_banner(const Config& c, const tcp::endpoint& ep, bool dev, const Clus
     std::cout << "  bus: nats at " << redacted(c.bus) << ", node " << cluster->node_id() << "\n";
   std::cout << "  ring timeout " << c.ring_timeout_s << " s, media timeout " << c.media_timeout_s
             << " s, presence grace " << c.presence_grace_s << " s\n";
+  if (dev && !c.loopback_only())
+    std::cout << "  WARNING: development tokens ON beyond loopback (dev_tokens_public = true): "
+                 "anyone who reaches "
+              << base << " can sign in as anyone\n";
   if (dev)
     std::cout << "  development tokens ON (no identity provider configured). Get one with:\n"
               << "    curl -s -X POST " << base
@@ -147,6 +151,11 @@ int run_server(const Config& config) {
   acceptor.bind(ep);
   acceptor.listen(asio::socket_base::max_listen_connections);
   print_banner(config, acceptor.local_endpoint(), auth.dev_mode(), cluster.get(), tls.get());
+  if (auth.dev_mode() && !config.loopback_only())
+    spdlog::warn(
+        "DEV_TOKENS_PUBLIC listen={}: anyone who reaches this address can sign in as "
+        "anyone (dev_tokens_public = true)",
+        config.listen);
   asio::co_spawn(ioc, accept_loop(ctx, acceptor), asio::detached);
 
   // SIGHUP: the certificate, the JWT keys and the signing secrets are read again from their

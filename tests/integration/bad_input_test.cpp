@@ -80,6 +80,22 @@ TEST_F(BadInput, AFrameFarBeyondTheLimitClosesWith1009) {
   EXPECT_EQ(http(server.port(), "GET", "/healthz").status, 200);
 }
 
+// The same while the client is still sending the frame when the server refuses it (a small
+// send buffer: the rest trickles in as the server reads). Beast 1.81's own refusal closed the
+// socket with the rest unread; the kernel's reset then failed the client's write and it never
+// read the 1009 (close code 0: the flaky sanitizer run of issue 14).
+TEST_F(BadInput, AFrameFarBeyondTheLimitClosesWith1009WhileTheClientIsStillSending) {
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE(i);
+    WsClient a(server.port(), alice);
+    a.limit_send_buffer(4096);
+    a.send_raw(std::string(2 * 1024 * 1024, ' '));
+    ASSERT_TRUE(a.wait_closed(10s));
+    EXPECT_EQ(a.close_code(), 1009);
+  }
+  EXPECT_EQ(http(server.port(), "GET", "/healthz").status, 200);
+}
+
 TEST_F(BadInput, HttpBodiesAndTargets) {
   auto r = http(server.port(), "POST", "/v1/calls", "{oops", alice);
   EXPECT_EQ(r.status, 400);

@@ -357,6 +357,14 @@ void WsClient::read_loop() {
   ioc_.run();
 }
 
+void WsClient::limit_send_buffer(int bytes) {
+  asio::post(ioc_, [this, bytes] {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().set_option(asio::socket_base::send_buffer_size(bytes),
+                                                     ec);
+  });
+}
+
 void WsClient::send_raw(std::string text) {
   auto msg = std::make_shared<std::string>(std::move(text));
   std::promise<void> done;

@@ -100,6 +100,9 @@ class WsClient {
   // Sends `msg` with a fresh numeric id and returns the reply with that id.
   json::object request(json::object msg, std::chrono::milliseconds timeout = 5s);
   void send_raw(std::string text);
+  // Shrinks the socket's send buffer (SO_SNDBUF), so that a big message is still being sent
+  // while the server reads it.
+  void limit_send_buffer(int bytes);
   // Waits for (and removes) the first message matching `pred`.
   std::optional<json::object> next(const std::function<bool(const json::object&)>& pred,
                                    std::chrono::milliseconds timeout = 5s);
