@@ -336,6 +336,18 @@ std::string connect_sources(const ServerContext& ctx) {
   return out;
 }
 
+std::string_view directory_name(Directory d) {
+  switch (d) {
+    case Directory::open:
+      return "open";
+    case Directory::contacts:
+      return "contacts";
+    case Directory::none:
+      return "none";
+  }
+  return "contacts";
+}
+
 // The page's img-src additions: the photo hosts over https, and loopback http in development.
 std::string image_sources(const ServerContext& ctx) {
   std::string out;
@@ -412,7 +424,8 @@ asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& 
                          {"ringTimeoutSeconds", ctx.config.ring_timeout_s},
                          {"version", DIALTONE_VERSION},
                          {"vapidPublicKey", ctx.push.vapid->public_key_b64url()},
-                         {"servers", json::value_from(ctx.config.public_urls)}});
+                         {"servers", json::value_from(ctx.config.public_urls)},
+                         {"directory", directory_name(ctx.config.directory_policy())}});
       co_return co_await api(ctx, req, peer, url, seg);
     }
     std::string connect = connect_sources(ctx), img = image_sources(ctx);

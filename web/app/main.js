@@ -174,8 +174,9 @@ class App {
 
   homeScreen(error) {
     const api = this.api;
-    const screen = screens.home({ me: this.session, error }, {
+    const screen = screens.home({ me: this.session, error, directory: this.info.directory }, {
       onCall: (user) => this.calls.call(user),
+      onAddContact: (userId) => api.post('/v1/contacts', { userId }),
       pushState,
       onEnablePush: () => enablePush(api, this.info.vapidPublicKey),
       load: async () => {

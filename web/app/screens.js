@@ -49,7 +49,14 @@ const PUSH_TEXT = {
   unsupported: 'This browser cannot ring in the background.',
 };
 
-export function home({ me, error }, { onCall, load, pushState, onEnablePush }) {
+const EMPTY_PEOPLE = {
+  open: 'Nobody else has signed in yet.',
+  contacts: 'No contacts yet. People you have called or who called you appear here, and so does ' +
+    'anyone you add below once they add you too.',
+  none: 'This server shows nobody. Call someone by their user id below.',
+};
+
+export function home({ me, error, directory = 'open' }, { onCall, onAddContact, load, pushState, onEnablePush }) {
   const alert = h('p', { class: 'error', role: 'alert', hidden: !error }, error || '',
     ' ', h('button', { type: 'button', class: 'link', onclick: () => { alert.hidden = true; } }, 'Dismiss'));
   const people = h('ul', { class: 'list', id: 'people' }, h('li', { class: 'muted' }, 'Loading…'));
@@ -73,7 +80,7 @@ export function home({ me, error }, { onCall, load, pushState, onEnablePush }) {
         avatar(u.name, u.photo, 'small'),
         h('span', { class: 'who' }, h('span', { class: 'name' }, u.name),
           h('span', { class: `presence ${u.online ? 'online' : ''}` }, u.online ? 'Online' : 'Offline')),
-        callButton(u, 'Call'))) : [h('li', { class: 'muted' }, 'Nobody else has signed in yet.')]));
+        callButton(u, 'Call'))) : [h('li', { class: 'muted' }, EMPTY_PEOPLE[directory] || EMPTY_PEOPLE.open)]));
     }
     if (calls) {
       history.replaceChildren(...(calls.length ? calls.map((c) => {
@@ -115,8 +122,33 @@ export function home({ me, error }, { onCall, load, pushState, onEnablePush }) {
     pushButton.disabled = false;
   }
   showPush();
+  // Someone not listed (another directory policy, or not signed in lately): by user id.
+  const otherId = h('input', { id: 'other-id', name: 'userId', required: true, autocomplete: 'off',
+    pattern: '[A-Za-z0-9._:@\\-]{1,128}', placeholder: 'user id', 'aria-label': 'User id' });
+  const byIdStatus = h('span', { class: 'muted', id: 'by-id-status', role: 'status' }, '');
+  const byId = h('form', { class: 'by-id', onsubmit: (e) => {
+    e.preventDefault();
+    const userId = otherId.value.trim();
+    if (userId) onCall({ userId, name: userId });
+  } }, otherId,
+    h('button', { type: 'submit', class: 'call', id: 'call-by-id' }, 'Call'),
+    h('button', { type: 'button', class: 'link', id: 'add-contact', hidden: directory !== 'contacts',
+      onclick: async () => {
+        const userId = otherId.value.trim();
+        if (!otherId.reportValidity() || !userId) return;
+        try {
+          const r = await onAddContact(userId);
+          byIdStatus.textContent = r.mutual ? `${userId} is a contact now.`
+            : `Added ${userId}: you see each other once they add you too.`;
+          otherId.value = '';
+          refresh().catch(() => {});
+        } catch (err) {
+          byIdStatus.textContent = err.code === 'not_found' ? `There is no ${userId}.` : err.message;
+        }
+      } }, 'Add contact'),
+    ' ', byIdStatus);
   const el = h('div', { class: 'screen home' }, alert,
-    h('section', { 'aria-labelledby': 'people-title' }, h('h2', { id: 'people-title' }, 'People'), people),
+    h('section', { 'aria-labelledby': 'people-title' }, h('h2', { id: 'people-title' }, 'People'), people, byId),
     h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Recent calls'), history),
     h('p', { class: 'push-line' }, pushStatus, ' ', pushButton));
   return { el, refresh };
