@@ -139,6 +139,8 @@ class Client {
   void end(const std::string& callId, Completion<CallSnapshot> done,
            const std::string& reason = "");
   void ringing(const std::string& callId, Completion<CallSnapshot> done);
+  // not_found for an unknown user, and for one the server's directory policy hides from you
+  // (docs/protocol.md, "Reads"): call start_call and read its busy answer instead.
   void is_user_busy(const std::string& userId, Completion<bool> done);
   // The same, as futures (never wait on one on the SDK thread).
   std::future<CallResult> start_call(const std::string& receiverId);

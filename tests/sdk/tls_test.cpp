@@ -27,7 +27,9 @@ ClientConfig tls_config(const std::string& base, const std::string& ca, const st
 TEST(SdkTls, ACallOverHttpsWithAPrivateCa) {
   TlsFiles files('a');
   auto flags = files.flags();
-  flags.insert(flags.end(), {"--jwt-hs256-secret", kSecret});
+  // An open directory: Alice asks whether Bob, a stranger, is busy (the "contacts" default
+  // would answer not_found).
+  flags.insert(flags.end(), {"--jwt-hs256-secret", kSecret, "--directory", "open"});
   ServerProcess server(flags);
   std::string port = std::to_string(server.port());
   Recorder ra, rb;

@@ -56,3 +56,39 @@ test('a token in the fragment signs in and leaves the address bar', async () => 
   assert.equal(await p.evaluate(() => localStorage.getItem('dialtone.session')), null);
   await context.close();
 });
+
+test('with an identity provider People shows contacts only: add one by id, call one by id', async () => {
+  const open = async (sub, name) => {
+    const context = await chrome.browser.newContext();
+    const p = await context.newPage();
+    await p.goto(`${server.url}/#token=${jwt({ sub, name, exp: exp() })}`);
+    await p.waitForSelector('#people');
+    return { p, context };
+  };
+  const zed = await open('zed', 'Zed');
+  const amy = await open('amy', 'Amy');
+  // Strangers: nobody listed, and the page says why.
+  await zed.p.waitForFunction(() => /No contacts yet/.test(document.getElementById('people').textContent));
+  assert.equal(await zed.p.$('#people [data-user="amy"]'), null);
+  // Zed adds Amy: nothing shows until Amy adds Zed too.
+  await zed.p.fill('#other-id', 'amy');
+  await zed.p.click('#add-contact');
+  await zed.p.waitForFunction(() => /once they add you too/.test(document.getElementById('by-id-status').textContent));
+  await amy.p.fill('#other-id', 'nobody-here');
+  await amy.p.click('#add-contact');
+  await amy.p.waitForFunction(() => /There is no nobody-here/.test(document.getElementById('by-id-status').textContent));
+  await amy.p.fill('#other-id', 'zed');
+  await amy.p.click('#add-contact');
+  await amy.p.waitForFunction(() => /zed is a contact now/.test(document.getElementById('by-id-status').textContent));
+  await zed.p.waitForSelector('#people [data-user="amy"]', { timeout: 15000 });
+  assert.match(await zed.p.textContent('#people'), /Amy/);
+  // Anyone can be called by id, listed or not.
+  await zed.p.fill('#other-id', 'amy');
+  await zed.p.click('#call-by-id');
+  await t.screen(zed.p, 'calling');
+  await t.screen(amy.p, 'incoming');
+  await zed.p.click('#hangup');
+  await t.screen(zed.p, 'home');
+  await zed.context.close();
+  await amy.context.close();
+});

@@ -1,7 +1,7 @@
 // Hostile data from the server's users — names, reasons, photo URLs — is shown as text or
 // dropped, never run: a display name that is HTML shows as those characters, no injected script
 // executes, the page's Content-Security-Policy allows no inline script, and photo URLs other
-// than https: (or http: on this machine) are never loaded.
+// than https: on the photo hosts (or http: on this machine) are never loaded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as t from './lib.mjs';
@@ -10,7 +10,7 @@ const EVIL_NAME = '<img src=x onerror="window.__pwned=1;alert(1)">';
 const EVIL_REASON = '<script>window.__pwned=2</script>';
 let server; let chrome;
 before(async () => {
-  server = await t.startServer();
+  server = await t.startServer(['--photo-hosts', 'cdn.example.org']);
   chrome = await t.launch();
 });
 after(async () => {
@@ -35,7 +35,10 @@ test('hostile names and reasons are text; no injected script runs', async () => 
   const csp = res.headers.get('content-security-policy');
   assert.match(csp, /script-src 'self'/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
-  assert.match(csp, /img-src 'self' data: https:/);
+  // Images from the photo hosts only (and this machine, in development mode): no other host
+  // learns who looked at a profile, or when a phone rang.
+  assert.match(csp, /img-src 'self' data: https:\/\/cdn\.example\.org http:\/\/127\.0\.0\.1:\*/);
+  assert.doesNotMatch(csp, /https: /);
 
   await t.signIn(page, 'Alice', 'alice');
   const mallory = (await api('POST', '/v1/dev/token', { userId: 'mallory', name: EVIL_NAME })).body.token;
@@ -68,9 +71,10 @@ test('hostile names and reasons are text; no injected script runs', async () => 
   assert.equal(inline, undefined);
 });
 
-test('photo URLs: https (or http on this machine) only', async () => {
+test('photo URLs: https on the photo hosts (or http on this machine) only', async () => {
   // The server refuses the others at sign-in.
-  for (const photo of ['javascript:alert(1)', 'data:image/svg+xml,<svg onload=alert(1)>', 'http://example.org/a.png'])
+  for (const photo of ['javascript:alert(1)', 'data:image/svg+xml,<svg onload=alert(1)>', 'http://example.org/a.png',
+    'https://tracker.example/a.png'])
     assert.equal((await api('POST', '/v1/dev/token', { userId: 'eve', name: 'Eve', photo })).status, 400, photo);
   // And the page never loads them, whatever arrives.
   const page = await chrome.page(server);
