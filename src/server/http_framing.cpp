@@ -26,16 +26,7 @@ std::optional<std::string> framing_error(const http::request_header<>& header) {
 bool websocket_key_ok(std::string_view key) {
   // 16 bytes are 24 base64 characters, the last two "==".
   if (key.size() != 24 || key.substr(22) != "==") return false;
-  std::string url(key.substr(0, 22));
-  for (char& c : url) {
-    if (c == '+')
-      c = '-';
-    else if (c == '/')
-      c = '_';
-    else if (c == '-' || c == '_')
-      return false;  // base64url's letters are not base64's
-  }
-  auto bytes = base64url_decode(url);
+  auto bytes = base64_decode(key);
   return bytes && bytes->size() == 16;
 }
 

@@ -23,21 +23,6 @@ std::uint64_t get_be(std::string_view in, size_t at, int bytes) {
   return v;
 }
 
-std::optional<std::string> base64_decode_std(std::string_view text) {
-  if (text.empty() || text.size() % 4) return std::nullopt;
-  std::string url(text);
-  for (char& c : url) {
-    if (c == '+')
-      c = '-';
-    else if (c == '/')
-      c = '_';
-    else if (c == '-' || c == '_')
-      return std::nullopt;  // not the standard alphabet
-  }
-  while (!url.empty() && url.back() == '=') url.pop_back();
-  return base64url_decode(url);
-}
-
 std::uint32_t random_u32() {
   std::string r = random_bytes(4);
   return static_cast<std::uint32_t>(get_be(r, 0, 4));
@@ -103,7 +88,7 @@ std::string zego_room_payload(std::string_view roomId) {
 std::optional<ZegoTokenContents> zego_token04_open(std::string_view token,
                                                    std::string_view secret) {
   if (token.size() < 3 || token.substr(0, 2) != "04" || secret.size() != 32) return std::nullopt;
-  auto blob = base64_decode_std(token.substr(2));
+  auto blob = base64_decode(token.substr(2));
   if (!blob || blob->size() < 12) return std::nullopt;
   std::string_view b = *blob;
   ZegoTokenContents out{ZegoMode::cbc, static_cast<std::int64_t>(get_be(b, 0, 8)), {}};

@@ -52,6 +52,21 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.empty() || text.size() % 4) return std::nullopt;
+  std::string url(text);
+  for (char& c : url) {
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
+    else if (c == '-' || c == '_')
+      return std::nullopt;  // base64url's letters are not the standard alphabet's
+  }
+  while (!url.empty() && url.back() == '=') url.pop_back();
+  return base64url_decode(url);
+}
+
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1)

@@ -12,6 +12,8 @@ std::string base64url_encode(std::string_view bytes);
 std::string base64_encode(std::string_view bytes);
 // nullopt on characters outside the alphabet or an impossible length.
 std::optional<std::string> base64url_decode(std::string_view text);
+// The standard alphabet, padded to a multiple of 4 (RFC 4648 §4); nullopt otherwise.
+std::optional<std::string> base64_decode(std::string_view text);
 std::string random_bytes(std::size_t n);
 // A new unguessable id: 128 random bits, base64url.
 std::string random_id();

@@ -9,8 +9,10 @@
 namespace dialtone {
 namespace {
 
-// Runs load_config on `args`; returns the key named by the error, or "" on success.
-std::string load(std::vector<std::string> args, Config* out = nullptr) {
+// Runs load_config on `args`; returns the key named by the error, or "" on success (and the
+// error's whole text in `message`).
+std::string load(std::vector<std::string> args, Config* out = nullptr,
+                 std::string* message = nullptr) {
   args.insert(args.begin(), "dialtoned");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -18,6 +20,7 @@ std::string load(std::vector<std::string> args, Config* out = nullptr) {
   try {
     load_config(static_cast<int>(argv.size()), argv.data(), c);
   } catch (const ConfigError& e) {
+    if (message) *message = e.what();
     return e.key();
   }
   if (out) *out = c;
@@ -259,16 +262,9 @@ namespace {
 
 // The message of the ConfigError that `args` (with the environment as it is) stops at.
 std::string error_of(std::vector<std::string> args) {
-  args.insert(args.begin(), "dialtoned");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  Config c;
-  try {
-    load_config(static_cast<int>(argv.size()), argv.data(), c);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  std::string message;
+  load(std::move(args), nullptr, &message);
+  return message;
 }
 
 TEST(Config, AnIdentityProviderIsAllOrNothing) {
