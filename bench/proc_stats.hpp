@@ -76,7 +76,8 @@ class ServerChild {
       // them.
       for (const char* limit :
            {"DIALTONED_LIMIT_CALLS_PER_MIN", "DIALTONED_LIMIT_REQUESTS_PER_S",
-            "DIALTONED_LIMIT_MESSAGES_PER_S", "DIALTONED_LIMIT_CONNECTIONS_PER_IP"})
+            "DIALTONED_LIMIT_MESSAGES_PER_S", "DIALTONED_LIMIT_CONNECTIONS_PER_IP",
+            "DIALTONED_LIMIT_SESSION_OPENS_PER_MIN", "DIALTONED_LIMIT_AUTH_FAILURES_PER_MIN"})
         setenv(limit, "0", 0);
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());

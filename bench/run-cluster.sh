@@ -56,7 +56,8 @@ run_nodes() {
     local args=(--listen "127.0.0.1:$port" --data-dir "$tmp/$db" --log-level warn
                 --store "postgresql://postgres@127.0.0.1:55432/$db$params"
                 --limit-calls-per-min 0 --limit-requests-per-s 0 --limit-messages-per-s 0
-                --limit-connections-per-ip 0)
+                --limit-connections-per-ip 0 --limit-session-opens-per-min 0
+                --limit-auth-failures-per-min 0)
     [[ -n "$bus" ]] && args+=(--bus "$bus")
     "$D" "${args[@]}" >"$tmp/$db-$i.log" 2>&1 &
     node_pids+=($!)

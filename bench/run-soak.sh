@@ -16,7 +16,8 @@ pairs=${SOAK_PAIRS:-300}
 tmp=$(mktemp -d)
 # (the abuse limits are off: the load comes from a few hundred users on one address)
 DIALTONED_LIMIT_CALLS_PER_MIN=0 DIALTONED_LIMIT_REQUESTS_PER_S=0 DIALTONED_LIMIT_MESSAGES_PER_S=0 \
-DIALTONED_LIMIT_CONNECTIONS_PER_IP=0 \
+DIALTONED_LIMIT_CONNECTIONS_PER_IP=0 DIALTONED_LIMIT_SESSION_OPENS_PER_MIN=0 \
+DIALTONED_LIMIT_AUTH_FAILURES_PER_MIN=0 \
   "$D" --listen 127.0.0.1:0 --data-dir "$tmp/data" --log-level warn >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
