@@ -352,7 +352,8 @@ std::string_view directory_name(Directory d) {
 std::string image_sources(const ServerContext& ctx) {
   std::string out;
   for (const auto& h : ctx.config.photo_hosts) out += " https://" + h;
-  if (ctx.auth.dev_mode()) out += " http://127.0.0.1:* http://localhost:* http://[::1]:*";
+  // (No [::1]: Chromium refuses an IPv6 literal as a CSP source.)
+  if (ctx.auth.dev_mode()) out += " http://127.0.0.1:* http://localhost:*";
   return out;
 }
 

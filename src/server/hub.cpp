@@ -73,12 +73,6 @@ std::size_t Hub::session_count() const {
   return n;
 }
 
-std::size_t Hub::session_count(const std::string& userId) const {
-  std::lock_guard lk(mu_);
-  auto it = sessions_.find(userId);
-  return it == sessions_.end() ? 0 : it->second.size();
-}
-
 std::vector<std::string> Hub::local_users() const {
   std::lock_guard lk(mu_);
   std::vector<std::string> out;

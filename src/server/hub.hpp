@@ -62,7 +62,6 @@ class Hub {
   bool online(const std::string& userId) const;
   bool online_here(const std::string& userId) const;
   std::size_t session_count() const;
-  std::size_t session_count(const std::string& userId) const;  // here
   // The users with a session here.
   std::vector<std::string> local_users() const;
 
