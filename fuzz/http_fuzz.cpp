@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     dialtone::configure_parser(p);
     boost::beast::error_code ec;
     std::size_t used = feed(p, in, true, ec);
-    if (ec || !p.is_header_done()) return 0;  // malformed or incomplete: 400, or wait
+    if (ec || !p.is_header_done()) return 0;         // malformed or incomplete: 400, or wait
     if (dialtone::framing_error(p.get())) return 0;  // 400 and the connection closes
     const auto& h = p.get();
     if (auto key = h.find(http::field::sec_websocket_key); key != h.end())
