@@ -198,8 +198,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// " (did you mean ring_timeout_s?)" for the known key nearest to `key`, if one is near.
-std::string did_you_mean(std::string_view key, const std::string& (*spell)(const std::string&)) {
+// The known key nearest to `key`, if one is near (a typo), else empty.
+std::string nearest_key(std::string_view key) {
   std::string best;
   std::size_t bestDistance = std::max<std::size_t>(2, key.size() / 4) + 1;
   for (const auto& k : all_keys()) {
@@ -209,11 +209,7 @@ std::string did_you_mean(std::string_view key, const std::string& (*spell)(const
       best = k;
     }
   }
-  return best.empty() ? "" : " (did you mean " + spell(best) + "?)";
-}
-
-const std::string& as_is(const std::string& k) {
-  return k;
+  return best;
 }
 
 std::string flag_name(const char* key) {
@@ -317,9 +313,11 @@ void apply_table(const toml::table& tbl, const std::string& path, Config& c) {
       c.*lk.field = std::move(items);
       known = true;
     }
-    if (!known)
-      throw ConfigError(
-          key, "unknown key in " + (path.empty() ? "the config" : path) + did_you_mean(key, as_is));
+    if (!known) {
+      std::string near = nearest_key(key);
+      throw ConfigError(key, "unknown key in " + (path.empty() ? "the config" : path) +
+                                 (near.empty() ? "" : " (did you mean " + near + "?)"));
+    }
     if (!path.empty() &&
         (key == "jwt_hs256_secret" || key == "turn_secret" || key == "zego_server_secret")) {
       try {
@@ -342,12 +340,6 @@ void apply_toml(const std::string& path, Config& c) {
   apply_table(tbl, path, c);
 }
 
-const std::string& env_spelling(const std::string& key) {
-  static thread_local std::string out;
-  out = env_name(key.c_str());
-  return out;
-}
-
 // Every DIALTONED_* variable must be a key (or DIALTONED_CONFIG), and none may be empty: a
 // typo or a template that expanded to nothing stops the start instead of leaving a default in
 // place (a mistyped DIALTONED_JWT_HS256_SECRT once meant development tokens on).
@@ -366,7 +358,10 @@ void check_env_names() {
       std::string key = name.substr(kPrefix.size());
       std::transform(key.begin(), key.end(), key.begin(),
                      [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-      throw ConfigError(name, "unknown environment variable" + did_you_mean(key, env_spelling));
+      std::string near = nearest_key(key);
+      throw ConfigError(
+          name, "unknown environment variable" +
+                    (near.empty() ? "" : " (did you mean " + env_name(near.c_str()) + "?)"));
     }
     if (value.empty())
       throw ConfigError(name, "is set but empty; give a value, or unset it for the default");
