@@ -52,7 +52,16 @@ inline bool is_terminal(CallState s) {
 // Milliseconds since the Unix epoch, server clock.
 using EpochMs = std::int64_t;
 
-// The call document of protocol v1, as the last snapshot showed it.
+// How the receiver's push notifications for the incoming call fared (the caller can show
+// "delivered to 2 devices"). Present when at least one push was sent.
+struct PushDelivery {
+  std::int64_t targets = 0;  // devices an incoming-call push went to
+  std::int64_t sent = 0;     // accepted by their push service
+  std::int64_t failed = 0;   // given up on
+};
+
+// The call document of protocol v1: what every participant sees, the same struct on the server
+// (which adds its own fields, see src/core/call.hpp) and in the SDK.
 struct CallSnapshot {
   std::string callId;
   std::string callerId, callerName, callerPhoto;
@@ -68,6 +77,7 @@ struct CallSnapshot {
   std::optional<std::string> answeredBy;
   int ringingDevices = 0;
   bool callerMuted = false, receiverMuted = false;
+  std::optional<PushDelivery> delivery;
   std::int64_t version = 0;
 
   bool is_caller(const std::string& userId) const { return userId == callerId; }

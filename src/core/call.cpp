@@ -102,29 +102,32 @@ json::value opt_time(const std::optional<TimeMs>& t) {
 json::value opt_str(const std::optional<std::string>& s) {
   return s ? json::value(*s) : json::value(nullptr);
 }
-std::optional<std::string> get_opt_str(const json::object& o, std::string_view k) {
+std::string text(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
-  if (!v || v->is_null()) return std::nullopt;
-  return std::string(v->as_string());
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
-std::optional<TimeMs> get_opt_time(const json::object& o, std::string_view k) {
-  auto s = get_opt_str(o, k);
-  if (!s) return std::nullopt;
-  auto t = parse_iso(*s);
-  if (!t) throw std::runtime_error("bad time in stored call");
-  return t;
+std::optional<std::string> opt_text(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v || !v->is_string()) return std::nullopt;
+  return std::string(v->get_string());
 }
-TimeMs get_time(const json::object& o, std::string_view k) {
-  auto t = get_opt_time(o, k);
-  if (!t) throw std::runtime_error("missing time in stored call");
-  return *t;
+std::optional<TimeMs> opt_time(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v || !v->is_string()) return std::nullopt;
+  return parse_iso(v->get_string());
 }
-std::string get_str(const json::object& o, std::string_view k) {
-  return std::string(o.at(k).as_string());
+bool flag(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_bool() && v->get_bool();
+}
+std::optional<std::int64_t> opt_int(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v || !v->is_int64()) return std::nullopt;
+  return v->get_int64();
 }
 }  // namespace
 
-json::object to_public_json(const Call& c) {
+json::object to_public_json(const CallSnapshot& c) {
   json::object o;
   o.reserve(24);
   o["callId"] = c.callId;
@@ -147,7 +150,7 @@ json::object to_public_json(const Call& c) {
   o["ringDeadline"] = format_iso(c.ringDeadline);
   o["reason"] = opt_str(c.reason);
   o["answeredBy"] = opt_str(c.answeredBy);
-  o["ringingDevices"] = static_cast<std::int64_t>(c.ringingDeviceIds.size());
+  o["ringingDevices"] = static_cast<std::int64_t>(c.ringingDevices);
   if (c.delivery)
     o["delivery"] = json::object{{"pushTargets", c.delivery->targets},
                                  {"pushSent", c.delivery->sent},
@@ -176,7 +179,7 @@ json::object to_storage_json(const Call& c) {
   return o;
 }
 
-std::string to_public_string(const Call& c) {
+std::string to_public_string(const CallSnapshot& c) {
   return json::serialize(to_public_json(c));
 }
 
@@ -190,40 +193,55 @@ std::string to_storage_string(const Call& c, std::string_view publicDoc) {
   return out;
 }
 
+std::optional<CallSnapshot> parse_public_json(const json::object& o) {
+  CallSnapshot c;
+  c.callId = text(o, "callId");
+  auto state = parse_state(text(o, "state"));
+  auto version = opt_int(o, "version");
+  if (c.callId.empty() || !state || !version) return std::nullopt;
+  c.state = *state;
+  c.version = *version;
+  c.callerId = text(o, "callerId");
+  c.callerName = text(o, "callerName");
+  c.callerPhoto = text(o, "callerPhoto");
+  c.receiverId = text(o, "receiverId");
+  c.receiverName = text(o, "receiverName");
+  c.receiverPhoto = text(o, "receiverPhoto");
+  c.timestamp = opt_time(o, "timestamp").value_or(0);
+  c.callerReady = flag(o, "callerReady");
+  c.receiverReady = flag(o, "receiverReady");
+  c.connectedAt = opt_time(o, "connectedAt");
+  c.durationSeconds = opt_int(o, "durationSeconds");
+  c.lastUpdated = opt_time(o, "lastUpdated").value_or(0);
+  c.ringDeadline = opt_time(o, "ringDeadline").value_or(0);
+  c.reason = opt_text(o, "reason");
+  c.answeredBy = opt_text(o, "answeredBy");
+  c.ringingDevices = static_cast<int>(opt_int(o, "ringingDevices").value_or(0));
+  if (auto* md = o.if_contains("metadata"); md && md->is_object()) {
+    c.callerMuted = flag(md->get_object(), "callerMuted");
+    c.receiverMuted = flag(md->get_object(), "receiverMuted");
+  }
+  if (auto* d = o.if_contains("delivery"); d && d->is_object()) {
+    const auto& dd = d->get_object();
+    c.delivery =
+        PushDelivery{opt_int(dd, "pushTargets").value_or(0), opt_int(dd, "pushSent").value_or(0),
+                     opt_int(dd, "pushFailed").value_or(0)};
+  }
+  return c;
+}
+
 Call call_from_storage_json(const json::object& o) {
+  auto doc = parse_public_json(o);
+  if (!doc) throw std::runtime_error("stored call without id, state or version");
   Call c;
-  c.callId = get_str(o, "callId");
-  c.callerId = get_str(o, "callerId");
-  c.callerName = get_str(o, "callerName");
-  c.callerPhoto = get_str(o, "callerPhoto");
-  c.receiverId = get_str(o, "receiverId");
-  c.receiverName = get_str(o, "receiverName");
-  c.receiverPhoto = get_str(o, "receiverPhoto");
-  c.timestamp = get_time(o, "timestamp");
-  auto st = parse_state(o.at("state").as_string());
-  if (!st) throw std::runtime_error("bad state in stored call");
-  c.state = *st;
-  c.callerReady = o.at("callerReady").as_bool();
-  c.receiverReady = o.at("receiverReady").as_bool();
-  c.connectedAt = get_opt_time(o, "connectedAt");
-  if (auto* d = o.if_contains("durationSeconds"); d && !d->is_null())
-    c.durationSeconds = d->as_int64();
-  c.lastUpdated = get_time(o, "lastUpdated");
-  c.ringDeadline = get_time(o, "ringDeadline");
-  c.reason = get_opt_str(o, "reason");
-  c.answeredBy = get_opt_str(o, "answeredBy");
-  const auto& md = o.at("metadata").as_object();
-  c.callerMuted = md.at("callerMuted").as_bool();
-  c.receiverMuted = md.at("receiverMuted").as_bool();
-  c.version = o.at("version").as_int64();
-  if (auto* d = o.if_contains("delivery"); d && d->is_object())
-    c.delivery = PushDelivery{d->at("pushTargets").as_int64(), d->at("pushSent").as_int64(),
-                              d->at("pushFailed").as_int64()};
-  c.callerDeviceId = get_str(o, "_callerDeviceId");
-  for (auto& d : o.at("_ringingDeviceIds").as_array())
-    c.ringingDeviceIds.emplace_back(d.as_string());
-  c.acceptedAt = get_opt_time(o, "_acceptedAt");
-  c.terminatedBy = get_opt_str(o, "_terminatedBy");
+  static_cast<CallSnapshot&>(c) = std::move(*doc);
+  c.callerDeviceId = text(o, "_callerDeviceId");
+  if (auto* d = o.if_contains("_ringingDeviceIds"); d && d->is_array())
+    for (auto& id : d->get_array())
+      if (id.is_string()) c.ringingDeviceIds.emplace_back(id.get_string());
+  c.ringingDevices = static_cast<int>(c.ringingDeviceIds.size());
+  c.acceptedAt = opt_time(o, "_acceptedAt");
+  c.terminatedBy = opt_text(o, "_terminatedBy");
   return c;
 }
 

@@ -19,34 +19,14 @@ std::optional<CallState> parse_state(std::string_view s);
 // Before anyone answered: the receiver's devices are ringing.
 bool is_unanswered(CallState s);
 
-// How the receiver's push notifications for the incoming call fared (the caller can show
-// "delivered to 2 devices"). Present when at least one push was sent.
-struct PushDelivery {
-  std::int64_t targets = 0;  // devices an incoming-call push went to
-  std::int64_t sent = 0;     // accepted by their push service
-  std::int64_t failed = 0;   // given up on
-};
+// The call as the server keeps it: the public document (CallSnapshot, the one struct the SDK
+// reads too) plus fields that are persisted but never published.
+struct Call : CallSnapshot {
+  Call() { version = 1; }
 
-struct Call {
-  std::string callId;
-  std::string callerId, callerName, callerPhoto;
-  std::string receiverId, receiverName, receiverPhoto;
-  TimeMs timestamp = 0;
-  CallState state = CallState::calling;
-  bool callerReady = false, receiverReady = false;
-  std::optional<TimeMs> connectedAt;
-  std::optional<std::int64_t> durationSeconds;
-  TimeMs lastUpdated = 0;
-  TimeMs ringDeadline = 0;
-  std::optional<std::string> reason;
-  std::optional<std::string> answeredBy;
-  bool callerMuted = false, receiverMuted = false;
-  std::optional<PushDelivery> delivery;
-  std::int64_t version = 1;
-
-  // Server-side fields, persisted but not part of the public document.
   std::string callerDeviceId;                 // the device that created the call
   std::vector<std::string> ringingDeviceIds;  // distinct receiver devices that reported ringing
+                                              // (their number is the public `ringingDevices`)
   std::optional<TimeMs> acceptedAt;           // start of the media timeout
   std::optional<std::string> terminatedBy;    // userId whose op made the call terminal
 
@@ -58,12 +38,16 @@ struct Call {
 };
 
 // The document exactly as the protocol publishes it.
-boost::json::object to_public_json(const Call& call);
+boost::json::object to_public_json(const CallSnapshot& call);
+// The one reader of a published document (a snapshot, a reply, a history entry): nullopt when it
+// lacks its id, a known state or a version; other missing fields take their defaults, and fields
+// it does not know are ignored (a newer server may add some).
+std::optional<CallSnapshot> parse_public_json(const boost::json::object& doc);
 // The public document plus the server-side fields, for the store.
 boost::json::object to_storage_json(const Call& call);
 // The same, serialized: the public document is serialized once per change and reused for the
 // snapshot, the reply and (with the server-side fields appended) the stored record.
-std::string to_public_string(const Call& call);
+std::string to_public_string(const CallSnapshot& call);
 std::string to_storage_string(const Call& call, std::string_view publicDoc);
 // Inverse of to_storage_json; throws std::exception on a malformed record.
 Call call_from_storage_json(const boost::json::object& o);

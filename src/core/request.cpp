@@ -28,13 +28,15 @@ std::string_view op_name(Op op) {
       return "mute";
     case Op::signal:
       return "signal";
+    case Op::auth:
+      return "auth";
   }
   return "unknown";
 }
 
 std::optional<Op> parse_op(std::string_view name) {
   for (Op op : {Op::create, Op::ringing, Op::accept, Op::reject, Op::ready, Op::end, Op::fail,
-                Op::mute, Op::signal})
+                Op::mute, Op::signal, Op::auth})
     if (op_name(op) == name) return op;
   return std::nullopt;
 }
@@ -58,9 +60,10 @@ Event op_event(Op op) {
     case Op::signal:
       return Event::signal;
     case Op::create:
+    case Op::auth:
       break;
   }
-  throw Error(ErrorCode::internal, "create has no event");
+  throw Error(ErrorCode::internal, "create and auth have no event");
 }
 
 bool valid_id(std::string_view s) {
@@ -157,6 +160,14 @@ void parse_fields(Request& r, const json::object& o) {
       r.data = *v;
       break;
     }
+    case Op::auth: {
+      auto* v = o.if_contains("token");
+      if (!v || !v->is_string() || v->get_string().empty())
+        bad("field 'token' must be a non-empty string");
+      if (v->get_string().size() > kMaxTokenLength) bad("field 'token' is over 16 KiB");
+      r.token = std::string(v->get_string());
+      break;
+    }
   }
 }
 
@@ -197,7 +208,7 @@ Request parse_ws_request(std::string_view text) {
   auto op = parse_op(opv->get_string());
   if (!op) bad("unknown op '" + std::string(opv->get_string().subview(0, 32)) + "'");
   r.op = *op;
-  if (r.op != Op::create) r.callId = required_id(o, "callId");
+  if (r.op != Op::create && r.op != Op::auth) r.callId = required_id(o, "callId");
   parse_fields(r, o);
   return r;
 }

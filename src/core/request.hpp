@@ -12,7 +12,8 @@
 
 namespace dialtone {
 
-enum class Op { create, ringing, accept, reject, ready, end, fail, mute, signal };
+// `auth` renews the session's token (WebSocket only); it is not a call op.
+enum class Op { create, ringing, accept, reject, ready, end, fail, mute, signal, auth };
 
 std::string_view op_name(Op op);
 std::optional<Op> parse_op(std::string_view name);
@@ -22,6 +23,7 @@ Event op_event(Op op);
 inline constexpr std::size_t kMaxMessageBytes = 64 * 1024;
 inline constexpr std::size_t kMaxIdLength = 128;  // user, device and call ids
 inline constexpr std::size_t kMaxReasonLength = 256;
+inline constexpr std::size_t kMaxTokenLength = 16 * 1024;
 
 struct Request {
   boost::json::value id;  // the client's id, echoed in the reply (null when absent)
@@ -31,6 +33,7 @@ struct Request {
   std::optional<std::string> reason;  // reject, end, fail
   bool muted = false;                 // mute
   boost::json::value data;            // signal: RTCSessionDescriptionInit / RTCIceCandidateInit
+  std::string token;                  // auth: the new bearer token
 };
 
 // A WebSocket message `{"id", "op", "callId", ...}`. Throws Error(bad_request) naming the problem.

@@ -116,6 +116,7 @@ Transition on_ringing(const Call& c, const Actor& a, TimeMs now) {
   if (std::find(devs.begin(), devs.end(), a.deviceId) != devs.end()) return unchanged(c);
   Transition t = change(c, now);
   t.call.ringingDeviceIds.push_back(a.deviceId);
+  t.call.ringingDevices = static_cast<int>(t.call.ringingDeviceIds.size());
   if (c.state == CallState::calling) t.actions.push_back(Action::log_received);
   t.call.state = CallState::ringing;
   return t;

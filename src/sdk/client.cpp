@@ -167,7 +167,7 @@ CallResult Client::Impl::to_result(const sdk::Reply& r) {
       offsetMs_ = clock_.offset();
     }
   if (auto* c = r.body.if_contains("call"); c && c->is_object())
-    if (auto s = sdk::parse_snapshot(c->get_object())) {
+    if (auto s = parse_public_json(c->get_object())) {
       apply(*s);
       if (r.code == ErrorCode::ok)
         out.value = calls_[s->callId];
@@ -321,7 +321,7 @@ void Client::Impl::resync(const std::string& callId) {
             co_await sdk::http_request(sdk::ServerUrl(sig_->server()), "GET", "/v1/calls/" + callId,
                                        cfg_.token, "", cfg_.requestTimeout, sig_->tls_context());
         if (a.status == 200 && a.body.is_object())
-          if (auto s = sdk::parse_snapshot(a.body.as_object())) apply(*s);
+          if (auto s = parse_public_json(a.body.as_object())) apply(*s);
       },
       asio::detached);
 }
@@ -330,7 +330,7 @@ void Client::Impl::on_message(const json::object& msg) {
   auto type = msg.at("type").as_string();
   if (type == "call") {
     if (auto* c = msg.if_contains("call"); c && c->is_object())
-      if (auto s = sdk::parse_snapshot(c->get_object())) apply(*s);
+      if (auto s = parse_public_json(c->get_object())) apply(*s);
   } else if (type == "signal") {
     auto* id = msg.if_contains("callId");
     auto* data = msg.if_contains("data");

@@ -1,4 +1,5 @@
-// The call document (protocol v1) into the public CallSnapshot, and the clock offset estimate.
+// The protocol's error body and the clock offset estimate. (Call documents are read by
+// core/call.hpp's parse_public_json, the same reader the server uses.)
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -13,9 +14,6 @@
 #include "core/time.hpp"
 
 namespace dialtone::sdk {
-
-// nullopt when the document is malformed (the snapshot is then ignored).
-std::optional<CallSnapshot> parse_snapshot(const boost::json::object& doc);
 
 // The protocol's error body `{"error":{"code","message"}}` (in an HTTP answer or a WebSocket
 // reply): the code (internal when absent or unknown) and the message.

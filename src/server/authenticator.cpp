@@ -183,7 +183,7 @@ Profile Authenticator::profile(std::string userId, std::string_view name, std::s
 }
 
 std::pair<std::string, TimeMs> Authenticator::issue_dev_token(const Profile& p, TimeMs now) const {
-  TimeMs exp = now + 30LL * 24 * 3600 * 1000;
+  TimeMs exp = now + config_.dev_token_lifetime_s * 1000LL;
   json::object claims{{"iss", kDevIssuer}, {"aud", kDevAudience}, {"sub", p.userId},
                       {"name", p.name},    {"picture", p.photo},  {"iat", now / 1000},
                       {"exp", exp / 1000}};

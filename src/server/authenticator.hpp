@@ -41,7 +41,8 @@ class Authenticator {
   }
   // Throws Error(unauthorized).
   Principal authenticate(std::string_view token, TimeMs now) const;
-  // Development mode only: a token for `p`, valid for 30 days. Returns {token, expiresAt}.
+  // Development mode only: a token for `p`, valid for dev_token_lifetime_s. Returns
+  // {token, expiresAt}.
   std::pair<std::string, TimeMs> issue_dev_token(const Profile& p, TimeMs now) const;
 
   // Reads the provider's key files again. Throws ConfigError (and keeps the keys in use).

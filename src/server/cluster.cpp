@@ -17,14 +17,25 @@ namespace {
 const std::string kAll = "dialtone.>";
 const std::string kCall = "dialtone.call";          // a committed change: the stored document
 const std::string kSignal = "dialtone.signal";      // {u: user, d: device, m: message}
-const std::string kPresence = "dialtone.presence";  // {n: node, u: user, o: online}
-const std::string kBeat = "dialtone.node";          // {n: node, c: users here} each heartbeat
-const std::string kAsk = "dialtone.ask";            // {n: asker, to: node or ""}: list your users
-const std::string kFull = "dialtone.full";          // {n: node, u: [users]}
+const std::string kPresence = "dialtone.presence";  // {n: node, u: user, d: device, o: online}
+const std::string kBeat = "dialtone.node";          // {n: node, c: devices here} each heartbeat
+const std::string kAsk = "dialtone.ask";            // {n: asker, to: node or ""}: list your devices
+const std::string kFull = "dialtone.full";          // {n: node, d: [[user, device]…]}
 const std::string kBye = "dialtone.bye";            // {n: node}: leaving
 
 std::string text(const json::object& o, std::string_view key) {
   return std::string(o.at(key).as_string());
+}
+
+std::string key_of(std::string_view user, std::string_view device) {
+  std::string k(user);
+  k += '\n';
+  k += device;
+  return k;
+}
+
+std::string user_of(const std::string& key) {
+  return key.substr(0, key.find('\n'));
 }
 
 }  // namespace
@@ -87,38 +98,50 @@ void Cluster::signal(const std::string& toUser, const std::string& toDevice, con
   bus_.publish(kSignal, json::serialize(json::object{{"u", toUser}, {"d", toDevice}, {"m", *msg}}));
 }
 
-void Cluster::local_presence(const std::string& userId, bool online) {
-  bus_.publish(kPresence,
-               json::serialize(json::object{{"n", node_}, {"u", userId}, {"o", online}}));
+void Cluster::local_presence(const std::string& userId, const std::string& deviceId, bool online) {
+  bus_.publish(kPresence, json::serialize(json::object{
+                              {"n", node_}, {"u", userId}, {"d", deviceId}, {"o", online}}));
 }
 
-bool Cluster::online(const std::string& userId) const {
+bool Cluster::user_online(const std::string& userId) const {
   std::lock_guard lk(mu_);
-  return remote_count_.count(userId) != 0;
+  return remote_users_.count(userId) != 0;
 }
 
-void Cluster::add_user(Node& n, const std::string& user, Changes& out) {
-  if (n.users.insert(user).second && ++remote_count_[user] == 1) out.emplace_back(user, true);
+bool Cluster::device_online(const std::string& userId, const std::string& deviceId) const {
+  std::lock_guard lk(mu_);
+  return remote_devices_.count(key_of(userId, deviceId)) != 0;
 }
 
-void Cluster::remove_user(Node& n, const std::string& user, Changes& out) {
-  if (n.users.erase(user) == 0) return;
-  if (auto it = remote_count_.find(user); it != remote_count_.end() && --it->second == 0) {
-    remote_count_.erase(it);
-    out.emplace_back(user, false);
+void Cluster::add_device(Node& n, const DeviceKey& device, Changes& out) {
+  if (!n.devices.insert(device).second) return;
+  ++remote_users_[user_of(device)];
+  if (++remote_devices_[device] == 1) out.emplace_back(device, true);
+}
+
+void Cluster::remove_device(Node& n, const DeviceKey& device, Changes& out) {
+  if (n.devices.erase(device) == 0) return;
+  if (auto it = remote_users_.find(user_of(device)); it != remote_users_.end() && --it->second == 0)
+    remote_users_.erase(it);
+  if (auto it = remote_devices_.find(device); it != remote_devices_.end() && --it->second == 0) {
+    remote_devices_.erase(it);
+    out.emplace_back(device, false);
   }
 }
 
 void Cluster::drop_node(const std::string& id, Changes& out) {
   auto it = nodes_.find(id);
   if (it == nodes_.end()) return;
-  std::vector<std::string> users(it->second.users.begin(), it->second.users.end());
-  for (auto& u : users) remove_user(it->second, u, out);
+  std::vector<DeviceKey> devices(it->second.devices.begin(), it->second.devices.end());
+  for (auto& d : devices) remove_device(it->second, d, out);
   nodes_.erase(it);
 }
 
 void Cluster::report(const Changes& changes, std::int64_t when) {
-  for (auto& [user, online] : changes) hub_.remote_presence(user, online, when);
+  for (auto& [key, online] : changes) {
+    auto nl = key.find('\n');
+    hub_.remote_presence(key.substr(0, nl), key.substr(nl + 1), online, when);
+  }
 }
 
 void Cluster::on_message(std::string_view subject, std::string_view payload) {
@@ -155,21 +178,25 @@ void Cluster::on_message(std::string_view subject, std::string_view payload) {
       n.lastHeard = now;
       if (!known) spdlog::info("NODE_SEEN node={}", from);
       if (subject == kPresence) {
+        DeviceKey device = key_of(text(o, "u"), text(o, "d"));
         if (o.at("o").as_bool())
-          add_user(n, text(o, "u"), changes);
+          add_device(n, device, changes);
         else
-          remove_user(n, text(o, "u"), changes);
+          remove_device(n, device, changes);
       } else if (subject == kFull) {
-        std::unordered_set<std::string> now_there;
-        for (auto& u : o.at("u").as_array()) now_there.insert(std::string(u.as_string()));
-        for (auto it = n.users.begin(); it != n.users.end();) {
-          const std::string user = *it++;
-          if (!now_there.count(user)) remove_user(n, user, changes);
+        std::unordered_set<DeviceKey> now_there;
+        for (auto& d : o.at("d").as_array()) {
+          const auto& pair = d.as_array();
+          now_there.insert(key_of(pair.at(0).as_string(), pair.at(1).as_string()));
         }
-        for (auto& u : now_there) add_user(n, u, changes);
+        for (auto it = n.devices.begin(); it != n.devices.end();) {
+          const DeviceKey device = *it++;
+          if (!now_there.count(device)) remove_device(n, device, changes);
+        }
+        for (auto& d : now_there) add_device(n, d, changes);
       } else if (subject == kBeat) {
         // A node we know too little of (new to us, or a presence message was lost): ask it.
-        ask = static_cast<std::int64_t>(n.users.size()) != o.at("c").as_int64();
+        ask = static_cast<std::int64_t>(n.devices.size()) != o.at("c").as_int64();
       }
     }
   }
@@ -179,9 +206,10 @@ void Cluster::on_message(std::string_view subject, std::string_view payload) {
 }
 
 void Cluster::send_full(const std::string&) {
-  json::array users;
-  for (auto& u : hub_.local_users()) users.emplace_back(u);
-  bus_.publish(kFull, json::serialize(json::object{{"n", node_}, {"u", std::move(users)}}));
+  json::array devices;
+  for (auto& [u, d] : hub_.local_devices())
+    devices.push_back(json::array{json::string(u), json::string(d)});
+  bus_.publish(kFull, json::serialize(json::object{{"n", node_}, {"d", std::move(devices)}}));
 }
 
 void Cluster::ask_full(const std::string& from) {
@@ -207,7 +235,7 @@ void Cluster::loop() {
     if (stopping_) break;
     bus_.publish(kBeat,
                  json::serialize(json::object{
-                     {"n", node_}, {"c", static_cast<std::int64_t>(hub_.local_users().size())}}));
+                     {"n", node_}, {"c", static_cast<std::int64_t>(hub_.local_devices().size())}}));
     if (!bus_.connected()) continue;  // we cannot hear anyone: not their fault
     std::int64_t now = now_ms();
     Changes changes;
@@ -219,7 +247,7 @@ void Cluster::loop() {
         if (now - n.lastHeard > opts_.deadAfterMs) dead.push_back(id);
       for (auto& id : dead) {
         when = std::min(when, nodes_[id].lastHeard);
-        spdlog::warn("NODE_LOST node={} users={} silentMs={}", id, nodes_[id].users.size(),
+        spdlog::warn("NODE_LOST node={} devices={} silentMs={}", id, nodes_[id].devices.size(),
                      now - nodes_[id].lastHeard);
         drop_node(id, changes);
       }

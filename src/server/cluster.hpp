@@ -1,9 +1,9 @@
 // The other nodes, over a Bus: what makes several dialtoned nodes on one PostgreSQL act as one.
 // Each node sends every change it commits (the stored document, so the others can route and
 // check signals), relays signals to devices whose sessions another node holds, and tells the
-// others when a user's first session opens and last one closes on it. A heartbeat each second
+// others when a device's first session opens and last one closes on it. A heartbeat each second
 // keeps each node's view of the others; a node not heard for `deadAfterMs` (killed, cut off) is
-// dropped with its users, whose calls then lose presence after the usual grace unless they
+// dropped with its devices, whose calls then lose presence after the usual grace unless they
 // reconnect to another node first. A node that cannot reach the bus keeps its view (and is not
 // ready) instead of declaring everybody else dead.
 #pragma once
@@ -46,24 +46,27 @@ class Cluster final : public Peers {
   // Peers
   void call_changed(const Call& call) override;
   void signal(const std::string& toUser, const std::string& toDevice, const Message& msg) override;
-  void local_presence(const std::string& userId, bool online) override;
-  bool online(const std::string& userId) const override;
+  void local_presence(const std::string& userId, const std::string& deviceId, bool online) override;
+  bool user_online(const std::string& userId) const override;
+  bool device_online(const std::string& userId, const std::string& deviceId) const override;
 
  private:
+  // A device as the cluster keys it: "user\ndevice" (ids never hold a newline).
+  using DeviceKey = std::string;
   struct Node {
     std::int64_t lastHeard = 0;
-    std::unordered_set<std::string> users;
+    std::unordered_set<DeviceKey> devices;
   };
-  using Changes = std::vector<std::pair<std::string, bool>>;  // (user, now online somewhere else)
+  using Changes = std::vector<std::pair<DeviceKey, bool>>;  // (device, now online somewhere else)
 
   void on_message(std::string_view subject, std::string_view payload);
   void on_bus_state(bool up);
   void loop();
   void send_full(const std::string& to);
   void ask_full(const std::string& from);
-  // Under mu_: adds/removes a user of a node, recording a change of the user's remote presence.
-  void add_user(Node& n, const std::string& user, Changes& out);
-  void remove_user(Node& n, const std::string& user, Changes& out);
+  // Under mu_: adds/removes a device of a node, recording a change of its remote presence.
+  void add_device(Node& n, const DeviceKey& device, Changes& out);
+  void remove_device(Node& n, const DeviceKey& device, Changes& out);
   void drop_node(const std::string& id, Changes& out);
   void report(const Changes& changes, std::int64_t when);
 
@@ -75,7 +78,9 @@ class Cluster final : public Peers {
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, Node> nodes_;
-  std::unordered_map<std::string, int> remote_count_;  // user → nodes (not this one) with sessions
+  // Devices and users → how many (node, device) pairs of the other nodes have sessions of them.
+  std::unordered_map<DeviceKey, int> remote_devices_;
+  std::unordered_map<std::string, int> remote_users_;
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;

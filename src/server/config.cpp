@@ -78,6 +78,8 @@ const IntKey kIntKeys[] = {
     {"push_timeout_s", &Config::push_timeout_s, 1, 120},
     {"zego_token_ttl_s", &Config::zego_token_ttl_s, 60, 86400},
     {"key_rotation_overlap_s", &Config::key_rotation_overlap_s, 0, 30 * 86400},
+    {"token_expiring_lead_s", &Config::token_expiring_lead_s, 1, 86400},
+    {"dev_token_lifetime_s", &Config::dev_token_lifetime_s, 5, 365 * 86400},
     {"limit_calls_per_min", &Config::limit_calls_per_min, 0, 100000},
     {"limit_requests_per_s", &Config::limit_requests_per_s, 0, 1000000},
     {"limit_messages_per_s", &Config::limit_messages_per_s, 0, 1000000},

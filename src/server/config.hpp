@@ -43,6 +43,12 @@ struct Config {
   std::string jwks_file;
   std::string jwt_issuer;
   std::string jwt_audience;
+  // A WebSocket lives as long as its token: this long before the token expires the session is
+  // sent token_expiring, and a client renews in band ({"op":"auth"}); at expiry it is closed
+  // (4001 "token expired").
+  int token_expiring_lead_s = 60;
+  // How long development tokens (POST /v1/dev/token) are valid.
+  int dev_token_lifetime_s = 30 * 86400;
   // Development tokens (no identity provider) let anyone who reaches the port be anyone: they
   // are refused on a listen address beyond loopback unless this says so, deliberately.
   bool dev_tokens_public = false;

@@ -4,9 +4,9 @@
 #include <atomic>
 
 #include "server/authenticator.hpp"
+#include "server/calls/calls.hpp"
 #include "server/cluster.hpp"
 #include "server/config.hpp"
-#include "server/engine.hpp"
 #include "server/hub.hpp"
 #include "server/limits.hpp"
 #include "server/metrics.hpp"
@@ -19,7 +19,7 @@ namespace dialtone {
 struct ServerContext {
   const Config& config;
   Authenticator& auth;
-  Engine& engine;
+  Calls& calls;
   Hub& hub;
   Metrics& metrics;
   PushSetup& push;

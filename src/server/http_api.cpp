@@ -55,7 +55,7 @@ HttpResponse result_response(const HttpRequest& req, const OpResult& r) {
 
 std::string device_of(const HttpRequest& req) {
   auto it = req.find("X-Device-Id");
-  if (it == req.end()) return "http";
+  if (it == req.end()) return kHttpDeviceId;
   std::string_view d = it->value();
   if (!valid_id(d)) throw Error(ErrorCode::bad_request, "X-Device-Id is not a valid id");
   return std::string(d);
@@ -129,7 +129,10 @@ asio::awaitable<HttpResponse> dev_token(ServerContext& ctx, const HttpRequest& r
                              "photo must be an https: URL on a host this server allows "
                              "(photo_hosts), or http: on this machine");
   Profile p = ctx.auth.profile(*userId, *name, *photo);
-  OpResult r = co_await ctx.engine.async_run(ctx.engine.upsert_user_job(p), asio::use_awaitable);
+  // Jobs are built before the co_await: GCC 12 destroys a lambda temporary inside a co_await
+  // expression twice (its captures are freed twice).
+  Calls::Job job = [p](Tx& tx) { return queries::upsert_user(tx, p); };
+  OpResult r = co_await ctx.calls.async_run(std::move(job), asio::use_awaitable);
   if (r.error != ErrorCode::ok) co_return result_response(req, r);
   auto [token, exp] = ctx.auth.issue_dev_token(p, now_ms());
   co_return json_response(req, http::status::ok,
@@ -149,8 +152,10 @@ asio::awaitable<HttpResponse> zego_token(ServerContext& ctx, const HttpRequest& 
       !ec && body.is_object() ? body.get_object().if_contains("callId") : nullptr;
   if (!id || !id->is_string() || !valid_id(id->get_string()))
     co_return error_response(req, ErrorCode::bad_request, "callId must be a call id");
-  OpResult got = co_await ctx.engine.async_run(
-      ctx.engine.get_call_job(who, std::string(id->get_string())), asio::use_awaitable);
+  Calls::Job job = [user = who.userId, callId = std::string(id->get_string())](Tx& tx) {
+    return queries::get_call(tx, user, callId);
+  };
+  OpResult got = co_await ctx.calls.async_run(std::move(job), asio::use_awaitable);
   if (got.error != ErrorCode::ok) co_return result_response(req, got);
   const Call& c = *got.call;
   if (is_unanswered(c.state) || is_terminal(c.state))
@@ -180,22 +185,17 @@ asio::awaitable<HttpResponse> zego_token(ServerContext& ctx, const HttpRequest& 
                    {"expiresAt", format_iso((spec.ctime + spec.ttlSeconds) * 1000)}});
 }
 
-asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req, const Peer& peer,
-                                  const urls::url_view& url, const std::vector<std::string>& seg) {
-  Principal who = authenticate(ctx, bearer_token(req, false), peer);
-  limit_requests(ctx, "u:" + who.userId);
-  ctx.engine.touch_user(who);
+// The store job for an API request, or nullptr when no endpoint matches. A plain function:
+// jobs are built outside any co_await expression (GCC 12 destroys lambda temporaries inside
+// one twice).
+Calls::Job api_job(ServerContext& ctx, const HttpRequest& req, const urls::url_view& url,
+                   const std::vector<std::string>& seg, const Principal& who) {
   const auto method = req.method();
-  auto run = [&](Engine::RunFn fn) -> asio::awaitable<HttpResponse> {
-    OpResult r = co_await ctx.engine.async_run(std::move(fn), asio::use_awaitable);
-    co_return result_response(req, r);
-  };
-
   if (seg[1] == "calls") {
     if (seg.size() == 2 && method == http::verb::post) {
       Request r = parse_http_request(Op::create, "", req.body());
       limit_call_attempts(ctx, who.userId);
-      co_return co_await run(ctx.engine.op_job(who, device_of(req), std::move(r)));
+      return ctx.calls.op(who, device_of(req), std::move(r));
     }
     if (seg.size() == 2 && method == http::verb::get) {
       std::size_t limit = 50;
@@ -215,57 +215,81 @@ asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req, co
         if (!t) throw Error(ErrorCode::bad_request, "before must be an ISO-8601 UTC time");
         before = *t;
       }
-      co_return co_await run(ctx.engine.history_job(who, before, limit));
+      return [u = who.userId, before, limit](Tx& tx) {
+        return queries::history(tx, u, before, limit);
+      };
     }
     if (seg.size() == 3 && method == http::verb::get) {
       if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such call");
-      co_return co_await run(ctx.engine.get_call_job(who, seg[2]));
+      return [u = who.userId, id = seg[2]](Tx& tx) { return queries::get_call(tx, u, id); };
     }
     if (seg.size() == 4 && method == http::verb::post) {
       auto op = parse_op(seg[3]);
       if (!op || *op == Op::create)
         throw Error(ErrorCode::bad_request, "unknown op '" + seg[3].substr(0, 32) + "'");
-      if (*op == Op::signal) throw Error(ErrorCode::bad_request, "signal is WebSocket only");
+      if (*op == Op::signal || *op == Op::auth)
+        throw Error(ErrorCode::bad_request, std::string(op_name(*op)) + " is WebSocket only");
       Request r = parse_http_request(*op, seg[2], req.body());
-      co_return co_await run(ctx.engine.op_job(who, device_of(req), std::move(r)));
+      return ctx.calls.op(who, device_of(req), std::move(r));
     }
   } else if (seg[1] == "devices") {
     if (seg.size() == 2 && method == http::verb::post) {
       PushDevice d = parse_device_registration(req.body(), who.userId, ctx.push.reach);
-      co_return co_await run(ctx.engine.register_device_job(std::move(d)));
+      return [d = std::move(d)](Tx& tx) { return queries::register_device(tx, d); };
     }
     if (seg.size() == 2 && method == http::verb::get)
-      co_return co_await run(ctx.engine.devices_job(who.userId));
+      return [u = who.userId](Tx& tx) { return queries::devices(tx, u); };
     if (seg.size() == 3 && method == http::verb::delete_) {
       if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such device");
-      co_return co_await run(ctx.engine.delete_device_job(who.userId, seg[2]));
+      return [u = who.userId, id = seg[2]](Tx& tx) { return queries::delete_device(tx, u, id); };
     }
-  } else if (seg[1] == "zego-token" && seg.size() == 2 && method == http::verb::post) {
-    co_return co_await zego_token(ctx, req, who);
-  } else if (seg[1] == "turn-credentials" && seg.size() == 2 && method == http::verb::get) {
-    co_return json_response(req, http::status::ok,
-                            ice_servers_for(ctx.config, ctx.secrets.turn(), who.userId, now_ms()));
   } else if (seg[1] == "users" && method == http::verb::get) {
     const Directory policy = ctx.config.directory_policy();
+    const Presence& presence = ctx.calls.presence();
     if (seg.size() == 2)
-      co_return co_await run(ctx.engine.users_job(who.userId, std::nullopt, policy));
+      return [&presence, u = who.userId, policy](Tx& tx) {
+        return queries::users(tx, presence, u, std::nullopt, policy);
+      };
     if (seg.size() == 3 || (seg.size() == 4 && seg[3] == "busy")) {
       if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "unknown user");
-      if (seg.size() == 3) co_return co_await run(ctx.engine.users_job(who.userId, seg[2], policy));
-      co_return co_await run(ctx.engine.busy_job(who.userId, seg[2], policy));
+      if (seg.size() == 3)
+        return [&presence, u = who.userId, id = seg[2], policy](Tx& tx) {
+          return queries::users(tx, presence, u, id, policy);
+        };
+      return [u = who.userId, id = seg[2], policy](Tx& tx) {
+        return queries::busy(tx, u, id, policy);
+      };
     }
   } else if (seg[1] == "contacts") {
     if (seg.size() == 2 && method == http::verb::post) {
       std::string id = id_field(req.body(), "userId");
       if (id == who.userId) throw Error(ErrorCode::bad_request, "you are your own contact already");
-      co_return co_await run(ctx.engine.add_contact_job(who.userId, std::move(id)));
+      return
+          [u = who.userId, id = std::move(id)](Tx& tx) { return queries::add_contact(tx, u, id); };
     }
     if (seg.size() == 3 && method == http::verb::delete_) {
       if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such contact");
-      co_return co_await run(ctx.engine.remove_contact_job(who.userId, seg[2]));
+      return [u = who.userId, id = seg[2]](Tx& tx) { return queries::remove_contact(tx, u, id); };
     }
   }
-  co_return error_response(req, ErrorCode::not_found, "no such endpoint");
+  return nullptr;
+}
+
+asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req, const Peer& peer,
+                                  const urls::url_view& url, const std::vector<std::string>& seg) {
+  Principal who = authenticate(ctx, bearer_token(req, false), peer);
+  limit_requests(ctx, "u:" + who.userId);
+  ctx.calls.touch_user(who);
+  const auto method = req.method();
+  if (seg[1] == "zego-token" && seg.size() == 2 && method == http::verb::post)
+    co_return co_await zego_token(ctx, req, who);
+  if (seg[1] == "turn-credentials" && seg.size() == 2 && method == http::verb::get)
+    co_return json_response(req, http::status::ok,
+                            ice_servers_for(ctx.config, ctx.secrets.turn(), who.userId, now_ms()));
+  Calls::Job job = api_job(ctx, req, url, seg, who);
+  if (!job) co_return error_response(req, ErrorCode::not_found, "no such endpoint");
+  OpResult r = co_await ctx.calls.async_run(std::move(job), asio::use_awaitable);
+  co_return result_response(req, r);
 }
 
 }  // namespace
@@ -405,7 +429,7 @@ asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& 
         // Not ready while the store does not answer, while draining, or while cut off from the
         // other nodes (its calls' other participants may be there).
         bool ready =
-            ctx.engine.ready() && !ctx.draining && (!ctx.cluster || ctx.cluster->connected());
+            ctx.calls.ready() && !ctx.draining && (!ctx.cluster || ctx.cluster->connected());
         json::object body{{"ready", ready}};
         if (ctx.cluster) body["node"] = ctx.cluster->node_id();
         co_return json_response(req, ready ? http::status::ok : http::status::service_unavailable,

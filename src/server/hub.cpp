@@ -21,25 +21,30 @@ Message call_message(const Call& call) {
   return call_message(to_public_string(call));
 }
 
+bool Hub::device_here_locked(const std::string& userId, const std::string& deviceId) const {
+  auto it = sessions_.find(userId);
+  if (it == sessions_.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [&](auto& s) { return s->device_id() == deviceId; });
+}
+
 void Hub::join(const std::shared_ptr<SessionSink>& s, Message hello) {
-  bool first = false;
+  bool first = false;  // of this device
   {
     std::lock_guard lk(mu_);
-    auto& list = sessions_[s->user_id()];
-    first = list.empty();
-    list.push_back(s);
+    first = !device_here_locked(s->user_id(), s->device_id());
+    sessions_[s->user_id()].push_back(s);
     s->deliver(std::move(hello));
     if (auto it = active_by_user_.find(s->user_id()); it != active_by_user_.end())
       if (auto r = routes_.find(it->second); r != routes_.end())
         s->deliver(call_message(*r->second));
   }
   if (!first) return;
-  if (peers_) peers_->local_presence(s->user_id(), true);
-  if (presence_) presence_(s->user_id(), true, now_ms());
+  if (peers_) peers_->local_presence(s->user_id(), s->device_id(), true);
+  if (presence_) presence_(s->user_id(), s->device_id(), true, now_ms());
 }
 
 void Hub::leave(const SessionSink* s) {
-  std::string user;
   {
     std::lock_guard lk(mu_);
     auto it = sessions_.find(s->user_id());
@@ -48,13 +53,15 @@ void Hub::leave(const SessionSink* s) {
     auto pos = std::find_if(list.begin(), list.end(), [s](auto& p) { return p.get() == s; });
     if (pos == list.end()) return;
     list.erase(pos);
-    if (!list.empty()) return;
-    user = it->first;
-    sessions_.erase(it);
+    if (list.empty()) sessions_.erase(it);
+    if (device_here_locked(s->user_id(), s->device_id())) return;  // another session of it
   }
-  if (peers_) peers_->local_presence(user, false);
-  // Gone from here; gone altogether only if no other node has a session of the user.
-  if (presence_ && !(peers_ && peers_->online(user))) presence_(user, false, now_ms());
+  const std::string& user = s->user_id();
+  const std::string& device = s->device_id();
+  if (peers_) peers_->local_presence(user, device, false);
+  // Gone from here; gone altogether only if no other node has a session of the device.
+  if (presence_ && !(peers_ && peers_->device_online(user, device)))
+    presence_(user, device, false, now_ms());
 }
 
 bool Hub::online_here(const std::string& userId) const {
@@ -62,8 +69,17 @@ bool Hub::online_here(const std::string& userId) const {
   return sessions_.count(userId) != 0;
 }
 
-bool Hub::online(const std::string& userId) const {
-  return online_here(userId) || (peers_ && peers_->online(userId));
+bool Hub::device_here(const std::string& userId, const std::string& deviceId) const {
+  std::lock_guard lk(mu_);
+  return device_here_locked(userId, deviceId);
+}
+
+bool Hub::user_online(const std::string& userId) const {
+  return online_here(userId) || (peers_ && peers_->user_online(userId));
+}
+
+bool Hub::device_online(const std::string& userId, const std::string& deviceId) const {
+  return device_here(userId, deviceId) || (peers_ && peers_->device_online(userId, deviceId));
 }
 
 std::size_t Hub::session_count() const {
@@ -73,11 +89,16 @@ std::size_t Hub::session_count() const {
   return n;
 }
 
-std::vector<std::string> Hub::local_users() const {
+std::vector<std::pair<std::string, std::string>> Hub::local_devices() const {
   std::lock_guard lk(mu_);
-  std::vector<std::string> out;
-  out.reserve(sessions_.size());
-  for (auto& [u, list] : sessions_) out.push_back(u);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& [u, list] : sessions_) {
+    std::size_t first = out.size();  // this user's devices so far (a user has few sessions)
+    for (auto& s : list)
+      if (std::none_of(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                       [&](auto& p) { return p.second == s->device_id(); }))
+        out.emplace_back(u, s->device_id());
+  }
   return out;
 }
 
@@ -172,9 +193,12 @@ std::size_t Hub::remote_signal(const std::string& toUser, const std::string& toD
   return deliver_signal(toUser, toDevice, msg);
 }
 
-void Hub::remote_presence(const std::string& userId, bool online, std::int64_t when) {
-  if (!presence_ || online_here(userId)) return;  // here, the user's presence did not change
-  if (online || !(peers_ && peers_->online(userId))) presence_(userId, online, when);
+void Hub::remote_presence(const std::string& userId, const std::string& deviceId, bool online,
+                          std::int64_t when) {
+  // Here, the device's presence did not change.
+  if (!presence_ || device_here(userId, deviceId)) return;
+  if (online || !(peers_ && peers_->device_online(userId, deviceId)))
+    presence_(userId, deviceId, online, when);
 }
 
 void Hub::shutdown_all() {

@@ -1,6 +1,8 @@
 // The hub: which WebSocket sessions are live for which user and device, and the route of every
-// active call (its latest committed document). The engine publishes each committed change here,
-// in commit order; the hub hands the snapshot to every live session of both participants.
+// active call (its latest committed document). The call path's outbox publishes each committed
+// change here, in commit order; the hub hands the snapshot to every live session of both
+// participants. Presence is per device: the listener hears when a device's first session opens
+// and its last one closes (here, or on another node when no node has it any more).
 // With other nodes (Peers, see cluster.hpp) the hub also hands each change, signal and presence
 // change to them, and takes theirs: routes keep only the newest version of a call, so snapshots
 // arriving from several nodes in any order never move a call backwards.
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "core/call.hpp"
+#include "server/calls/presence.hpp"
 
 namespace dialtone {
 
@@ -41,31 +44,39 @@ class Peers {
   virtual void call_changed(const Call& call) = 0;  // committed here
   virtual void signal(const std::string& toUser, const std::string& toDevice,
                       const Message& msg) = 0;
-  virtual void local_presence(const std::string& userId, bool online) = 0;
-  virtual bool online(const std::string& userId) const = 0;  // on some other node
+  // The first session of the device opened here, or its last one here closed.
+  virtual void local_presence(const std::string& userId, const std::string& deviceId,
+                              bool online) = 0;
+  // On some other node.
+  virtual bool user_online(const std::string& userId) const = 0;
+  virtual bool device_online(const std::string& userId, const std::string& deviceId) const = 0;
 };
 
-class Hub {
+class Hub final : public Presence {
  public:
   // Set before any session joins.
   void set_peers(Peers* p) { peers_ = p; }
 
-  // (userId, online, when): the first session of a user opened, or its last one closed.
-  using PresenceListener = std::function<void(const std::string&, bool, std::int64_t)>;
+  // (userId, deviceId, online, when): the first session of a device opened, or its last one
+  // closed.
+  using PresenceListener =
+      std::function<void(const std::string&, const std::string&, bool, std::int64_t)>;
   void set_presence_listener(PresenceListener l) { presence_ = std::move(l); }
 
   // Registers a session and queues `hello` plus the user's active call on it, atomically with
   // respect to publish(): no snapshot can be missed or arrive out of order.
   void join(const std::shared_ptr<SessionSink>& s, Message hello);
   void leave(const SessionSink* s);
-  // Has a session here or on another node.
-  bool online(const std::string& userId) const;
+  // Presence: a session here or on another node.
+  bool user_online(const std::string& userId) const override;
+  bool device_online(const std::string& userId, const std::string& deviceId) const override;
   bool online_here(const std::string& userId) const;
+  bool device_here(const std::string& userId, const std::string& deviceId) const;
   std::size_t session_count() const;
-  // The users with a session here.
-  std::vector<std::string> local_users() const;
+  // The (user, device) pairs with a session here.
+  std::vector<std::pair<std::string, std::string>> local_devices() const;
 
-  // Called by the engine, in commit order, for every committed change; `doc` is the call's
+  // Called by the outbox, in commit order, for every committed change; `doc` is the call's
   // public document, already serialized.
   void publish(const Call& call, const std::shared_ptr<const std::string>& doc);
   // Seeds the routes with the active calls found in the store at start-up.
@@ -79,11 +90,12 @@ class Hub {
                            const boost::json::value& data);
 
   // From other nodes: a change they committed, a signal for a device that may be here, and a
-  // user's presence there having changed (the peers' view is already updated).
+  // device's presence there having changed (the peers' view is already updated).
   void remote_publish(const Call& call);
   std::size_t remote_signal(const std::string& toUser, const std::string& toDevice,
                             const Message& msg);
-  void remote_presence(const std::string& userId, bool online, std::int64_t when);
+  void remote_presence(const std::string& userId, const std::string& deviceId, bool online,
+                       std::int64_t when);
 
   void shutdown_all();
 
@@ -91,6 +103,7 @@ class Hub {
   // Queues `msg` for both participants; false (nothing done) if the hub already has a newer
   // version of the call. Takes the lock.
   bool deliver(const Call& call, const Message& msg);
+  bool device_here_locked(const std::string& userId, const std::string& deviceId) const;
   std::size_t deliver_signal(const std::string& toUser, const std::string& toDevice,
                              const Message& msg);
 

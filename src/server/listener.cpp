@@ -124,10 +124,10 @@ asio::awaitable<void> upgrade(ServerContext& ctx, Stream& stream, const Peer& pe
                              error_response(req, ErrorCode::unavailable, "shutting down"));
     co_return;
   }
-  co_await ctx.engine.async_touch_user(who, use_awaitable);
+  co_await ctx.calls.async_touch_user(who, use_awaitable);
   auto held = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<OpenSlot>>>(
       std::move(keep), std::move(slot));
-  auto session = std::make_shared<WsSession<Stream>>(ctx, std::move(stream), std::move(who),
+  auto session = std::make_shared<WsSession<Stream>>(ctx, std::move(stream), peer, std::move(who),
                                                      std::move(device), std::move(held));
   // Spawned rather than awaited: this HTTP coroutine's frames (parser, buffers, the request)
   // would otherwise live as long as the WebSocket, ~10 KiB per idle session.

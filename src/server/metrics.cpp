@@ -94,7 +94,7 @@ std::string Metrics::render() const {
       "# TYPE dialtone_store_failures_total counter\n";
   out += fmt::format("dialtone_store_failures_total {}\n", store_failures.load());
   out +=
-      "# HELP dialtone_engine_busy_seconds_total Time the engine's store thread spent on "
+      "# HELP dialtone_engine_busy_seconds_total Time the store thread (the committer) spent on "
       "batches (its saturation: rate close to 1 means it is the bottleneck).\n"
       "# TYPE dialtone_engine_busy_seconds_total counter\n";
   out += fmt::format("dialtone_engine_busy_seconds_total {}\n",

@@ -10,7 +10,7 @@
 #include "push/apns.hpp"
 #include "push/fcm.hpp"
 #include "push/webpush.hpp"
-#include "server/engine.hpp"
+#include "server/calls/calls.hpp"
 
 namespace dialtone {
 
@@ -26,7 +26,7 @@ std::string read_file(const std::string& key, const std::string& path) {
 
 }  // namespace
 
-PushSetup make_push(const Config& c, Metrics& metrics, Engine& engine) {
+PushSetup make_push(const Config& c, Metrics& metrics, Calls& calls) {
   PushSetup out;
   std::vector<std::unique_ptr<PushProvider>> providers;
   if (!c.fcm_service_account_file.empty()) {
@@ -81,11 +81,11 @@ PushSetup make_push(const Config& c, Metrics& metrics, Engine& engine) {
   opts.timeout = std::chrono::seconds(c.push_timeout_s);
   opts.http.caFile = c.push_ca_file;
   PushHooks hooks;
-  hooks.incoming_result = [&engine](const std::string& callId, bool delivered) {
-    engine.on_push_result(callId, delivered);
+  hooks.incoming_result = [&calls](const std::string& callId, bool delivered) {
+    calls.on_push_result(callId, delivered);
   };
-  hooks.dead_token = [&engine](const PushDevice& d, const std::string& token) {
-    engine.forget_push_token(d, token);
+  hooks.dead_token = [&calls](const PushDevice& d, const std::string& token) {
+    calls.forget_push_token(d, token);
   };
   hooks.outcome = [&metrics](Platform p, const std::string& outcome,
                              std::chrono::microseconds elapsed) {

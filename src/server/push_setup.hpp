@@ -1,5 +1,5 @@
 // Builds the push service from the configuration: one provider per configured push service
-// (Web Push always, its VAPID key made on first start), results wired to the engine and metrics.
+// (Web Push always, its VAPID key made on first start), results wired to the call path and metrics.
 #pragma once
 
 #include <memory>
@@ -14,7 +14,7 @@
 
 namespace dialtone {
 
-class Engine;
+class Calls;
 
 struct PushSetup {
   std::shared_ptr<Vapid> vapid;
@@ -23,6 +23,6 @@ struct PushSetup {
 };
 
 // Throws ConfigError when a credential file cannot be used.
-PushSetup make_push(const Config& c, Metrics& metrics, Engine& engine);
+PushSetup make_push(const Config& c, Metrics& metrics, Calls& calls);
 
 }  // namespace dialtone

@@ -106,10 +106,10 @@ int run_server(const Config& config) {
     tls = std::make_unique<TlsCertificates>(config.tls_cert_file, config.tls_key_file);
   Metrics metrics;
   Hub hub;
-  EngineOptions opts{config.ring_timeout_s * 1000LL, config.media_timeout_s * 1000LL,
-                     config.presence_grace_s * 1000LL};
+  CallOptions opts{config.ring_timeout_s * 1000LL, config.media_timeout_s * 1000LL,
+                   config.presence_grace_s * 1000LL};
   opts.cacheAcrossBatches = config.store.empty();  // only SQLite has a single writer
-  // Several nodes: the others are reached over the bus (subscribed before the engine seeds its
+  // Several nodes: the others are reached over the bus (subscribed before the call path seeds its
   // routes from the store, so no change committed meanwhile can be missed).
   std::unique_ptr<Bus> bus;
   std::unique_ptr<Cluster> cluster;
@@ -120,9 +120,9 @@ int run_server(const Config& config) {
     hub.set_peers(cluster.get());
     cluster->start();
   }
-  Engine engine(*store, hub, metrics, opts);
-  PushSetup push = make_push(config, metrics, engine);
-  engine.set_push(push.service.get());
+  Calls calls(*store, hub, metrics, opts);
+  PushSetup push = make_push(config, metrics, calls);
+  calls.set_push(push.service.get());
   if (cluster)
     // A ring that ended on another node: this node's incoming-call pushes for it not yet sent
     // are dropped too (no device is woken for a call that is gone).
@@ -130,18 +130,19 @@ int run_server(const Config& config) {
       if (!is_unanswered(c.state) && c.ringDeadline > now_ms())
         push.service->cancel_incoming(c.callId, c.ringDeadline);
     });
-  hub.set_presence_listener([&engine](const std::string& user, bool online, TimeMs when) {
-    engine.on_presence(user, online, when);
-  });
+  hub.set_presence_listener(
+      [&calls](const std::string& user, const std::string& device, bool online, TimeMs when) {
+        calls.on_presence(user, device, online, when);
+      });
   asio::io_context ioc(config.threads);
   auto work = asio::make_work_guard(ioc);
   auto publisher = asio::make_strand(ioc);
-  engine.set_publisher(
+  calls.set_publisher(
       [publisher](std::function<void()> fn) { asio::post(publisher, std::move(fn)); });
   push.service->start();
-  engine.start();
+  calls.start();
 
-  ServerContext ctx{config, auth, engine, hub, metrics, push, secrets, limits};
+  ServerContext ctx{config, auth, calls, hub, metrics, push, secrets, limits};
   ctx.cluster = cluster.get();
   ctx.tls = tls.get();
   tcp::acceptor acceptor(ioc);
@@ -190,7 +191,7 @@ int run_server(const Config& config) {
   asio::co_spawn(ioc, reloader(), asio::detached);
 
   // Two-phase shutdown: stop accepting and say goodbye to every session; once they are gone
-  // (or after 3 s), drain the engine, and stop after whatever it still had to publish.
+  // (or after 3 s), drain the committer, and stop after whatever it still had to publish.
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   auto shutdown = [&]() -> asio::awaitable<void> {
     int sig = co_await signals.async_wait(asio::use_awaitable);
@@ -206,7 +207,7 @@ int run_server(const Config& config) {
       poll.expires_after(std::chrono::milliseconds(20));
       co_await poll.async_wait(asio::use_awaitable);
     }
-    engine.stop();
+    calls.stop();
     work.reset();
     asio::post(publisher, [&ioc] { ioc.stop(); });
   };
@@ -216,10 +217,10 @@ int run_server(const Config& config) {
   for (int i = 1; i < config.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
-  engine.stop();
+  calls.stop();
   if (cluster) cluster->stop();  // after the sessions' goodbyes: the others learn it at once
   push.service->stop();
-  engine.set_publisher(nullptr);  // it holds a strand of `ioc`, which must not outlive it
+  calls.set_publisher(nullptr);  // it holds a strand of `ioc`, which must not outlive it
   spdlog::info("SHUTDOWN_COMPLETE");
   return 0;
 }

@@ -1,5 +1,6 @@
-// Wires dialtoned together: store → engine → hub → listener, network threads, signals, and
-// the two-phase shutdown (stop accepting and close sessions; then drain the engine).
+// Wires dialtoned together: store → call path (src/server/calls) → hub → listener, network
+// threads, signals, and the two-phase shutdown (stop accepting and close sessions; then drain
+// the committer).
 #pragma once
 
 #include "server/config.hpp"

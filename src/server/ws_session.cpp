@@ -23,16 +23,30 @@ namespace json = boost::json;
 using asio::use_awaitable;
 
 template <class Stream>
-WsSession<Stream>::WsSession(ServerContext& ctx, Stream stream, Principal who, std::string deviceId,
-                             std::shared_ptr<void> keep)
+WsSession<Stream>::WsSession(ServerContext& ctx, Stream stream, Peer peer, Principal who,
+                             std::string deviceId, std::shared_ptr<void> keep)
     : ctx_(ctx),
       ws_(std::move(stream)),
       keep_(std::move(keep)),
       messages_(ctx.limits.messagesPerS, 2.0 * ctx.limits.messagesPerS, now_ms()),
+      peer_(std::move(peer)),
       who_(std::move(who)),
       device_(std::move(deviceId)),
       wake_(ws_.get_executor()) {
   ctx_.metrics.ws_sessions++;
+  set_expiry(who_.expiresAt, now_ms());
+}
+
+// token_expiring goes token_expiring_lead_s before the expiry, or halfway through what is left
+// of the token's life when that is shorter (a 10 s token with a 60 s lead is not renewed in a
+// loop). A token accepted only thanks to the clock-skew leeway (already past its exp by our clock)
+// gets kSkewedTokenMs to be renewed in.
+template <class Stream>
+void WsSession<Stream>::set_expiry(TimeMs exp, TimeMs now) {
+  expires_ = exp > now ? exp : now + kSkewedTokenMs;
+  TimeMs lead = std::min<TimeMs>(ctx_.config.token_expiring_lead_s * 1000LL, (expires_ - now) / 2);
+  warn_at_ = expires_ - lead;
+  warned_ = false;
 }
 
 template <class Stream>
@@ -115,6 +129,12 @@ asio::awaitable<void> WsSession<Stream>::run(HttpRequest upgrade) {
 
 template <class Stream>
 void WsSession<Stream>::handle(std::string_view text) {
+  if (expired(now_ms())) {
+    // The writer closes the session at expiry; nothing is done on an expired token meanwhile.
+    reply(try_extract_id(text), OpResult::fail(ErrorCode::unauthorized, "token expired"));
+    close(kCloseTokenExpired, "token expired");
+    return;
+  }
   if (text.size() > kMaxMessageBytes) {
     reply(try_extract_id(text),
           OpResult::fail(ErrorCode::payload_too_large, "message over 64 KiB"));
@@ -139,24 +159,18 @@ void WsSession<Stream>::handle(std::string_view text) {
     reply(req.id.is_null() ? try_extract_id(text) : req.id, r);
     return;
   }
-  // Signals on an active call skip the store: they change nothing, and the hub holds the
-  // latest committed document of every active call.
-  if (req.op == Op::signal) {
-    if (auto call = ctx_.hub.route(req.callId); call && call->is_participant(who_.userId)) {
-      Transition t = apply(*call, Intent{Event::signal}, Actor{who_.userId, device_}, now_ms());
-      if (t.error == ErrorCode::ok) {
-        ctx_.hub.relay_signal(*call, who_.userId, req.data);
-        OpResult r;
-        r.call = *call;
-        reply(req.id, r);
-        return;
-      }
-    }
+  if (req.op == Op::auth) {
+    renew(req.id, req.token);
+    return;
+  }
+  if (auto now = ctx_.calls.signal_now(who_, device_, req)) {
+    reply(req.id, *now);
+    return;
   }
   auto self = shared_from_this();
   json::value id = req.id;
-  ctx_.engine.enqueue(
-      ctx_.engine.op_job(who_, device_, std::move(req)), [self, id = std::move(id)](OpResult r) {
+  ctx_.calls.run(
+      ctx_.calls.op(who_, device_, std::move(req)), [self, id = std::move(id)](OpResult r) {
         asio::post(self->ws_.get_executor(), [self, id, r = std::move(r)] { self->reply(id, r); });
       });
 }
@@ -164,7 +178,7 @@ void WsSession<Stream>::handle(std::string_view text) {
 template <class Stream>
 void WsSession<Stream>::reply(const json::value& id, const OpResult& r) {
   // {"type":"reply","id":…,"ok":…,["error":…,]["call":…,]"serverTime":"…"}, with the document
-  // the engine already serialized spliced in rather than serialized again.
+  // the call service already serialized spliced in rather than serialized again.
   std::string m = R"({"type":"reply","id":)";
   m += json::serialize(id);
   if (r.error == ErrorCode::ok) {
@@ -181,6 +195,43 @@ void WsSession<Stream>::reply(const json::value& id, const OpResult& r) {
   }
   m += R"(,"serverTime":")";
   m += format_iso(now_ms());
+  m += "\"}";
+  enqueue(std::make_shared<const std::string>(std::move(m)));
+}
+
+// op auth: a fresh token for the same user extends the session in place. Anything else (another
+// user, a bad signature, an expired token) is refused and changes nothing; failures count
+// towards the address's sign-in failure limit as at connect.
+template <class Stream>
+void WsSession<Stream>::renew(const json::value& id, const std::string& token) {
+  Principal p;
+  try {
+    p = authenticate(ctx_, token, peer_);
+  } catch (const Error& e) {
+    OpResult r = OpResult::fail(e.code(), e.what());
+    r.retryAfterSeconds = e.retry_after_seconds();
+    reply(id, r);
+    return;
+  }
+  if (p.userId != who_.userId) {
+    reply(id, OpResult::fail(ErrorCode::forbidden,
+                             "the token is for another user; this session stays " + who_.userId +
+                                 "'s (open a new connection to change user)"));
+    return;
+  }
+  TimeMs now = now_ms();
+  set_expiry(p.expiresAt, now);
+  who_ = std::move(p);
+  ctx_.calls.touch_user(who_);  // the token may carry a new name or photo
+  wake_.cancel();               // the writer waits for the new deadlines
+  spdlog::debug("WS_TOKEN_RENEWED user={} device={} expiresAt={}", who_.userId, device_,
+                format_iso(expires_));
+  std::string m = R"({"type":"reply","id":)";
+  m += json::serialize(id);
+  m += R"(,"ok":true,"expiresAt":")";
+  m += format_iso(expires_);
+  m += R"(","serverTime":")";
+  m += format_iso(now);
   m += "\"}";
   enqueue(std::make_shared<const std::string>(std::move(m)));
 }
@@ -212,10 +263,11 @@ void WsSession<Stream>::enqueue(Message msg) {
 }
 
 template <class Stream>
-void WsSession<Stream>::close(websocket::close_code code) {
+void WsSession<Stream>::close(std::uint16_t code, const char* reason) {
   if (closing_) return;
   closing_ = true;
   close_code_ = code;
+  close_text_ = reason;
   queue_.clear();
   queue_head_ = 0;
   wake_.cancel();
@@ -231,10 +283,28 @@ asio::awaitable<void> WsSession<Stream>::writer() {
   ws_.text(true);
   for (;;) {
     if (closing_) {
-      if (close_code_) co_await ws_.async_close(*close_code_, asio::as_tuple(use_awaitable));
+      if (close_code_)
+        co_await ws_.async_close(
+            websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_text_),
+            asio::as_tuple(use_awaitable));
       if (read_done_) co_await linger();
       beast::get_lowest_layer(ws_).close();
       co_return;
+    }
+    if (TimeMs now = now_ms(); now >= next_token_event()) {
+      if (warned_) {
+        spdlog::info("WS_TOKEN_EXPIRED user={} device={}", who_.userId, device_);
+        close(kCloseTokenExpired, "token expired");
+      } else {
+        warned_ = true;
+        std::string m = R"({"type":"token_expiring","expiresAt":")";
+        m += format_iso(expires_);
+        m += R"(","serverTime":")";
+        m += format_iso(now);
+        m += "\"}";
+        enqueue(std::make_shared<const std::string>(std::move(m)));
+      }
+      continue;
     }
     if (std::chrono::steady_clock::now() >= next_ping_) {
       next_ping_ += interval;
@@ -253,7 +323,10 @@ asio::awaitable<void> WsSession<Stream>::writer() {
       queue_.clear();
       queue_head_ = 0;
       if (queue_.capacity() > 64) queue_.shrink_to_fit();  // after a burst
-      wake_.expires_at(next_ping_);
+      // The token's deadlines are wall-clock times; the timer runs on the steady clock.
+      auto token = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(std::max<TimeMs>(0, next_token_event() - now_ms()));
+      wake_.expires_at(std::min(next_ping_, token));
       co_await wake_.async_wait(asio::as_tuple(use_awaitable));
       continue;
     }

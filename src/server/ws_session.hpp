@@ -3,6 +3,10 @@
 // it only through deliver()/shutdown(), which post onto that strand. Every frame the server
 // sends (messages, pings, the close frame) goes through the one writer coroutine, so no two
 // writes ever overlap.
+//
+// A session lives as long as its token: token_lead before the token's expiry it is sent
+// token_expiring; `{"op":"auth","token"}` renews it in place (same user only); at expiry it is
+// closed with 4001 "token expired", and an op that races the close is refused.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -21,12 +25,15 @@
 
 namespace dialtone {
 
+// The close code of a session whose token expired without a renewal (reason "token expired").
+inline constexpr std::uint16_t kCloseTokenExpired = 4001;
+
 // Stream: boost::beast::tcp_stream, or boost::beast::ssl_stream of one (TLS).
 template <class Stream>
 class WsSession : public SessionSink, public std::enable_shared_from_this<WsSession<Stream>> {
  public:
   // `keep` is held as long as the session (the connection's slot, its TLS context).
-  WsSession(ServerContext& ctx, Stream stream, Principal who, std::string deviceId,
+  WsSession(ServerContext& ctx, Stream stream, Peer peer, Principal who, std::string deviceId,
             std::shared_ptr<void> keep);
   ~WsSession() override;
 
@@ -46,7 +53,12 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   void enqueue(Message msg);  // on the strand
   void handle(std::string_view text);
   void reply(const boost::json::value& id, const OpResult& r);
-  void close(boost::beast::websocket::close_code code);
+  void renew(const boost::json::value& id, const std::string& token);  // op auth
+  bool expired(TimeMs now) const { return now >= expires_; }
+  // When the writer must wake for the token: token_expiring, then the expiry.
+  TimeMs next_token_event() const { return warned_ ? expires_ : warn_at_; }
+  void set_expiry(TimeMs exp, TimeMs now);
+  void close(std::uint16_t code, const char* reason = "");
 
   using std::enable_shared_from_this<WsSession<Stream>>::shared_from_this;
 
@@ -54,20 +66,26 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   boost::beast::websocket::stream<Stream> ws_;
   std::shared_ptr<void> keep_;
   TokenBucket messages_;  // limit_messages_per_s
+  Peer peer_;             // for the sign-in failure limit of `auth`
   Principal who_;
   std::string device_;
+  TimeMs expires_ = 0;  // the token's expiry: the session ends then
+  TimeMs warn_at_ = 0;  // when token_expiring is sent
+  bool warned_ = false;
   // Outgoing messages: a vector used as a queue (std::deque allocates its first chunk on
   // construction, half a KiB per idle session).
   std::vector<Message> queue_;
   std::size_t queue_head_ = 0;
   boost::asio::steady_timer wake_;
   int missed_pongs_ = 0;
-  bool closing_ = false;  // no more messages are queued; the writer closes the stream
-  std::optional<boost::beast::websocket::close_code> close_code_;  // send a close frame first
+  bool closing_ = false;          // no more messages are queued; the writer closes the stream
+  std::uint16_t close_code_ = 0;  // send a close frame first (0: none)
+  const char* close_text_ = "";
   std::chrono::steady_clock::time_point next_ping_;
   bool read_done_ = false;  // the read loop has ended
 
-  static constexpr std::size_t kMaxQueued = 4096;            // a slower consumer is cut off
+  static constexpr TimeMs kSkewedTokenMs = 5'000;  // the life of a session whose token is past exp
+  static constexpr std::size_t kMaxQueued = 4096;  // a slower consumer is cut off
   static constexpr std::size_t kHardMessageLimit = 1 << 20;  // beyond this: close 1009
   static constexpr std::size_t kReadChunk = 64 * 1024;       // read a message this much at a time
 };

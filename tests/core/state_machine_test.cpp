@@ -329,17 +329,5 @@ TEST(Direction, FromEachSide) {
   EXPECT_EQ(direction_for(answered, "bob"), Direction::received);
 }
 
-TEST(CallJson, StorageRoundTrip) {
-  Call c = fixture(CallState::connected);
-  c.ringingDeviceIds = {"a", "b"};
-  c.callerMuted = true;
-  Call back = call_from_storage_json(to_storage_json(c));
-  EXPECT_EQ(to_storage_json(back), to_storage_json(c));
-  auto pub = to_public_json(c);
-  EXPECT_EQ(pub.at("ringingDevices"), 2);
-  EXPECT_FALSE(pub.contains("_callerDeviceId"));
-  EXPECT_EQ(pub.size(), 23u);
-}
-
 }  // namespace
 }  // namespace dialtone

@@ -1,4 +1,4 @@
-// The SDK's pure parts: call documents, the clock offset, server URLs, quality levels.
+// The SDK's pure parts: the clock offset, server URLs, quality levels.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -11,37 +11,6 @@ namespace dialtone::sdk {
 namespace {
 
 namespace json = boost::json;
-
-TEST(Snapshot, ParsesTheProtocolDocument) {
-  auto v = json::parse(R"({"callId":"c1","callerId":"alice","callerName":"Alice","callerPhoto":"",
-    "receiverId":"bob","receiverName":"Bob","receiverPhoto":"p","type":"audio",
-    "timestamp":"2026-11-30T04:00:00.000Z","channelName":"c1","state":"connected",
-    "callerReady":true,"receiverReady":true,"connectedAt":"2026-11-30T04:00:05.250Z",
-    "callStartedAt":"2026-11-30T04:00:05.250Z","durationSeconds":null,
-    "lastUpdated":"2026-11-30T04:00:05.250Z","ringDeadline":"2026-11-30T04:00:45.000Z",
-    "reason":null,"answeredBy":"bob-dev","ringingDevices":2,
-    "metadata":{"callerMuted":false,"receiverMuted":true},"version":7})");
-  auto s = parse_snapshot(v.as_object());
-  ASSERT_TRUE(s);
-  EXPECT_EQ(s->state, CallState::connected);
-  EXPECT_EQ(s->version, 7);
-  EXPECT_EQ(*s->connectedAt - s->timestamp, 5250);
-  EXPECT_FALSE(s->durationSeconds);
-  EXPECT_FALSE(s->reason);
-  EXPECT_EQ(s->answeredBy.value_or(""), "bob-dev");
-  EXPECT_EQ(s->ringingDevices, 2);
-  EXPECT_TRUE(s->receiverMuted);
-  EXPECT_EQ(s->other_name("alice"), "Bob");
-  EXPECT_EQ(s->other_name("bob"), "Alice");
-}
-
-TEST(Snapshot, MalformedDocumentsAreIgnored) {
-  for (const char* doc :
-       {R"({})", R"({"callId":"c","state":"dancing","version":1})",
-        R"({"callId":"c","state":"calling"})", R"({"state":"calling","version":1})",
-        R"({"callId":"c","state":"calling","version":"1"})"})
-    EXPECT_FALSE(parse_snapshot(json::parse(doc).as_object())) << doc;
-}
 
 TEST(ClockOffset, TheShortestRoundTripWins) {
   ClockOffset c;

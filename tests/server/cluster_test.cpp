@@ -94,12 +94,13 @@ struct Sink final : SessionSink {
 
 struct PresenceLog {
   std::mutex mu;
-  std::vector<std::tuple<std::string, bool, TimeMs>> events;
-  void add(const std::string& u, bool on, TimeMs when) {
+  // (user, device, online, when)
+  std::vector<std::tuple<std::string, std::string, bool, TimeMs>> events;
+  void add(const std::string& u, const std::string& d, bool on, TimeMs when) {
     std::lock_guard lk(mu);
-    events.emplace_back(u, on, when);
+    events.emplace_back(u, d, on, when);
   }
-  std::vector<std::tuple<std::string, bool, TimeMs>> all() {
+  std::vector<std::tuple<std::string, std::string, bool, TimeMs>> all() {
     std::lock_guard lk(mu);
     return events;
   }
@@ -109,8 +110,8 @@ struct Node {
   Node(Network& net, std::string id, ClusterOptions o = {})
       : bus(net), cluster(bus, hub, std::move(id), o) {
     hub.set_peers(&cluster);
-    hub.set_presence_listener(
-        [this](const std::string& u, bool on, TimeMs when) { presence.add(u, on, when); });
+    hub.set_presence_listener([this](const std::string& u, const std::string& d, bool on,
+                                     TimeMs when) { presence.add(u, d, on, when); });
     cluster.start();
   }
   MemoryBus bus;
@@ -148,27 +149,47 @@ TEST(Cluster, AUserOnOneNodeIsOnlineOnTheOthers) {
   Node a(net, "a"), b(net, "b");
   auto s = std::make_shared<Sink>("ann", "ann-phone");
   a.hub.join(s, std::make_shared<const std::string>("{}"));
-  EXPECT_TRUE(b.hub.online("ann"));
+  EXPECT_TRUE(b.hub.user_online("ann"));
+  EXPECT_TRUE(b.hub.device_online("ann", "ann-phone"));
+  EXPECT_FALSE(b.hub.device_online("ann", "ann-laptop"));
   EXPECT_FALSE(b.hub.online_here("ann"));
   ASSERT_EQ(b.presence.all().size(), 1u);
-  EXPECT_EQ(std::get<1>(b.presence.all()[0]), true);
+  EXPECT_EQ(std::get<1>(b.presence.all()[0]), "ann-phone");
+  EXPECT_EQ(std::get<2>(b.presence.all()[0]), true);
   a.hub.leave(s.get());
-  EXPECT_FALSE(b.hub.online("ann"));
+  EXPECT_FALSE(b.hub.user_online("ann"));
+  EXPECT_FALSE(b.hub.device_online("ann", "ann-phone"));
   ASSERT_EQ(b.presence.all().size(), 2u);
-  EXPECT_EQ(std::get<1>(b.presence.all()[1]), false);
+  EXPECT_EQ(std::get<2>(b.presence.all()[1]), false);
 }
 
-TEST(Cluster, LeavingOneNodeWhileOnAnotherIsNotGoingOffline) {
+TEST(Cluster, ADeviceMovingToAnotherNodeNeverGoesOffline) {
   Network net;
   Node a(net, "a"), b(net, "b");
   auto onA = std::make_shared<Sink>("ann", "ann-phone");
-  auto onB = std::make_shared<Sink>("ann", "ann-laptop");
+  auto onB = std::make_shared<Sink>("ann", "ann-phone");  // the same device, reconnected to b
   a.hub.join(onA, std::make_shared<const std::string>("{}"));
   b.hub.join(onB, std::make_shared<const std::string>("{}"));
   a.hub.leave(onA.get());
-  for (auto& [u, on, when] : a.presence.all()) EXPECT_TRUE(on) << "node a reported ann offline";
-  for (auto& [u, on, when] : b.presence.all()) EXPECT_TRUE(on) << "node b reported ann offline";
-  EXPECT_TRUE(a.hub.online("ann"));
+  for (auto& [u, d, on, when] : a.presence.all()) EXPECT_TRUE(on) << "node a reported it offline";
+  for (auto& [u, d, on, when] : b.presence.all()) EXPECT_TRUE(on) << "node b reported it offline";
+  EXPECT_TRUE(a.hub.device_online("ann", "ann-phone"));
+}
+
+TEST(Cluster, AnotherDeviceOfTheSameUserDoesNotKeepADeviceOnline) {
+  Network net;
+  Node a(net, "a"), b(net, "b");
+  auto phone = std::make_shared<Sink>("ann", "ann-phone");
+  auto laptop = std::make_shared<Sink>("ann", "ann-laptop");
+  a.hub.join(phone, std::make_shared<const std::string>("{}"));
+  b.hub.join(laptop, std::make_shared<const std::string>("{}"));
+  a.hub.leave(phone.get());
+  EXPECT_TRUE(b.hub.user_online("ann"));
+  EXPECT_FALSE(b.hub.device_online("ann", "ann-phone"));
+  auto events = a.presence.all();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(std::get<1>(events.back()), "ann-phone");
+  EXPECT_FALSE(std::get<2>(events.back())) << "the phone is gone though ann's laptop is not";
 }
 
 TEST(Cluster, ANodeThatStartsLaterLearnsWhoIsWhere) {
@@ -177,7 +198,7 @@ TEST(Cluster, ANodeThatStartsLaterLearnsWhoIsWhere) {
   auto s = std::make_shared<Sink>("ann", "ann-phone");
   a.hub.join(s, std::make_shared<const std::string>("{}"));
   Node b(net, "b");  // asks everyone for their users when it starts
-  EXPECT_TRUE(eventually([&] { return b.hub.online("ann"); }));
+  EXPECT_TRUE(eventually([&] { return b.hub.user_online("ann"); }));
 }
 
 TEST(Cluster, ALostPresenceMessageIsRepairedByTheHeartbeat) {
@@ -187,9 +208,9 @@ TEST(Cluster, ALostPresenceMessageIsRepairedByTheHeartbeat) {
   auto s = std::make_shared<Sink>("ann", "ann-phone");
   a.hub.join(s, std::make_shared<const std::string>("{}"));
   b.bus.cut_ = false;
-  EXPECT_FALSE(b.hub.online("ann"));
+  EXPECT_FALSE(b.hub.user_online("ann"));
   // ...and learns it from a's next heartbeat, whose user count does not match what b knows.
-  EXPECT_TRUE(eventually([&] { return b.hub.online("ann"); }));
+  EXPECT_TRUE(eventually([&] { return b.hub.user_online("ann"); }));
 }
 
 TEST(Cluster, ADeadNodeTakesItsUsersPresenceWithIt) {
@@ -200,9 +221,9 @@ TEST(Cluster, ADeadNodeTakesItsUsersPresenceWithIt) {
     auto a = std::make_unique<Node>(net, "a", ClusterOptions{50, 300});
     auto s = std::make_shared<Sink>("ann", "ann-phone");
     a->hub.join(s, std::make_shared<const std::string>("{}"));
-    ASSERT_TRUE(b.hub.online("ann"));
+    ASSERT_TRUE(b.hub.user_online("ann"));
     a->bus.cut_ = true;  // killed: no goodbye, no more heartbeats
-    EXPECT_TRUE(eventually([&] { return !b.hub.online("ann"); }));
+    EXPECT_TRUE(eventually([&] { return !b.hub.user_online("ann"); }));
     a->cluster.stop();
   }
   // (online() turns false as the node is declared dead; the presence change is handed to the
@@ -210,7 +231,7 @@ TEST(Cluster, ADeadNodeTakesItsUsersPresenceWithIt) {
   EXPECT_TRUE(eventually([&] { return b.presence.all().size() >= 2; }));
   auto events = b.presence.all();
   ASSERT_EQ(events.size(), 2u);
-  auto [user, online, when] = events[1];
+  auto [user, device, online, when] = events[1];
   EXPECT_EQ(user, "ann");
   EXPECT_FALSE(online);
   EXPECT_GE(when, before) << "offline since the node was last heard of";
@@ -224,7 +245,7 @@ TEST(Cluster, ANodeCutOffFromTheBusDeclaresNobodyDead) {
   a.hub.join(s, std::make_shared<const std::string>("{}"));
   b.bus.cut_ = true;
   std::this_thread::sleep_for(700ms);
-  EXPECT_TRUE(b.hub.online("ann")) << "b cannot hear anyone; that is not a's fault";
+  EXPECT_TRUE(b.hub.user_online("ann")) << "b cannot hear anyone; that is not a's fault";
 }
 
 TEST(Cluster, SignalsReachADeviceOnAnotherNode) {

@@ -1,11 +1,12 @@
-// The store conformance suite: every back end must pass it unchanged (SQLite now; PostgreSQL
-// joins the parameter list when its store lands).
+// The store conformance suite: every back end must pass it unchanged (SQLite, PostgreSQL, and the
+// in-memory one that unit tests of the call service run on).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
 #include <thread>
 
+#include "store/memory_store.hpp"
 #include "store/store.hpp"
 #include "support/postgres.hpp"
 #include "util/encoding.hpp"
@@ -20,6 +21,14 @@ struct Backend {
 
 std::vector<Backend> backends() {
   return {
+      {"memory",
+       [](const std::string& dir) {
+         // One data set per test directory, so that opening it again is a restart.
+         static std::map<std::string, std::shared_ptr<MemoryStore::Data>> data;
+         auto& d = data[dir];
+         if (!d) d = std::make_shared<MemoryStore::Data>();
+         return std::make_unique<MemoryStore>(d);
+       }},
       {"sqlite",
        [](const std::string& dir) { return open_sqlite_store(dir + "/dialtone.db", "normal"); }},
       // A real PostgreSQL started by the test process; one database per test directory, so

@@ -210,14 +210,16 @@ std::string ServerProcess::log() const {
   return all;
 }
 
-std::string issuer_token(const std::string& secret, const std::string& user) {
+std::string issuer_token(const std::string& secret, const std::string& user,
+                         std::chrono::seconds ttl) {
   TrustedKey k;
   k.alg = JwtAlg::HS256;
   k.secret = secret;
   std::string name = user;
   if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
-  return sign_jwt(JwtAlg::HS256, k,
-                  json::object{{"sub", user}, {"name", name}, {"exp", now_ms() / 1000 + 3600}});
+  return sign_jwt(
+      JwtAlg::HS256, k,
+      json::object{{"sub", user}, {"name", name}, {"exp", now_ms() / 1000 + ttl.count()}});
 }
 
 int free_tcp_port() {
@@ -339,6 +341,7 @@ void WsClient::read_loop() {
         std::lock_guard lk(mu_);
         closed_ = true;
         close_code_ = ws_.reason().code;
+        close_reason_ = std::string(ws_.reason().reason.data(), ws_.reason().reason.size());
         cv_.notify_all();
         return;
       }
@@ -439,6 +442,11 @@ bool WsClient::wait_closed(std::chrono::milliseconds timeout) {
 int WsClient::close_code() const {
   std::lock_guard lk(mu_);
   return close_code_;
+}
+
+std::string WsClient::close_reason() const {
+  std::lock_guard lk(mu_);
+  return close_reason_;
 }
 
 void WsClient::close() {

@@ -80,8 +80,9 @@ std::string raw_http_keep_open(int port, const std::string& bytes, std::chrono::
 // POST /v1/dev/token for `user` (name = capitalised user) and return the token.
 std::string dev_token(int port, const std::string& user, const std::string& photo = "");
 // A token from "the app's identity provider": HS256 with `secret` (a cluster's nodes are given
-// the same --jwt-hs256-secret), for `user`, valid for an hour.
-std::string issuer_token(const std::string& secret, const std::string& user);
+// the same --jwt-hs256-secret), for `user`, valid for `ttl` (whole seconds: exp is in seconds).
+std::string issuer_token(const std::string& secret, const std::string& user,
+                         std::chrono::seconds ttl = std::chrono::hours(1));
 // A loopback TCP port free right now (for servers whose address must be known before they
 // start).
 int free_tcp_port();
@@ -113,6 +114,7 @@ class WsClient {
   std::vector<json::object> snapshot() const;
   bool wait_closed(std::chrono::milliseconds timeout = 5s);
   int close_code() const;
+  std::string close_reason() const;
   void close();  // a clean close handshake
   void abort();  // drop the TCP connection without a close frame
 
@@ -126,6 +128,7 @@ class WsClient {
   std::deque<json::object> inbox_;
   bool closed_ = false;
   int close_code_ = 0;
+  std::string close_reason_;
   std::string device_;
   int next_id_ = 1;
 };

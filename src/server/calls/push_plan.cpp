@@ -1,4 +1,4 @@
-#include "server/push_plan.hpp"
+#include "server/calls/push_plan.hpp"
 
 namespace dialtone {
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/state_machine.hpp"
-#include "server/push_plan.hpp"
+#include "server/calls/push_plan.hpp"
 
 namespace dialtone {
 namespace {

@@ -1,0 +1,344 @@
+#include "server/calls/call_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "server/calls/push_plan.hpp"
+#include "util/encoding.hpp"
+
+namespace dialtone {
+
+namespace {
+
+bool has(const std::vector<Action>& actions, Action a) {
+  return std::find(actions.begin(), actions.end(), a) != actions.end();
+}
+
+std::string message_for(ErrorCode e, std::string_view op, const Call& c) {
+  switch (e) {
+    case ErrorCode::invalid_transition:
+      return fmt::format("{} is not allowed in state {}", op, state_name(c.state));
+    case ErrorCode::forbidden:
+      return fmt::format("your role in this call may not {}", op);
+    case ErrorCode::not_found:
+      return "no such call";
+    default:
+      return std::string(error_name(e));
+  }
+}
+
+// The device of `userId` that call `c` needs, and since when: the caller's device from the
+// start, the answering device from the answer; nothing of the receiver while it rings.
+struct Need {
+  std::string deviceId;
+  TimeMs since;
+};
+std::optional<Need> need(const Call& c, const std::string& userId) {
+  if (userId == c.callerId) return Need{c.callerDeviceId, c.timestamp};
+  if (userId == c.receiverId && c.acceptedAt && c.answeredBy)
+    return Need{*c.answeredBy, *c.acceptedAt};
+  return std::nullopt;
+}
+
+std::string device_key(const std::string& userId, const std::string& deviceId) {
+  return userId + '\n' + deviceId;  // ids never hold a newline
+}
+
+}  // namespace
+
+CallService::CallService(CallOptions opts, const Presence& presence, Outbox& outbox)
+    : opts_(opts), presence_(presence), outbox_(outbox) {}
+
+std::vector<Call> CallService::load(Store& store, TimeMs now) {
+  started_at_ = now;
+  auto active = store.active_calls();
+  for (const auto& c : active) {
+    watch(c, c.callerId);
+    watch(c, c.receiverId);
+  }
+  next_deadline_ = store.next_deadline();
+  return active;
+}
+
+// ---- batches ------------------------------------------------------------------------------
+
+std::optional<TimeMs> CallService::next_wake() {
+  std::optional<TimeMs> wake = next_deadline_;
+  if (!checks_.empty()) wake = std::min(wake.value_or(checks_.top().at), checks_.top().at);
+  return wake;
+}
+
+void CallService::begin(Tx&) {
+  if (!opts_.cacheAcrossBatches) cache_.clear();  // other nodes write too
+}
+
+void CallService::before_commit(Tx& tx) {
+  fire_deadlines(tx);
+  fire_presence(tx);
+}
+
+void CallService::undo(std::size_t mark) {
+  staged_.truncate(mark);
+  cache_.clear();
+}
+
+std::function<void()> CallService::finish(Tx& tx, bool committed) {
+  if (!committed) {
+    staged_.take();
+    cache_.clear();
+  } else {
+    for (const auto& e : staged_.all()) {
+      const auto* c = std::get_if<CallChanged>(&e);
+      if (!c) continue;
+      if (!c->from && c->call.state != CallState::busy) watch(c->call, c->call.callerId);
+      if (has(c->actions, Action::require_receiver_presence)) watch(c->call, c->call.receiverId);
+    }
+  }
+  try {
+    next_deadline_ = tx.store.next_deadline();
+  } catch (const std::exception&) {
+    next_deadline_ = tx.now + 1000;  // look again soon
+  }
+  // Devices gone for long are forgotten: their calls have ended or were checked by now.
+  if (gone_since_.size() > 4096)
+    std::erase_if(gone_since_,
+                  [&](auto& kv) { return kv.second < tx.now - 2 * opts_.presenceGraceMs; });
+  if (staged_.all().empty()) return nullptr;
+  return [this, effects = staged_.take(), now = tx.now]() mutable {
+    outbox_.deliver(std::move(effects), now);
+  };
+}
+
+void CallService::contended(Tx& tx, const std::function<void()>& fn) {
+  std::size_t m = staged_.mark();
+  tx.store.savepoint();
+  try {
+    fn();
+  } catch (const StoreError& e) {
+    if (e.kind() != StoreError::Kind::conflict) throw;
+    // Another node changed the call first; its change stands and this one is moot.
+    tx.store.rollback_to_savepoint();
+    undo(m);
+    spdlog::debug("CONTENDED_CHANGE_DROPPED error=\"{}\"", e.what());
+    return;
+  }
+  tx.store.release_savepoint();
+}
+
+// ---- reads and writes ---------------------------------------------------------------------
+
+std::optional<Call> CallService::load_call(Tx& tx, const std::string& callId) {
+  if (auto it = cache_.find(callId); it != cache_.end()) return it->second;
+  auto c = tx.store.get_call(callId);
+  if (c && is_active(c->state)) cache_.emplace(callId, *c);
+  return c;
+}
+
+std::vector<PushDevice> CallService::push_targets(Tx& tx, const std::string& userId) {
+  std::vector<PushDevice> out;
+  if (!pushable_) return out;
+  for (auto& d : tx.store.devices_of(userId))
+    if (pushable_(d.platform)) out.push_back(std::move(d));
+  return out;
+}
+
+std::shared_ptr<const std::string> CallService::persist(Tx& tx, const Transition& t, CallState from,
+                                                        const std::string& actorDevice) {
+  if (!t.changed) return nullptr;
+  auto doc = std::make_shared<const std::string>(to_public_string(t.call));
+  tx.store.update_call(t.call, t.call.next_deadline(opts_.mediaTimeoutMs),
+                       to_storage_string(t.call, *doc));
+  if (has(t.actions, Action::clear_active_calls)) tx.store.release_active(t.call.callId);
+  if (is_active(t.call.state))
+    cache_.insert_or_assign(t.call.callId, t.call);
+  else
+    cache_.erase(t.call.callId);
+  std::vector<PushDevice> devices;
+  if (pushable_ && may_push(t.call, from)) devices = push_targets(tx, t.call.receiverId);
+  staged_.add(CallChanged{t.call, from, t.actions, doc, actorDevice, std::move(devices)});
+  return doc;
+}
+
+std::shared_ptr<const std::string> CallService::insert(Tx& tx, const Call& c,
+                                                       std::vector<PushDevice> devices) {
+  auto doc = std::make_shared<const std::string>(to_public_string(c));
+  tx.store.insert_call(c, c.next_deadline(opts_.mediaTimeoutMs), to_storage_string(c, *doc));
+  if (is_active(c.state)) cache_.insert_or_assign(c.callId, c);
+  // People who have had a call are each other's contacts (directory = "contacts").
+  tx.store.add_contact(c.callerId, c.receiverId);
+  tx.store.add_contact(c.receiverId, c.callerId);
+  staged_.add(CallChanged{c, std::nullopt, {}, doc, c.callerDeviceId, std::move(devices)});
+  return doc;
+}
+
+// ---- ops ----------------------------------------------------------------------------------
+
+OpResult CallService::op(Tx& tx, const Principal& who, const std::string& deviceId,
+                         const Request& req) {
+  if (req.op == Op::create) return create(tx, who, deviceId, req);
+  auto call = load_call(tx, req.callId);
+  if (!call || !call->is_participant(who.userId))
+    return OpResult::fail(ErrorCode::not_found, "no such call");
+  Transition t = apply(*call, Intent{op_event(req.op), req.reason, req.muted},
+                       Actor{who.userId, deviceId}, tx.now);
+  if (t.error != ErrorCode::ok)
+    return OpResult::fail(t.error, message_for(t.error, op_name(req.op), t.call), t.call);
+  OpResult r;
+  r.doc = persist(tx, t, call->state, deviceId);
+  if (r.doc && req.reason) std::get<CallChanged>(staged_.all().back()).clientReason = true;
+  if (req.op == Op::signal) staged_.add(SignalSent{t.call, who.userId, req.data});
+  r.call = t.call;
+  return r;
+}
+
+OpResult CallService::create(Tx& tx, const Principal& who, const std::string& deviceId,
+                             const Request& req) {
+  CreateInput in;
+  in.caller = Actor{who.userId, deviceId};
+  in.callerProfile = {who.userId, who.name.empty() ? who.userId : who.name, who.photo};
+  in.receiverId = req.receiverId;
+  in.receiver = tx.store.get_user(req.receiverId);
+  if (auto id = tx.store.active_call_of(who.userId)) in.callerActive = load_call(tx, *id);
+  if (in.receiver)
+    if (auto id = tx.store.active_call_of(req.receiverId)) in.receiverActive = load_call(tx, *id);
+  // On a shared store each read sees what is committed at that moment: a call between the two
+  // (glare from another node) can appear between the two reads. It is then the caller's active
+  // call too.
+  if (!in.callerActive && in.receiverActive && in.receiverActive->is_participant(who.userId))
+    in.callerActive = in.receiverActive;
+  in.newCallId = random_id();
+  in.now = tx.now;
+  in.ringTimeoutMs = opts_.ringTimeoutMs;
+  CreateDecision d = decide_create(in);
+  OpResult r;
+  switch (d.kind) {
+    case CreateDecision::Kind::created: {
+      auto devices = push_targets(tx, d.call->receiverId);
+      if (!devices.empty())
+        d.call->delivery = PushDelivery{static_cast<std::int64_t>(devices.size()), 0, 0};
+      r.doc = insert(tx, *d.call, std::move(devices));
+      // The database's unique key decides between writers: if another node claimed one of the
+      // two users first, this throws a conflict and the job runs again on what that node
+      // committed (a busy call, glare, or already in a call).
+      tx.store.claim_active(d.call->callerId, d.call->callId);
+      tx.store.claim_active(d.call->receiverId, d.call->callId);
+      r.status = 201;
+      r.call = d.call;
+      return r;
+    }
+    case CreateDecision::Kind::busy_stored: {
+      auto doc = insert(tx, *d.call, push_targets(tx, d.call->receiverId));
+      auto res = OpResult::fail(ErrorCode::busy, "the receiver is in another call", d.call);
+      res.doc = doc;
+      return res;
+    }
+    case CreateDecision::Kind::glare:
+      r.doc = persist(tx, d.glare, in.callerActive->state);
+      staged_.add(LogLine{fmt::format("CALL_GLARE callId={} user={}", d.call->callId, who.userId)});
+      r.call = d.call;
+      return r;
+    case CreateDecision::Kind::retry:
+      r.call = d.call;
+      return r;
+    case CreateDecision::Kind::refused:
+      return OpResult::fail(d.error,
+                            d.error == ErrorCode::not_found         ? "unknown receiver"
+                            : d.error == ErrorCode::already_in_call ? "you are already in a call"
+                                                                    : "cannot call yourself",
+                            d.call);
+  }
+  return OpResult::fail(ErrorCode::internal, "unreachable");
+}
+
+void CallService::push_results(Tx& tx, const std::string& callId, std::int64_t sent,
+                               std::int64_t failed) {
+  auto call = load_call(tx, callId);
+  if (!call) return;
+  Transition t = record_push_results(*call, sent, failed, tx.now);
+  persist(tx, t, call->state);
+}
+
+// ---- deadlines and presence ---------------------------------------------------------------
+
+void CallService::fire_deadlines(Tx& tx) {
+  for (const auto& id : tx.store.due_calls(tx.now, 256)) {
+    contended(tx, [&] {
+      auto call = load_call(tx, id);
+      if (!call) return;
+      Event ev = is_unanswered(call->state) ? Event::ring_timeout : Event::media_timeout;
+      Transition t = apply(*call, Intent{ev}, Actor{}, tx.now);
+      if (t.error != ErrorCode::ok) {
+        spdlog::warn("DEADLINE_IGNORED callId={} state={}", id, state_name(call->state));
+        return;
+      }
+      persist(tx, t, call->state);
+    });
+  }
+}
+
+bool CallService::here(const std::string& userId, const std::string& deviceId) const {
+  return deviceId == kHttpDeviceId ? presence_.user_online(userId)
+                                   : presence_.device_online(userId, deviceId);
+}
+
+TimeMs CallService::gone_since(const std::string& userId, const std::string& deviceId,
+                               TimeMs required) {
+  // A device never seen since this process started counts as gone since the start (its
+  // session, if it had one, was on the process before).
+  auto it = gone_since_.find(device_key(userId, deviceId));
+  return std::max({required, started_at_, it == gone_since_.end() ? started_at_ : it->second});
+}
+
+void CallService::watch(const Call& c, const std::string& userId) {
+  auto n = need(c, userId);
+  if (!n || here(userId, n->deviceId)) return;
+  checks_.push({gone_since(userId, n->deviceId, n->since) + opts_.presenceGraceMs, c.callId, userId,
+                n->deviceId});
+}
+
+void CallService::fire_presence(Tx& tx) {
+  while (!checks_.empty() && checks_.top().at <= tx.now) {
+    Check ch = checks_.top();
+    checks_.pop();
+    if (here(ch.userId, ch.deviceId)) continue;
+    auto call = load_call(tx, ch.callId);
+    if (!call || is_terminal(call->state)) continue;
+    auto n = need(*call, ch.userId);
+    if (!n || n->deviceId != ch.deviceId) continue;
+    TimeMs due = gone_since(ch.userId, ch.deviceId, n->since) + opts_.presenceGraceMs;
+    if (due > tx.now) {
+      checks_.push({due, ch.callId, ch.userId, ch.deviceId});
+      continue;
+    }
+    Transition t =
+        apply(*call, Intent{Event::presence_lost}, Actor{ch.userId, ch.deviceId}, tx.now);
+    if (t.error != ErrorCode::ok) continue;
+    contended(tx, [&] {
+      persist(tx, t, call->state);
+      staged_.add(LogLine{fmt::format("PRESENCE_LOST callId={} user={} device={}", call->callId,
+                                      ch.userId, ch.deviceId)});
+    });
+  }
+}
+
+void CallService::device_presence(Tx& tx, const std::string& userId, const std::string& deviceId,
+                                  bool online, TimeMs when) {
+  std::string key = device_key(userId, deviceId);
+  std::string any = device_key(userId, kHttpDeviceId);
+  if (online) {
+    gone_since_.erase(key);
+    gone_since_.erase(any);
+    return;
+  }
+  gone_since_[key] = when;
+  bool userGone = !presence_.user_online(userId);
+  if (userGone) gone_since_[any] = when;
+  auto id = tx.store.active_call_of(userId);
+  if (auto c = id ? load_call(tx, *id) : std::nullopt)
+    if (auto n = need(*c, userId);
+        n && (n->deviceId == deviceId || (n->deviceId == kHttpDeviceId && userGone)))
+      watch(*c, userId);
+}
+
+}  // namespace dialtone

@@ -1,0 +1,149 @@
+#include "server/calls/calls.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace dialtone {
+
+Calls::Calls(Store& store, Hub& hub, Metrics& metrics, CallOptions opts)
+    : store_(store),
+      hub_(hub),
+      metrics_(metrics),
+      outbox_(hub, metrics),
+      service_(opts, hub, outbox_),
+      committer_(store, metrics) {
+  committer_.set_owner(&service_);
+}
+
+Calls::~Calls() {
+  stop();
+}
+
+void Calls::set_push(PushService* p) {
+  outbox_.set_push(p);
+  if (p)
+    service_.set_pushable([p](Platform pl) { return p->handles(pl); });
+  else
+    service_.set_pushable(nullptr);
+}
+
+void Calls::start() {
+  auto active = service_.load(store_, now_ms());
+  hub_.seed(active);
+  metrics_.active_calls = static_cast<std::int64_t>(active.size());
+  auto wake = service_.next_wake();
+  spdlog::info("CALLS_START activeCalls={} nextDeadline={}", active.size(),
+               wake ? format_iso(*wake) : "none");
+  committer_.start();
+}
+
+void Calls::stop() {
+  committer_.stop();
+}
+
+void Calls::run(Job job, DoneFn done) {
+  auto result = std::make_shared<OpResult>();
+  committer_.enqueue(
+      [job = std::move(job), result](Tx& tx) {
+        try {
+          *result = job(tx);
+        } catch (const Error& e) {
+          *result = OpResult::fail(e.code(), e.what());
+          return false;
+        }
+        return !result->rollback;
+      },
+      [result, done = std::move(done)](JobEnd end) {
+        if (!done) return;
+        switch (end) {
+          case JobEnd::committed:
+            return done(std::move(*result));
+          case JobEnd::unavailable:
+            return done(OpResult::fail(ErrorCode::unavailable,
+                                       "the store is unavailable; nothing changed"));
+          case JobEnd::failed:
+            return done(
+                OpResult::fail(ErrorCode::internal, "the server could not apply the operation"));
+          case JobEnd::stopped:
+            return done(OpResult::fail(ErrorCode::unavailable, "server is shutting down"));
+        }
+      });
+}
+
+Calls::Job Calls::op(const Principal& who, const std::string& deviceId, Request req) {
+  return [this, who, deviceId, req = std::move(req)](Tx& tx) {
+    return service_.op(tx, who, deviceId, req);
+  };
+}
+
+std::optional<OpResult> Calls::signal_now(const Principal& who, const std::string& deviceId,
+                                          const Request& req) {
+  if (req.op != Op::signal) return std::nullopt;
+  auto call = hub_.route(req.callId);
+  if (!call || !call->is_participant(who.userId)) return std::nullopt;
+  Transition t = apply(*call, Intent{Event::signal}, Actor{who.userId, deviceId}, now_ms());
+  if (t.error != ErrorCode::ok) return std::nullopt;
+  outbox_.relay(SignalSent{*call, who.userId, req.data});
+  OpResult r;
+  r.call = *call;
+  return r;
+}
+
+void Calls::on_push_result(const std::string& callId, bool delivered) {
+  {
+    std::lock_guard lk(push_results_mu_);
+    auto [it, fresh] = push_results_.try_emplace(callId, 0, 0);
+    (delivered ? it->second.first : it->second.second)++;
+    if (!fresh) return;  // a job for this call is queued and will take this one too
+  }
+  run(
+      [this, callId](Tx& tx) {
+        std::pair<std::int64_t, std::int64_t> counts;
+        {
+          std::lock_guard lk(push_results_mu_);
+          auto it = push_results_.find(callId);
+          if (it == push_results_.end()) return OpResult{};
+          counts = it->second;
+          push_results_.erase(it);
+        }
+        service_.push_results(tx, callId, counts.first, counts.second);
+        return OpResult{};
+      },
+      nullptr);
+}
+
+void Calls::forget_push_token(const PushDevice& d, const std::string& token) {
+  run([d, token](Tx& tx) { return queries::forget_push_token(tx, d, token); }, nullptr);
+}
+
+void Calls::on_presence(const std::string& userId, const std::string& deviceId, bool online,
+                        TimeMs when) {
+  run(
+      [this, userId, deviceId, online, when](Tx& tx) {
+        service_.device_presence(tx, userId, deviceId, online, when);
+        return OpResult{};
+      },
+      nullptr);
+}
+
+void Calls::touch_user(const Principal& who, std::function<void()> done) {
+  std::string name = who.name.empty() ? who.userId : who.name;
+  {
+    std::lock_guard lk(profiles_mu_);
+    auto it = known_profiles_.find(who.userId);
+    if (it != known_profiles_.end() && it->second.first == name && it->second.second == who.photo) {
+      if (done) done();
+      return;
+    }
+    known_profiles_[who.userId] = {name, who.photo};
+  }
+  run([p = Profile{who.userId, name, who.photo}](Tx& tx) { return queries::upsert_user(tx, p); },
+      [this, id = who.userId, done = std::move(done)](OpResult r) {
+        if (r.error != ErrorCode::ok) {
+          std::lock_guard lk(profiles_mu_);
+          known_profiles_.erase(id);
+        }
+        if (done) done();
+      });
+}
+
+}  // namespace dialtone

@@ -1,0 +1,178 @@
+#include "server/calls/committer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace dialtone {
+
+namespace {
+
+constexpr TimeMs kProbeMs = 1000;
+constexpr int kConflictRetries = 3;
+
+std::int64_t micros_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t)
+      .count();
+}
+
+}  // namespace
+
+Committer::Committer(Store& store, Metrics& metrics) : store_(store), metrics_(metrics) {}
+
+Committer::~Committer() {
+  stop();
+}
+
+void Committer::start() {
+  ready_ = true;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Committer::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  ready_ = false;
+}
+
+void Committer::enqueue(Run run, Done done) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      queue_.push_back(Job{std::move(run), std::move(done), std::chrono::steady_clock::now()});
+      cv_.notify_one();
+      return;
+    }
+  }
+  if (done) done(JobEnd::stopped);
+}
+
+void Committer::loop() {
+  std::vector<Job> jobs;
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      for (;;) {
+        if (!queue_.empty() || stopping_) break;
+        // The owner's state belongs to this thread, which is the only one that reads it.
+        std::optional<TimeMs> wake = owner_ ? owner_->next_wake() : std::nullopt;
+        TimeMs now = now_ms();
+        // An idle committer still runs an empty batch every second: that is how an outage of
+        // the store (a restarted PostgreSQL) makes the node not ready without any traffic, and
+        // how it becomes ready again.
+        TimeMs probe = last_batch_ + kProbeMs;
+        wake = std::min(wake.value_or(probe), probe);
+        if (*wake <= now) break;
+        cv_.wait_for(lk, std::chrono::milliseconds(*wake - now));
+      }
+      if (stopping_ && queue_.empty()) return;
+      jobs.swap(queue_);
+    }
+    run_batch(jobs);
+    jobs.clear();
+  }
+}
+
+JobEnd Committer::run_job(Tx& tx, Job& job) {
+  for (int attempt = 0;; ++attempt) {
+    std::size_t mark = owner_ ? owner_->mark() : 0;
+    store_.savepoint();
+    bool keep = false;
+    bool retry = false;
+    JobEnd end = JobEnd::committed;
+    try {
+      keep = job.run(tx);
+    } catch (const StoreError& e) {
+      // A conflict means someone else wrote first (another node, on a shared store): run the
+      // job again on what is committed now. A deadlock victim can fail again while the winner
+      // has not committed yet; the next attempt then waits for its locks.
+      retry = e.kind() == StoreError::Kind::conflict && attempt < kConflictRetries;
+      if (!retry) spdlog::error("JOB_FAILED error=\"{}\"", e.what());
+      end = JobEnd::failed;
+    } catch (const std::exception& e) {
+      spdlog::error("JOB_FAILED error=\"{}\"", e.what());
+      end = JobEnd::failed;
+    }
+    if (keep && end == JobEnd::committed) {
+      store_.release_savepoint();
+      return end;
+    }
+    store_.rollback_to_savepoint();
+    if (owner_) owner_->undo(mark);
+    if (!retry) return end;
+  }
+}
+
+void Committer::run_batch(std::vector<Job>& jobs) {
+  auto started = std::chrono::steady_clock::now();
+  Tx tx{store_, now_ms()};
+  last_batch_ = tx.now;
+  std::vector<JobEnd> ends(jobs.size(), JobEnd::committed);
+  bool ok = true;
+  try {
+    store_.begin();
+    if (owner_) owner_->begin(tx);
+  } catch (const std::exception& e) {
+    spdlog::error("STORE_BEGIN_FAILED error=\"{}\"", e.what());
+    ok = false;
+  }
+  for (std::size_t i = 0; ok && i < jobs.size(); ++i) {
+    try {
+      ends[i] = run_job(tx, jobs[i]);
+    } catch (const std::exception& e) {  // the savepoint machinery itself failed
+      spdlog::error("STORE_SAVEPOINT_FAILED error=\"{}\"", e.what());
+      ok = false;
+    }
+  }
+  if (ok) {
+    try {
+      if (owner_) owner_->before_commit(tx);
+      auto t0 = std::chrono::steady_clock::now();
+      store_.commit();
+      metrics_.store_commit.observe_us(micros_since(t0));
+      metrics_.store_batches++;
+    } catch (const std::exception& e) {
+      spdlog::error("STORE_COMMIT_FAILED error=\"{}\"", e.what());
+      ok = false;
+    }
+  }
+  if (store_ok_ != ok) {
+    if (ok)
+      spdlog::info("STORE_RECOVERED");
+    else
+      spdlog::error("STORE_UNAVAILABLE: not ready until it answers again");
+  }
+  store_ok_ = ok;
+  if (!ok) {
+    metrics_.store_failures++;
+    try {
+      store_.rollback();
+    } catch (const std::exception& e) {
+      spdlog::error("STORE_ROLLBACK_FAILED error=\"{}\"", e.what());
+    }
+    std::fill(ends.begin(), ends.end(), JobEnd::unavailable);
+  }
+  std::function<void()> published = owner_ ? owner_->finish(tx, ok) : nullptr;
+  auto answer = [this, published = std::move(published), jobs = std::move(jobs),
+                 ends = std::move(ends)]() mutable {
+    if (published) published();
+    auto end = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      metrics_.transition_latency.observe_us(
+          std::chrono::duration_cast<std::chrono::microseconds>(end - jobs[i].enqueued).count());
+      if (jobs[i].done) jobs[i].done(ends[i]);
+    }
+  };
+  if (publisher_)
+    publisher_(std::move(answer));
+  else
+    answer();
+  metrics_.engine_busy_us += static_cast<std::uint64_t>(micros_since(started));
+}
+
+}  // namespace dialtone
