@@ -35,7 +35,7 @@ struct World {
   dialtone::Cluster cluster{bus, hub, "0123456789abcdef", {3'600'000, 3'600'000}};
   World() {
     hub.set_peers(&cluster);
-    hub.set_presence_listener([](const std::string&, bool, std::int64_t) {});
+    hub.set_presence_listener([](const std::string&, const std::string&, bool, std::int64_t) {});
     cluster.start();
     hub.join(std::make_shared<Sink>(), std::make_shared<const std::string>("{}"));
   }
@@ -53,7 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const std::exception&) {
     // refused: NatsBus logs and drops it
   }
-  (void)w->hub.online("bob");
+  (void)w->hub.user_online("bob");
+  (void)w->hub.device_online("bob", "bob-phone");
   (void)w->hub.route("c1");
   return 0;
 }
