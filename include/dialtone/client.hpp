@@ -50,7 +50,15 @@ struct ClientConfig {
   // A PEM file of certificate authorities trusted for https servers besides the system's
   // (a private CA); empty: the system's only.
   std::string caFile;
-  std::string token;        // JWT: Authorization: Bearer
+  std::string token;  // JWT: Authorization: Bearer (may be empty when tokenProvider is set)
+  // Returns a fresh token. Called on the SDK thread, never under an SDK lock: before the first
+  // connection when `token` is empty, when the server says the token is about to expire
+  // (renewed in band: no reconnect, no gap in a call), after the server closed the connection
+  // for an expired token, and once when a connection is refused (401). It may block briefly
+  // (the connection waits for it). An empty answer means "not now": the SDK waits for
+  // Client::set_token. Without a provider, the app calls set_token itself, and a refused
+  // connection is final until it does (ConnectionState::unauthorized).
+  std::function<std::string()> tokenProvider;
   std::string deviceId;     // stable per device; empty: the server assigns one per connection
   bool autoRinging = true;  // report `ringing` as soon as an incoming call arrives
   std::chrono::milliseconds requestTimeout{10000};
@@ -68,7 +76,10 @@ struct PushRegistration {
   std::string environment;  // APNs: "production" or "sandbox"; optional
 };
 
-enum class ConnectionState { connecting, online, offline };
+// unauthorized: the server refused the token (401, or the token expired and no fresher one came);
+// Listener::on_error (callId empty, ErrorCode::unauthorized) has the server's reason first. The
+// client stays there, without retrying, until Client::set_token gives it another token.
+enum class ConnectionState { connecting, online, offline, unauthorized };
 
 // The spec's five levels, from packet loss: 0-2 % excellent, 2-5 good, 5-10 fair,
 // 10-15 poor, above 15 very poor.
@@ -148,6 +159,10 @@ class Client {
   std::future<CallResult> reject(const std::string& callId);
   std::future<CallResult> end(const std::string& callId);
   std::future<BoolResult> is_user_busy(const std::string& userId);
+
+  // A new token (e.g. the app refreshed its Firebase ID token): renews the current connection in
+  // band, or is used by the next connection; leaves the unauthorized state.
+  void set_token(const std::string& token);
 
   // Push targets, registered under ClientConfig::deviceId (required: it is how the server tells
   // this device apart, e.g. not to stop its ringing when it answered). The value is true.

@@ -55,7 +55,11 @@ typedef enum dt_call_state {
 typedef enum dt_connection_state {
   DT_CONNECTING_TO_SERVER = 0,
   DT_ONLINE,
-  DT_OFFLINE
+  DT_OFFLINE,
+  /* The server refused the token (401) or it expired and no fresher one came; on_error (call_id
+   * "", DT_UNAUTHORIZED) had the server's reason just before. Nothing is retried until
+   * dt_set_token. */
+  DT_CONNECTION_UNAUTHORIZED
 } dt_connection_state;
 typedef enum dt_media_event {
   DT_MEDIA_CONNECTED = 0,
@@ -99,12 +103,13 @@ typedef struct dt_quality {
 } dt_quality;
 
 typedef struct dt_config {
-  const char* server;    /* "https://host" or "http://127.0.0.1:8080"; a cluster: "http://a:8080,http://b:8080" */
-  const char* token;     /* JWT (required) */
-  const char* device_id; /* NULL: assigned by the server */
-  int media_enabled;     /* 1 (default) */
-  const char* input;     /* "device" (default), "tone:HZ", "file:PATH", "silence" ... */
-  const char* output;    /* "device" (default), "file:PATH", "none" ... */
+  const char*
+      server; /* "https://host" or "http://127.0.0.1:8080"; a cluster: "http://a:8080,http://b:8080" */
+  const char* token;               /* JWT (required unless callbacks->token_provider is set) */
+  const char* device_id;           /* NULL: assigned by the server */
+  int media_enabled;               /* 1 (default) */
+  const char* input;               /* "device" (default), "tone:HZ", "file:PATH", "silence" ... */
+  const char* output;              /* "device" (default), "file:PATH", "none" ... */
   const char* ice_local_addresses; /* comma-separated, e.g. "127.0.0.1"; NULL: all */
   int relay_only;                  /* 0 (default) */
   int auto_ringing;                /* 1 (default) */
@@ -121,6 +126,13 @@ typedef struct dt_callbacks {
   /* Once media is up: six digits ("123 456") from both sides' DTLS fingerprints; the other
    * side shows the same unless the signaling path swapped them. Again if media is rebuilt. */
   void (*on_security_code)(void* user, const char* call_id, const char* code);
+  /* Optional: a fresh token, on the SDK thread (before the first connection when config->token
+   * is NULL, when the server says the token is about to expire, after it closed the connection
+   * for an expired token, once after a refused connection). The SDK copies the string as soon as
+   * the callback returns; keep it valid until then (e.g. in a buffer behind `user`). NULL or "":
+   * not now (e.g. a Dart isolate fetching it asynchronously): call
+   * dt_set_token when it has one. */
+  const char* (*token_provider)(void* user);
 } dt_callbacks;
 
 /* Completions: `call` is the resulting document (or, on DT_BUSY / DT_INVALID_TRANSITION, the
@@ -161,6 +173,9 @@ DT_API void dt_set_muted(dt_client* c, const char* call_id, int muted, dt_call_d
                          void* user);
 DT_API dt_error dt_set_output(dt_client* c, const char* output);
 DT_API void dt_network_changed(dt_client* c);
+/* A new token: renews the connection in band, or is used by the next one; leaves
+ * DT_CONNECTION_UNAUTHORIZED. Any thread. */
+DT_API void dt_set_token(dt_client* c, const char* token);
 /* The call timer in ms (server connectedAt, clock offset applied); -1 before connected. */
 DT_API int64_t dt_elapsed_ms(dt_client* c, const char* call_id);
 DT_API int64_t dt_clock_offset_ms(dt_client* c);

@@ -1,6 +1,7 @@
 // `dialtone`, the command-line client: log in, call, answer, listen — interactive on a terminal,
 // headless for bots and tests. The exit code says how the call ended (see exit_code()).
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
@@ -11,10 +12,12 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <variant>
@@ -69,7 +72,7 @@ int exit_code(const CallSnapshot& c) {
 struct Options {
   std::string server = "http://127.0.0.1:8080";
   std::string caFile;  // extra CAs for an https server
-  std::string user, token, name, device;
+  std::string user, token, tokenCommand, name, device;
   std::string input = "device", record, output = "device";
   std::vector<std::string> iceAddresses;
   bool relayOnly = false, autoAnswer = false;
@@ -105,9 +108,44 @@ std::string dev_token(const Options& o) {
   throw std::runtime_error("cannot reach " + o.server + ": " + unreachable);
 }
 
-// A token from --token, else --user (development token), else `dialtone login`'s file.
+// --token-command: runs CMD with /bin/sh and takes its standard output, trimmed, as the token
+// (as git's and docker's credential helpers do). A failing command or an empty output is an
+// error that says so.
+std::string command_token(const std::string& command) {
+  std::FILE* p = ::popen(command.c_str(), "r");
+  if (!p) throw std::runtime_error("--token-command: cannot run '" + command + "'");
+  std::string out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0 && out.size() < 65536;)
+    out.append(buf, n);
+  int status = ::pclose(p);
+  if (status != 0)
+    throw std::runtime_error("--token-command '" + command + "' failed (status " +
+                             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : status) +
+                             ")");
+  auto first = out.find_first_not_of(" \t\r\n");
+  auto last = out.find_last_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    throw std::runtime_error("--token-command '" + command + "' printed no token");
+  return out.substr(first, last - first + 1);
+}
+
+// Where fresh tokens come from when the server asks for one: the token command, or another
+// development token for --user; none for a fixed --token or a login file.
+std::function<std::string()> token_provider(const Options& o) {
+  if (!o.tokenCommand.empty()) return [cmd = o.tokenCommand] { return command_token(cmd); };
+  if (o.token.empty() && !o.user.empty()) return [o] { return dev_token(o); };
+  return {};
+}
+
+// A token from --token, else --token-command, else --user (development token), else
+// `dialtone login`'s file.
 void resolve_token(Options& o) {
   if (!o.token.empty()) return;
+  if (!o.tokenCommand.empty()) {
+    o.token = command_token(o.tokenCommand);
+    return;
+  }
   if (!o.user.empty()) {
     o.token = dev_token(o);
     return;
@@ -190,8 +228,10 @@ class Keys {
 enum class Mode { call, answer, listen };
 
 int run(Mode mode, Options o, const std::string& callee) {
+  auto provider = token_provider(o);
   resolve_token(o);
   ClientConfig cfg;
+  cfg.tokenProvider = std::move(provider);
   cfg.server = o.server;
   cfg.caFile = o.caFile;
   cfg.token = o.token;
@@ -266,6 +306,10 @@ int run(Mode mode, Options o, const std::string& callee) {
           }
         } else if (*s == ConnectionState::offline) {
           say("connection lost; reconnecting");
+        } else if (*s == ConnectionState::unauthorized) {
+          // The reason came just before as an error event (said above); nothing is retried.
+          say("the server refused the token; get a new one (--token, --token-command, login)");
+          return kUnreachable;
         }
       } else if (auto* c = std::get_if<CallSnapshot>(&*ev)) {
         bool incoming = c->receiverId == me &&
@@ -377,7 +421,12 @@ int main(int argc, char** argv) {
   app.add_option("--ca-file", o.caFile,
                  "PEM file of CAs trusted for an https server besides the system's")
       ->envname("DIALTONE_CA_FILE");
-  app.add_option("--token", o.token, "a JWT")->envname("DIALTONE_TOKEN");
+  auto* tokenOpt = app.add_option("--token", o.token, "a JWT")->envname("DIALTONE_TOKEN");
+  app.add_option("--token-command", o.tokenCommand,
+                 "a shell command that prints a fresh JWT; run again whenever the server asks "
+                 "for a renewal")
+      ->envname("DIALTONE_TOKEN_COMMAND")
+      ->excludes(tokenOpt);
   app.add_option("--device", o.device, "this device's id");
   auto* loginCmd = app.add_subcommand("login", "get a development token and keep it");
   loginCmd->add_option("--name", o.name, "display name");

@@ -14,6 +14,7 @@ static_assert(DT_FAILED == static_cast<int>(CallState::failed));
 static_assert(DT_VERY_POOR == static_cast<int>(QualityLevel::very_poor));
 static_assert(DT_MEDIA_RECONNECTED == static_cast<int>(MediaEvent::reconnected));
 static_assert(DT_OFFLINE == static_cast<int>(ConnectionState::offline));
+static_assert(DT_CONNECTION_UNAUTHORIZED == static_cast<int>(ConnectionState::unauthorized));
 
 namespace {
 
@@ -144,6 +145,11 @@ dt_client* dt_client_new(const dt_config* config, const dt_callbacks* callbacks,
   }
   dt_callbacks cb{};
   if (callbacks) cb = *callbacks;
+  if (cb.token_provider)
+    cfg.tokenProvider = [provider = cb.token_provider, user = cb.user]() -> std::string {
+      const char* t = provider(user);
+      return t ? t : "";
+    };
   try {
     return new dt_client(cb, std::move(cfg));
   } catch (const std::exception& e) {
@@ -195,6 +201,9 @@ dt_error dt_set_output(dt_client* c, const char* output) {
 }
 void dt_network_changed(dt_client* c) {
   c->client.network_changed();
+}
+void dt_set_token(dt_client* c, const char* token) {
+  c->client.set_token(str(token));
 }
 int64_t dt_elapsed_ms(dt_client* c, const char* id) {
   auto e = c->client.elapsed(str(id));

@@ -49,6 +49,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done);
   void set_output(const std::string& output);
   void network_changed();
+  void set_token(std::string token) { sig_->set_token(std::move(token)); }
 
   // Read from any thread.
   std::optional<std::chrono::milliseconds> elapsed(const std::string& callId) const;
@@ -108,7 +109,8 @@ Client::Impl::Impl(ClientConfig cfg, Listener& l)
       guard_(asio::make_work_guard(ioc_)),
       output_(cfg_.media.output),
       iceRefresh_(ioc_) {
-  if (cfg_.token.empty()) throw std::invalid_argument("token is required");
+  if (cfg_.token.empty() && !cfg_.tokenProvider)
+    throw std::invalid_argument("a token (or a token provider) is required");
   if (cfg_.media.enabled) {
     if (auto bad = media::check_input_spec(cfg_.media.input))
       throw std::invalid_argument("media.input: " + *bad);
@@ -120,6 +122,9 @@ Client::Impl::Impl(ClientConfig cfg, Listener& l)
   h.hello = [this](const json::object& o, TimeMs t) { on_hello(o, t); };
   h.message = [this](const json::object& o) { on_message(o); };
   h.state = [this](ConnectionState s) { listener_.on_connection(s); };
+  h.refused = [this](const std::string& reason) {
+    listener_.on_error("", ErrorCode::unauthorized, reason);
+  };
   sig_ = std::make_unique<sdk::Signaling>(ioc_, cfg_, std::move(h));
 }
 
@@ -214,9 +219,9 @@ void Client::Impl::http_bool(std::string method, std::string target, std::string
       ioc_,
       [this, method = std::move(method), target = std::move(target), body = std::move(body),
        value = std::move(value), done = std::move(done)]() -> asio::awaitable<void> {
-        auto a =
-            co_await sdk::http_request(sdk::ServerUrl(sig_->server()), method, target, cfg_.token,
-                                       body, cfg_.requestTimeout, sig_->tls_context());
+        auto a = co_await sdk::http_request(sdk::ServerUrl(sig_->server()), method, target,
+                                            sig_->token(), body, cfg_.requestTimeout,
+                                            sig_->tls_context());
         BoolResult r;
         std::optional<bool> v = a.status == 200 ? value(a.body) : std::nullopt;
         if (v) {
@@ -319,7 +324,7 @@ void Client::Impl::resync(const std::string& callId) {
       [this, callId]() -> asio::awaitable<void> {
         auto a =
             co_await sdk::http_request(sdk::ServerUrl(sig_->server()), "GET", "/v1/calls/" + callId,
-                                       cfg_.token, "", cfg_.requestTimeout, sig_->tls_context());
+                                       sig_->token(), "", cfg_.requestTimeout, sig_->tls_context());
         if (a.status == 200 && a.body.is_object())
           if (auto s = parse_public_json(a.body.as_object())) apply(*s);
       },
@@ -464,7 +469,7 @@ void Client::Impl::ice_servers(std::function<void(std::vector<media::IceServer>)
 
 asio::awaitable<void> Client::Impl::fetch_ice_servers() {
   auto a = co_await sdk::http_request(sdk::ServerUrl(sig_->server()), "GET", "/v1/turn-credentials",
-                                      cfg_.token, "", 5s, sig_->tls_context());
+                                      sig_->token(), "", 5s, sig_->tls_context());
   std::vector<media::IceServer> servers;
   std::chrono::seconds ttl{30};  // failures are retried after this
   if (a.status == 200 && a.body.is_object()) {
@@ -617,6 +622,9 @@ void Client::set_muted(const std::string& callId, bool muted, Completion<CallSna
 void Client::set_output(const std::string& output) {
   if (auto bad = media::check_output_spec(output)) throw std::invalid_argument(*bad);
   impl_->post([i = impl_.get(), output] { i->set_output(output); });
+}
+void Client::set_token(const std::string& token) {
+  impl_->post([i = impl_.get(), token] { i->set_token(token); });
 }
 void Client::network_changed() {
   impl_->post([i = impl_.get()] { i->network_changed(); });

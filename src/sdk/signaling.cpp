@@ -28,6 +28,11 @@ namespace json = boost::json;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
+namespace {
+// docs/protocol.md, "Close codes": the session's token expired without renewal.
+constexpr std::uint16_t kCloseTokenExpired = 4001;
+}  // namespace
+
 ServerUrl parse_server_url(const std::string& url) {
   if (!http_url_shape(url))
     throw std::invalid_argument("server must be an http(s)://host:port URL, got '" + url + "'");
@@ -88,6 +93,7 @@ Signaling::Signaling(asio::io_context& ioc, const ClientConfig& cfg, Handlers h)
       urls_(parse_server_urls(cfg.server)),
       tls_(make_tls_client_context(cfg.caFile)),
       h_(std::move(h)),
+      token_(cfg.token),
       sweepTimer_(ioc),
       retryTimer_(ioc) {}
 
@@ -118,6 +124,36 @@ void Signaling::request(json::object op, std::function<void(Reply)> done) {
             std::chrono::steady_clock::now() + cfg_.requestTimeout};
   if (online_) enqueue(p.text);
   pending_.emplace(id, std::move(p));
+}
+
+void Signaling::set_token(std::string token) {
+  if (stopped_ || token.empty() || token == token_) return;
+  token_ = std::move(token);
+  if (online_)
+    renew(token_);
+  else
+    retryTimer_.cancel();  // a wait for a better token (or a backoff) ends: connect now
+}
+
+std::optional<std::string> Signaling::fresh_token() {
+  if (!cfg_.tokenProvider) return std::nullopt;
+  std::string t;
+  try {
+    t = cfg_.tokenProvider();
+  } catch (const std::exception& e) {
+    if (h_.refused) h_.refused(std::string("the token provider failed: ") + e.what());
+    return std::nullopt;
+  }
+  if (t.empty() || t == token_) return std::nullopt;
+  return t;
+}
+
+void Signaling::renew(std::string token) {
+  json::object op{{"op", "auth"}, {"token", std::move(token)}};
+  request(std::move(op), [this](Reply r) {
+    // A refused renewal changes nothing on the server; the session runs until its token's expiry.
+    if (r.code != ErrorCode::ok && h_.refused) h_.refused("token renewal refused: " + r.message);
+  });
 }
 
 void Signaling::sweep() {
@@ -185,7 +221,13 @@ void Signaling::on_text(const std::string& text) {
     if (auto* ok = o.if_contains("ok"); !ok || !ok->is_bool() || !ok->get_bool())
       std::tie(r.code, r.message) = parse_error(o);
     p.done(std::move(r));
+  } else if (type->get_string() == "token_expiring") {
+    if (auto t = fresh_token()) {
+      token_ = std::move(*t);
+      renew(token_);
+    }
   } else if (type->get_string() == "hello") {
+    askedAfterRefusal_ = false;
     online_ = true;
     // Everything still pending goes (again) on the new connection.
     for (auto& [id, p] : pending_) {
@@ -218,7 +260,7 @@ asio::awaitable<void> Signaling::session(ServerUrl url) {
   t.handshake_timeout = 10s;
   t.idle_timeout = 20s;  // the server pings every 15 s; we ping too when idle
   t.keep_alive_pings = true;
-  std::string token = cfg_.token;
+  std::string token = token_;
   conn->with([&](auto& ws) {
     ws.set_option(t);
     ws.set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
@@ -229,17 +271,33 @@ asio::awaitable<void> Signaling::session(ServerUrl url) {
   std::string target = url.prefix + "/v1/ws";
   if (!cfg_.deviceId.empty()) target += "?deviceId=" + cfg_.deviceId;
   std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  websocket::response_type res;
+  beast::error_code ec;
+  auto handshake = asio::redirect_error(asio::use_awaitable, ec);
   if (conn->plain)
-    co_await conn->plain->async_handshake(host + ":" + url.port, target, asio::use_awaitable);
+    co_await conn->plain->async_handshake(res, host + ":" + url.port, target, handshake);
   else
-    co_await conn->secure->async_handshake(host + ":" + url.port, target, asio::use_awaitable);
+    co_await conn->secure->async_handshake(res, host + ":" + url.port, target, handshake);
+  if (ec == websocket::error::upgrade_declined &&
+      res.result() == beast::http::status::unauthorized) {
+    refusal_ = "unauthorized";
+    json::value body = json::parse(res.body(), ec);
+    if (!ec && body.is_object()) refusal_ = parse_error(body.as_object()).second;
+    co_return;
+  }
+  if (ec) throw boost::system::system_error(ec);
   conn->open = true;
   beast::flat_buffer buf;
   for (;;) {
     if (conn->plain)
-      co_await conn->plain->async_read(buf, asio::use_awaitable);
+      co_await conn->plain->async_read(buf, handshake);
     else
-      co_await conn->secure->async_read(buf, asio::use_awaitable);
+      co_await conn->secure->async_read(buf, handshake);
+    if (ec) {
+      expiredClose_ = ec == websocket::error::closed &&
+                      conn->with([](auto& ws) { return ws.reason().code; }) == kCloseTokenExpired;
+      throw boost::system::system_error(ec);
+    }
     std::string text = beast::buffers_to_string(buf.data());
     buf.consume(buf.size());
     on_text(text);
@@ -250,6 +308,10 @@ asio::awaitable<void> Signaling::run() {
   auto backoff = cfg_.reconnectMin;
   std::size_t failures = 0;  // connections lost or failed since the last hello
   while (!stopped_) {
+    if (token_.empty() || expiredClose_)
+      if (auto t = fresh_token()) token_ = std::move(*t);
+    refusal_.clear();
+    expiredClose_ = false;
     if (h_.state) h_.state(ConnectionState::connecting);
     try {
       co_await session(urls_[current_]);
@@ -261,7 +323,33 @@ asio::awaitable<void> Signaling::run() {
     online_ = false;
     outbox_.clear();  // pending requests are re-sent from pending_ after the next hello
     if (stopped_) break;
+    if (!refusal_.empty()) {
+      // Refused (401): the provider's fresher token is tried once, at once; otherwise the app
+      // hears why and nothing is retried until set_token.
+      std::optional<std::string> t;
+      if (!askedAfterRefusal_) {
+        askedAfterRefusal_ = true;
+        t = fresh_token();
+      }
+      if (t) {
+        token_ = std::move(*t);
+        continue;
+      }
+      if (h_.refused) h_.refused(refusal_);
+      if (h_.state) h_.state(ConnectionState::unauthorized);
+      std::string refused = token_;
+      while (!stopped_ && token_ == refused) {
+        retryTimer_.expires_at(asio::steady_timer::time_point::max());
+        boost::system::error_code ec;
+        co_await retryTimer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      askedAfterRefusal_ = false;
+      backoff = cfg_.reconnectMin;
+      failures = 0;
+      continue;
+    }
     if (h_.state) h_.state(ConnectionState::offline);
+    if (expiredClose_) continue;  // back at once with a fresher token, within the server's grace
     if (wasOnline) {
       backoff = cfg_.reconnectMin;
       failures = 0;

@@ -3,6 +3,12 @@
 // of a cluster), a connection that fails or drops moves on to the next one at once; only when
 // every server has failed in a row does it back off. Runs on the SDK's io_context and
 // nowhere else (single thread: no locks).
+//
+// Tokens: the connection carries the current token. token_expiring from the server asks the
+// provider for a fresher one and renews in band ({"op":"auth"}); a close for an expired token
+// (4001) reconnects at once with the provider's token; a refused upgrade (401) asks the provider
+// once, and otherwise (or when that token is refused too) the state is `unauthorized` and
+// nothing is retried until set_token.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -16,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,6 +57,8 @@ class Signaling {
     std::function<void(const boost::json::object& hello, TimeMs receivedAt)> hello;
     std::function<void(const boost::json::object& msg)> message;  // "call", "signal"
     std::function<void(ConnectionState)> state;
+    // Before state(unauthorized), and when a renewal is refused: the server's reason.
+    std::function<void(const std::string& reason)> refused;
   };
   Signaling(boost::asio::io_context& ioc, const ClientConfig& cfg, Handlers h);
   ~Signaling();
@@ -61,6 +70,10 @@ class Signaling {
   // the protocol makes a repeated op answer with the current document and change nothing.
   void request(boost::json::object op, std::function<void(Reply)> done);
   bool online() const { return online_; }
+  // A new token: renews the open connection in band, or is used by the next one.
+  void set_token(std::string token);
+  // The token in use (for HTTP requests to the same servers).
+  const std::string& token() const { return token_; }
   // The server in use: the one connected to, or the next one to try.
   const ServerUrl& server() const { return urls_[current_]; }
   // For HTTP requests to the same servers.
@@ -79,6 +92,9 @@ class Signaling {
   void enqueue(std::string text);
   void sweep();
   void on_text(const std::string& text);
+  // The provider's token when it has one that differs from the current one.
+  std::optional<std::string> fresh_token();
+  void renew(std::string token);
 
   boost::asio::io_context& ioc_;
   ClientConfig cfg_;
@@ -92,6 +108,10 @@ class Signaling {
   bool writing_ = false;
   bool online_ = false;
   bool stopped_ = false;
+  std::string token_;
+  std::string refusal_;             // the last session's refused upgrade (401): the server's reason
+  bool expiredClose_ = false;       // the last session was closed for its token's expiry (4001)
+  bool askedAfterRefusal_ = false;  // the provider was asked once since the last refusal
   std::int64_t nextId_ = 1;
   std::map<std::int64_t, Pending> pending_;
   boost::asio::steady_timer sweepTimer_;

@@ -12,7 +12,9 @@ typedef struct side {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int online;
+  int unauthorized;
   int media_connected;
+  int error_unauthorized;
   dt_call_state last_state;
   int have_state;
   char call_id[64];
@@ -30,6 +32,7 @@ static void on_connection(void* user, dt_connection_state st) {
   side* s = user;
   pthread_mutex_lock(&s->mu);
   s->online = st == DT_ONLINE;
+  if (st == DT_CONNECTION_UNAUTHORIZED) s->unauthorized = 1;
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
 }
@@ -131,8 +134,8 @@ int dialtone_c_call(const char* server, const char* token_a, const char* token_b
   side a, b;
   side_init(&a);
   side_init(&b);
-  dt_callbacks cba = {&a, on_connection, on_call, on_media, NULL, NULL};
-  dt_callbacks cbb = {&b, on_connection, on_call, on_media, NULL, NULL};
+  dt_callbacks cba = {&a, on_connection, on_call, on_media, NULL, NULL, NULL, NULL};
+  dt_callbacks cbb = {&b, on_connection, on_call, on_media, NULL, NULL, NULL, NULL};
   dt_config cfg;
   dt_config_init(&cfg);
   cfg.server = server;
@@ -179,6 +182,72 @@ int dialtone_c_call(const char* server, const char* token_a, const char* token_b
   CHECK(b.duration >= 0, "no duration on a connected call's end");
   CHECK(wait_state(&a, DT_ENDED, 10), "alice never saw her own end");
   CHECK(dt_elapsed_ms(alice, created.call_id) == -1, "a timer after the end");
+  status = 0;
+out:
+  dt_client_free(alice);
+  dt_client_free(bob);
+  return status;
+}
+
+/* Tokens, in C: a refused token and no provider is DT_CONNECTION_UNAUTHORIZED after an
+ * on_error(DT_UNAUTHORIZED); dt_set_token brings the client online. A client with a provider
+ * only (no token) asks it before connecting. */
+typedef struct provider {
+  side s;
+  const char* token;
+  int calls;
+} provider;
+
+static void on_error(void* user, const char* call_id, dt_error code, const char* message) {
+  side* s = user;
+  (void)call_id;
+  (void)message;
+  pthread_mutex_lock(&s->mu);
+  if (code == DT_UNAUTHORIZED) s->error_unauthorized = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static const char* provide(void* user) {
+  provider* p = user;
+  pthread_mutex_lock(&p->s.mu);
+  ++p->calls;
+  pthread_mutex_unlock(&p->s.mu);
+  return p->token;
+}
+
+int dialtone_c_tokens(const char* server, const char* refused, const char* good, char* why,
+                      size_t why_size) {
+  int status = 1;
+  side a;
+  side_init(&a);
+  provider p;
+  side_init(&p.s);
+  p.token = good;
+  p.calls = 0;
+  dt_callbacks cba = {&a, on_connection, NULL, NULL, NULL, on_error, NULL, NULL};
+  dt_callbacks cbp = {&p.s, on_connection, NULL, NULL, NULL, NULL, NULL, provide};
+  dt_config cfg;
+  dt_config_init(&cfg);
+  cfg.server = server;
+  cfg.media_enabled = 0;
+  char err[256] = "";
+  dt_client *alice = NULL, *bob = NULL;
+
+  cfg.token = refused;
+  alice = dt_client_new(&cfg, &cba, err, sizeof err);
+  CHECK(alice, err);
+  CHECK(wait_flag(&a, &a.unauthorized, 10), "a refused token never made the client unauthorized");
+  CHECK(a.error_unauthorized, "no DT_UNAUTHORIZED error before DT_CONNECTION_UNAUTHORIZED");
+  CHECK(!a.online, "online with a refused token");
+  dt_set_token(alice, good);
+  CHECK(wait_flag(&a, &a.online, 10), "dt_set_token did not bring the client online");
+
+  cfg.token = NULL;
+  bob = dt_client_new(&cfg, &cbp, err, sizeof err);
+  CHECK(bob, err);
+  CHECK(wait_flag(&p.s, &p.s.online, 10), "a client with a token provider never came online");
+  CHECK(p.calls >= 1, "the token provider was never asked");
   status = 0;
 out:
   dt_client_free(alice);

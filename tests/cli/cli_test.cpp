@@ -243,5 +243,47 @@ TEST_F(CliTest, TalksToAnHttpsServerItCanVerify) {
       << untrusting.output();
 }
 
+// Tokens from an identity provider: a refused one ends the CLI at once (exit 3) with the server's
+// reason; --token-command is run again whenever the server says the token is about to expire, so
+// a call outlives tokens of a few seconds without a reconnect; a failing command says so.
+TEST_F(CliTest, TokensComeFromACommandAndARefusedOneEndsAtOnce) {
+  const std::string secret = "cli-test-secret-0123456789abcdef";
+  ServerProcess server({"--jwt-hs256-secret", secret});
+  std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+
+  Cli refused(dir, "refused",
+              {"--server", url, "--token", issuer_token(secret, "alice", -120s), "call", "bob"});
+  EXPECT_EQ(refused.wait(10s), 3) << refused.output();
+  EXPECT_NE(refused.output().find("token expired"), std::string::npos) << refused.output();
+
+  Cli failing(dir, "failing", {"--server", url, "--token-command", "exit 7", "call", "bob"});
+  EXPECT_EQ(failing.wait(10s), 3) << failing.output();
+  EXPECT_NE(failing.output().find("failed (status 7)"), std::string::npos) << failing.output();
+
+  // Bob's command hands out the next of ten tokens, 4 s, 8 s, ... 40 s from now, one per run.
+  std::filesystem::create_directory(dir + "/tokens");
+  for (int i = 0; i < 10; ++i)
+    std::ofstream(dir + "/tokens/" + std::to_string(i))
+        << issuer_token(secret, "bob", 4s * (i + 1));
+  std::string next = "f=$(ls -1 " + dir + "/tokens | sort -n | head -n1); cat " + dir +
+                     "/tokens/$f && rm " + dir + "/tokens/$f";
+  Cli bob(dir, "bob",
+          {"--server", url, "--token-command", next, "answer", "--input", "tone:880", "--output",
+           "none", "--ice-address", "127.0.0.1", "--duration", "30"});
+  ASSERT_TRUE(bob.wait_for("waiting for a call")) << bob.output();
+  Cli alice(
+      dir, "alice",
+      {"--server", url, "--token", issuer_token(secret, "alice", 1h), "call", "bob", "--input",
+       "tone:440", "--output", "none", "--ice-address", "127.0.0.1", "--hangup-after", "10"});
+  EXPECT_EQ(alice.wait(), 0) << alice.output();
+  EXPECT_EQ(bob.wait(), 0) << bob.output();
+  EXPECT_EQ(bob.output().find("connection lost"), std::string::npos) << bob.output();
+  // The first token and at least two renewals (at ~2 s, then ~4 s later, ...) were taken.
+  std::size_t left = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir + "/tokens")) ++left;
+  EXPECT_LE(left, 7u);
+  EXPECT_EQ(server.log().find("WS_TOKEN_EXPIRED"), std::string::npos) << server.log();
+}
+
 }  // namespace
 }  // namespace dialtone::test

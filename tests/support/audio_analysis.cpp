@@ -1,5 +1,6 @@
 #include "support/audio_analysis.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -98,6 +99,19 @@ double rms(const Pcm& pcm, size_t begin, size_t end) {
     sum += v * v;
   }
   return std::sqrt(sum / double(end - begin));
+}
+
+std::vector<double> onsets(const Pcm& pcm, double threshold) {
+  std::vector<double> out;
+  const size_t window = std::max(1, pcm.rate / 200);
+  const size_t frames = pcm.samples.size() / std::max(1, pcm.channels);
+  bool loud = false;
+  for (size_t at = 0; at + window <= frames; at += window) {
+    bool now = rms(pcm, at, at + window) >= threshold;
+    if (now && !loud) out.push_back(double(at) / pcm.rate);
+    loud = now;
+  }
+  return out;
 }
 
 }  // namespace dialtone::test

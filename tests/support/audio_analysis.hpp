@@ -24,5 +24,8 @@ double power_at(const Pcm& pcm, double hz, std::size_t begin, std::size_t end);
 double dominant_frequency(const Pcm& pcm, double lo = 100, double hi = 2000, double step = 10);
 // RMS of channel 0 over [begin, end) samples (0..32768).
 double rms(const Pcm& pcm, std::size_t begin, std::size_t end);
+// Where sound starts after quiet (e.g. the clicks of a `ticks:MS` input), in seconds from the
+// start: 5 ms windows of channel 0 whose RMS crosses `threshold` upwards.
+std::vector<double> onsets(const Pcm& pcm, double threshold);
 
 }  // namespace dialtone::test
