@@ -89,7 +89,7 @@ class App {
         try {
           const id = userId || slug(name);
           const r = await devToken(id, name, photo);
-          const s = { token: r.token, userId: id, name, photo, expiresAt: Date.parse(r.expiresAt) };
+          const s = { token: r.token, userId: id, name, photo, expiresAt: Date.parse(r.expiresAt), dev: true };
           localStorage.setItem(SESSION_KEY, JSON.stringify(s));
           this.start(s);
         } catch (e) {
@@ -116,19 +116,44 @@ class App {
     this.session = session;
     const dev = deviceId();
     this.api = new Api(session.token, dev);
-    this.sig = new Signaling({ token: session.token, deviceId: dev, tokenExpiresAt: session.expiresAt });
+    this.sig = new Signaling({
+      token: session.token, deviceId: dev, tokenExpiresAt: session.expiresAt,
+      renew: () => this.renewToken(),
+    });
     this.calls = new CallController({ api: this.api, sig: this.sig, me: session, deviceId: dev });
     this.calls.addEventListener('view', (e) => this.render(e.detail));
     this.sig.addEventListener('status', (e) => {
       banner(e.detail.online ? '' : 'Reconnecting to the server…');
     });
-    this.sig.addEventListener('expired', () => this.signOut('Your session expired. Please sign in again.'));
+    this.sig.addEventListener('token', (e) => {
+      this.session = { ...this.session, token: e.detail.token, expiresAt: e.detail.expiresAt };
+      this.api.token = e.detail.token;
+      localStorage.setItem(SESSION_KEY, JSON.stringify(this.session));
+    });
+    this.sig.addEventListener('expired', () => this.signOut('Your session expired — sign in again.'));
     document.getElementById('me').textContent = session.name;
     document.getElementById('sign-out').hidden = false;
     window.dialtone = { stats: () => this.calls.stats(), deviceId: dev };
     this.sig.start();
     registerWorker().then(() => refreshPush(this.api)).catch(() => {});
     this.render({ screen: 'home' });
+  }
+
+  // A fresh token when the current one is about to expire: another development token for a
+  // development sign-in; with an identity provider, the page that embeds Dialtone may set
+  // `window.dialtoneTokenProvider` to an (async) function that returns a fresh ID token (e.g.
+  // Firebase's `user.getIdToken(true)`). Null: none, and the session ends at expiry.
+  async renewToken() {
+    const s = this.session;
+    if (s.dev) {
+      const r = await devToken(s.userId, s.name, s.photo);
+      return { token: r.token, expiresAt: Date.parse(r.expiresAt) };
+    }
+    if (typeof window.dialtoneTokenProvider !== 'function') return null;
+    const token = await window.dialtoneTokenProvider();
+    const fresh = typeof token === 'string' ? sessionFromToken(token) : null;
+    if (!fresh || fresh.userId !== s.userId) return null;
+    return { token, expiresAt: fresh.expiresAt };
   }
 
   signOut(error) {

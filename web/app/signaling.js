@@ -4,18 +4,26 @@
 //   'call'    the call document (every snapshot, in the server's order)
 //   'signal'  {callId, from, data}
 //   'status'  {online: bool, attempt}   — the link to the server went up or down
-//   'expired'                           — the token is no longer accepted
+//   'token'   {token, expiresAt}        — a renewed token is in use (expiresAt: ms, or null)
+//   'expired' {reason}                  — the token is no longer accepted and none replaced it
+//
+// Tokens: when the server says the token is about to expire (token_expiring), `renew()` is
+// asked for a fresh one and it is sent in band ({"op":"auth"}) — no reconnect, no gap in a call.
+// When there is none, the server closes the socket at expiry (close code 4001): `renew()` is asked
+// once more and the socket comes back at once with its token, else 'expired'.
 
 import { ApiError, nodes } from './api.js';
 
 const REQUEST_TIMEOUT_MS = 10000;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 10000;
+const CLOSE_TOKEN_EXPIRED = 4001;  // docs/protocol.md, "Close codes"
 
 export class Signaling extends EventTarget {
-  constructor({ token, deviceId, tokenExpiresAt }) {
+  constructor({ token, deviceId, tokenExpiresAt, renew }) {
     super();
     this.token = token;
+    this.renew = renew || (async () => null);  // -> {token, expiresAt} or null
     this.deviceId = deviceId;
     this.tokenExpiresAt = tokenExpiresAt;  // ms since epoch, or null
     this.ws = null;
@@ -72,15 +80,25 @@ export class Signaling extends EventTarget {
         this.emit('call', msg.call);
       } else if (msg.type === 'signal') {
         this.emit('signal', { callId: msg.callId, from: msg.from, data: msg.data });
+      } else if (msg.type === 'token_expiring') {
+        this.renewInBand();
       }
     };
-    ws.onclose = () => {
+    ws.onclose = async (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.online = false;
       if (this.closed) return;
-      if (!greeted && this.tokenExpiresAt && Date.now() >= this.tokenExpiresAt) {
-        this.emit('expired', {});
+      // Closed for an expired token (4001), or refused before the hello with a token our clock
+      // says is expired (a browser does not see the 401): a fresh token, at once, or the end.
+      const expired = ev.code === CLOSE_TOKEN_EXPIRED ||
+        (!greeted && this.tokenExpiresAt && Date.now() >= this.tokenExpiresAt);
+      if (expired) {
+        this.emit('status', { online: false, attempt: this.attempt });
+        const fresh = await this.fresh();
+        if (this.closed) return;
+        if (fresh) { this.connect(); return; }
+        this.emit('expired', { reason: ev.reason || 'token expired' });
         return;
       }
       // Several nodes: the next one at once (a node that went away is not waited for), until
@@ -99,6 +117,32 @@ export class Signaling extends EventTarget {
       this.emit('status', { online: false, attempt: this.attempt });
       this.retryTimer = setTimeout(() => this.connect(), delay);
     };
+  }
+
+  // A fresh token from renew(), now in use (and announced), or null.
+  async fresh() {
+    let r = null;
+    try { r = await this.renew(); } catch (e) { r = null; }
+    if (!r || !r.token || r.token === this.token) return null;
+    this.token = r.token;
+    this.tokenExpiresAt = r.expiresAt || null;
+    this.emit('token', { token: r.token, expiresAt: this.tokenExpiresAt });
+    return r.token;
+  }
+
+  // token_expiring: renew in band. A refused renewal changes nothing on the server; the socket
+  // then closes at expiry (4001) and fresh() is tried again there.
+  async renewInBand() {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      const token = await this.fresh();
+      if (token && this.online) await this.request('auth', { token });
+    } catch (e) {
+      /* refused or timed out: the close at expiry decides */
+    } finally {
+      this.renewing = false;
+    }
   }
 
   // Sends an op; resolves with the reply's call document (or the reply), rejects with ApiError.
