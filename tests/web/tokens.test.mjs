@@ -1,7 +1,8 @@
 // Tokens that expire while the tab is open: development tokens of 6 s are renewed in band (one
 // WebSocket for the whole call, the call goes on); with an identity provider, the page's
 // window.dialtoneTokenProvider is asked for fresh ones; without it the session ends at expiry
-// with a clear message on the sign-in screen.
+// with a clear message on the sign-in screen; a token the server refuses ends at once, with the
+// server's reason.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -13,11 +14,11 @@ let chrome;
 before(async () => { chrome = await t.launch(); });
 after(async () => { await chrome?.close(); });
 
-function jwt(sub, seconds) {
+function jwt(sub, seconds, secret = SECRET) {
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const claims = { sub, name: sub, exp: Math.floor(Date.now() / 1000) + seconds };
   const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
-  return `${head}.${createHmac('sha256', SECRET).update(head).digest('base64url')}`;
+  return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
 }
 
 // Counts the WebSockets a page opens.
@@ -89,6 +90,14 @@ test('with an identity provider, window.dialtoneTokenProvider keeps the session;
     assert.doesNotMatch(server.log.join(""), /WS_TOKEN_EXPIRED user=kay/);
     await context.close();
     await lostContext.close();
+
+    // A token the server refuses (signed with another key) ends at once with the server's reason.
+    const forgedContext = await chrome.browser.newContext();
+    const forged = await forgedContext.newPage();
+    await forged.goto(`${server.url}/#token=${jwt('fay', 3600, 'another-secret-0123456789abcdef')}`);
+    await forged.waitForFunction(() => /no longer accepts your sign-in \(token signature is not valid/.test(
+      document.querySelector('.signin .error')?.textContent || ''), null, { timeout: 10000 });
+    await forgedContext.close();
   } finally {
     await server.stop();
   }

@@ -130,7 +130,9 @@ class App {
       this.api.token = e.detail.token;
       localStorage.setItem(SESSION_KEY, JSON.stringify(this.session));
     });
-    this.sig.addEventListener('expired', () => this.signOut('Your session expired — sign in again.'));
+    this.sig.addEventListener('expired', (e) => this.signOut(/expired/.test(e.detail.reason)
+      ? 'Your session expired — sign in again.'
+      : `The server no longer accepts your sign-in (${e.detail.reason}) — sign in again.`));
     document.getElementById('me').textContent = session.name;
     document.getElementById('sign-out').hidden = false;
     window.dialtone = { stats: () => this.calls.stats(), deviceId: dev };
@@ -207,7 +209,7 @@ class App {
       load: async () => {
         const [u, c] = await Promise.allSettled([api.get('/v1/users'), api.get('/v1/calls?limit=30')]);
         if (u.status === 'rejected' && u.reason.code === 'unauthorized') {
-          this.signOut('The server no longer accepts your sign-in. Please sign in again.');
+          this.signOut(`The server no longer accepts your sign-in (${u.reason.message}) — sign in again.`);
           return {};
         }
         return { users: u.value?.users, calls: c.value?.calls };

@@ -5,14 +5,15 @@
 //   'signal'  {callId, from, data}
 //   'status'  {online: bool, attempt}   — the link to the server went up or down
 //   'token'   {token, expiresAt}        — a renewed token is in use (expiresAt: ms, or null)
-//   'expired' {reason}                  — the token is no longer accepted and none replaced it
+//   'expired' {reason}                  — the token is refused (the server's reason) and none
+//                                         replaced it
 //
 // Tokens: when the server says the token is about to expire (token_expiring), `renew()` is
 // asked for a fresh one and it is sent in band ({"op":"auth"}) — no reconnect, no gap in a call.
 // When there is none, the server closes the socket at expiry (close code 4001): `renew()` is asked
 // once more and the socket comes back at once with its token, else 'expired'.
 
-import { ApiError, nodes } from './api.js';
+import { Api, ApiError, nodes } from './api.js';
 
 const REQUEST_TIMEOUT_MS = 10000;
 const BACKOFF_MIN_MS = 250;
@@ -89,16 +90,21 @@ export class Signaling extends EventTarget {
       this.ws = null;
       this.online = false;
       if (this.closed) return;
-      // Closed for an expired token (4001), or refused before the hello with a token our clock
-      // says is expired (a browser does not see the 401): a fresh token, at once, or the end.
-      const expired = ev.code === CLOSE_TOKEN_EXPIRED ||
-        (!greeted && this.tokenExpiresAt && Date.now() >= this.tokenExpiresAt);
-      if (expired) {
+      // Closed for an expired token (4001), or refused before the hello (a browser does not see
+      // the upgrade's 401, so an HTTP request asks why): a fresh token, at once, or the end —
+      // never a silent retry of a refused token.
+      let refused = ev.code === CLOSE_TOKEN_EXPIRED ? (ev.reason || 'token expired') : null;
+      if (!refused && !greeted) {
+        this.emit('status', { online: false, attempt: this.attempt });
+        refused = await this.refusal();
+        if (this.closed) return;
+      }
+      if (refused) {
         this.emit('status', { online: false, attempt: this.attempt });
         const fresh = await this.fresh();
         if (this.closed) return;
         if (fresh) { this.connect(); return; }
-        this.emit('expired', { reason: ev.reason || 'token expired' });
+        this.emit('expired', { reason: refused });
         return;
       }
       // Several nodes: the next one at once (a node that went away is not waited for), until
@@ -117,6 +123,17 @@ export class Signaling extends EventTarget {
       this.emit('status', { online: false, attempt: this.attempt });
       this.retryTimer = setTimeout(() => this.connect(), delay);
     };
+  }
+
+  // Why the server refuses this token (its 401 message), or null when it does not (or cannot
+  // be reached: then the usual backoff).
+  async refusal() {
+    try {
+      await new Api(this.token, this.deviceId).get('/v1/calls?limit=1');
+      return null;
+    } catch (e) {
+      return e.code === 'unauthorized' ? e.message : null;
+    }
   }
 
   // A fresh token from renew(), now in use (and announced), or null.
