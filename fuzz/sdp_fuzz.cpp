@@ -1,5 +1,5 @@
 // A remote offer's SDP (from the other party, untrusted) → the Opus payload type, the DTLS
-// fingerprint, the security code.
+// fingerprint, the security code, the sections' mids and where candidates land among them.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,5 +14,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (fp && fp->find(' ') == std::string::npos) __builtin_trap();
   auto code = dialtone::media::security_code(text, text);
   if (code && code->size() != 7) __builtin_trap();
+  auto mids = dialtone::media::media_mids(text);
+  for (unsigned m = 0; m < mids.size(); ++m) {
+    // Whatever the sections are called, a candidate sent for one lands on a section with that mid.
+    auto t = dialtone::media::candidate_target(dialtone::media::candidate_mid(m, mids), m, mids);
+    if (!mids[m].empty() && (!t.mline || *t.mline >= mids.size() || mids[*t.mline] != mids[m]))
+      __builtin_trap();
+  }
   return 0;
 }

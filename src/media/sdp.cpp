@@ -115,4 +115,37 @@ std::optional<std::string> security_code(const std::string& localSdp,
   return security_code_of(*a, *b);
 }
 
+std::vector<std::string> media_mids(const std::string& sdp_text) {
+  std::vector<std::string> mids;
+  Sdp owned = parse(sdp_text);
+  if (!owned) return mids;
+  for (guint i = 0; i < gst_sdp_message_medias_len(owned.get()); ++i) {
+    const gchar* mid =
+        gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(owned.get(), i), "mid");
+    mids.emplace_back(mid ? mid : "");
+  }
+  return mids;
+}
+
+CandidateTarget candidate_target(const std::optional<std::string>& sdpMid,
+                                 std::optional<long long> sdpMLineIndex,
+                                 const std::vector<std::string>& mids) {
+  if (sdpMid) {
+    for (std::size_t i = 0; i < mids.size(); ++i)
+      if (!mids[i].empty() && mids[i] == *sdpMid) return {static_cast<unsigned>(i), ""};
+    return {std::nullopt, "no media section with mid '" + *sdpMid + "'"};
+  }
+  if (sdpMLineIndex) {
+    if (*sdpMLineIndex >= 0 && static_cast<unsigned long long>(*sdpMLineIndex) < mids.size())
+      return {static_cast<unsigned>(*sdpMLineIndex), ""};
+    return {std::nullopt, "no media section at index " + std::to_string(*sdpMLineIndex)};
+  }
+  return {std::nullopt, "neither sdpMid nor sdpMLineIndex"};
+}
+
+std::string candidate_mid(unsigned mline, const std::vector<std::string>& localMids) {
+  if (mline < localMids.size() && !localMids[mline].empty()) return localMids[mline];
+  return std::to_string(mline);
+}
+
 }  // namespace dialtone::media

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dialtone::media {
 
@@ -21,4 +22,24 @@ std::optional<std::string> dtls_fingerprint(const std::string& sdp);
 // differ. nullopt unless both SDPs carry a fingerprint.
 std::optional<std::string> security_code(const std::string& localSdp, const std::string& remoteSdp);
 std::string security_code_of(const std::string& fingerprintA, const std::string& fingerprintB);
+
+// The a=mid of each media section, in order ("" for a section without one); empty for SDP that
+// does not parse.
+std::vector<std::string> media_mids(const std::string& sdp);
+
+// Where a received ICE candidate belongs, by the W3C addIceCandidate rules against the media
+// sections (`mids`) of the description it refers to: a non-null sdpMid names the section (no
+// section with that mid: refused, whatever the index says); else sdpMLineIndex is the section's
+// index (out of range: refused); neither: refused. On refusal `why` says why.
+struct CandidateTarget {
+  std::optional<unsigned> mline;
+  std::string why;
+};
+CandidateTarget candidate_target(const std::optional<std::string>& sdpMid,
+                                 std::optional<long long> sdpMLineIndex,
+                                 const std::vector<std::string>& mids);
+
+// The sdpMid a local candidate of section `mline` carries: that section's a=mid in our local
+// description; the index as text only when the description names none (never seen in practice).
+std::string candidate_mid(unsigned mline, const std::vector<std::string>& localMids);
 }  // namespace dialtone::media

@@ -50,7 +50,8 @@ struct RtpStats {
   std::uint64_t packetsReceived = 0;
   std::int64_t packetsLost = 0;
   double jitterS = 0;
-  std::optional<double> rttS;  // from RTCP receiver reports (refreshed every few seconds)
+  std::optional<double> rttS;           // from RTCP receiver reports (refreshed every few seconds)
+  std::uint64_t candidatesRefused = 0;  // the other side's candidates that matched no section
 };
 
 enum class TransportEvent {

@@ -7,6 +7,7 @@
 #include <gst/webrtc/webrtc.h>
 #include <nice/agent.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 #include <atomic>
@@ -136,7 +137,16 @@ class WebrtcTransport : public std::enable_shared_from_this<WebrtcTransport> {
     if (!closed_ && cb_.signal) cb_.signal(std::move(o));
   }
   void stats(RtpStats s) {
+    s.candidatesRefused = candidatesRefused_;
     if (!closed_ && cb_.stats) cb_.stats(s);
+  }
+  // A candidate webrtcbin gathered for section `mline`: sent with that section's a=mid in our
+  // local description (webrtcbin gives only the index) and the index.
+  void local_candidate(guint mline, const std::string& c) {
+    signal(json::object{{"type", "candidate"},
+                        {"candidate", c},
+                        {"sdpMid", candidate_mid(mline, localMids_)},
+                        {"sdpMLineIndex", mline}});
   }
   const TransportOptions& options() const { return opts_; }
   std::uint64_t base_time_ns() const {
@@ -167,6 +177,9 @@ class WebrtcTransport : public std::enable_shared_from_this<WebrtcTransport> {
   bool senderLinked_ = false;
   bool offerRequested_ = false;
   bool closed_ = false;
+  std::vector<std::string> localMids_;   // a=mid of each section of our local description
+  std::vector<std::string> remoteMids_;  // … and of the remote one
+  std::uint64_t candidatesRefused_ = 0;  // received candidates that matched no section
 };
 
 // --- GStreamer-thread callbacks: copy, post, return ------------------------------------------
@@ -176,12 +189,8 @@ void on_negotiation_needed(GstElement*, gpointer p) {
 }
 
 void on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer p) {
-  link_of(p)->on_loop([mline, c = std::string(candidate)](WebrtcTransport& t) {
-    t.signal(json::object{{"type", "candidate"},
-                          {"candidate", c},
-                          {"sdpMid", std::to_string(mline)},
-                          {"sdpMLineIndex", mline}});
-  });
+  link_of(p)->on_loop(
+      [mline, c = std::string(candidate)](WebrtcTransport& t) { t.local_candidate(mline, c); });
 }
 
 void on_gathering_state(GObject* obj, GParamSpec*, gpointer p) {
@@ -514,7 +523,9 @@ void WebrtcTransport::offer_created(GstWebRTCSessionDescription* offer) {
   }
   if (!offer) return fail(ErrorCode::media_failed, "webrtcbin produced no offer");
   g_signal_emit_by_name(webrtc_, "set-local-description", offer, nullptr);
-  signal(json::object{{"type", "offer"}, {"sdp", sdp_text(offer)}});
+  std::string text = sdp_text(offer);
+  localMids_ = media_mids(text);
+  signal(json::object{{"type", "offer"}, {"sdp", std::move(text)}});
   gst_webrtc_session_description_free(offer);
 }
 
@@ -532,7 +543,9 @@ void WebrtcTransport::answer_created(GstWebRTCSessionDescription* answer) {
     return;
   }
   g_signal_emit_by_name(webrtc_, "set-local-description", answer, nullptr);
-  signal(json::object{{"type", "answer"}, {"sdp", sdp_text(answer)}});
+  std::string text = sdp_text(answer);
+  localMids_ = media_mids(text);
+  signal(json::object{{"type", "answer"}, {"sdp", std::move(text)}});
   gst_webrtc_session_description_free(answer);
 }
 
@@ -558,6 +571,7 @@ void WebrtcTransport::on_remote(const json::object& data) {
       }
       link_sender(*pt);
     }
+    remoteMids_ = media_mids(text);
     GstWebRTCSessionDescription* d = gst_webrtc_session_description_new(
         isOffer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER, msg);
     g_signal_emit_by_name(webrtc_, "set-remote-description", d,
@@ -566,11 +580,22 @@ void WebrtcTransport::on_remote(const json::object& data) {
   } else if (t == "candidate") {
     auto* c = data.if_contains("candidate");
     if (!c || !c->is_string() || c->get_string().empty()) return;  // end of candidates
-    guint mline = 0;
-    if (auto* m = data.if_contains("sdpMLineIndex"); m && m->is_int64())
-      mline = static_cast<guint>(m->get_int64());
+    // W3C addIceCandidate: the mid names the section, else the index; one that matches no
+    // section of the remote description is refused — counted and said, never applied elsewhere.
+    std::optional<std::string> mid;
+    if (auto* m = data.if_contains("sdpMid"); m && m->is_string())
+      mid = std::string(m->get_string());
+    std::optional<long long> index;
+    if (auto* m = data.if_contains("sdpMLineIndex"); m && m->is_int64()) index = m->get_int64();
+    auto target = candidate_target(mid, index, remoteMids_);
+    if (!target.mline) {
+      ++candidatesRefused_;
+      spdlog::debug("MEDIA_CANDIDATE_REFUSED {} (refused in this call: {})", target.why,
+                    candidatesRefused_);
+      return;
+    }
     std::string cand(c->get_string());
-    g_signal_emit_by_name(webrtc_, "add-ice-candidate", mline, cand.c_str());
+    g_signal_emit_by_name(webrtc_, "add-ice-candidate", *target.mline, cand.c_str());
   }
 }
 

@@ -58,6 +58,48 @@ TEST(Sdp, SecurityCodeIsTheSameOnBothSidesAndDiffersWhenSwapped) {
   EXPECT_FALSE(security_code(alice, "v=0"));
 }
 
+// Two sections with mids that are neither "0" nor "audio0" (as a strict peer may choose).
+const std::string kTwoSections =
+    "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:voice\r\n"
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:7\r\n";
+
+TEST(Sdp, MediaMidsInOrder) {
+  EXPECT_EQ(media_mids(kTwoSections), (std::vector<std::string>{"voice", "7"}));
+  EXPECT_EQ(media_mids(offer("")), (std::vector<std::string>{"0"}));
+  EXPECT_TRUE(media_mids("not sdp at all").empty());
+}
+
+// Received candidates, W3C addIceCandidate rules: the mid decides when present; the index only
+// without one; nothing that matches no section is applied.
+TEST(Sdp, ReceivedCandidatesFindTheirSectionByMidThenIndex) {
+  auto mids = media_mids(kTwoSections);
+  EXPECT_EQ(candidate_target("voice", 1, mids).mline, 0u);  // the mid wins over the index
+  EXPECT_EQ(candidate_target("7", std::nullopt, mids).mline, 1u);
+  EXPECT_EQ(candidate_target(std::nullopt, 1, mids).mline, 1u);
+  auto stale = candidate_target("0", 0, mids);  // "0" is an index, not this peer's mid
+  EXPECT_FALSE(stale.mline);
+  EXPECT_EQ(stale.why, "no media section with mid '0'");
+  EXPECT_FALSE(candidate_target(std::nullopt, 2, mids).mline);
+  EXPECT_FALSE(candidate_target(std::nullopt, -1, mids).mline);
+  EXPECT_EQ(candidate_target(std::nullopt, std::nullopt, mids).why,
+            "neither sdpMid nor sdpMLineIndex");
+  EXPECT_FALSE(candidate_target(std::nullopt, 0, {}).mline);  // no description yet
+  EXPECT_FALSE(candidate_target("", 0, {""}).mline);          // an empty mid names nothing
+}
+
+// Local candidates carry the mid of their section in our own description, which is the one the
+// other side holds as its remote description.
+TEST(Sdp, LocalCandidatesCarryTheirSectionsMid) {
+  auto mids = media_mids(kTwoSections);
+  EXPECT_EQ(candidate_mid(0, mids), "voice");
+  EXPECT_EQ(candidate_mid(1, mids), "7");
+  EXPECT_EQ(candidate_mid(0, media_mids(offer(""))), "0");
+  // The round trip: what one side sends, the other side maps back to the same section.
+  for (unsigned m = 0; m < mids.size(); ++m)
+    EXPECT_EQ(candidate_target(candidate_mid(m, mids), m, mids).mline, m);
+}
+
 TEST(AudioSpecs, InputsAndOutputs) {
   for (const char* ok : {"device", "device:alsa_input.usb", "tone:440", "ticks:500", "silence"})
     EXPECT_FALSE(check_input_spec(ok)) << ok;

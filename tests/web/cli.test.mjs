@@ -61,6 +61,8 @@ test('the CLI calls a browser', async () => {
   await b.waitForFunction(() => document.getElementById('timer').textContent !== '', null, { timeout: 20000 });
   const h = await t.listen(b);
   assert.ok(t.near(h.hz, 880) && h.db > -70, `the browser hears ${JSON.stringify(h)}`);
+  // Every candidate the CLI (the offerer) sent names a section of its offer: none refused.
+  assert.equal(await b.evaluate(() => window.dialtone.candidatesRefused()), 0);
   await t.screen(b, 'ended', 15000);  // the CLI hangs up
   assert.equal(await robot.exited, 0, robot.output());
   const share = heard(join(dir, 'robot2.wav'), 440);

@@ -420,6 +420,11 @@ export class CallController extends EventTarget {
     return out;
   }
 
+  // The other side's candidates this call's connection refused (window.dialtone).
+  candidatesRefused() {
+    return this.c?.peer?.candidatesRefused || 0;
+  }
+
   abandon(c) {
     if (this.c === c) this.teardown();
     else media.stopStream(c.stream);

@@ -135,7 +135,9 @@ class App {
       : `The server no longer accepts your sign-in (${e.detail.reason}) — sign in again.`));
     document.getElementById('me').textContent = session.name;
     document.getElementById('sign-out').hidden = false;
-    window.dialtone = { stats: () => this.calls.stats(), deviceId: dev };
+    window.dialtone = {
+      stats: () => this.calls.stats(), candidatesRefused: () => this.calls.candidatesRefused(), deviceId: dev,
+    };
     this.sig.start();
     registerWorker().then(() => refreshPush(this.api)).catch(() => {});
     this.render({ screen: 'home' });

@@ -60,9 +60,10 @@ export class Peer {
       if (!c || !c.candidate) {
         this.send({ type: 'candidate', candidate: '' });
       } else {
+        // As the browser gave them: the section's a=mid and its index (null when unknown).
         this.send({
-          type: 'candidate', candidate: c.candidate, sdpMid: c.sdpMid ?? '0',
-          sdpMLineIndex: c.sdpMLineIndex ?? 0,
+          type: 'candidate', candidate: c.candidate, sdpMid: c.sdpMid ?? null,
+          sdpMLineIndex: c.sdpMLineIndex ?? null,
         });
       }
     };
@@ -144,14 +145,19 @@ export class Peer {
     }
   }
 
+  // Candidates as sent (W3C rules: the mid decides, else the index); one the browser refuses is
+  // said at debug level and counted (window.dialtone.candidatesRefused), never dropped unseen.
   async add(c) {
     try {
       if (c.candidate === '') await this.pc.addIceCandidate();
       else await this.pc.addIceCandidate({
-        candidate: c.candidate, sdpMid: c.sdpMid ?? '0', sdpMLineIndex: c.sdpMLineIndex ?? 0,
+        candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null,
       });
     } catch (e) {
-      // A candidate for an older generation (before a restart) is expected to fail.
+      // Expected for a candidate of an older generation (before a restart); anything else is a
+      // peer that names its sections wrongly.
+      this.candidatesRefused = (this.candidatesRefused || 0) + 1;
+      console.debug(`dialtone: candidate refused (${e.name}: ${e.message}); ${this.candidatesRefused} so far`);
     }
   }
 
