@@ -65,7 +65,7 @@ class Tokens : public TempDirTest {
 };
 
 // 8 s tokens renewed in band for a minute of audio: a 100 ms click train from alice, recorded by
-// bob, arrives whole; packets arrive in every 100 ms of bob's statistics; neither client ever
+// bob, arrives whole; packets arrive in every 500 ms of bob's statistics; neither client ever
 // reconnects; the call stays connected.
 TEST_F(Tokens, ACallWithAudioRunsAcrossRenewals) {
   ServerProcess server{{"--jwt-hs256-secret", kSecret}};
@@ -79,7 +79,10 @@ TEST_F(Tokens, ACallWithAudioRunsAcrossRenewals) {
   ca.media.output = "none";
   cb.media.input = "silence";
   cb.media.output = dir + "/bob.wav";
-  cb.media.statsIntervalMs = 100;
+  // Polls of 250 ms: the SDK's recovery rebuilds the transport after two polls without a packet,
+  // and 200 ms (two 100 ms polls) is a stall two busy cores can cause with no token involved;
+  // a real gap still shows in the recorded clicks below.
+  cb.media.statsIntervalMs = 250;
   const auto kTalk = 60s;
   StateRecorder ra, rb;
   std::vector<std::uint64_t> received;  // bob's packet count at each statistics poll
@@ -120,8 +123,8 @@ TEST_F(Tokens, ACallWithAudioRunsAcrossRenewals) {
   auto log = server.log();
   EXPECT_EQ(log.find("WS_TOKEN_EXPIRED"), std::string::npos);
 
-  // Packets in every 200 ms of the minute.
-  ASSERT_GT(received.size(), 300u);
+  // Packets in every 500 ms of the minute.
+  ASSERT_GT(received.size(), 200u);
   for (std::size_t i = 2; i < received.size(); ++i)
     EXPECT_GT(received[i], received[i - 2]) << "no packet between polls " << i - 2 << " and " << i;
   // The clicks, 100 ms apart, all there: no gap over 200 ms in what bob heard.
