@@ -222,10 +222,7 @@ void Signaling::on_text(const std::string& text) {
       std::tie(r.code, r.message) = parse_error(o);
     p.done(std::move(r));
   } else if (type->get_string() == "token_expiring") {
-    if (auto t = fresh_token()) {
-      token_ = std::move(*t);
-      renew(token_);
-    }
+    if (auto t = fresh_token()) set_token(std::move(*t));  // online: renewed in band
   } else if (type->get_string() == "hello") {
     askedAfterRefusal_ = false;
     online_ = true;

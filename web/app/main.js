@@ -50,6 +50,10 @@ function sessionFromToken(token, expiresAt) {
   };
 }
 
+// What the sign-in screen says when the server refuses the session's token (its reason).
+const signInAgain = (reason) => (/expired/.test(reason) ? 'Your session expired — sign in again.'
+  : `The server no longer accepts your sign-in (${reason}) — sign in again.`);
+
 const slug = (name) => name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9._@-]+/g, '-')
   .replace(/^-+|-+$/g, '').slice(0, 64) || `user-${Date.now()}`;
 
@@ -117,8 +121,7 @@ class App {
     const dev = deviceId();
     this.api = new Api(session.token, dev);
     this.sig = new Signaling({
-      token: session.token, deviceId: dev, tokenExpiresAt: session.expiresAt,
-      renew: () => this.renewToken(),
+      token: session.token, deviceId: dev, renew: () => this.renewToken(),
     });
     this.calls = new CallController({ api: this.api, sig: this.sig, me: session, deviceId: dev });
     this.calls.addEventListener('view', (e) => this.render(e.detail));
@@ -130,9 +133,7 @@ class App {
       this.api.token = e.detail.token;
       localStorage.setItem(SESSION_KEY, JSON.stringify(this.session));
     });
-    this.sig.addEventListener('expired', (e) => this.signOut(/expired/.test(e.detail.reason)
-      ? 'Your session expired — sign in again.'
-      : `The server no longer accepts your sign-in (${e.detail.reason}) — sign in again.`));
+    this.sig.addEventListener('expired', (e) => this.signOut(signInAgain(e.detail.reason)));
     document.getElementById('me').textContent = session.name;
     document.getElementById('sign-out').hidden = false;
     window.dialtone = {
@@ -211,7 +212,7 @@ class App {
       load: async () => {
         const [u, c] = await Promise.allSettled([api.get('/v1/users'), api.get('/v1/calls?limit=30')]);
         if (u.status === 'rejected' && u.reason.code === 'unauthorized') {
-          this.signOut(`The server no longer accepts your sign-in (${u.reason.message}) — sign in again.`);
+          this.signOut(signInAgain(u.reason.message));
           return {};
         }
         return { users: u.value?.users, calls: c.value?.calls };

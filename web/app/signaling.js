@@ -21,12 +21,11 @@ const BACKOFF_MAX_MS = 10000;
 const CLOSE_TOKEN_EXPIRED = 4001;  // docs/protocol.md, "Close codes"
 
 export class Signaling extends EventTarget {
-  constructor({ token, deviceId, tokenExpiresAt, renew }) {
+  constructor({ token, deviceId, renew }) {
     super();
     this.token = token;
     this.renew = renew || (async () => null);  // -> {token, expiresAt} or null
     this.deviceId = deviceId;
-    this.tokenExpiresAt = tokenExpiresAt;  // ms since epoch, or null
     this.ws = null;
     this.online = false;
     this.nextId = 1;
@@ -142,8 +141,7 @@ export class Signaling extends EventTarget {
     try { r = await this.renew(); } catch (e) { r = null; }
     if (!r || !r.token || r.token === this.token) return null;
     this.token = r.token;
-    this.tokenExpiresAt = r.expiresAt || null;
-    this.emit('token', { token: r.token, expiresAt: this.tokenExpiresAt });
+    this.emit('token', { token: r.token, expiresAt: r.expiresAt || null });
     return r.token;
   }
 
