@@ -18,14 +18,18 @@ build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev 
 # Tests also run a real coturn, and cut or thin the media path in a private network namespace
 # (iproute2, nftables: this kernel has no sch_netem, so loss is nftables' random drop).
 # python3: the ctypes example of loading libdialtone.so from another language is run as a test.
+# python3-aiortc, python3-websockets: an independent, spec-strict WebRTC peer (tests/web/lab).
 test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 nftables python3
+           python3-aiortc python3-websockets
            # The browser client's end-to-end tests: Debian's Chromium, driven from Node
            # (playwright-core comes from the npm registry: tests/web/package-lock.json).
            chromium
            # multi-node tests: a real PostgreSQL and NATS, started by the tests in temporary dirs
            postgresql nats-server
            # deploy/haproxy.cfg, exercised in front of real nodes
-           haproxy)
+           haproxy
+           # the field lab (tests/web/lab.mjs): coturn's TLS certificate from a throwaway CA
+           openssl)
 # Node and npm from Debian unless a node is already there (a NodeSource node ships its own npm
 # and conflicts with Debian's npm package).
 if ! command -v node >/dev/null; then test_pkgs+=(nodejs); fi

@@ -41,6 +41,9 @@ struct MediaConfig {
   int bitrate = 32000;               // Opus, speech; lowered under loss
   int statsIntervalMs = 2000;        // quality polling
   int recoverAfterLossPercent = 20;  // sustained loss above this recovers the path
+  // A media path lost for this long (no audio, every recovery failed) ends the call: `fail`
+  // with reason `network`, on_error(network) here, `failed`/`network` on the other side.
+  int mediaRecoveryTimeoutS = 30;
 };
 
 struct ClientConfig {
@@ -59,10 +62,13 @@ struct ClientConfig {
   // Client::set_token. Without a provider, the app calls set_token itself, and a refused
   // connection is final until it does (ConnectionState::unauthorized).
   std::function<std::string()> tokenProvider;
-  std::string deviceId;     // stable per device; empty: the server assigns one per connection
+  std::string deviceId;     // stable per device; empty: the server assigns one, kept for reconnects
   bool autoRinging = true;  // report `ringing` as soon as an incoming call arrives
   std::chrono::milliseconds requestTimeout{10000};
   std::chrono::milliseconds reconnectMin{250}, reconnectMax{10000};
+  // Watch the system for network changes (Linux: rtnetlink) and move the connection and the
+  // calls' media to the new network at once. Off: the app calls network_changed() itself.
+  bool watchNetwork = true;
   MediaConfig media;
 };
 
@@ -108,6 +114,9 @@ class Listener {
   virtual void on_call(const CallSnapshot& call) {}
   virtual void on_media(const std::string& callId, MediaEvent event) {}
   virtual void on_quality(const std::string& callId, const QualityReport& report) {}
+  // How the audio travels (direct, through the other side's NAT, or relayed over UDP, TCP or
+  // TLS): once media is up, and again whenever the selected path changes.
+  virtual void on_media_path(const std::string& callId, const MediaPath& path) {}
   // Once media is up: six digits ("123 456") derived from both sides' DTLS fingerprints. Show
   // it; the other side shows the same code unless someone in the signaling path swapped the
   // fingerprints (docs/protocol.md, "Security code"). Again if the media path is rebuilt.
@@ -175,7 +184,8 @@ class Client {
   // choice of output device), "file:PATH", "none". Applies to calls that start afterwards and,
   // by restarting the output, to the current one. Throws std::invalid_argument on a bad spec.
   void set_output(const std::string& output);
-  // The network changed (e.g. Wi-Fi to mobile): recover the media of every call now.
+  // The network changed (e.g. Wi-Fi to mobile): connect again and rebuild every call's media
+  // now. On Linux the client notices by itself (ClientConfig::watchNetwork).
   void network_changed();
 
   // The call timer: time since the server's connectedAt, corrected by the clock offset, so both

@@ -114,6 +114,9 @@ typedef struct dt_config {
   int relay_only;                  /* 0 (default) */
   int auto_ringing;                /* 1 (default) */
   const char* ca_file; /* PEM CAs trusted for an https server besides the system's; NULL: none */
+  /* A media path lost this long ends the call (fail, reason "network"); 0: the default, 30 s.
+   * 1 to 3600. */
+  int media_recovery_timeout_s;
 } dt_config;
 
 typedef struct dt_callbacks {
@@ -133,6 +136,11 @@ typedef struct dt_callbacks {
    * not now (e.g. a Dart isolate fetching it asynchronously): call
    * dt_set_token when it has one. */
   const char* (*token_provider)(void* user);
+  /* Optional: how the audio travels, once media is up and whenever it changes. `local` and
+   * `remote` are candidate types ("host", "srflx", "prflx", "relay"); `protocol` is how this
+   * side reaches its first hop ("udp"; "tcp" or "tls" for a relay reached over TCP or TLS). */
+  void (*on_media_path)(void* user, const char* call_id, const char* local, const char* remote,
+                        const char* protocol);
 } dt_callbacks;
 
 /* Completions: `call` is the resulting document (or, on DT_BUSY / DT_INVALID_TRANSITION, the

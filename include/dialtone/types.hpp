@@ -54,6 +54,14 @@ using EpochMs = std::int64_t;
 
 // How the receiver's push notifications for the incoming call fared (the caller can show
 // "delivered to 2 devices"). Present when at least one push was sent.
+// How a call's audio travels: the selected ICE candidate pair. `local` and `remote` are RFC 8445
+// candidate types ("host", "srflx", "prflx", "relay"); `protocol` is how this side reaches its
+// first hop: "udp", or for a relayed path "udp", "tcp" or "tls" (TURN over UDP, TCP or TLS).
+struct MediaPath {
+  std::string local, remote, protocol;
+  bool operator==(const MediaPath&) const = default;
+};
+
 struct PushDelivery {
   std::int64_t targets = 0;  // devices an incoming-call push went to
   std::int64_t sent = 0;     // accepted by their push service

@@ -1,5 +1,6 @@
 // `dialtone`, the command-line client: log in, call, answer, listen — interactive on a terminal,
 // headless for bots and tests. The exit code says how the call ended (see exit_code()).
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -76,8 +77,20 @@ struct Options {
   std::string input = "device", record, output = "device";
   std::vector<std::string> iceAddresses;
   bool relayOnly = false, autoAnswer = false;
+  int mediaRecoveryTimeout = 30;
   double hangupAfter = 0, duration = 0;
 };
+
+// SIGINT/SIGTERM: the first hangs up (or declines a call ringing here) and exits once the
+// server has the call's end; a second one exits at once.
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop_signal(int sig) {
+  if (g_stop) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+  g_stop = 1;
+}
 
 std::filesystem::path credentials_path() {
   const char* xdg = std::getenv("XDG_CONFIG_HOME");
@@ -164,7 +177,7 @@ struct SecurityCode {
 
 // Events from the SDK thread, consumed by the main loop.
 using Event = std::variant<CallSnapshot, MediaEvent, QualityReport, ConnectionState,
-                           std::pair<ErrorCode, std::string>, SecurityCode>;
+                           std::pair<ErrorCode, std::string>, SecurityCode, MediaPath>;
 
 class Queue : public Listener {
  public:
@@ -175,6 +188,7 @@ class Queue : public Listener {
   void on_security_code(const std::string&, const std::string& code) override {
     push(SecurityCode{code});
   }
+  void on_media_path(const std::string&, const MediaPath& p) override { push(p); }
   void on_error(const std::string&, ErrorCode c, const std::string& m) override {
     push(std::make_pair(c, m));
   }
@@ -240,8 +254,11 @@ int run(Mode mode, Options o, const std::string& callee) {
   cfg.media.output = o.record.empty() ? o.output : o.record;
   cfg.media.iceLocalAddresses = o.iceAddresses;
   cfg.media.relayOnly = o.relayOnly;
+  cfg.media.mediaRecoveryTimeoutS = o.mediaRecoveryTimeout;
   Queue q;
   Client client(cfg, q);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   Keys keys;
   std::vector<std::string> outputs = {cfg.media.output};
   if (o.record.empty() && o.output != "none") outputs.push_back("none");
@@ -253,6 +270,7 @@ int run(Mode mode, Options o, const std::string& callee) {
   bool muted = false, connectedShown = false, hangupSent = false, quitting = false;
   const auto start = Clock::now();
   auto hangupAt = Clock::time_point::max();  // max: no hang-up planned
+  auto stopAt = Clock::time_point::max();    // when a stop signal was acted on
   // Every line may hold what other people chose (names, reasons, the server's messages): it
   // is printed as text, so a caller named "\x1b]…" cannot drive this terminal.
   auto say = [&](const std::string& line) {
@@ -354,6 +372,9 @@ int run(Mode mode, Options o, const std::string& callee) {
         level = r->level;
       } else if (auto* sc = std::get_if<SecurityCode>(&*ev)) {
         say("security code " + sc->code + " (the other side should see the same)");
+      } else if (auto* p = std::get_if<MediaPath>(&*ev)) {
+        // One line, stable for scripts: "media path: <local> <remote> <protocol>".
+        say("media path: " + p->local + " " + p->remote + " " + p->protocol);
       } else if (auto* e = std::get_if<std::pair<ErrorCode, std::string>>(&*ev)) {
         say("error: " + std::string(error_name(e->first)) + " — " + e->second);
       }
@@ -376,6 +397,20 @@ int run(Mode mode, Options o, const std::string& callee) {
       }
     }
     auto now = Clock::now();
+    if (g_stop && stopAt == Clock::time_point::max()) {
+      stopAt = now;
+      quitting = true;
+      if (!call || !is_active(call->state)) return mode == Mode::call ? kNotConnected : kTimeout;
+      bool ringingHere = call->callerId != me &&
+                         (call->state == CallState::calling || call->state == CallState::ringing);
+      if (ringingHere) {
+        hangupSent = true;
+        client.reject(call->callId, nullptr);
+      } else {
+        hang_up();
+      }
+    }
+    if (now - stopAt > 5s) return kFailed;  // the server never confirmed the end
     if (now >= hangupAt) hang_up();
     if (o.duration > 0 && now - start >= std::chrono::milliseconds(long(o.duration * 1000))) {
       if (!call) return mode == Mode::listen ? kConnectedAndEnded : kTimeout;
@@ -438,6 +473,9 @@ int main(int argc, char** argv) {
     c->add_option("--duration", o.duration, "stop after this many seconds in all");
     c->add_option("--ice-address", o.iceAddresses, "local address(es) for ICE");
     c->add_flag("--relay-only", o.relayOnly, "media through TURN only");
+    c->add_option("--media-recovery-timeout", o.mediaRecoveryTimeout,
+                  "end the call when its audio path stays lost this many seconds")
+        ->check(CLI::Range(1, 3600));
   };
   auto* callCmd = app.add_subcommand("call", "call a user");
   callCmd->add_option("user", callee, "who to call")->required();

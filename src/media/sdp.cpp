@@ -148,4 +148,13 @@ std::string candidate_mid(unsigned mline, const std::vector<std::string>& localM
   return std::to_string(mline);
 }
 
+std::string session_id(const std::string& sdp) {
+  GstSDPMessage* msg = nullptr;
+  if (gst_sdp_message_new_from_text(sdp.c_str(), &msg) != GST_SDP_OK) return {};
+  const GstSDPOrigin* o = gst_sdp_message_get_origin(msg);
+  std::string id = o && o->sess_id ? o->sess_id : "";
+  gst_sdp_message_free(msg);
+  return id;
+}
+
 }  // namespace dialtone::media

@@ -23,6 +23,10 @@ std::optional<std::string> dtls_fingerprint(const std::string& sdp);
 std::optional<std::string> security_code(const std::string& localSdp, const std::string& remoteSdp);
 std::string security_code_of(const std::string& fingerprintA, const std::string& fingerprintB);
 
+// The session id of the o= line (RFC 4566 §5.2): the same through every renegotiation of one
+// connection (an ICE restart), new when the other side built a new one; "" when absent.
+std::string session_id(const std::string& sdp);
+
 // The a=mid of each media section, in order ("" for a section without one); empty for SDP that
 // does not parse.
 std::vector<std::string> media_mids(const std::string& sdp);

@@ -52,6 +52,7 @@ struct RtpStats {
   double jitterS = 0;
   std::optional<double> rttS;           // from RTCP receiver reports (refreshed every few seconds)
   std::uint64_t candidatesRefused = 0;  // the other side's candidates that matched no section
+  std::optional<MediaPath> path;        // the selected candidate pair, once there is one
 };
 
 enum class TransportEvent {

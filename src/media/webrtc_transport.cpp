@@ -5,6 +5,9 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <nice/agent.h>
 
 #include <spdlog/spdlog.h>
@@ -12,13 +15,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "core/errors.hpp"
 #include "media/audio_out.hpp"
+#include "media/ice_url.hpp"
 #include "media/reaper.hpp"
 #include "media/sdp.hpp"
 #include "media/transport.hpp"
+#include "media/webrtc_stats.hpp"
 
 namespace dialtone::media {
 
@@ -65,6 +71,23 @@ GstCaps* rtp_caps(int pt) {
                              G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload",
                              G_TYPE_INT, pt, "encoding-params", G_TYPE_STRING, "2", "useinbandfec",
                              G_TYPE_STRING, "1", nullptr);
+}
+
+// True when no interface that is up has an address other than loopback or link-local.
+bool only_loopback() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return false;
+  bool other = false;
+  for (ifaddrs* i = list; i && !other; i = i->ifa_next) {
+    if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK)) continue;
+    if (i->ifa_addr->sa_family == AF_INET) other = true;
+    if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* a6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      other = !IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr);
+    }
+  }
+  freeifaddrs(list);
+  return !other;
 }
 
 class WebrtcTransport;
@@ -137,9 +160,12 @@ class WebrtcTransport : public std::enable_shared_from_this<WebrtcTransport> {
     if (!closed_ && cb_.signal) cb_.signal(std::move(o));
   }
   void stats(RtpStats s) {
+    if (closed_) return;
     s.candidatesRefused = candidatesRefused_;
-    if (!closed_ && cb_.stats) cb_.stats(s);
+    if (s.path && s.path->local == "relay") s.path->protocol = relay_protocol_now();
+    if (cb_.stats) cb_.stats(s);
   }
+  std::string relay_protocol_now();
   // A candidate webrtcbin gathered for section `mline`: sent with that section's a=mid in our
   // local description (webrtcbin gives only the index) and the index.
   void local_candidate(guint mline, const std::string& c) {
@@ -290,35 +316,10 @@ GstBusSyncReply on_bus(GstBus*, GstMessage* msg, gpointer p) {
   return GST_BUS_DROP;
 }
 
-gboolean stats_field(GQuark, const GValue* v, gpointer out) {
-  if (!GST_VALUE_HOLDS_STRUCTURE(v)) return TRUE;
-  const GstStructure* s = gst_value_get_structure(v);
-  GstWebRTCStatsType type;
-  if (!gst_structure_get(s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, nullptr)) return TRUE;
-  auto* r = static_cast<RtpStats*>(out);
-  if (type == GST_WEBRTC_STATS_INBOUND_RTP) {
-    guint64 received = 0;
-    gint64 lost = 0;
-    double jitter = 0;
-    gst_structure_get_uint64(s, "packets-received", &received);
-    gst_structure_get_int64(s, "packets-lost", &lost);
-    gst_structure_get_double(s, "jitter", &jitter);
-    r->haveInbound = true;
-    r->packetsReceived += received;
-    r->packetsLost += lost;
-    r->jitterS = std::max(r->jitterS, jitter);
-  } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
-    double rtt = 0;
-    if (gst_structure_get_double(s, "round-trip-time", &rtt) && rtt > 0) r->rttS = rtt;
-  }
-  return TRUE;
-}
-
 void on_stats(GstPromise* promise, gpointer p) {
   RtpStats r;
   if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED)
-    if (const GstStructure* reply = gst_promise_get_reply(promise))
-      gst_structure_foreach(reply, stats_field, &r);
+    if (const GstStructure* reply = gst_promise_get_reply(promise)) r = read_stats(reply);
   gst_promise_unref(promise);
   link_of(p)->on_loop([r](WebrtcTransport& t) { t.stats(r); });
 }
@@ -403,7 +404,8 @@ void WebrtcTransport::build() {
         haveStun = true;
       } else if (url.rfind("turn", 0) == 0) {
         gboolean ok = FALSE;
-        g_signal_emit_by_name(webrtc_, "add-turn-server", gst_ice_uri(url, s).c_str(), &ok);
+        g_signal_emit_by_name(webrtc_, "add-turn-server",
+                              gst_ice_uri(as_libnice_sees_it(url), s).c_str(), &ok);
       }
     }
   {
@@ -421,7 +423,12 @@ void WebrtcTransport::build() {
       // Pace connectivity checks every 5 ms instead of 20 (a handful of pairs for one audio
       // stream; RFC 8445 allows a lower Ta when the checks are few).
       g_object_set(agent, "stun-pacing-timer", 5u, nullptr);
-      for (const auto& a : opts_.localAddresses) {
+      // libnice skips loopback interfaces: on a host whose only network is loopback (a
+      // container, a test namespace) a call would gather nothing and sit in `new`. There, use
+      // the loopback addresses rather than none.
+      auto addresses = opts_.localAddresses;
+      if (addresses.empty() && only_loopback()) addresses = {"127.0.0.1", "::1"};
+      for (const auto& a : addresses) {
         NiceAddress addr;
         if (nice_address_set_from_string(&addr, a.c_str()))
           nice_agent_add_local_address(agent, &addr);
@@ -605,6 +612,39 @@ void WebrtcTransport::adapt_to_loss(int loss) {
   int bitrate = loss < 2 ? opts_.bitrate : loss < 10 ? opts_.bitrate * 3 / 4 : opts_.bitrate / 2;
   g_object_set(encoder_, "packet-loss-percentage", std::clamp(loss, 5, 50), "bitrate",
                std::max(bitrate, 12000), nullptr);
+}
+
+// webrtcbin 1.22 reports every relay's protocol as "none"; libnice knows which TURN server the
+// selected relay candidate came from and whether it was reached over UDP (its type preference).
+std::string WebrtcTransport::relay_protocol_now() {
+  std::string protocol = "udp";
+  GObject* ice = nullptr;
+  g_object_get(webrtc_, "ice-agent", &ice, nullptr);
+  NiceAgent* agent = nullptr;
+  if (ice) g_object_get(ice, "agent", &agent, nullptr);
+  if (agent) {
+    for (guint stream = 1; stream <= 4; ++stream) {
+      NiceCandidate *local = nullptr, *remote = nullptr;  // owned by the agent
+      if (!nice_agent_get_selected_pair(agent, stream, 1, &local, &remote) ||
+          local->type != NICE_CANDIDATE_TYPE_RELAYED)
+        continue;
+      NiceAddress server;
+      nice_candidate_relay_address(local, &server);
+      char host[NICE_ADDRESS_STRING_LEN] = {};
+      nice_address_to_string(&server, host);
+      // libnice: type preference 30 for a relay over UDP, 20 over TCP or TLS.
+      bool overUdp = (local->priority >> 24) >= 30;
+      std::vector<std::string> urls;
+      for (const auto& s : opts_.iceServers)
+        for (const auto& u : s.urls) urls.push_back(as_libnice_sees_it(u));
+      protocol =
+          relay_protocol(urls, host, static_cast<int>(nice_address_get_port(&server)), overUdp);
+      break;
+    }
+    g_object_unref(agent);
+  }
+  if (ice) g_object_unref(ice);
+  return protocol;
 }
 
 void WebrtcTransport::poll_stats() {

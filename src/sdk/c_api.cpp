@@ -65,6 +65,11 @@ class CListener : public Listener {
                  r.rttMs.value_or(-1), r.packetsReceived};
     cb_.on_quality(cb_.user, id.c_str(), &q);
   }
+  void on_media_path(const std::string& id, const MediaPath& p) override {
+    if (cb_.on_media_path)
+      cb_.on_media_path(cb_.user, id.c_str(), p.local.c_str(), p.remote.c_str(),
+                        p.protocol.c_str());
+  }
   void on_security_code(const std::string& id, const std::string& code) override {
     if (cb_.on_security_code) cb_.on_security_code(cb_.user, id.c_str(), code.c_str());
   }
@@ -136,6 +141,8 @@ dt_client* dt_client_new(const dt_config* config, const dt_callbacks* callbacks,
   cfg.media.input = str(config->input, "device");
   cfg.media.output = str(config->output, "device");
   cfg.media.relayOnly = config->relay_only != 0;
+  if (config->media_recovery_timeout_s != 0)
+    cfg.media.mediaRecoveryTimeoutS = config->media_recovery_timeout_s;
   std::string addrs = str(config->ice_local_addresses);
   for (size_t start = 0; start < addrs.size();) {
     size_t comma = addrs.find(',', start);

@@ -38,7 +38,9 @@ CallMedia::CallMedia(boost::asio::io_context& ioc, std::string callId, media::Ro
       env_(std::move(env)),
       statsTimer_(ioc),
       iceTimer_(ioc),
-      giveUpTimer_(ioc) {}
+      giveUpTimer_(ioc),
+      lostTimer_(ioc),
+      relayTimer_(ioc) {}
 
 CallMedia::~CallMedia() {
   close();
@@ -89,6 +91,10 @@ void CallMedia::start_transport() {
         if (!out) return;
         transport_ = media::make_webrtc_transport(std::move(o), std::move(out), env_.post, cb);
         dtls_ = audio_ = offerApplied_ = false;
+        // The offerer is ICE-controlling: it holds the other side's relay candidates a moment.
+        relayHold_ = media::RelayHold(role_ == media::Role::offerer);
+        heldRelays_.clear();
+        relayTimer_.cancel();
         localSdp_.clear();
         remoteSdp_.clear();
         quality_ = {};  // a new transport counts packets from zero
@@ -137,16 +143,24 @@ void CallMedia::on_signal(const json::object& data) {
   auto* type = data.if_contains("type");
   if (!type || !type->is_string()) return;
   std::string_view t = type->get_string();
+  if (t != "candidate") spdlog::debug("MEDIA_SIGNAL_IN callId={} type={}", callId_, t);
   if (t == "restart") {
     if (role_ == media::Role::offerer) recover("the other side asked");
     return;
   }
-  if (t == "offer" && role_ == media::Role::answerer && transport_ && offerApplied_) {
-    // A new offer on a call that already negotiated: the offerer rebuilt its transport.
-    if (!recovering_) {
-      recovering_ = true;
-      env_.event(MediaEvent::reconnecting);
-    }
+  bool sameConnection = false;  // the o= session of the offer we answered
+  if (auto* sdp = data.if_contains("sdp");
+      t == "offer" && sdp && sdp->is_string() && !remoteSdp_.empty()) {
+    auto answered = media::session_id(remoteSdp_);
+    sameConnection =
+        !answered.empty() && answered == media::session_id(std::string(sdp->get_string()));
+  }
+  if (t == "offer" && role_ == media::Role::answerer && transport_ && offerApplied_ &&
+      !sameConnection) {
+    // A new offer from a new connection: the offerer rebuilt its transport. (An offer of the
+    // same connection — a browser's ICE restart — goes to the transport we have: webrtcbin
+    // takes a remote restart, and a rebuilt one would start DTLS the other side never left.)
+    reconnecting();
     transport_.reset();
     start_transport();
   }
@@ -155,8 +169,25 @@ void CallMedia::on_signal(const json::object& data) {
     return;
   }
   if (t == "offer") offerApplied_ = true;
+  if (auto* c = data.if_contains("candidate");
+      t == "candidate" && c && c->is_string() && !relayHold_.admit(c->get_string()))
+    return hold_relay(data);
   remember_sdp(data, remoteSdp_);
   transport_->on_remote(data);
+}
+
+void CallMedia::hold_relay(const json::object& data) {
+  heldRelays_.push_back(data);
+  if (heldRelays_.size() > 1) return;
+  relayTimer_.expires_after(media::kRelayHold);
+  relayTimer_.async_wait(
+      [this, gen = generation_, alive = std::weak_ptr<int>(alive_)](boost::system::error_code ec) {
+        if (ec || alive.expired() || closed_ || gen != generation_ || !transport_) return;
+        relayHold_.release();
+        auto held = std::move(heldRelays_);
+        heldRelays_.clear();
+        for (auto& d : held) transport_->on_remote(d);
+      });
 }
 
 void CallMedia::set_muted(bool muted) {
@@ -164,23 +195,38 @@ void CallMedia::set_muted(bool muted) {
   if (transport_) transport_->set_muted(muted);
 }
 
-void CallMedia::recover(const std::string& why) {
+void CallMedia::recover(const std::string& why, bool at_once) {
   if (closed_ || !released_) return;
   auto now = std::chrono::steady_clock::now();
-  if (now - lastRecovery_ < 4s) return;  // one attempt at a time
+  if (now - lastRecovery_ < 4s && !at_once) return;  // one attempt at a time
   lastRecovery_ = now;
   spdlog::info("MEDIA_RECOVER callId={} role={} why={}", callId_,
                role_ == media::Role::offerer ? "offerer" : "answerer", why);
-  if (!recovering_) {
-    recovering_ = true;
-    env_.event(MediaEvent::reconnecting);
-  }
+  reconnecting();
   if (role_ == media::Role::offerer) {
     transport_.reset();
     start_transport();
   } else {
     env_.signal(json::object{{"type", "restart"}});  // the caller re-offers
   }
+}
+
+void CallMedia::reconnecting() {
+  // Before media first came up there is nothing to reconnect: the call is still connecting,
+  // and the 25 s limit of release() applies.
+  if (recovering_ || !readySent_) return;
+  recovering_ = true;
+  env_.event(MediaEvent::reconnecting);
+  // Recovery goes on (a new transport, a restart asked of the other side) until this deadline;
+  // then the call ends: someone waiting in "Reconnecting…" forever is worse than a failed call.
+  lostTimer_.expires_after(std::chrono::seconds(cfg_.mediaRecoveryTimeoutS));
+  lostTimer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](boost::system::error_code ec) {
+    if (alive.expired() || ec || closed_ || !recovering_) return;
+    spdlog::warn("MEDIA_LOST callId={} seconds={}", callId_, cfg_.mediaRecoveryTimeoutS);
+    env_.failed(ErrorCode::network, "the media path was lost for " +
+                                        std::to_string(cfg_.mediaRecoveryTimeoutS) +
+                                        " s; the call has ended");
+  });
 }
 
 void CallMedia::on_event(TransportEvent e) {
@@ -222,8 +268,10 @@ void CallMedia::on_event(TransportEvent e) {
     spdlog::info("MEDIA_CONNECTED callId={}", callId_);
     env_.ready();
     env_.event(MediaEvent::connected);
+    if (transport_) transport_->poll_stats();  // the path now, not at the next poll
   } else if (recovering_) {
     recovering_ = false;
+    lostTimer_.cancel();
     spdlog::info("MEDIA_RECONNECTED callId={}", callId_);
     env_.event(MediaEvent::reconnected);
   }
@@ -244,6 +292,12 @@ void CallMedia::on_stats(const media::RtpStats& s) {
   spdlog::debug("CALL_QUALITY callId={} loss={:.1f} jitterMs={:.1f} level={}", callId_,
                 r.lossPercent, r.jitterMs, static_cast<int>(r.level));
   env_.quality(r);
+  if (s.path && s.path != path_) {
+    path_ = s.path;
+    spdlog::info("MEDIA_PATH callId={} local={} remote={} protocol={}", callId_, path_->local,
+                 path_->remote, path_->protocol);
+    if (env_.path) env_.path(*path_);
+  }
   if (transport_) transport_->adapt_to_loss(static_cast<int>(r.lossPercent));
   if (quality_.highLossPolls >= 2)
     recover("sustained loss");
@@ -261,6 +315,8 @@ void CallMedia::close() {
   statsTimer_.cancel();
   iceTimer_.cancel();
   giveUpTimer_.cancel();
+  lostTimer_.cancel();
+  relayTimer_.cancel();
   transport_.reset();
 }
 

@@ -15,6 +15,7 @@
 
 #include <dialtone/client.hpp>
 
+#include "media/relay_hold.hpp"
 #include "media/transport.hpp"
 
 namespace dialtone::sdk {
@@ -35,6 +36,7 @@ class CallMedia {
     std::function<void(ErrorCode, std::string)> failed;    // media cannot work: fail the call
     std::function<void(MediaEvent)> event;
     std::function<void(const QualityReport&)> quality;
+    std::function<void(const MediaPath&)> path;            // the selected candidate pair, on change
     std::function<void(const std::string&)> securityCode;  // once media is up, and on change
     // Current ICE servers, refreshed first when the TURN credentials are near expiry.
     std::function<void(std::function<void(std::vector<media::IceServer>)>)> iceServers;
@@ -53,7 +55,8 @@ class CallMedia {
   void on_signal(const boost::json::object& data);
   void set_muted(bool muted);
   // Builds a fresh transport (webrtcbin 1.22 ignores ice-restart offers it creates itself).
-  void recover(const std::string& why);
+  // `now`: at once, even within the pause between attempts (the network changed).
+  void recover(const std::string& why, bool now = false);
   void close();
 
  private:
@@ -61,7 +64,9 @@ class CallMedia {
   void on_event(media::TransportEvent e);
   void on_stats(const media::RtpStats& s);
   void arm_stats();
+  void reconnecting();  // the path is lost: tell the app once, and give it a deadline
   void send(boost::json::object data);
+  void hold_relay(const boost::json::object& data);  // media/relay_hold.hpp
   static void remember_sdp(const boost::json::object& data, std::string& into);
 
   boost::asio::io_context& ioc_;
@@ -78,8 +83,11 @@ class CallMedia {
   int generation_ = 0;
   std::string localSdp_, remoteSdp_;  // the offer/answer pair of the current transport
   std::string code_;                  // the security code shown
+  std::optional<MediaPath> path_;     // the path last reported
   QualityTracker quality_;
-  boost::asio::steady_timer statsTimer_, iceTimer_, giveUpTimer_;
+  media::RelayHold relayHold_{false};  // the other side's relay candidates, held a moment
+  std::vector<boost::json::object> heldRelays_;
+  boost::asio::steady_timer statsTimer_, iceTimer_, giveUpTimer_, lostTimer_, relayTimer_;
   std::chrono::steady_clock::time_point lastRecovery_{};
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with this object
 };

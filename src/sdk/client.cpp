@@ -22,8 +22,10 @@
 #include "media/reaper.hpp"
 #include "sdk/call_media.hpp"
 #include "sdk/http_fetch.hpp"
+#include "sdk/net_watch.hpp"
 #include "sdk/signaling.hpp"
 #include "sdk/snapshot.hpp"
+#include "sdk/turn_probe.hpp"
 
 namespace dialtone {
 
@@ -49,6 +51,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done);
   void set_output(const std::string& output);
   void network_changed();
+  void on_network_changed(const std::string& why);
   void set_token(std::string token) { sig_->set_token(std::move(token)); }
 
   // Read from any thread.
@@ -93,6 +96,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   bool iceFetching_ = false;
   std::vector<std::function<void(std::vector<media::IceServer>)>> iceWaiters_;
   asio::steady_timer iceRefresh_;
+  std::unique_ptr<sdk::NetworkWatch> watch_;  // on the SDK thread only
 
   mutable std::mutex mu_;  // guards the copies below, for the app's threads
   std::map<std::string, TimeMs> connectedAt_;
@@ -116,6 +120,9 @@ Client::Impl::Impl(ClientConfig cfg, Listener& l)
       throw std::invalid_argument("media.input: " + *bad);
     if (auto bad = media::check_output_spec(cfg_.media.output))
       throw std::invalid_argument("media.output: " + *bad);
+    if (cfg_.media.mediaRecoveryTimeoutS < 1 || cfg_.media.mediaRecoveryTimeoutS > 3600)
+      throw std::invalid_argument("media.mediaRecoveryTimeoutS: from 1 to 3600 seconds, not " +
+                                  std::to_string(cfg_.media.mediaRecoveryTimeoutS));
     media::ensure_gstreamer();  // also starts generating the DTLS certificate
   }
   sdk::Signaling::Handlers h;
@@ -129,7 +136,12 @@ Client::Impl::Impl(ClientConfig cfg, Listener& l)
 }
 
 void Client::Impl::start() {
-  post([this] { sig_->start(); });
+  post([this] {
+    sig_->start();
+    if (cfg_.watchNetwork)
+      watch_ = std::make_unique<sdk::NetworkWatch>(
+          ioc_, [this](const std::string& why) { on_network_changed(why); });
+  });
   thread_ = std::thread([this] { ioc_.run(); });
 }
 
@@ -146,6 +158,7 @@ void Client::Impl::shutdown() {
     for (auto& [id, out] : outputs_) out->close();
     outputs_.clear();
     iceRefresh_.cancel();
+    watch_.reset();
     sig_->stop();
     done.set_value();
   });
@@ -297,7 +310,17 @@ void Client::Impl::set_output(const std::string& output) {
 }
 
 void Client::Impl::network_changed() {
-  for (auto& [id, m] : media_) m->recover("network changed");
+  on_network_changed("the app says so");
+}
+
+// Another network: the WebSocket is likely bound to an address that is gone (connect again at
+// once rather than at the ping timeout), the TURN transport that works may differ (probe again
+// with the next credentials), and each call's media path is rebuilt on the new network.
+void Client::Impl::on_network_changed(const std::string& why) {
+  spdlog::info("NETWORK_CHANGED {} calls={}", why, media_.size());
+  iceExpires_ = {};
+  sig_->reconnect_now();
+  for (auto& [id, m] : media_) m->recover("network changed", true);
 }
 
 void Client::Impl::on_hello(const json::object& hello, TimeMs receivedAt) {
@@ -307,11 +330,17 @@ void Client::Impl::on_hello(const json::object& hello, TimeMs receivedAt) {
   };
   userId_ = str("userId");
   deviceId_ = str("deviceId");
+  // Without a configured device id the server assigned one: keep it for every reconnect, or
+  // the calls this device is in (their media, their presence) would belong to a device gone.
+  if (sig_->device().empty() && !deviceId_.empty()) sig_->set_device(deviceId_);
   {
     std::lock_guard lock(mu_);
     pubUser_ = userId_;
     pubDevice_ = deviceId_;
   }
+  // ICE servers ahead of the next call: the TURN probe (a UDP wait, a TCP connect where UDP is
+  // blocked) then costs the call nothing. After a network change they are fetched anew.
+  if (cfg_.media.enabled) ice_servers([](std::vector<media::IceServer>) {});
   // The server resends our active calls; a call that ended while we were away is not among
   // them, so ask for each one we still hold as active.
   for (auto& [id, c] : calls_)
@@ -407,6 +436,7 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
   };
   env.event = [this, id](MediaEvent e) { listener_.on_media(id, e); };
   env.quality = [this, id](const QualityReport& r) { listener_.on_quality(id, r); };
+  env.path = [this, id](const MediaPath& p) { listener_.on_media_path(id, p); };
   env.securityCode = [this, id](const std::string& code) { listener_.on_security_code(id, code); };
   env.iceServers = [this](auto done) { ice_servers(std::move(done)); };
   env.output = [this, id]() -> std::shared_ptr<media::AudioOut> {
@@ -495,6 +525,8 @@ asio::awaitable<void> Client::Impl::fetch_ice_servers() {
   } else {
     spdlog::warn("TURN_CREDENTIALS_UNAVAILABLE status={} {}", a.status, a.error);
   }
+  // One URL per TURN server, the best that works from this network (see turn_probe.hpp).
+  servers = co_await sdk::probe_turn_servers(std::move(servers));
   ice_ = servers;
   iceExpires_ = std::chrono::steady_clock::now() + ttl;
   iceFetching_ = false;

@@ -126,6 +126,13 @@ void Signaling::request(json::object op, std::function<void(Reply)> done) {
   pending_.emplace(id, std::move(p));
 }
 
+void Signaling::reconnect_now() {
+  if (stopped_) return;
+  reconnectNow_ = true;
+  if (conn_) conn_->tcp().close();  // the session ends; run() connects again at once
+  retryTimer_.cancel();             // or a backoff being waited ends
+}
+
 void Signaling::set_token(std::string token) {
   if (stopped_ || token.empty() || token == token_) return;
   token_ = std::move(token);
@@ -347,6 +354,12 @@ asio::awaitable<void> Signaling::run() {
     }
     if (h_.state) h_.state(ConnectionState::offline);
     if (expiredClose_) continue;  // back at once with a fresher token, within the server's grace
+    if (reconnectNow_) {
+      reconnectNow_ = false;
+      backoff = cfg_.reconnectMin;
+      failures = 0;
+      continue;
+    }
     if (wasOnline) {
       backoff = cfg_.reconnectMin;
       failures = 0;

@@ -70,6 +70,13 @@ class Signaling {
   // the protocol makes a repeated op answer with the current document and change nothing.
   void request(boost::json::object op, std::function<void(Reply)> done);
   bool online() const { return online_; }
+  // The device id for the next connections (the server's choice, kept after the first hello
+  // so that a reconnect is the same device: the calls it is in stay its calls).
+  void set_device(std::string id) { cfg_.deviceId = std::move(id); }
+  const std::string& device() const { return cfg_.deviceId; }
+  // The network changed: the connection is dropped (it may be bound to an address that is
+  // gone) and a new one made at once, without backoff.
+  void reconnect_now();
   // A new token: renews the open connection in band, or is used by the next one.
   void set_token(std::string token);
   // The token in use (for HTTP requests to the same servers).
@@ -109,8 +116,10 @@ class Signaling {
   bool online_ = false;
   bool stopped_ = false;
   std::string token_;
-  std::string refusal_;             // the last session's refused upgrade (401): the server's reason
-  bool expiredClose_ = false;       // the last session was closed for its token's expiry (4001)
+  std::string refusal_;  // the last session's refused upgrade (401): the server's reason
+  bool expiredClose_ = false;
+  bool reconnectNow_ =
+      false;  // reconnect_now(): the next attempt without waiting       // the last session was closed for its token's expiry (4001)
   bool askedAfterRefusal_ = false;  // the provider was asked once since the last refusal
   std::int64_t nextId_ = 1;
   std::map<std::int64_t, Pending> pending_;

@@ -14,6 +14,8 @@ typedef struct side {
   int online;
   int unauthorized;
   int media_connected;
+  int have_path;
+  char path[64]; /* "local remote protocol" */
   int error_unauthorized;
   dt_call_state last_state;
   int have_state;
@@ -53,6 +55,17 @@ static void on_media(void* user, const char* call_id, dt_media_event e) {
   (void)call_id;
   pthread_mutex_lock(&s->mu);
   if (e == DT_MEDIA_CONNECTED) s->media_connected = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void on_media_path(void* user, const char* call_id, const char* local, const char* remote,
+                          const char* protocol) {
+  side* s = user;
+  (void)call_id;
+  pthread_mutex_lock(&s->mu);
+  snprintf(s->path, sizeof s->path, "%s %s %s", local, remote, protocol);
+  s->have_path = 1;
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
 }
@@ -134,8 +147,8 @@ int dialtone_c_call(const char* server, const char* token_a, const char* token_b
   side a, b;
   side_init(&a);
   side_init(&b);
-  dt_callbacks cba = {&a, on_connection, on_call, on_media, NULL, NULL, NULL, NULL};
-  dt_callbacks cbb = {&b, on_connection, on_call, on_media, NULL, NULL, NULL, NULL};
+  dt_callbacks cba = {&a, on_connection, on_call, on_media, NULL, NULL, NULL, NULL, on_media_path};
+  dt_callbacks cbb = {&b, on_connection, on_call, on_media, NULL, NULL, NULL, NULL, NULL};
   dt_config cfg;
   dt_config_init(&cfg);
   cfg.server = server;
@@ -176,6 +189,11 @@ int dialtone_c_call(const char* server, const char* token_a, const char* token_b
   CHECK(wait_result(&accepted) == DT_OK, "accept failed");
   CHECK(wait_state(&a, DT_CONNECTED, 15), "alice never connected");
   CHECK(wait_flag(&a, &a.media_connected, 5), "alice's media never connected");
+  CHECK(wait_flag(&a, &a.have_path, 5), "alice was never told the media path");
+  pthread_mutex_lock(&a.mu);
+  int direct = strcmp(a.path, "host host udp") == 0;
+  pthread_mutex_unlock(&a.mu);
+  CHECK(direct, "the media path on loopback was not host-to-host over UDP");
   CHECK(dt_elapsed_ms(alice, created.call_id) >= 0, "no call timer after connected");
   dt_end(alice, created.call_id, NULL, NULL, NULL);
   CHECK(wait_state(&b, DT_ENDED, 10), "bob never saw the end");
@@ -225,8 +243,8 @@ int dialtone_c_tokens(const char* server, const char* refused, const char* good,
   side_init(&p.s);
   p.token = good;
   p.calls = 0;
-  dt_callbacks cba = {&a, on_connection, NULL, NULL, NULL, on_error, NULL, NULL};
-  dt_callbacks cbp = {&p.s, on_connection, NULL, NULL, NULL, NULL, NULL, provide};
+  dt_callbacks cba = {&a, on_connection, NULL, NULL, NULL, on_error, NULL, NULL, NULL};
+  dt_callbacks cbp = {&p.s, on_connection, NULL, NULL, NULL, NULL, NULL, provide, NULL};
   dt_config cfg;
   dt_config_init(&cfg);
   cfg.server = server;

@@ -114,3 +114,16 @@ TEST(AudioSpecs, InputsAndOutputs) {
 
 }  // namespace
 }  // namespace dialtone::media
+
+namespace dialtone::media {
+namespace {
+
+TEST(Sdp, SessionIdIsTheOriginLinesSecondField) {
+  EXPECT_EQ(session_id("v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"),
+            "4611731400430051336");
+  EXPECT_EQ(session_id("v=0\r\ns=-\r\nt=0 0\r\n"), "");
+  EXPECT_EQ(session_id("not sdp"), "");
+}
+
+}  // namespace
+}  // namespace dialtone::media

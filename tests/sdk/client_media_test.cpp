@@ -52,6 +52,9 @@ class ClientMedia : public TempDirTest {
       EXPECT_TRUE(connected->callerReady && connected->receiverReady);
       ASSERT_TRUE(ra.wait_media(MediaEvent::connected));
       ASSERT_TRUE(rb.wait_media(MediaEvent::connected));
+      // The path is reported as soon as media is up, not at the next statistics poll.
+      EXPECT_TRUE(ra.wait([&] { return !ra.paths.empty(); }, 1s));
+      EXPECT_TRUE(rb.wait([&] { return !rb.paths.empty(); }, 1s));
       if (during) during(alice, bob, id);
       std::this_thread::sleep_for(std::chrono::milliseconds(int(seconds * 1000)));
       auto ended = alice.end(id).get();
@@ -61,13 +64,31 @@ class ClientMedia : public TempDirTest {
       EXPECT_EQ(seen->reason.value_or(""), "ended_by_user");
       EXPECT_TRUE(ra.errors.empty()) << ra.errors.front().second;
       EXPECT_TRUE(rb.errors.empty()) << rb.errors.front().second;
+      pathA = ra.locked([&] { return ra.paths; });
+      pathB = rb.locked([&] { return rb.paths; });
     }
   }
+  std::vector<MediaPath> pathA, pathB;  // the paths each side reported in the last talk()
+
+  // Each recorded the other's tone.
+  void expect_tones_crossed() {
+    auto a = read_wav(dir + "/alice.wav"), b = read_wav(dir + "/bob.wav");
+    EXPECT_NEAR(dominant_frequency(a), 880, 10);  // alice hears bob
+    EXPECT_NEAR(dominant_frequency(b), 440, 10);
+  }
 };
+
+std::string text(const std::vector<MediaPath>& paths) {
+  std::string s;
+  for (auto& p : paths) s += p.local + " " + p.remote + " " + p.protocol + "; ";
+  return s;
+}
 
 TEST_F(ClientMedia, TonesCrossOnLoopback) {
   ServerProcess server;
   talk(server, false, 1.5);
+  EXPECT_EQ(text(pathA), "host host udp; ");
+  EXPECT_EQ(text(pathB), "host host udp; ");
   auto a = read_wav(dir + "/alice.wav"), b = read_wav(dir + "/bob.wav");
   EXPECT_GT(a.seconds(), 1.0);
   EXPECT_GT(b.seconds(), 1.0);
@@ -80,9 +101,10 @@ TEST_F(ClientMedia, TonesCrossThroughCoturnRelayOnly) {
   CoturnProcess turn(secret);
   ServerProcess server({"--turn-urls", turn.url(), "--turn-secret", secret});
   talk(server, true, 1.5);
-  auto a = read_wav(dir + "/alice.wav"), b = read_wav(dir + "/bob.wav");
-  EXPECT_NEAR(dominant_frequency(a), 880, 10);
-  EXPECT_NEAR(dominant_frequency(b), 440, 10);
+  // Each side's own candidate is its relay; the other side's is the other relay.
+  EXPECT_EQ(text(pathA), "relay relay udp; ");
+  EXPECT_EQ(text(pathB), "relay relay udp; ");
+  expect_tones_crossed();
   // The media went through the relay: both users allocated with dialtoned's credentials and
   // bound channels to their peer. (The clients are gone: their relays were released.)
   auto log = turn.log();
@@ -93,6 +115,19 @@ TEST_F(ClientMedia, TonesCrossThroughCoturnRelayOnly) {
     // At the end of the call the relay was released, not left to expire.
     EXPECT_NE(log.find(std::string(":") + user + ">, lifetime=0"), std::string::npos) << user;
   }
+}
+
+// TURN over TCP (UDP blocked somewhere on the way): the path says so.
+TEST_F(ClientMedia, TonesCrossThroughCoturnOverTcp) {
+  const std::string secret = "relay-test-secret";
+  CoturnProcess turn(secret);
+  std::string url = turn.url();
+  url.replace(url.find("transport=udp"), 13, "transport=tcp");
+  ServerProcess server({"--turn-urls", url, "--turn-secret", secret});
+  talk(server, true, 1.5);
+  EXPECT_EQ(text(pathA), "relay relay tcp; ");
+  EXPECT_EQ(text(pathB), "relay relay tcp; ");
+  expect_tones_crossed();
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ class Recovery : public ::testing::Test {
     c.deviceId = user + "-dev";
     c.media.input = input;
     c.media.output = output;
-    c.media.iceLocalAddresses = {"127.0.0.1"};
+    // No ICE addresses: the namespace has only loopback, which the SDK then uses by itself.
     c.media.statsIntervalMs = 1000;
     return c;
   }
@@ -131,6 +131,51 @@ TEST_F(Recovery, ACutPathComesBackAndTheCallSurvives) {
   Pcm tail = pcm;
   tail.samples.assign(pcm.samples.end() - second, pcm.samples.end());
   EXPECT_NEAR(dominant_frequency(tail), 440, 10);
+}
+
+// A path that never comes back: both clients try for media_recovery_timeout_s, then the call
+// ends `failed`/`network` — once, seen the same by both, each told why — and nothing goes on
+// trying afterwards.
+TEST_F(Recovery, APathThatNeverComesBackEndsTheCallOnce) {
+  ServerProcess server;
+  Recorder ra, rb;
+  auto ca = config(server, "alice", "tone:440", "none");
+  auto cb = config(server, "bob", "tone:880", "none");
+  ca.media.mediaRecoveryTimeoutS = cb.media.mediaRecoveryTimeoutS = 4;
+  Client alice(ca, ra), bob(cb, rb);
+  ASSERT_TRUE(ra.wait_online() && rb.wait_online());
+  auto id = alice.start_call("bob").get().value->callId;
+  ASSERT_TRUE(bob.accept(id).get().ok());
+  ASSERT_TRUE(ra.wait_media(MediaEvent::connected) && rb.wait_media(MediaEvent::connected));
+
+  udp_loss(100);
+  auto failedA = ra.wait_state(CallState::failed, 20s);
+  auto failedB = rb.wait_state(CallState::failed, 5s);
+  ASSERT_TRUE(failedA && failedB);
+  EXPECT_EQ(failedA->reason.value_or(""), "network");
+  EXPECT_EQ(failedB->reason.value_or(""), "network");
+  EXPECT_EQ(failedA->version, failedB->version);  // one transition, the same for both
+  // Whoever gave up first said so; the other learnt it from the call.
+  auto told = [](Recorder& r) {
+    return r.locked([&] {
+      return std::count_if(r.errors.begin(), r.errors.end(),
+                           [](auto& e) { return e.first == ErrorCode::network; });
+    });
+  };
+  EXPECT_GE(told(ra) + told(rb), 1);
+  EXPECT_LE(told(ra), 1);
+  EXPECT_LE(told(rb), 1);
+  udp_loss(0);
+  // Media is closed on both sides: no recovery afterwards, no second terminal state.
+  auto reconnects = [](Recorder& r) {
+    return r.locked(
+        [&] { return std::count(r.media.begin(), r.media.end(), MediaEvent::reconnecting); });
+  };
+  auto before = reconnects(ra) + reconnects(rb);
+  std::this_thread::sleep_for(3s);  // time for a stray retry to show, not a wait for an event
+  EXPECT_EQ(reconnects(ra) + reconnects(rb), before);
+  EXPECT_FALSE(ra.wait_state(CallState::ended, 10ms));
+  EXPECT_FALSE(rb.wait_state(CallState::ended, 10ms));
 }
 
 }  // namespace

@@ -40,6 +40,9 @@ class Recorder : public Listener {
   void on_error(const std::string&, ErrorCode code, const std::string& m) override {
     add([&] { errors.emplace_back(code, m); });
   }
+  void on_media_path(const std::string&, const MediaPath& p) override {
+    add([&] { paths.push_back(p); });
+  }
 
   // Waits until `pred` (called under the lock) holds; false on timeout.
   bool wait(const std::function<bool()>& pred, std::chrono::milliseconds t = 10s) {
@@ -77,6 +80,7 @@ class Recorder : public Listener {
   std::vector<MediaEvent> media;
   std::vector<QualityReport> quality;
   std::vector<std::pair<ErrorCode, std::string>> errors;
+  std::vector<MediaPath> paths;  // every path reported, in order
   std::vector<std::string> log;  // calls and media events, in the order they were delivered
   // Position of the first `entry` in the log, or -1.
   int position(const std::string& entry) {

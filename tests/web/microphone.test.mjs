@@ -21,6 +21,20 @@ after(async () => {
 // Ava (with a microphone) calls Nomi, whose browser is `browser`; Nomi presses Accept.
 async function answerWith(browser) {
   const b = await browser.page(server);
+  // Keeps the last ringing document the page received, to deliver it again late.
+  await b.evaluate(() => {
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.lastWs = this;
+        this.addEventListener('message', (ev) => {
+          const m = JSON.parse(ev.data);
+          if (m.type === 'call' && ['calling', 'ringing'].includes(m.call.state)) window.lastRinging = ev.data;
+        });
+      }
+    };
+  });
   await t.signIn(b, 'Nomi Crofone', 'nomi');
   const a = await allowed.page(server);
   await t.signIn(a, 'Ava', 'ava');
@@ -35,6 +49,12 @@ test('answering without a microphone ends the call for both, with the reason', a
   const [a, b] = await answerWith(denied);
   const msg = await b.textContent('.home .error');
   assert.match(msg, /Microphone access is blocked\. Allow the microphone for this site/);
+  // An update sent before the server saw the refusal, arriving after it: the call does not ring
+  // again, and the message stays (under load this once replaced the message with a bare home).
+  await b.evaluate(() => window.lastWs.onmessage({ data: window.lastRinging }));
+  await b.waitForTimeout(300);
+  assert.equal(await b.evaluate(() => document.body.dataset.screen), 'home');
+  assert.match(await b.textContent('.home .error'), /Microphone access is blocked/);
   await t.shot(b, 'microphone-denied');
   await t.toastSeen(a, /Nomi Crofone could not use their microphone/);
   await b.waitForSelector('#history li[data-direction="declined"]');

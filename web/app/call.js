@@ -13,6 +13,18 @@ const ENDED_MS = 2000;
 const RESTART_AFTER_MS = 2000;
 const RESTART_EVERY_MS = 5000;
 const STATS_EVERY_MS = 2000;
+// A media path lost this long ends the call (fail, reason network), as the C++ SDK's
+// mediaRecoveryTimeoutS; a page embedding the client may set window.dialtoneMediaRecoveryTimeoutS.
+const MEDIA_RECOVERY_TIMEOUT_S = 30;
+// A path with no audio packet for STALL_MS (checked every STALL_CHECK_MS) is restarted.
+const STALL_MS = 800;
+const STALL_CHECK_MS = 200;
+// Sustained loss above this (two samples in a row) restarts ICE, as the SDK rebuilds its path.
+const RESTART_ABOVE_LOSS = 20;
+function recoveryTimeoutMs() {
+  const s = Number(window.dialtoneMediaRecoveryTimeoutS);
+  return (Number.isFinite(s) && s >= 1 && s <= 3600 ? s : MEDIA_RECOVERY_TIMEOUT_S) * 1000;
+}
 
 function ownCalls() {
   try { return JSON.parse(sessionStorage.getItem(OWN_KEY)) || []; } catch (e) { return []; }
@@ -39,7 +51,8 @@ function outcomeForCaller(call, name) {
 function endedText(call) {
   if (call.state === 'failed') {
     return call.reason === 'media_timeout' ? 'Call failed: no audio path could be set up'
-      : call.reason === 'media_device' ? 'Call ended: a microphone failed' : 'Call failed';
+      : call.reason === 'media_device' ? 'Call ended: a microphone failed'
+        : call.reason === 'network' ? 'Call failed: the connection was lost' : 'Call failed';
   }
   if (call.reason === 'network') return 'Call ended: connection lost';
   return 'Call ended';
@@ -57,6 +70,8 @@ export class CallController extends EventTarget {
     this.ringtone = new Ringtone();
     this.outputId = localStorage.getItem('dialtone.output') || '';
     this.ice = null;          // {servers, until}
+    this.over = [];           // calls this tab is done with (the last few): a late update of
+                              // one never rings again
     sig.addEventListener('call', (e) => this.onCall(e.detail));
     sig.addEventListener('signal', (e) => this.onSignal(e.detail));
     sig.addEventListener('hello', () => this.resync());
@@ -193,7 +208,7 @@ export class CallController extends EventTarget {
   onCall(doc) {
     if (!doc || typeof doc.callId !== 'string') return;
     if (this.c && this.c.callId === doc.callId) { this.apply(doc); return; }
-    if (this.c || !ACTIVE.has(doc.state)) return;
+    if (this.c || !ACTIVE.has(doc.state) || this.over.includes(doc.callId)) return;
     const mine = ownCalls().includes(doc.callId);
     if (mine) {
       // This tab was the call's device before a reload: its media are gone, end it cleanly.
@@ -343,6 +358,36 @@ export class CallController extends EventTarget {
     for (const s of c.signals || []) c.peer.handle(s).catch((e) => this.mediaError(c, e));
     c.signals = [];
     c.statsTimer = setInterval(() => this.sampleQuality(c), STATS_EVERY_MS);
+    c.stallTimer = setInterval(() => this.watchStall(c), STALL_CHECK_MS);
+  }
+
+  // A path that went quiet (no audio packet for STALL_MS while ICE still says connected: an
+  // address that vanished, a route that changed) is restarted at once rather than after ICE's
+  // own timeouts. Silence is not quiet: Opus DTX still sends a packet every 400 ms, so it takes
+  // two DTX packets lost in a row to restart a path that was fine.
+  async watchStall(c) {
+    if (this.c !== c || !c.peer || !c.wasConnected || c.gaveUp) return;
+    let packets = 0;
+    (await c.peer.pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') packets += s.packetsReceived || 0;
+    });
+    const now = Date.now();
+    if (packets !== c.stallPackets) {
+      c.stallPackets = packets;
+      c.lastPacketAt = now;
+      // Audio flows again (ICE may never have left "connected"): no longer reconnecting.
+      const ice = c.peer.pc.iceConnectionState;
+      if (c.reconnecting && (ice === 'connected' || ice === 'completed')) this.onIce(c, ice);
+      return;
+    }
+    if (now - (c.lastPacketAt || now) < STALL_MS || now - (c.lastStallRestart || 0) < 4000) return;
+    c.lastStallRestart = now;
+    console.debug(`dialtone: no audio for ${now - c.lastPacketAt} ms; restarting ICE`);
+    // The address may be gone (the browser says nothing of it): the WebSocket on it would hold
+    // the restart's offer until its ping timeout. A new one carries it at once.
+    this.sig.reconnectNow();
+    this.reconnecting(c);
+    c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
   }
 
   // The security code of the connection now up (again after the other side rebuilt its
@@ -379,6 +424,8 @@ export class CallController extends EventTarget {
       c.wasConnected = true;
       clearTimeout(c.restartTimer);
       c.restartTimer = null;
+      clearTimeout(c.lostTimer);
+      c.lostTimer = null;
       if (c.reconnecting) { c.reconnecting = false; this.refresh(); }
       return;
     }
@@ -387,12 +434,46 @@ export class CallController extends EventTarget {
       if (this.c !== c || !c.peer) return;
       const s = c.peer.pc.iceConnectionState;
       if (s === 'connected' || s === 'completed') { c.restartTimer = null; return; }
-      c.reconnecting = true;
-      this.refresh();
+      this.reconnecting(c);
       c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
       c.restartTimer = setTimeout(again, RESTART_EVERY_MS);
     };
     c.restartTimer = setTimeout(again, state === 'failed' ? 0 : RESTART_AFTER_MS);
+  }
+
+  // "Reconnecting…" with a deadline: a path that stays lost ends the call rather than leaving
+  // both people waiting in front of "Reconnecting…".
+  reconnecting(c) {
+    if (!c.reconnecting) { c.reconnecting = true; this.refresh(); }
+    if (c.lostTimer) return;
+    c.lostTimer = setTimeout(() => {
+      if (this.c !== c || !c.reconnecting) return;
+      const seconds = Math.round(recoveryTimeoutMs() / 1000);
+      console.warn(`dialtone: the media path was lost for ${seconds} s; ending the call`);
+      c.gaveUp = true;
+      if (c.peer) { c.peer.close(); c.peer = null; }
+      clearTimeout(c.restartTimer);
+      this.refresh({ status: 'Connection lost', error: `The connection was lost for ${seconds} s. The call has ended.` });
+      // The server has the final word (the other side may have failed it already); when it
+      // cannot be reached, the call ends here and the other side's own deadline ends it there.
+      this.sig.request('fail', { callId: c.callId, reason: 'network' })
+        .then((d) => this.apply(d))
+        .catch(() => {
+          if (this.c === c) this.finish({ ...c.call, state: 'failed', reason: 'network' });
+        });
+    }, recoveryTimeoutMs());
+  }
+
+  // The network changed (window online, navigator.connection change): signaling connects again
+  // at once, and a call in progress restarts ICE on the new network without waiting for the
+  // old path to time out.
+  networkChanged(why) {
+    console.debug(`dialtone: network changed (${why})`);
+    this.sig.reconnectNow();
+    const c = this.c;
+    if (!c || !c.peer || !c.wasConnected || c.gaveUp) return;
+    this.reconnecting(c);
+    c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
   }
 
   async sampleQuality(c) {
@@ -401,6 +482,14 @@ export class CallController extends EventTarget {
     if (!q || this.c !== c) return;
     c.quality = q;
     this.refresh();
+    // Sustained loss: restart ICE (a better pair, or a new relay), at most every few seconds.
+    c.highLoss = q.lossPercent > RESTART_ABOVE_LOSS ? (c.highLoss || 0) + 1 : 0;
+    if (c.highLoss >= 2 && c.peer && Date.now() - (c.lastLossRestart || 0) > 4000) {
+      c.lastLossRestart = Date.now();
+      c.highLoss = 0;
+      console.debug(`dialtone: sustained loss (${q.lossPercent.toFixed(1)} %); restarting ICE`);
+      c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
+    }
   }
 
   // A signaling step that fails before media ever flowed fails the call; once it has flowed,
@@ -434,9 +523,12 @@ export class CallController extends EventTarget {
     const c = this.c;
     if (!c) return;
     this.c = null;
+    if (c.callId) this.over = [c.callId, ...this.over.slice(0, 15)];
     clearInterval(c.statsTimer);
+    clearInterval(c.stallTimer);
     clearInterval(c.waitingAudio);
     clearTimeout(c.restartTimer);
+    clearTimeout(c.lostTimer);
     if (c.peer) c.peer.close();
     media.stopStream(c.stream);
     media.stopRemote();

@@ -225,7 +225,12 @@ class App {
   }
 }
 
-new App().boot().catch((e) => {
+const app = new App();
+// A network change is noticed here, not at the WebSocket's ping timeout: back online, or the
+// connection type changed (Wi-Fi to mobile data).
+window.addEventListener('online', () => app.calls?.networkChanged('online'));
+navigator.connection?.addEventListener?.('change', () => app.calls?.networkChanged('connection change'));
+app.boot().catch((e) => {
   document.getElementById('screen').replaceChildren(h('p', { class: 'error', role: 'alert' },
     `Dialtone could not start: ${e.message}`));
 });

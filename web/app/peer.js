@@ -1,7 +1,8 @@
 // One call's WebRTC link, in the signaling shapes of protocol v1 (the browser's own JSON).
 // The caller offers; the receiver answers. Candidates that arrive before the description they
-// belong to are kept until it is set. An offer from a new transport on the other side (the C++
-// SDK rebuilds its transport to restart) replaces the RTCPeerConnection; an ICE restart reuses it.
+// belong to are kept until it is set. A new path is a new connection on both sides: the caller
+// replaces its RTCPeerConnection and offers, and an offer from a new transport on the other side
+// (the C++ SDK rebuilds its transport to restart) replaces the receiver's.
 
 // What identifies the other side's transport: its SDP session (the o= line's id stays the same
 // through renegotiations of one connection) and its DTLS fingerprint. webrtcbin shares one
@@ -98,11 +99,25 @@ export class Peer {
     this.send({ type: 'offer', sdp: pc.localDescription.sdp });
   }
 
-  // Ask for (receiver) or make (caller) an ICE restart.
+  // Ask for (receiver) or make (caller) a new path. The caller starts a fresh connection (new
+  // ICE agent, new DTLS) rather than an ICE restart of this one: after the address it used is
+  // gone, the C++ SDK's webrtcbin does not bring an ICE-restarted connection back (the field
+  // lab shows it), and a fresh one is what the SDK does itself. The other side sees a new
+  // session and starts over too (a browser here, a C++ transport there).
   async restart() {
     if (this.closed) return;
-    if (this.role === 'caller') await this.offer(true);
+    if (this.role === 'caller') await this.renew();
     else this.send({ type: 'restart' });
+  }
+
+  async renew() {
+    this.renewedAt = Date.now();
+    const old = this.pc;
+    this.pc = this.create();
+    old.close();
+    this.queued = [];
+    this.on.ice(this.pc.iceConnectionState);  // a path to set up again: 'new'
+    await this.offer(false);
   }
 
   async handle(data) {
@@ -139,7 +154,9 @@ export class Peer {
         else await this.add(data);
         return;
       case 'restart':
-        if (this.role === 'caller') await this.offer(true);
+        // Both sides notice a lost path at about the same time: a restart asked for while our
+        // own fresh connection is being set up would only replace it again.
+        if (this.role === 'caller' && !(Date.now() - (this.renewedAt || 0) < 3000)) await this.renew();
         return;
       default:
     }

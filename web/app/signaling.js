@@ -52,6 +52,21 @@ export class Signaling extends EventTarget {
     this.pending.clear();
   }
 
+  // The network changed (online again, another connection type): the WebSocket may be bound
+  // to an address that is gone. Connect again at once instead of at the ping timeout or after
+  // the backoff.
+  reconnectNow() {
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    this.attempt = 0;
+    const ws = this.ws;
+    this.ws = null;
+    this.online = false;
+    if (ws) { ws.onclose = null; ws.close(); }
+    this.emit('status', { online: false, attempt: 0 });
+    this.connect();
+  }
+
   connect() {
     if (this.closed) return;
     const q = new URLSearchParams({ access_token: this.token, deviceId: this.deviceId });
