@@ -169,6 +169,10 @@ json::object server_fields(const Call& c) {
   o["_ringingDeviceIds"] = std::move(devs);
   o["_acceptedAt"] = opt_time(c.acceptedAt);
   o["_terminatedBy"] = opt_str(c.terminatedBy);
+  json::array trail;
+  for (const Step& s : c.trail)
+    trail.push_back(json::array{state_name(s.state), s.at, s.by, s.device, s.event});
+  o["_trail"] = std::move(trail);
   return o;
 }
 }  // namespace
@@ -242,6 +246,18 @@ Call call_from_storage_json(const json::object& o) {
   c.ringingDevices = static_cast<int>(c.ringingDeviceIds.size());
   c.acceptedAt = opt_time(o, "_acceptedAt");
   c.terminatedBy = opt_text(o, "_terminatedBy");
+  if (auto* t = o.if_contains("_trail"); t && t->is_array()) {
+    for (auto& e : t->get_array()) {
+      const auto* a = e.if_array();
+      if (!a || a->size() != 5 || !(*a)[0].is_string() || !(*a)[1].is_int64()) continue;
+      auto st = parse_state((*a)[0].get_string());
+      if (!st) continue;
+      auto str = [&](std::size_t i) {
+        return (*a)[i].is_string() ? std::string((*a)[i].get_string()) : std::string();
+      };
+      c.trail.push_back(Step{*st, (*a)[1].get_int64(), str(2), str(3), str(4)});
+    }
+  }
   return c;
 }
 

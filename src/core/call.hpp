@@ -19,6 +19,16 @@ std::optional<CallState> parse_state(std::string_view s);
 // Before anyone answered: the receiver's devices are ringing.
 bool is_unanswered(CallState s);
 
+// One change of state, as the server applied it: when, the event, and who made it ("caller",
+// "receiver" or "server") on which device. A call's trail is the timeline's backbone.
+struct Step {
+  CallState state = CallState::calling;
+  TimeMs at = 0;
+  std::string by;      // caller | receiver | server
+  std::string device;  // the acting device (for presence_lost: the device that was lost)
+  std::string event;   // create, ringing, accept, ready, reject, end, fail, ring_timeout, …
+};
+
 // The call as the server keeps it: the public document (CallSnapshot, the one struct the SDK
 // reads too) plus fields that are persisted but never published.
 struct Call : CallSnapshot {
@@ -29,6 +39,7 @@ struct Call : CallSnapshot {
                                               // (their number is the public `ringingDevices`)
   std::optional<TimeMs> acceptedAt;           // start of the media timeout
   std::optional<std::string> terminatedBy;    // userId whose op made the call terminal
+  std::vector<Step> trail;                    // every change of state, oldest first
 
   bool is_participant(std::string_view userId) const {
     return userId == callerId || userId == receiverId;

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/errors.hpp"
+#include "core/timeline.hpp"
 
 namespace dialtone {
 
@@ -30,13 +31,15 @@ std::string_view op_name(Op op) {
       return "signal";
     case Op::auth:
       return "auth";
+    case Op::report:
+      return "report";
   }
   return "unknown";
 }
 
 std::optional<Op> parse_op(std::string_view name) {
   for (Op op : {Op::create, Op::ringing, Op::accept, Op::reject, Op::ready, Op::end, Op::fail,
-                Op::mute, Op::signal, Op::auth})
+                Op::mute, Op::signal, Op::auth, Op::report})
     if (op_name(op) == name) return op;
   return std::nullopt;
 }
@@ -61,9 +64,10 @@ Event op_event(Op op) {
       return Event::signal;
     case Op::create:
     case Op::auth:
+    case Op::report:
       break;
   }
-  throw Error(ErrorCode::internal, "create and auth have no event");
+  throw Error(ErrorCode::internal, "create, auth and report have no event");
 }
 
 bool valid_id(std::string_view s) {
@@ -160,6 +164,12 @@ void parse_fields(Request& r, const json::object& o) {
       r.data = *v;
       break;
     }
+    case Op::report: {
+      auto* v = o.if_contains("events");
+      if (!v) bad("missing field 'events'");
+      r.data = check_report_events(*v);
+      break;
+    }
     case Op::auth: {
       auto* v = o.if_contains("token");
       if (!v || !v->is_string() || v->get_string().empty())
@@ -208,6 +218,8 @@ Request parse_ws_request(std::string_view text) {
   auto op = parse_op(opv->get_string());
   if (!op) bad("unknown op '" + std::string(opv->get_string().subview(0, 32)) + "'");
   r.op = *op;
+  if (r.op == Op::report && text.size() > kMaxReportBytes)
+    throw Error(ErrorCode::payload_too_large, "a report is at most 8 KiB");
   if (r.op != Op::create && r.op != Op::auth) r.callId = required_id(o, "callId");
   parse_fields(r, o);
   return r;
@@ -220,6 +232,8 @@ Request parse_http_request(Op op, std::string_view callId, std::string_view body
     if (!valid_id(callId)) bad("not a valid call id");
     r.callId = std::string(callId);
   }
+  if (op == Op::report && body.size() > kMaxReportBytes)
+    throw Error(ErrorCode::payload_too_large, "a report is at most 8 KiB");
   json::value v = body.empty() ? json::value(json::object{}) : parse_json(body);
   if (!v.is_object()) bad("body must be a JSON object");
   parse_fields(r, v.get_object());

@@ -12,8 +12,9 @@
 
 namespace dialtone {
 
-// `auth` renews the session's token (WebSocket only); it is not a call op.
-enum class Op { create, ringing, accept, reject, ready, end, fail, mute, signal, auth };
+// `auth` renews the session's token (WebSocket only); it is not a call op. `report` adds a
+// client's media events to the call's timeline; it changes no state.
+enum class Op { create, ringing, accept, reject, ready, end, fail, mute, signal, auth, report };
 
 std::string_view op_name(Op op);
 std::optional<Op> parse_op(std::string_view name);
@@ -32,7 +33,8 @@ struct Request {
   std::string receiverId;             // create
   std::optional<std::string> reason;  // reject, end, fail
   bool muted = false;                 // mute
-  boost::json::value data;            // signal: RTCSessionDescriptionInit / RTCIceCandidateInit
+  boost::json::value data;            // signal: RTCSessionDescriptionInit / RTCIceCandidateInit;
+                                      // report: the checked events (check_report_events)
   std::string token;                  // auth: the new bearer token
 };
 

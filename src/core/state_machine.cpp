@@ -242,9 +242,32 @@ Transition on_presence_lost(const Call& c, Role r, TimeMs now) {
   return t;
 }
 
+Transition dispatch(const Call& c, const Intent& in, const Actor& a, TimeMs now);
+
+const char* role_name(Role r) {
+  return r == Role::caller ? "caller" : r == Role::receiver ? "receiver" : "server";
+}
+
 }  // namespace
 
 Transition apply(const Call& c, const Intent& in, const Actor& a, TimeMs now) {
+  Transition t = dispatch(c, in, a, now);
+  if (t.changed && t.call.state != c.state) {
+    // The trail: who moved the call, from which device. Presence loss is the server's doing,
+    // about the participant's device that went away.
+    std::string by = in.event == Event::ring_timeout || in.event == Event::media_timeout ||
+                             in.event == Event::presence_lost
+                         ? "server"
+                         : role_name(a.userId == c.callerId ? Role::caller : Role::receiver);
+    t.call.trail.push_back(
+        Step{t.call.state, now, std::move(by), a.deviceId, std::string(event_name(in.event))});
+  }
+  return t;
+}
+
+namespace {
+
+Transition dispatch(const Call& c, const Intent& in, const Actor& a, TimeMs now) {
   Role role;
   if (in.event == Event::ring_timeout || in.event == Event::media_timeout)
     role = Role::server;
@@ -283,6 +306,8 @@ Transition apply(const Call& c, const Intent& in, const Actor& a, TimeMs now) {
   }
   return refuse(c, ErrorCode::internal);
 }
+
+}  // namespace
 
 Transition record_push_results(const Call& c, std::int64_t sent, std::int64_t failed, TimeMs now) {
   if (is_terminal(c.state) || (sent == 0 && failed == 0)) return unchanged(c);
@@ -348,6 +373,7 @@ CreateDecision decide_create(const CreateInput& in) {
     c.state = CallState::calling;
     d.kind = CreateDecision::Kind::created;
   }
+  c.trail.push_back(Step{c.state, in.now, "caller", in.caller.deviceId, "create"});
   d.call = std::move(c);
   return d;
 }

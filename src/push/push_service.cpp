@@ -86,14 +86,15 @@ std::size_t PushService::send(std::shared_ptr<const Notice> notice,
           dropped_logged_at_ = now;
         }
         if (hooks_.outcome) hooks_.outcome(dev.platform, "dropped", {});
-        if (notice->kind == NoticeKind::incoming_call && hooks_.incoming_result)
-          hooks_.incoming_result(notice->callId, false);
+        settle(Delivery{notice, dev, {}, 0, false, now}, "dropped", "the push queue was full",
+               false);
         continue;
       }
       ++queued_;
       auto d = std::make_shared<Delivery>();
       d->notice = notice;
       d->device = dev;
+      d->queuedAt = now_ms();
       incoming_.push_back(std::move(d));
       wake = idle;
     }
@@ -248,10 +249,7 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
   switch (v.kind) {
     case Verdict::Kind::delivered:
       outcome("delivered");
-      spdlog::debug("PUSH_DELIVERED callId={} type={} provider={} device={} attempts={}", n.callId,
-                    notice_type(n.kind), platform_name(p), d->device.deviceId, d->attempts);
-      if (n.kind == NoticeKind::incoming_call && hooks_.incoming_result)
-        hooks_.incoming_result(n.callId, true);
+      settle(*d, "delivered", "");
       --queued_;
       return;
     case Verdict::Kind::dead_token:
@@ -259,8 +257,7 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
       spdlog::info("PUSH_DEAD_TOKEN callId={} provider={} user={} device={} detail=\"{}\"",
                    n.callId, platform_name(p), d->device.userId, d->device.deviceId, v.detail);
       if (hooks_.dead_token) hooks_.dead_token(d->device, d->token);
-      if (n.kind == NoticeKind::incoming_call && hooks_.incoming_result)
-        hooks_.incoming_result(n.callId, false);
+      settle(*d, "dead_token", v.detail);
       --queued_;
       return;
     case Verdict::Kind::reauth:
@@ -273,19 +270,20 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
     case Verdict::Kind::retry: {
       if (cancelled(*d)) {
         outcome("cancelled");
-        give_up(*d, "", "the call stopped ringing (" + v.detail + ")");
+        give_up(*d, "cancelled", "the call stopped ringing (" + v.detail + ")", true);
         return;
       }
       if (d->attempts >= opts_.maxAttempts) {
         outcome("failed");
-        give_up(*d, "", "gave up after " + std::to_string(d->attempts) + " attempts: " + v.detail);
+        give_up(*d, "failed",
+                "gave up after " + std::to_string(d->attempts) + " attempts: " + v.detail, true);
         return;
       }
       auto after = parse_retry_after(r.header("retry-after"), now);
       TimeMs due = now + (after ? *after : backoff_ms(d->attempts));
       if (due >= n.expiresAt) {
         outcome("expired");
-        give_up(*d, "", "the next attempt would be too late (" + v.detail + ")");
+        give_up(*d, "expired", "the next attempt would be too late (" + v.detail + ")", true);
         return;
       }
       outcome("retried");
@@ -298,11 +296,12 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
       break;
   }
   outcome("failed");
-  give_up(*d, "", v.detail);
+  give_up(*d, "failed", v.detail, true);
 }
 
-void PushService::give_up(Delivery& d, const std::string& outcome, const std::string& why) {
-  if (!outcome.empty() && hooks_.outcome) hooks_.outcome(d.device.platform, outcome, {});
+void PushService::give_up(Delivery& d, const std::string& outcome, const std::string& why,
+                          bool counted) {
+  if (!counted && hooks_.outcome) hooks_.outcome(d.device.platform, outcome, {});
   // A push dropped because its call stopped ringing is the normal course of things: not a
   // warning, and not a failure to count into the call (which no longer rings).
   bool ring_over = outcome == "cancelled" || why.rfind("the call stopped ringing", 0) == 0;
@@ -310,9 +309,25 @@ void PushService::give_up(Delivery& d, const std::string& outcome, const std::st
               "PUSH_FAILED callId={} type={} provider={} user={} device={} reason={}",
               d.notice->callId, notice_type(d.notice->kind), platform_name(d.device.platform),
               d.device.userId, d.device.deviceId, log_value(why));
-  if (!ring_over && d.notice->kind == NoticeKind::incoming_call && hooks_.incoming_result)
-    hooks_.incoming_result(d.notice->callId, false);
+  if (!ring_over) settle(d, outcome, why);
   --queued_;
+}
+
+void PushService::settle(const Delivery& d, const std::string& outcome, const std::string& detail,
+                         bool logLine) {
+  const Notice& n = *d.notice;
+  std::int64_t latency = std::max<std::int64_t>(0, now_ms() - d.queuedAt);
+  // One line per push, as the original spec's FCM_PUSH_SENT: no token, no payload.
+  if (logLine)
+    spdlog::info(
+        "PUSH_SENT callId={} type={} provider={} user={} device={} outcome={} attempts={} "
+        "latency_ms={}",
+        n.callId, notice_type(n.kind), platform_name(d.device.platform), d.device.userId,
+        d.device.deviceId, outcome, d.attempts, latency);
+  if (n.kind != NoticeKind::incoming_call || !hooks_.incoming_result) return;
+  PushResult r{n.callId, d.device.userId, d.device.deviceId, d.device.platform,
+               outcome,  detail,          latency,           d.attempts};
+  hooks_.incoming_result(r);
 }
 
 }  // namespace dialtone

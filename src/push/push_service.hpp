@@ -30,9 +30,21 @@ struct PushOptions {
   HttpClientOptions http;
 };
 
+// The final result of one incoming-call push to one device (for the call's delivery progress
+// and timeline). No token: only which device, through which provider, and what came of it.
+struct PushResult {
+  std::string callId, userId, deviceId;
+  Platform platform = Platform::fcm;
+  std::string outcome;         // delivered | dead_token | failed | expired | dropped
+  std::string detail;          // the provider's words when not delivered
+  std::int64_t latencyMs = 0;  // queued → final answer
+  int attempts = 0;
+  bool delivered() const { return outcome == "delivered"; }
+};
+
 struct PushHooks {
-  // The final result of one incoming-call push: delivered or not.
-  std::function<void(const std::string& callId, bool delivered)> incoming_result;
+  // The final result of one incoming-call push.
+  std::function<void(const PushResult&)> incoming_result;
   // `token` of `device` is gone for good (the device's token or its APNs regular token).
   std::function<void(const PushDevice& device, const std::string& token)> dead_token;
   // Every request's outcome (delivered, retried, dead_token, failed, expired, cancelled,
@@ -66,6 +78,7 @@ class PushService {
     std::string token;  // the device token the last attempt used
     int attempts = 0;
     bool reauthed = false;
+    TimeMs queuedAt = 0;
   };
   struct ProviderState {
     std::unique_ptr<PushProvider> provider;
@@ -81,7 +94,13 @@ class PushService {
   void dispatch(DeliveryPtr d, ProviderState& ps, TimeMs now);
   void finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
               std::chrono::microseconds elapsed);
-  void give_up(Delivery& d, const std::string& outcome, const std::string& why);
+  // `counted`: the outcome hook already heard of it.
+  void give_up(Delivery& d, const std::string& outcome, const std::string& why,
+               bool counted = false);
+  // The push's final line in the log (PUSH_SENT; not for drops, which are counted per second)
+  // and, for an incoming call, its result.
+  void settle(const Delivery& d, const std::string& outcome, const std::string& detail,
+              bool logLine = true);
   ProviderState* state_for(Platform p);
 
   PushOptions opts_;

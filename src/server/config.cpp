@@ -126,6 +126,8 @@ const StrKey kStrKeys[] = {
     {"zego_server_secret_file", &Config::zego_server_secret_file},
     {"zego_token_mode", &Config::zego_token_mode},
     {"directory", &Config::directory},
+    {"admin_token", &Config::admin_token},
+    {"admin_token_file", &Config::admin_token_file},
 };
 const BoolKey kBoolKeys[] = {
     {"dev_tokens_public", &Config::dev_tokens_public},
@@ -148,6 +150,8 @@ const char* const kNeverEmpty[] = {"jwt_hs256_secret",
                                    "turn_secret_file",
                                    "zego_server_secret",
                                    "zego_server_secret_file",
+                                   "admin_token",
+                                   "admin_token_file",
                                    "tls_cert_file",
                                    "tls_key_file",
                                    "fcm_service_account_file",
@@ -320,8 +324,8 @@ void apply_table(const toml::table& tbl, const std::string& path, Config& c) {
       throw ConfigError(key, "unknown key in " + (path.empty() ? "the config" : path) +
                                  (near.empty() ? "" : " (did you mean " + near + "?)"));
     }
-    if (!path.empty() &&
-        (key == "jwt_hs256_secret" || key == "turn_secret" || key == "zego_server_secret")) {
+    if (!path.empty() && (key == "jwt_hs256_secret" || key == "turn_secret" ||
+                          key == "zego_server_secret" || key == "admin_token")) {
       try {
         check_secret_permissions(path);
       } catch (const SecretFileError& e) {
@@ -533,6 +537,15 @@ std::vector<std::string> jwt_hs256_secrets(const Config& c) {
 
 std::string turn_secret(const Config& c) {
   return inline_or_file("turn_secret", c.turn_secret, "turn_secret_file", c.turn_secret_file);
+}
+
+std::string admin_token(const Config& c) {
+  std::string s =
+      inline_or_file("admin_token", c.admin_token, "admin_token_file", c.admin_token_file);
+  if (!s.empty() && s.size() < 32)
+    throw ConfigError(c.admin_token_file.empty() ? "admin_token" : "admin_token_file",
+                      "must be at least 32 characters (e.g. openssl rand -hex 32)");
+  return s;
 }
 
 std::string zego_secret(const Config& c) {

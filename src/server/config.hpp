@@ -112,6 +112,10 @@ struct Config {
   int push_timeout_s = 10;
   // ZEGOCLOUD tokens (POST /v1/zego-token): off unless an app id and server secret are set.
   std::int64_t zego_app_id = 0;
+  // Operators read any call's timeline and search calls with this bearer token (never a
+  // user's token; unset: no operator access). At least 32 characters.
+  std::string admin_token;
+  std::string admin_token_file;
   std::string zego_server_secret;
   std::string zego_server_secret_file;
   std::string zego_token_mode = "gcm";  // or "cbc" (the legacy form)
@@ -163,6 +167,7 @@ bool photo_host_pattern(std::string_view host);
 // time, for SIGHUP). Throw ConfigError naming the key.
 std::vector<std::string> jwt_hs256_secrets(const Config& c);  // empty: none configured
 std::string turn_secret(const Config& c);                     // empty: none
+std::string admin_token(const Config& c);                     // empty: none
 std::string zego_secret(const Config& c);                     // empty: none
 
 }  // namespace dialtone

@@ -223,6 +223,13 @@ Calls::Job api_job(ServerContext& ctx, const HttpRequest& req, const urls::url_v
       if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such call");
       return [u = who.userId, id = seg[2]](Tx& tx) { return queries::get_call(tx, u, id); };
     }
+    if (seg.size() == 4 && seg[3] == "timeline" && method == http::verb::get) {
+      if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such call");
+      SummaryLimits lim{ctx.config.ring_timeout_s * 1000, ctx.config.media_timeout_s * 1000,
+                        ctx.config.presence_grace_s * 1000};
+      return
+          [u = who.userId, id = seg[2], lim](Tx& tx) { return queries::timeline(tx, u, id, lim); };
+    }
     if (seg.size() == 4 && method == http::verb::post) {
       auto op = parse_op(seg[3]);
       if (!op || *op == Op::create)

@@ -112,7 +112,17 @@ void Hub::seed(const std::vector<Call>& active) {
 }
 
 bool Hub::deliver(const Call& call, const Message& msg) {
-  std::lock_guard lk(mu_);
+  std::optional<SignalCounts> counts;
+  {
+    std::lock_guard lk(mu_);
+    if (!deliver_locked(call, msg, counts)) return false;
+  }
+  if (counts && signals_listener_) signals_listener_(call, *counts);
+  return true;
+}
+
+bool Hub::deliver_locked(const Call& call, const Message& msg,
+                         std::optional<SignalCounts>& counts) {
   if (ended_.count(call.callId)) return false;  // a late copy of a call already over
   if (auto r = routes_.find(call.callId); r != routes_.end() && r->second->version >= call.version)
     return false;  // a newer (or the same) version already went out
@@ -136,6 +146,10 @@ bool Hub::deliver(const Call& call, const Message& msg) {
       endedOrder_.pop_front();
     }
     if (ended_.insert(call.callId).second) endedOrder_.emplace_back(now, call.callId);
+    if (auto it = signal_counts_.find(call.callId); it != signal_counts_.end()) {
+      counts = it->second;
+      signal_counts_.erase(it);
+    }
   }
   for (const auto* u : {&call.callerId, &call.receiverId})
     if (auto it = sessions_.find(*u); it != sessions_.end())
@@ -182,6 +196,18 @@ std::size_t Hub::relay_signal(const Call& call, const std::string& fromUser,
   o["from"] = fromUser;
   o["data"] = data;
   Message msg = std::make_shared<const std::string>(json::serialize(o));
+  if (const auto* d = data.if_object()) {
+    if (const auto* t = d->if_contains("type"); t && t->is_string()) {
+      for (std::size_t i = 0; i < kSignalTypes.size(); ++i) {
+        if (t->get_string() != kSignalTypes[i]) continue;
+        std::lock_guard lk(mu_);
+        if (routes_.count(call.callId)) {
+          auto& c = signal_counts_[call.callId];
+          (fromCaller ? c.caller : c.receiver)[i]++;
+        }
+      }
+    }
+  }
   std::size_t n = deliver_signal(toUser, toDevice, msg);
   // The device may be on another node (or on both, for a moment, while it fails over).
   if (peers_) peers_->signal(toUser, toDevice, msg);

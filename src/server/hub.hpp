@@ -8,6 +8,8 @@
 // arriving from several nodes in any order never move a call backwards.
 #pragma once
 
+#include <array>
+
 #include <boost/json/value.hpp>
 
 #include <deque>
@@ -63,6 +65,17 @@ class Hub final : public Presence {
       std::function<void(const std::string&, const std::string&, bool, std::int64_t)>;
   void set_presence_listener(PresenceListener l) { presence_ = std::move(l); }
 
+  // Signals relayed from this node for one call, by the sending side and the data's type.
+  struct SignalCounts {
+    std::array<std::int64_t, 4> caller{}, receiver{};  // offer, answer, candidate, restart
+  };
+  static constexpr std::array<const char*, 4> kSignalTypes = {"offer", "answer", "candidate",
+                                                              "restart"};
+  // Called (without the lock) once a call this node relayed signals for has ended, with the
+  // counts; set before any session joins.
+  using SignalsListener = std::function<void(const Call&, const SignalCounts&)>;
+  void set_signals_listener(SignalsListener l) { signals_listener_ = std::move(l); }
+
   // Registers a session and queues `hello` plus the user's active call on it, atomically with
   // respect to publish(): no snapshot can be missed or arrive out of order.
   void join(const std::shared_ptr<SessionSink>& s, Message hello);
@@ -103,6 +116,7 @@ class Hub final : public Presence {
   // Queues `msg` for both participants; false (nothing done) if the hub already has a newer
   // version of the call. Takes the lock.
   bool deliver(const Call& call, const Message& msg);
+  bool deliver_locked(const Call& call, const Message& msg, std::optional<SignalCounts>& counts);
   bool device_here_locked(const std::string& userId, const std::string& deviceId) const;
   std::size_t deliver_signal(const std::string& toUser, const std::string& toDevice,
                              const Message& msg);
@@ -118,6 +132,8 @@ class Hub final : public Presence {
   static constexpr std::int64_t kEndedForMs = 120'000;
   static constexpr std::size_t kEndedMax = 200'000;
   PresenceListener presence_;
+  SignalsListener signals_listener_;
+  std::unordered_map<std::string, SignalCounts> signal_counts_;  // under mu_, active calls
   Peers* peers_ = nullptr;
 };
 

@@ -130,6 +130,8 @@ int run_server(const Config& config) {
       if (!is_unanswered(c.state) && c.ringDeadline > now_ms())
         push.service->cancel_incoming(c.callId, c.ringDeadline);
     });
+  hub.set_signals_listener(
+      [&calls](const Call& call, const Hub::SignalCounts& n) { calls.on_signals(call, n); });
   hub.set_presence_listener(
       [&calls](const std::string& user, const std::string& device, bool online, TimeMs when) {
         calls.on_presence(user, device, online, when);

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <limits>
 
 namespace dialtone {
 
@@ -149,17 +150,56 @@ std::vector<Call> MemoryStore::active_calls() {
 }
 
 std::vector<Call> MemoryStore::history(std::string_view userId, TimeMs before, std::size_t limit) {
-  std::vector<std::pair<TimeMs, const std::string*>> mine;
+  return search_calls(userId, std::numeric_limits<TimeMs>::min(), before, limit);
+}
+
+std::vector<Call> MemoryStore::search_calls(std::string_view userId, TimeMs from, TimeMs to,
+                                            std::size_t limit) {
+  std::vector<std::pair<TimeMs, const std::string*>> found;
   for (auto& [id, c] : data_->calls)
-    if ((c.callerId == userId || c.receiverId == userId) && c.created < before)
-      mine.emplace_back(c.created, &c.doc);
-  std::sort(mine.begin(), mine.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    if ((userId.empty() || c.callerId == userId || c.receiverId == userId) && c.created >= from &&
+        c.created < to)
+      found.emplace_back(c.created, &c.doc);
+  std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first > b.first; });
   std::vector<Call> out;
-  for (auto& [at, doc] : mine) {
+  for (auto& [at, doc] : found) {
     if (out.size() == limit) break;
     out.push_back(parse(*doc));
   }
   return out;
+}
+
+std::size_t MemoryStore::delete_calls_before(TimeMs before, std::size_t limit) {
+  std::size_t n = 0;
+  for (auto it = data_->calls.begin(); it != data_->calls.end() && n < limit;) {
+    bool active = std::any_of(data_->active.begin(), data_->active.end(),
+                              [&](auto& kv) { return kv.second == it->first; });
+    if (it->second.created < before && !active) {
+      data_->events.erase(it->first);
+      it = data_->calls.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+
+std::size_t MemoryStore::append_events(std::string_view callId,
+                                       const std::vector<TimelineEvent>& events, std::size_t max) {
+  auto& mine = data_->events[std::string(callId)];
+  std::size_t n = 0;
+  for (const auto& e : events) {
+    if (mine.size() >= max) break;
+    mine.push_back(e);
+    ++n;
+  }
+  return n;
+}
+
+std::vector<TimelineEvent> MemoryStore::events_of(std::string_view callId) {
+  auto it = data_->events.find(std::string(callId));
+  return it == data_->events.end() ? std::vector<TimelineEvent>{} : it->second;
 }
 
 void MemoryStore::put_device(const PushDevice& d) {

@@ -29,6 +29,7 @@ class MemoryStore final : public Store {
     std::map<std::string, StoredCall> calls;
     std::map<std::string, std::string> active;                          // user → call
     std::map<std::pair<std::string, std::string>, PushDevice> devices;  // (user, device)
+    std::map<std::string, std::vector<TimelineEvent>> events;           // call → events
   };
 
   // `data` outlives the store when shared: a new store on it is what a restarted server sees.
@@ -60,6 +61,12 @@ class MemoryStore final : public Store {
   std::optional<TimeMs> next_deadline() override;
   std::vector<Call> active_calls() override;
   std::vector<Call> history(std::string_view userId, TimeMs before, std::size_t limit) override;
+  std::vector<Call> search_calls(std::string_view userId, TimeMs from, TimeMs to,
+                                 std::size_t limit) override;
+  std::size_t delete_calls_before(TimeMs before, std::size_t limit) override;
+  std::size_t append_events(std::string_view callId, const std::vector<TimelineEvent>& events,
+                            std::size_t max) override;
+  std::vector<TimelineEvent> events_of(std::string_view callId) override;
 
   void put_device(const PushDevice& d) override;
   bool delete_device(std::string_view userId, std::string_view deviceId) override;

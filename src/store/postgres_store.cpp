@@ -231,6 +231,79 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  std::vector<Call> search_calls(std::string_view userId, TimeMs from, TimeMs to,
+                                 std::size_t limit) override {
+    Params p;
+    p.add(userId)
+        .add(std::int64_t{from})
+        .add(std::int64_t{to})
+        .add(static_cast<std::int64_t>(limit));
+    Result r = userId.empty() ? run("SELECT doc FROM calls WHERE $1 = '' AND created_ms >= $2 AND "
+                                    "created_ms < $3 ORDER BY created_ms DESC LIMIT $4",
+                                    p)
+                              : run("SELECT doc, created_ms FROM calls WHERE caller_id = $1 AND "
+                                    "created_ms >= $2 AND created_ms < $3 "
+                                    "UNION ALL "
+                                    "SELECT doc, created_ms FROM calls WHERE receiver_id = $1 AND "
+                                    "caller_id <> $1 AND created_ms >= $2 AND created_ms < $3 "
+                                    "ORDER BY created_ms DESC LIMIT $4",
+                                    p);
+    std::vector<Call> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(parse_doc(r, i));
+    return out;
+  }
+
+  std::size_t delete_calls_before(TimeMs before, std::size_t limit) override {
+    Result r = run(
+        "SELECT call_id FROM calls WHERE created_ms < $1 AND call_id NOT IN "
+        "(SELECT call_id FROM active_calls) ORDER BY created_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
+        Params().add(std::int64_t{before}).add(static_cast<std::int64_t>(limit)));
+    int n = PQntuples(r.get());
+    for (int i = 0; i < n; ++i) {
+      std::string id = text(r, i, 0);
+      run("DELETE FROM call_events WHERE call_id = $1", Params().add(id));
+      run("DELETE FROM calls WHERE call_id = $1", Params().add(id));
+    }
+    return static_cast<std::size_t>(n);
+  }
+
+  std::size_t append_events(std::string_view callId, const std::vector<TimelineEvent>& events,
+                            std::size_t max) override {
+    Result c = run("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM call_events WHERE call_id = $1",
+                   Params().add(callId));
+    auto have = static_cast<std::size_t>(std::stoll(text(c, 0, 0)));
+    std::int64_t seq = std::stoll(text(c, 0, 1));
+    std::size_t n = 0;
+    for (const auto& e : events) {
+      if (have + n >= max) break;
+      run("INSERT INTO call_events (call_id, seq, at_ms, side, device, type, data) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          Params()
+              .add(callId)
+              .add(++seq)
+              .add(std::int64_t{e.at})
+              .add(e.side)
+              .add(e.device)
+              .add(e.type)
+              .add(event_data_string(e)));
+      ++n;
+    }
+    return n;
+  }
+
+  std::vector<TimelineEvent> events_of(std::string_view callId) override {
+    Result r = run(
+        "SELECT at_ms, side, device, type, data FROM call_events WHERE call_id = $1 ORDER BY seq",
+        Params().add(callId));
+    std::vector<TimelineEvent> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      json::value d = json::parse(text(r, i, 4));
+      out.push_back(TimelineEvent{std::stoll(text(r, i, 0)), text(r, i, 1), text(r, i, 2),
+                                  text(r, i, 3), d.is_object() ? d.get_object() : json::object{}});
+    }
+    return out;
+  }
+
   void put_device(const PushDevice& d) override {
     std::string platform(platform_name(d.platform));
     run("DELETE FROM devices WHERE platform = $1 AND token = $2 "

@@ -57,6 +57,22 @@ INSERT INTO contacts (user_id, contact_id)
   SELECT caller_id, receiver_id FROM calls WHERE caller_id <> receiver_id
   UNION SELECT receiver_id, caller_id FROM calls WHERE caller_id <> receiver_id;
 )sql",
+    // A call's timeline besides its trail (which the call record holds): what the clients
+    // reported about their media, push attempts, relayed-signal counts. Bounded per call by the
+    // writer; deleted with the call. Operators search calls by time.
+    R"sql(
+CREATE TABLE call_events (
+  call_id TEXT NOT NULL,
+  seq     INTEGER NOT NULL,
+  at_ms   BIGINT NOT NULL,
+  side    TEXT NOT NULL,
+  device  TEXT NOT NULL,
+  type    TEXT NOT NULL,
+  data    TEXT NOT NULL,
+  PRIMARY KEY (call_id, seq)
+);
+CREATE INDEX calls_by_created ON calls (created_ms);
+)sql",
 };
 
 }  // namespace dialtone::schema

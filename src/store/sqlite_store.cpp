@@ -83,6 +83,11 @@ class Stmt {
   sqlite3_stmt* st_ = nullptr;
 };
 
+json::object event_data(std::string_view text) {
+  json::value v = json::parse(text);
+  return v.is_object() ? v.get_object() : json::object{};
+}
+
 Call parse_doc(std::string_view text) {
   json::value v = json::parse(text);
   return call_from_storage_json(v.as_object());
@@ -383,6 +388,74 @@ class SqliteStore final : public Store {
                   .bind(3, static_cast<std::int64_t>(limit));
     std::vector<Call> out;
     while (s.step()) out.push_back(parse_doc(s.text(0)));
+    return out;
+  }
+
+  std::vector<Call> search_calls(std::string_view userId, TimeMs from, TimeMs to,
+                                 std::size_t limit) override {
+    auto& s = userId.empty()
+                  ? stmt(
+                        "SELECT doc FROM calls WHERE created_ms >= ?2 AND created_ms < ?3 "
+                        "ORDER BY created_ms DESC LIMIT ?4")
+                  : stmt(
+                        "SELECT doc, created_ms FROM calls WHERE caller_id = ?1 AND "
+                        "created_ms >= ?2 AND created_ms < ?3 "
+                        "UNION ALL "
+                        "SELECT doc, created_ms FROM calls WHERE receiver_id = ?1 AND "
+                        "caller_id <> ?1 AND created_ms >= ?2 AND created_ms < ?3 "
+                        "ORDER BY created_ms DESC LIMIT ?4");
+    s.reset().bind(1, userId).bind(2, std::int64_t{from}).bind(3, std::int64_t{to});
+    s.bind(4, static_cast<std::int64_t>(limit));
+    std::vector<Call> out;
+    while (s.step()) out.push_back(parse_doc(s.text(0)));
+    return out;
+  }
+
+  std::size_t delete_calls_before(TimeMs before, std::size_t limit) override {
+    auto& pick = stmt(
+        "SELECT call_id FROM calls WHERE created_ms < ?1 AND call_id NOT IN "
+        "(SELECT call_id FROM active_calls) ORDER BY created_ms LIMIT ?2");
+    pick.reset().bind(1, std::int64_t{before}).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<std::string> ids;
+    while (pick.step()) ids.emplace_back(pick.text(0));
+    for (const auto& id : ids) {
+      stmt("DELETE FROM call_events WHERE call_id = ?1").reset().bind(1, id).run();
+      stmt("DELETE FROM calls WHERE call_id = ?1").reset().bind(1, id).run();
+    }
+    return ids.size();
+  }
+
+  std::size_t append_events(std::string_view callId, const std::vector<TimelineEvent>& events,
+                            std::size_t max) override {
+    auto& count =
+        stmt("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM call_events WHERE call_id = ?1");
+    count.reset().bind(1, callId);
+    count.step();
+    auto have = static_cast<std::size_t>(count.int64(0));
+    std::int64_t seq = count.int64(1);
+    count.reset();
+    std::size_t n = 0;
+    auto& ins = stmt(
+        "INSERT INTO call_events (call_id, seq, at_ms, side, device, type, data) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    for (const auto& e : events) {
+      if (have + n >= max) break;
+      ins.reset().bind(1, callId).bind(2, ++seq).bind(3, std::int64_t{e.at}).bind(4, e.side);
+      ins.bind(5, e.device).bind(6, e.type).bind(7, event_data_string(e)).run();
+      ++n;
+    }
+    return n;
+  }
+
+  std::vector<TimelineEvent> events_of(std::string_view callId) override {
+    auto& s = stmt(
+        "SELECT at_ms, side, device, type, data FROM call_events WHERE call_id = ?1 ORDER BY seq");
+    s.reset().bind(1, callId);
+    std::vector<TimelineEvent> out;
+    while (s.step()) {
+      out.push_back(TimelineEvent{s.int64(0), std::string(s.text(1)), std::string(s.text(2)),
+                                  std::string(s.text(3)), event_data(s.text(4))});
+    }
     return out;
   }
 

@@ -16,6 +16,7 @@
 #include "core/call.hpp"
 #include "core/device.hpp"
 #include "core/state_machine.hpp"
+#include "core/timeline.hpp"
 
 namespace dialtone {
 
@@ -73,6 +74,20 @@ class Store {
   virtual std::vector<Call> active_calls() = 0;
   // The user's calls with timestamp < before, newest first.
   virtual std::vector<Call> history(std::string_view userId, TimeMs before, std::size_t limit) = 0;
+
+  // Operators: calls created in [from, to), of `userId` when it is not empty, newest first.
+  virtual std::vector<Call> search_calls(std::string_view userId, TimeMs from, TimeMs to,
+                                         std::size_t limit) = 0;
+  // Deletes up to `limit` calls that ended and were created before `before`, with their
+  // timelines; returns how many went.
+  virtual std::size_t delete_calls_before(TimeMs before, std::size_t limit) = 0;
+
+  // The timeline's events of a call (its trail is in the call record), in the order stored.
+  // append_events stores them in order while the call has fewer than `max`; returns how many
+  // were stored (the rest are dropped: the timeline is bounded).
+  virtual std::size_t append_events(std::string_view callId,
+                                    const std::vector<TimelineEvent>& events, std::size_t max) = 0;
+  virtual std::vector<TimelineEvent> events_of(std::string_view callId) = 0;
 
   // Push targets. put_device replaces the user's registration of that device, removes the same
   // token registered for any other device or user (the app was signed into another account),

@@ -1,6 +1,7 @@
 #include "util/crypto.hpp"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
@@ -72,6 +73,11 @@ std::string sha256(std::string_view data) {
   if (EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr) != 1)
     fail("SHA-256 failed");
   return std::string(reinterpret_cast<char*>(out), len);
+}
+
+bool same_secret(std::string_view a, std::string_view b) {
+  std::string ha = sha256(a), hb = sha256(b);
+  return CRYPTO_memcmp(ha.data(), hb.data(), ha.size()) == 0;
 }
 
 PKey private_key_from_pem(std::string_view pem) {

@@ -17,6 +17,8 @@ PKey adopt_pkey(EVP_PKEY* raw);
 
 std::string hmac_sha256(std::string_view key, std::string_view data);
 std::string sha256(std::string_view data);
+// Whether two secrets are equal, in time that does not depend on where they differ.
+bool same_secret(std::string_view a, std::string_view b);
 
 // PEM (PKCS#8 private key, or SubjectPublicKeyInfo public key); nullptr when it does not parse.
 PKey private_key_from_pem(std::string_view pem);

@@ -2,6 +2,8 @@
 // in-memory one that unit tests of the call service run on).
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -187,6 +189,68 @@ TEST_P(StoreConformance, HistoryNewestFirstWithBefore) {
   auto page = store_->history("alice", 4000, 1);  // before is exclusive
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].callId, "c2");
+}
+
+TEST_P(StoreConformance, OperatorsSearchCallsByUserAndTime) {
+  tx([&](Store& s) {
+    insert(s, make("c1", "alice", "bob", 1000), std::nullopt);
+    insert(s, make("c2", "bob", "alice", 2000), std::nullopt);
+    insert(s, make("c3", "carol", "dave", 3000), std::nullopt);
+    insert(s, make("c4", "alice", "carol", 4000), std::nullopt);
+  });
+  auto ids = [](const std::vector<Call>& v) {
+    std::string s;
+    for (auto& c : v) s += c.callId + " ";
+    return s;
+  };
+  EXPECT_EQ(ids(store_->search_calls("", 0, 10'000, 10)), "c4 c3 c2 c1 ");
+  EXPECT_EQ(ids(store_->search_calls("", 2000, 4000, 10)), "c3 c2 ");  // [from, to)
+  EXPECT_EQ(ids(store_->search_calls("alice", 0, 10'000, 10)), "c4 c2 c1 ");
+  EXPECT_EQ(ids(store_->search_calls("carol", 3500, 10'000, 10)), "c4 ");
+  EXPECT_EQ(ids(store_->search_calls("alice", 0, 10'000, 2)), "c4 c2 ");
+  EXPECT_EQ(ids(store_->search_calls("nobody", 0, 10'000, 10)), "");
+}
+
+TEST_P(StoreConformance, TimelineEventsAreBoundedAndGoWithTheCall) {
+  auto event = [](TimeMs at, std::string type, std::string_view data) {
+    return TimelineEvent{at, "caller", "dev-a", std::move(type),
+                         boost::json::parse(data).as_object()};
+  };
+  tx([&](Store& s) {
+    insert(s, make("c1", "alice", "bob", 1000), std::nullopt);
+    insert(s, make("c2", "alice", "bob", 5000), 50'000);
+    s.claim_active("alice", "c2");
+    EXPECT_EQ(s.append_events("c1",
+                              {event(1100, "media_connected",
+                                     R"({"local":"relay","remote":"srflx","protocol":"tcp"})"),
+                               event(1200, "quality", R"({"lossPercent":1.5,"jitterMs":4})")},
+                              3),
+              2u);
+    // Past the bound the rest is dropped, in order.
+    EXPECT_EQ(
+        s.append_events(
+            "c1",
+            {event(1300, "first_audio_sent", "{}"), event(1400, "first_audio_received", "{}")}, 3),
+        1u);
+    EXPECT_EQ(s.append_events("c2", {event(5100, "first_audio_sent", "{}")}, 3), 1u);
+  });
+  store_ = GetParam().open(dir_.string());
+  auto e = store_->events_of("c1");
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e[0].type, "media_connected");
+  EXPECT_EQ(e[0].data.at("protocol").as_string(), "tcp");
+  EXPECT_EQ(e[0].side, "caller");
+  EXPECT_EQ(e[0].device, "dev-a");
+  EXPECT_EQ(e[1].at, 1200);
+  EXPECT_DOUBLE_EQ(e[1].data.at("lossPercent").as_double(), 1.5);
+  EXPECT_EQ(e[2].type, "first_audio_sent");
+  EXPECT_TRUE(store_->events_of("none").empty());
+  // History goes with its timeline; an active call stays, whatever its age.
+  tx([&](Store& s) { EXPECT_EQ(s.delete_calls_before(10'000, 10), 1u); });
+  EXPECT_FALSE(store_->get_call("c1"));
+  EXPECT_TRUE(store_->events_of("c1").empty());
+  EXPECT_TRUE(store_->get_call("c2"));
+  EXPECT_EQ(store_->events_of("c2").size(), 1u);
 }
 
 TEST_P(StoreConformance, ActiveCallsAfterReopen) {

@@ -1,5 +1,7 @@
 #include "server/calls/call_service.hpp"
 
+#include "core/timeline.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -177,6 +179,7 @@ std::shared_ptr<const std::string> CallService::insert(Tx& tx, const Call& c,
 OpResult CallService::op(Tx& tx, const Principal& who, const std::string& deviceId,
                          const Request& req) {
   if (req.op == Op::create) return create(tx, who, deviceId, req);
+  if (req.op == Op::report) return report(tx, who, deviceId, req);
   auto call = load_call(tx, req.callId);
   if (!call || !call->is_participant(who.userId))
     return OpResult::fail(ErrorCode::not_found, "no such call");
@@ -190,6 +193,32 @@ OpResult CallService::op(Tx& tx, const Principal& who, const std::string& device
   if (req.op == Op::signal) staged_.add(SignalSent{t.call, who.userId, req.data});
   r.call = t.call;
   return r;
+}
+
+OpResult CallService::report(Tx& tx, const Principal& who, const std::string& deviceId,
+                             const Request& req) {
+  auto call = load_call(tx, req.callId);
+  if (!call || !call->is_participant(who.userId))
+    return OpResult::fail(ErrorCode::not_found, "no such call");
+  if (!is_active(call->state) && tx.now - call->lastUpdated > kReportWindowAfterEndMs)
+    return OpResult::fail(ErrorCode::invalid_transition,
+                          "the call ended over 10 minutes ago; its timeline is closed");
+  std::string side = call->is_caller(who.userId) ? "caller" : "receiver";
+  auto events = report_events(req.data.as_array(), side, deviceId, tx.now);
+  // Quality samples at most every kMinQualitySpacingMs, further apart as the call goes on.
+  TimeMs start = call->acceptedAt.value_or(call->timestamp);
+  if (last_sample_.size() > 50'000) last_sample_.clear();
+  std::erase_if(events, [&](const TimelineEvent& e) {
+    if (e.type != "quality") return false;
+    TimeMs spacing = std::max(kMinQualitySpacingMs, (e.at - start) / kQualitySamplesTarget);
+    auto [it, fresh] = last_sample_.try_emplace(call->callId + "\n" + side, e.at);
+    if (fresh) return false;
+    if (e.at - it->second < spacing) return true;
+    it->second = e.at;
+    return false;
+  });
+  tx.store.append_events(call->callId, events, kMaxTimelineEvents);
+  return OpResult{};
 }
 
 OpResult CallService::create(Tx& tx, const Principal& who, const std::string& deviceId,
@@ -252,11 +281,17 @@ OpResult CallService::create(Tx& tx, const Principal& who, const std::string& de
 }
 
 void CallService::push_results(Tx& tx, const std::string& callId, std::int64_t sent,
-                               std::int64_t failed) {
+                               std::int64_t failed, const std::vector<TimelineEvent>& events) {
   auto call = load_call(tx, callId);
   if (!call) return;
+  tx.store.append_events(callId, events, kMaxTimelineEvents);
   Transition t = record_push_results(*call, sent, failed, tx.now);
   persist(tx, t, call->state);
+}
+
+void CallService::append_server_events(Tx& tx, const std::string& callId,
+                                       const std::vector<TimelineEvent>& events) {
+  if (load_call(tx, callId)) tx.store.append_events(callId, events, kMaxTimelineEvents);
 }
 
 // ---- deadlines and presence ---------------------------------------------------------------

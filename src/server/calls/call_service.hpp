@@ -21,6 +21,7 @@
 
 #include "auth/jwt.hpp"
 #include "core/request.hpp"
+#include "core/timeline.hpp"
 #include "server/calls/committer.hpp"
 #include "server/calls/op_result.hpp"
 #include "server/calls/outbox.hpp"
@@ -55,7 +56,11 @@ class CallService final : public BatchOwner {
   // A participant's op (or a create) on `deviceId`.
   OpResult op(Tx& tx, const Principal& who, const std::string& deviceId, const Request& req);
   // Push results for a call's incoming-call notifications, counted into its `delivery`.
-  void push_results(Tx& tx, const std::string& callId, std::int64_t sent, std::int64_t failed);
+  void push_results(Tx& tx, const std::string& callId, std::int64_t sent, std::int64_t failed,
+                    const std::vector<TimelineEvent>& events);
+  // The server's own timeline events (push attempts, relayed-signal counts) for a stored call.
+  void append_server_events(Tx& tx, const std::string& callId,
+                            const std::vector<TimelineEvent>& events);
   // A device's first session opened (online) or its last one closed, here or on another node.
   void device_presence(Tx& tx, const std::string& userId, const std::string& deviceId, bool online,
                        TimeMs when);
@@ -75,6 +80,8 @@ class CallService final : public BatchOwner {
     bool operator>(const Check& o) const { return at > o.at; }
   };
 
+  // A participant's media events for the call's timeline (see core/timeline.hpp).
+  OpResult report(Tx& tx, const Principal& who, const std::string& deviceId, const Request& req);
   OpResult create(Tx& tx, const Principal& who, const std::string& deviceId, const Request& req);
   void fire_deadlines(Tx& tx);
   void fire_presence(Tx& tx);
@@ -112,6 +119,8 @@ class CallService final : public BatchOwner {
   // batch). Saves a read and a JSON parse per op; cleared whenever anything rolls back, and a
   // version conflict in the store (another writer) clears it and retries the job.
   std::unordered_map<std::string, Call> cache_;
+  // "call\nside" → the time of the side's last stored quality sample (thinning; bounded).
+  std::unordered_map<std::string, TimeMs> last_sample_;
 };
 
 }  // namespace dialtone

@@ -1,8 +1,13 @@
 #include "server/calls/calls.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/json/object.hpp>
+
+#include <string_view>
 
 namespace dialtone {
+
+namespace json = boost::json;
 
 Calls::Calls(Store& store, Hub& hub, Metrics& metrics, CallOptions opts)
     : store_(store),
@@ -88,24 +93,53 @@ std::optional<OpResult> Calls::signal_now(const Principal& who, const std::strin
   return r;
 }
 
-void Calls::on_push_result(const std::string& callId, bool delivered) {
+void Calls::on_push_result(const PushResult& r) {
+  TimelineEvent e{now_ms(), "server", r.deviceId, "push",
+                  json::object{{"provider", platform_name(r.platform)},
+                               {"outcome", r.outcome},
+                               {"latencyMs", r.latencyMs},
+                               {"attempts", r.attempts}}};
+  if (!r.detail.empty()) e.data["detail"] = r.detail.substr(0, 200);
   {
     std::lock_guard lk(push_results_mu_);
-    auto [it, fresh] = push_results_.try_emplace(callId, 0, 0);
-    (delivered ? it->second.first : it->second.second)++;
+    auto [it, fresh] = push_results_.try_emplace(r.callId);
+    (r.delivered() ? it->second.delivered : it->second.failed)++;
+    if (it->second.events.size() < kMaxTimelineEvents) it->second.events.push_back(std::move(e));
     if (!fresh) return;  // a job for this call is queued and will take this one too
   }
   run(
-      [this, callId](Tx& tx) {
-        std::pair<std::int64_t, std::int64_t> counts;
+      [this, callId = r.callId](Tx& tx) {
+        PushResults got;
         {
           std::lock_guard lk(push_results_mu_);
           auto it = push_results_.find(callId);
           if (it == push_results_.end()) return OpResult{};
-          counts = it->second;
+          got = std::move(it->second);
           push_results_.erase(it);
         }
-        service_.push_results(tx, callId, counts.first, counts.second);
+        service_.push_results(tx, callId, got.delivered, got.failed, got.events);
+        return OpResult{};
+      },
+      nullptr);
+}
+
+void Calls::on_signals(const Call& call, const Hub::SignalCounts& counts) {
+  std::vector<TimelineEvent> events;
+  TimeMs now = now_ms();
+  for (const auto* side : {"caller", "receiver"}) {
+    const auto& n = side == std::string_view("caller") ? counts.caller : counts.receiver;
+    json::object data{{"from", side}};
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      data[Hub::kSignalTypes[i]] = n[i];
+      total += n[i];
+    }
+    if (total > 0) events.push_back(TimelineEvent{now, "server", "", "signals", std::move(data)});
+  }
+  if (events.empty()) return;
+  run(
+      [this, callId = call.callId, events = std::move(events)](Tx& tx) {
+        service_.append_server_events(tx, callId, events);
         return OpResult{};
       },
       nullptr);

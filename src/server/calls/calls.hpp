@@ -22,6 +22,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/timeline.hpp"
+#include "push/push_service.hpp"
 #include "server/calls/call_service.hpp"
 #include "server/calls/committer.hpp"
 #include "server/calls/hub_outbox.hpp"
@@ -75,8 +77,10 @@ class Calls {
   const Presence& presence() const { return hub_; }
 
   // From the push service: one incoming-call push finished. Results are counted into the call's
-  // `delivery` by one job per call however many arrive meanwhile.
-  void on_push_result(const std::string& callId, bool delivered);
+  // `delivery`, and each goes on its timeline, by one job per call however many arrive meanwhile.
+  void on_push_result(const PushResult& r);
+  // From the hub: a call this node relayed signals for ended; its counts go on the timeline.
+  void on_signals(const Call& call, const Hub::SignalCounts& counts);
   // From the push service: the device's `token` is dead.
   void forget_push_token(const PushDevice& d, const std::string& token);
   // From the hub: a device's first session opened, or its last one closed.
@@ -108,7 +112,11 @@ class Calls {
   Committer committer_;
 
   std::mutex push_results_mu_;
-  std::unordered_map<std::string, std::pair<std::int64_t, std::int64_t>> push_results_;
+  struct PushResults {
+    std::int64_t delivered = 0, failed = 0;
+    std::vector<TimelineEvent> events;
+  };
+  std::unordered_map<std::string, PushResults> push_results_;
   std::mutex profiles_mu_;
   std::unordered_map<std::string, std::pair<std::string, std::string>> known_profiles_;
 };

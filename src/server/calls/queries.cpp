@@ -53,6 +53,28 @@ OpResult history(Tx& tx, const std::string& userId, TimeMs before, std::size_t l
   return with_body(json::object{{"calls", std::move(calls)}});
 }
 
+OpResult timeline(Tx& tx, const std::string& userId, const std::string& callId,
+                  const SummaryLimits& limits) {
+  auto call = tx.store.get_call(callId);
+  if (!call || (!userId.empty() && !call->is_participant(userId)))
+    return OpResult::fail(ErrorCode::not_found, "no such call");
+  auto events = tx.store.events_of(callId);
+  return with_body(json::object{{"call", to_public_json(*call)},
+                                {"timeline", timeline_json(*call, events)},
+                                {"summary", summarize(*call, events, limits)}});
+}
+
+OpResult search_calls(Tx& tx, const std::string& userId, TimeMs from, TimeMs to, std::size_t limit,
+                      const SummaryLimits& limits) {
+  json::array calls;
+  for (const auto& c : tx.store.search_calls(userId, from, to, limit)) {
+    json::object o = to_public_json(c);
+    o["summary"] = summarize(c, tx.store.events_of(c.callId), limits);
+    calls.push_back(std::move(o));
+  }
+  return with_body(json::object{{"calls", std::move(calls)}});
+}
+
 OpResult users(Tx& tx, const Presence& presence, const std::string& viewer,
                const std::optional<std::string>& userId, Directory policy) {
   if (userId) {

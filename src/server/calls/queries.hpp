@@ -8,6 +8,7 @@
 
 #include "auth/jwt.hpp"
 #include "core/device.hpp"
+#include "core/timeline.hpp"
 #include "server/calls/committer.hpp"
 #include "server/calls/op_result.hpp"
 #include "server/calls/presence.hpp"
@@ -19,6 +20,14 @@ namespace dialtone::queries {
 OpResult get_call(Tx& tx, const std::string& userId, const std::string& callId);
 // The user's calls before `before`, newest first, each with its direction for the user.
 OpResult history(Tx& tx, const std::string& userId, TimeMs before, std::size_t limit);
+// A call's details: its document, timeline and summary ({"call","timeline","summary"}). For a
+// participant (`userId`), or for an operator (`userId` empty).
+OpResult timeline(Tx& tx, const std::string& userId, const std::string& callId,
+                  const SummaryLimits& limits);
+// Operators: calls created in [from, to), of `userId` when not empty, newest first, each with
+// its summary.
+OpResult search_calls(Tx& tx, const std::string& userId, TimeMs from, TimeMs to, std::size_t limit,
+                      const SummaryLimits& limits);
 
 // Reads of other people, as the directory policy lets `viewer` see them: a profile, online and
 // busy only of someone `viewer` may see (else not_found, as for an unknown user); the list of
