@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   (void)dialtone::try_extract_id(text);
   for (auto op :
-       {dialtone::Op::create, dialtone::Op::end, dialtone::Op::mute, dialtone::Op::fail}) {
+       {dialtone::Op::create, dialtone::Op::end, dialtone::Op::mute, dialtone::Op::fail,
+        dialtone::Op::report}) {
     try {
       (void)dialtone::parse_http_request(op, "call-id", text);
     } catch (const dialtone::Error&) {

@@ -60,7 +60,7 @@ const Type kTypes[] = {
     {"recovery_ended",
      {{"outcome", true, 0, 0, {"recovered", "gave_up"}}, {"durationMs", true, 0, 86'400'000}}},
     {"device_changed",
-     {{"device", true, 0, 0, {"microphone", "output"}},
+     {{"kind", true, 0, 0, {"microphone", "output"}},
       {"change", true, 0, 0, {"changed", "lost", "failed"}}}},
     {"quality",
      {{"lossPercent", true, 0, 100},
@@ -146,19 +146,10 @@ std::string str(const json::object& o, std::string_view k) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-std::optional<TimeMs> step_at(const Call& c, std::string_view event) {
-  for (const Step& s : c.trail)
-    if (s.event == event) return s.at;
-  return std::nullopt;
-}
 std::optional<TimeMs> state_at(const Call& c, CallState st) {
   for (const Step& s : c.trail)
     if (s.state == st) return s.at;
   return std::nullopt;
-}
-
-json::value opt_ms(std::optional<TimeMs> v) {
-  return v ? json::value(*v) : json::value(nullptr);
 }
 
 std::string seconds(TimeMs ms) {

@@ -81,6 +81,7 @@ const IntKey kIntKeys[] = {
     {"token_expiring_lead_s", &Config::token_expiring_lead_s, 1, 86400},
     {"dev_token_lifetime_s", &Config::dev_token_lifetime_s, 5, 365 * 86400},
     {"limit_calls_per_min", &Config::limit_calls_per_min, 0, 100000},
+    {"limit_reports_per_min", &Config::limit_reports_per_min, 0, 100000},
     {"limit_requests_per_s", &Config::limit_requests_per_s, 0, 1000000},
     {"limit_messages_per_s", &Config::limit_messages_per_s, 0, 1000000},
     {"limit_sessions_per_user", &Config::limit_sessions_per_user, 0, 100000},

@@ -75,6 +75,7 @@ struct Config {
 
   // Abuse limits (0: off). Per node: behind a load balancer each node counts its own.
   int limit_calls_per_min = 10;        // call attempts (create) per caller
+  int limit_reports_per_min = 30;      // `report` ops per user's device
   int limit_requests_per_s = 20;       // HTTP requests per user (per address before sign-in)
   int limit_messages_per_s = 50;       // WebSocket messages per session
   int limit_sessions_per_user = 10;    // WebSockets open at once per user

@@ -5,6 +5,7 @@
 #include <boost/url.hpp>
 
 #include "core/request.hpp"
+#include "server/admin_api.hpp"
 #include "server/turn_credentials.hpp"
 #include "server/web_assets.hpp"
 #include "server/zego_token.hpp"
@@ -86,6 +87,15 @@ void limit_requests(ServerContext& ctx, const std::string& key) {
 }
 
 }  // namespace
+
+void limit_reports(ServerContext& ctx, const std::string& userId, const std::string& deviceId) {
+  if (TimeMs wait = ctx.limits.reports.take(userId + "\n" + deviceId, now_ms())) {
+    ctx.metrics.count_limited("reports");
+    throw Error(ErrorCode::rate_limited,
+                "too many reports; send events together, at most one report every few seconds",
+                retry_seconds(wait));
+  }
+}
 
 void limit_call_attempts(ServerContext& ctx, const std::string& caller) {
   if (TimeMs wait = ctx.limits.calls.take(caller, now_ms())) {
@@ -237,6 +247,7 @@ Calls::Job api_job(ServerContext& ctx, const HttpRequest& req, const urls::url_v
       if (*op == Op::signal || *op == Op::auth)
         throw Error(ErrorCode::bad_request, std::string(op_name(*op)) + " is WebSocket only");
       Request r = parse_http_request(*op, seg[2], req.body());
+      if (*op == Op::report) limit_reports(ctx, who.userId, device_of(req));
       return ctx.calls.op(who, device_of(req), std::move(r));
     }
   } else if (seg[1] == "devices") {
@@ -458,6 +469,12 @@ asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& 
                          {"vapidPublicKey", ctx.push.vapid->public_key_b64url()},
                          {"servers", json::value_from(ctx.config.public_urls)},
                          {"directory", directory_name(ctx.config.directory_policy())}});
+      if (seg[1] == "admin") {
+        Calls::Job job = admin_job(ctx, req, peer, url, seg);
+        if (!job) co_return error_response(req, ErrorCode::not_found, "no such endpoint");
+        OpResult r = co_await ctx.calls.async_run(std::move(job), asio::use_awaitable);
+        co_return result_response(req, r);
+      }
       co_return co_await api(ctx, req, peer, url, seg);
     }
     std::string connect = connect_sources(ctx), img = image_sources(ctx);

@@ -32,6 +32,8 @@ boost::asio::awaitable<HttpResponse> handle_http(ServerContext& ctx, const HttpR
 HttpResponse error_response(const HttpRequest& req, ErrorCode code, std::string_view message,
                             const std::optional<Call>& call = std::nullopt,
                             int retryAfterSeconds = 0);
+// Throws rate_limited when the device has used up its reports (limit_reports_per_min).
+void limit_reports(ServerContext& ctx, const std::string& userId, const std::string& deviceId);
 // Throws rate_limited when `caller` has used up its call attempts (limit_calls_per_min).
 void limit_call_attempts(ServerContext& ctx, const std::string& caller);
 // The bearer token of a request: the Authorization header, else — on the WebSocket upgrade

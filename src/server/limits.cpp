@@ -74,6 +74,7 @@ int OpenCounter::open(const std::string& address) const {
 
 Limits::Limits(const Config& c)
     : calls(c.limit_calls_per_min / 60.0, c.limit_calls_per_min),
+      reports(c.limit_reports_per_min / 60.0, c.limit_reports_per_min),
       requests(c.limit_requests_per_s, 2.0 * c.limit_requests_per_s),
       authFailures(c.limit_auth_failures_per_min / 60.0, c.limit_auth_failures_per_min),
       sessionOpens(c.limit_session_opens_per_min / 60.0, c.limit_session_opens_per_min),

@@ -80,6 +80,7 @@ class OpenSlot {
 struct Limits {
   explicit Limits(const Config& c);
   KeyedLimiter calls;         // call attempts per caller: limit_calls_per_min, burst the same
+  KeyedLimiter reports;       // report ops per user's device: limit_reports_per_min, burst the same
   KeyedLimiter requests;      // HTTP requests per user or address: limit_requests_per_s, burst 2×
   KeyedLimiter authFailures;  // per address: limit_auth_failures_per_min, burst the same
   KeyedLimiter sessionOpens;  // per user: limit_session_opens_per_min, burst the same

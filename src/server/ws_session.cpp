@@ -153,6 +153,7 @@ void WsSession<Stream>::handle(std::string_view text) {
   try {
     req = parse_ws_request(text);
     if (req.op == Op::create) limit_call_attempts(ctx_, who_.userId);
+    if (req.op == Op::report) limit_reports(ctx_, who_.userId, device_);
   } catch (const Error& e) {
     OpResult r = OpResult::fail(e.code(), e.what());
     r.retryAfterSeconds = e.retry_after_seconds();

@@ -37,7 +37,7 @@ TEST(Report, TakesEachKnownEventWithItsOwnFieldsOnly) {
     {"type":"quality","lossPercent":1.5,"jitterMs":12,"rttMs":80,"bitrateKbps":32,"audioLevel":0.2},
     {"type":"recovery_started","cause":"network_change"},
     {"type":"recovery_ended","outcome":"recovered","durationMs":350},
-    {"type":"device_changed","device":"output","change":"changed"}])"));
+    {"type":"device_changed","kind":"output","change":"changed"}])"));
   ASSERT_EQ(a.size(), 6u);
   auto ev = report_events(a, "caller", "dev-a", T0);
   EXPECT_EQ(ev[1].type, "first_audio_received");

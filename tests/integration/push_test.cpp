@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "support/fake_push.hpp"
@@ -53,6 +54,17 @@ class PushTest : public ::testing::Test {
                                     {"subscription", subscription}})
                   .status,
               200);
+  }
+
+  // The push attempts on the call's timeline, as its caller sees them.
+  std::vector<json::object> push_events(const std::string& callId) {
+    auto r = http(port(), "GET", "/v1/calls/" + callId + "/timeline", "", alice);
+    EXPECT_EQ(r.status, 200) << r.raw;
+    std::vector<json::object> out;
+    if (r.status != 200) return out;
+    for (const auto& e : r.body.at("timeline").as_array())
+      if (e.at("type") == "push") out.push_back(e.as_object());
+    return out;
   }
 
   // Waits until `count` events match `pred`; returns them.
@@ -123,6 +135,31 @@ TEST_F(PushTest, IncomingCallReachesThreeDevicesOnThreePlatforms) {
   ASSERT_EQ(web.size(), 1u);
   json::object doc = await_delivery(caller, id, 3, 0);
   EXPECT_EQ(doc.at("delivery").at("pushTargets"), 3);
+  // Each push is on the call's timeline (device, provider, outcome, latency) and in the log,
+  // without its token.
+  auto t = push_events(id);
+  ASSERT_EQ(t.size(), 3u);
+  std::set<std::string> seen;
+  for (const auto& e : t) {
+    EXPECT_EQ(e.at("outcome"), "delivered");
+    EXPECT_EQ(e.at("side"), "server");
+    EXPECT_GE(e.at("latencyMs").as_int64(), 0);
+    seen.insert(std::string(e.at("provider").as_string()) + "/" +
+                std::string(e.at("device").as_string()));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"fcm/android-1", "apns/iphone-1", "webpush/browser-1"}));
+  std::string pushLog = server->log();
+  std::size_t sent = 0;
+  for (auto at = pushLog.find("PUSH_SENT callId=" + id); at != std::string::npos;
+       at = pushLog.find("PUSH_SENT callId=" + id, at + 1)) {
+    ++sent;
+    std::string line = pushLog.substr(at, pushLog.find('\n', at) - at);
+    EXPECT_NE(line.find("type=incoming_call"), std::string::npos) << line;
+    EXPECT_NE(line.find("outcome=delivered"), std::string::npos) << line;
+  }
+  EXPECT_EQ(sent, 3u) << pushLog;
+  EXPECT_EQ(pushLog.find(kFcmToken), std::string::npos);
+  EXPECT_EQ(pushLog.find(kVoipToken), std::string::npos);
   auto deadline = parse_iso_for_test(std::string(doc.at("ringDeadline").as_string()));
   ASSERT_TRUE(deadline);
   auto deadline_s =
@@ -332,6 +369,9 @@ TEST_F(PushTest, DeadTokensAreForgotten) {
   WsClient caller(port(), alice, "alice-laptop");
   std::string id = create_call(caller);
   await_delivery(caller, id, 0, 3);
+  for (const auto& e : push_events(id)) EXPECT_EQ(e.at("outcome"), "dead_token");
+  auto summary = http(port(), "GET", "/v1/calls/" + id + "/timeline", "", alice).body.at("summary");
+  EXPECT_EQ(summary.at("pushes").at("failed"), 3) << json::serialize(summary);
   // The store no longer has them (the engine applies deletions in order, so poll briefly).
   auto until = Clock::now() + 5s;
   json::value devices;
