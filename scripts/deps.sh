@@ -28,6 +28,8 @@ test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 nftables pyt
            postgresql nats-server
            # deploy/haproxy.cfg, exercised in front of real nodes
            haproxy
+           # promtool: deploy/prometheus's rules checked against a live /metrics
+           prometheus
            # the field lab (tests/web/lab.mjs): coturn's TLS certificate from a throwaway CA
            openssl)
 # Node and npm from Debian unless a node is already there (a NodeSource node ships its own npm

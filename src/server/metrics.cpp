@@ -4,10 +4,15 @@
 
 namespace dialtone {
 
+Histogram::Histogram(Bounds bounds) {
+  for (double b : bounds)
+    if (n_ < kMaxBounds) bounds_[n_++] = b;
+}
+
 void Histogram::observe_us(std::int64_t us) {
   double s = static_cast<double>(us) / 1e6;
   size_t i = 0;
-  while (i < kBounds.size() && s > kBounds[i]) ++i;
+  while (i < n_ && s > bounds_[i]) ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   sum_us_.fetch_add(static_cast<std::uint64_t>(us < 0 ? 0 : us), std::memory_order_relaxed);
@@ -23,12 +28,12 @@ void Histogram::render_samples(std::string& out, const std::string& name,
   std::string sep = labels.empty() ? "" : ",";
   std::string own = labels.empty() ? "" : "{" + labels + "}";
   std::uint64_t cumulative = 0;
-  for (size_t i = 0; i < kBounds.size(); ++i) {
+  for (size_t i = 0; i < n_; ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
     out +=
-        fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, kBounds[i], cumulative);
+        fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, bounds_[i], cumulative);
   }
-  cumulative += buckets_[kBounds.size()].load(std::memory_order_relaxed);
+  cumulative += buckets_[n_].load(std::memory_order_relaxed);
   out += fmt::format("{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, labels, sep, cumulative);
   out += fmt::format("{}_sum{} {}\n", name, own,
                      static_cast<double>(sum_us_.load(std::memory_order_relaxed)) / 1e6);
@@ -38,6 +43,21 @@ void Histogram::render_samples(std::string& out, const std::string& name,
 void Metrics::count_terminal(const std::string& state, const std::string& reason) {
   std::lock_guard lk(mu_);
   ++terminal_[{state, reason}];
+}
+
+void Metrics::count_path(const std::string& local, const std::string& protocol) {
+  std::lock_guard lk(mu_);
+  ++paths_[{local, protocol}];
+}
+
+void Metrics::count_recovery(const std::string& cause) {
+  std::lock_guard lk(mu_);
+  ++recoveries_[cause];
+}
+
+void Metrics::count_recovery_end(const std::string& outcome) {
+  std::lock_guard lk(mu_);
+  ++recoveryEnds_[outcome];
 }
 
 void Metrics::count_push(const std::string& provider, const std::string& outcome) {
@@ -141,6 +161,47 @@ std::string Metrics::render() const {
   for (size_t i = 0; i < push_send.size(); ++i)
     push_send[i].render_samples(out, "dialtone_push_send_seconds",
                                 fmt::format("provider=\"{}\"", providers[i]));
+  out +=
+      "# HELP dialtone_push_delivery_seconds An incoming-call push, from queued to its final "
+      "outcome (retries included).\n"
+      "# TYPE dialtone_push_delivery_seconds histogram\n";
+  for (size_t i = 0; i < push_delivery.size(); ++i)
+    push_delivery[i].render_samples(out, "dialtone_push_delivery_seconds",
+                                    fmt::format("provider=\"{}\"", providers[i]));
+
+  out +=
+      "# HELP dialtone_calls_created_total Calls created (placed and not refused as busy).\n"
+      "# TYPE dialtone_calls_created_total counter\n";
+  out += fmt::format("dialtone_calls_created_total {}\n", calls_created.load());
+  out +=
+      "# HELP dialtone_calls_connected_total Calls that reached connected.\n"
+      "# TYPE dialtone_calls_connected_total counter\n";
+  out += fmt::format("dialtone_calls_connected_total {}\n", calls_connected.load());
+  call_setup.render(out, "dialtone_call_setup_seconds", "From a call's creation to connected.");
+  call_ring.render(out, "dialtone_call_ring_seconds", "From a call's creation to accepted.");
+  call_duration.render(out, "dialtone_call_duration_seconds",
+                       "How long calls that connected lasted.");
+  first_audio.render(out, "dialtone_first_audio_seconds",
+                     "From accept to a side's first audio received (reported by the clients).");
+  std::lock_guard lk(mu_);
+  out +=
+      "# HELP dialtone_media_paths_total Media paths as they connected, by the side's local "
+      "candidate type (host, srflx, prflx, relay) and protocol (udp, tcp, tls).\n"
+      "# TYPE dialtone_media_paths_total counter\n";
+  for (const auto& [k, n] : paths_)
+    out += fmt::format("dialtone_media_paths_total{{local=\"{}\",protocol=\"{}\"}} {}\n", k.first,
+                       k.second, n);
+  out +=
+      "# HELP dialtone_media_recoveries_total Media recoveries the clients started, by cause.\n"
+      "# TYPE dialtone_media_recoveries_total counter\n";
+  for (const auto& [k, n] : recoveries_)
+    out += fmt::format("dialtone_media_recoveries_total{{cause=\"{}\"}} {}\n", k, n);
+  out +=
+      "# HELP dialtone_media_recovery_outcomes_total How media recoveries ended (recovered, "
+      "gave_up).\n"
+      "# TYPE dialtone_media_recovery_outcomes_total counter\n";
+  for (const auto& [k, n] : recoveryEnds_)
+    out += fmt::format("dialtone_media_recovery_outcomes_total{{outcome=\"{}\"}} {}\n", k, n);
   return out;
 }
 

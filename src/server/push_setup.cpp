@@ -81,7 +81,10 @@ PushSetup make_push(const Config& c, Metrics& metrics, Calls& calls) {
   opts.timeout = std::chrono::seconds(c.push_timeout_s);
   opts.http.caFile = c.push_ca_file;
   PushHooks hooks;
-  hooks.incoming_result = [&calls](const PushResult& r) { calls.on_push_result(r); };
+  hooks.incoming_result = [&calls, &metrics](const PushResult& r) {
+    metrics.push_delivery[static_cast<int>(r.platform)].observe_ms(r.latencyMs);
+    calls.on_push_result(r);
+  };
   hooks.dead_token = [&calls](const PushDevice& d, const std::string& token) {
     calls.forget_push_token(d, token);
   };

@@ -218,6 +218,7 @@ OpResult CallService::report(Tx& tx, const Principal& who, const std::string& de
     return false;
   });
   tx.store.append_events(call->callId, events, kMaxTimelineEvents);
+  staged_.add(Reported{*call, std::move(events)});
   return OpResult{};
 }
 

@@ -11,10 +11,6 @@ namespace dialtone {
 
 namespace {
 
-bool has(const std::vector<Action>& actions, Action a) {
-  return std::find(actions.begin(), actions.end(), a) != actions.end();
-}
-
 // The reasons the server itself chooses; a client's own reason (whatever it says, "network"
 // included) is counted as "other", so metrics keep a bounded label set that clients cannot
 // steer.
@@ -38,6 +34,8 @@ void HubOutbox::deliver(std::vector<Effect> effects, TimeMs now) {
       relay(*s);
     else if (auto* l = std::get_if<LogLine>(&effect))
       spdlog::info("{}", l->text);
+    else if (auto* r = std::get_if<Reported>(&effect))
+      reported(*r);
   }
 }
 
@@ -60,6 +58,7 @@ void HubOutbox::changed(const CallChanged& e, TimeMs now) {
       metrics_.count_terminal("busy", "busy");
     } else {
       metrics_.active_calls++;
+      metrics_.calls_created++;
       spdlog::info("CALL_START_CREATED callId={} callerId={} receiverId={} ringDeadline={}",
                    c.callId, c.callerId, c.receiverId, format_iso(c.ringDeadline));
     }
@@ -79,10 +78,13 @@ void HubOutbox::changed(const CallChanged& e, TimeMs now) {
                      c.ringingDevices);
         break;
       case Action::log_accepted:
+        if (c.acceptedAt) metrics_.call_ring.observe_ms(*c.acceptedAt - c.timestamp);
         spdlog::info("CALL_ACCEPTED callId={} user={} device={}", c.callId, c.receiverId,
                      c.answeredBy.value_or(""));
         break;
       case Action::log_connected:
+        metrics_.calls_connected++;
+        metrics_.call_setup.observe_ms(c.connectedAt.value_or(now) - c.timestamp);
         spdlog::info("CALL_CONNECTED callId={} connectedAt={}", c.callId,
                      format_iso(c.connectedAt.value_or(now)));
         break;
@@ -93,8 +95,26 @@ void HubOutbox::changed(const CallChanged& e, TimeMs now) {
                      state_name(c.state));
         metrics_.count_terminal(std::string(state_name(c.state)),
                                 reason_label(c.reason, e.clientReason));
+        if (c.connectedAt) metrics_.call_duration.observe_ms(now - *c.connectedAt);
         break;
     }
+  }
+}
+
+void HubOutbox::reported(const Reported& r) {
+  auto str = [](const TimelineEvent& e, const char* k) {
+    const auto* v = e.data.if_contains(k);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  for (const auto& e : r.events) {
+    if (e.type == "media_connected")
+      metrics_.count_path(str(e, "local"), str(e, "protocol"));
+    else if (e.type == "recovery_started")
+      metrics_.count_recovery(str(e, "cause"));
+    else if (e.type == "recovery_ended")
+      metrics_.count_recovery_end(str(e, "outcome"));
+    else if (e.type == "first_audio_received" && r.call.acceptedAt && e.at >= *r.call.acceptedAt)
+      metrics_.first_audio.observe_ms(e.at - *r.call.acceptedAt);
   }
 }
 

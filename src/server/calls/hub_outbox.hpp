@@ -22,6 +22,7 @@ class HubOutbox final : public Outbox {
 
  private:
   void changed(const CallChanged& e, TimeMs now);
+  void reported(const Reported& r);
 
   Hub& hub_;
   Metrics& metrics_;

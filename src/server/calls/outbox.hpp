@@ -17,6 +17,7 @@
 #include "core/call.hpp"
 #include "core/device.hpp"
 #include "core/state_machine.hpp"
+#include "core/timeline.hpp"
 
 namespace dialtone {
 
@@ -43,7 +44,13 @@ struct LogLine {
   std::string text;
 };
 
-using Effect = std::variant<CallChanged, SignalSent, LogLine>;
+// A participant's media events, stored on the call's timeline (for the metrics).
+struct Reported {
+  Call call;
+  std::vector<TimelineEvent> events;
+};
+
+using Effect = std::variant<CallChanged, SignalSent, LogLine, Reported>;
 
 class Outbox {
  public:
