@@ -160,7 +160,7 @@ void CallMedia::on_signal(const json::object& data) {
     // A new offer from a new connection: the offerer rebuilt its transport. (An offer of the
     // same connection — a browser's ICE restart — goes to the transport we have: webrtcbin
     // takes a remote restart, and a rebuilt one would start DTLS the other side never left.)
-    reconnecting();
+    reconnecting("signaling");  // the other side rebuilt its path
     transport_.reset();
     start_transport();
   }
@@ -195,6 +195,25 @@ void CallMedia::set_muted(bool muted) {
   if (transport_) transport_->set_muted(muted);
 }
 
+namespace {
+
+// The report's cause for why a recovery started.
+const char* recovery_cause(const std::string& why) {
+  if (why == "ICE failed") return "ice_failed";
+  if (why == "ICE disconnected") return "ice_disconnected";
+  if (why == "sustained loss") return "loss";
+  if (why.find("no packets") != std::string::npos) return "stall";
+  if (why == "the other side asked") return "signaling";
+  if (why.rfind("network", 0) == 0) return "network_change";
+  return "other";
+}
+
+}  // namespace
+
+void CallMedia::report(json::object event) {
+  if (env_.report) env_.report(std::move(event));
+}
+
 void CallMedia::recover(const std::string& why, bool at_once) {
   if (closed_ || !released_) return;
   auto now = std::chrono::steady_clock::now();
@@ -202,7 +221,7 @@ void CallMedia::recover(const std::string& why, bool at_once) {
   lastRecovery_ = now;
   spdlog::info("MEDIA_RECOVER callId={} role={} why={}", callId_,
                role_ == media::Role::offerer ? "offerer" : "answerer", why);
-  reconnecting();
+  reconnecting(recovery_cause(why));
   if (role_ == media::Role::offerer) {
     transport_.reset();
     start_transport();
@@ -211,11 +230,13 @@ void CallMedia::recover(const std::string& why, bool at_once) {
   }
 }
 
-void CallMedia::reconnecting() {
+void CallMedia::reconnecting(const char* cause) {
   // Before media first came up there is nothing to reconnect: the call is still connecting,
   // and the 25 s limit of release() applies.
   if (recovering_ || !readySent_) return;
   recovering_ = true;
+  lostAt_ = std::chrono::steady_clock::now();
+  report(json::object{{"type", "recovery_started"}, {"cause", cause}});
   env_.event(MediaEvent::reconnecting);
   // Recovery goes on (a new transport, a restart asked of the other side) until this deadline;
   // then the call ends: someone waiting in "Reconnecting…" forever is worse than a failed call.
@@ -223,6 +244,9 @@ void CallMedia::reconnecting() {
   lostTimer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](boost::system::error_code ec) {
     if (alive.expired() || ec || closed_ || !recovering_) return;
     spdlog::warn("MEDIA_LOST callId={} seconds={}", callId_, cfg_.mediaRecoveryTimeoutS);
+    report(json::object{{"type", "recovery_ended"},
+                        {"outcome", "gave_up"},
+                        {"durationMs", cfg_.mediaRecoveryTimeoutS * 1000}});
     env_.failed(ErrorCode::network, "the media path was lost for " +
                                         std::to_string(cfg_.mediaRecoveryTimeoutS) +
                                         " s; the call has ended");
@@ -234,9 +258,18 @@ void CallMedia::on_event(TransportEvent e) {
     case TransportEvent::dtls_connected:
       dtls_ = true;
       iceTimer_.cancel();
+      // SRTP flows from here: the sender starts with DTLS.
+      if (!sentReported_) {
+        sentReported_ = true;
+        report(json::object{{"type", "first_audio_sent"}});
+      }
       break;
     case TransportEvent::first_audio:
       audio_ = true;
+      if (!audioReported_) {
+        audioReported_ = true;
+        report(json::object{{"type", "first_audio_received"}});
+      }
       break;
     case TransportEvent::ice_connected:
       iceTimer_.cancel();
@@ -273,6 +306,11 @@ void CallMedia::on_event(TransportEvent e) {
     recovering_ = false;
     lostTimer_.cancel();
     spdlog::info("MEDIA_RECONNECTED callId={}", callId_);
+    report(json::object{{"type", "recovery_ended"},
+                        {"outcome", "recovered"},
+                        {"durationMs", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - lostAt_)
+                                           .count()}});
     env_.event(MediaEvent::reconnected);
   }
 }
@@ -292,7 +330,25 @@ void CallMedia::on_stats(const media::RtpStats& s) {
   spdlog::debug("CALL_QUALITY callId={} loss={:.1f} jitterMs={:.1f} level={}", callId_,
                 r.lossPercent, r.jitterMs, static_cast<int>(r.level));
   env_.quality(r);
-  if (s.path && s.path != path_) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - lastSample_ >= 5s) {
+    lastSample_ = now;
+    json::object q{{"type", "quality"},
+                   {"lossPercent", std::clamp(r.lossPercent, 0.0, 100.0)},
+                   {"jitterMs", std::clamp(r.jitterMs, 0.0, 60'000.0)}};
+    if (r.rttMs) q["rttMs"] = std::clamp(*r.rttMs, 0.0, 60'000.0);
+    report(std::move(q));
+  }
+  auto known = [](const std::string& v, std::initializer_list<std::string_view> values) {
+    return std::find(values.begin(), values.end(), v) != values.end();
+  };
+  if (s.path && s.path != path_ && known(s.path->local, {"host", "srflx", "prflx", "relay"}) &&
+      known(s.path->remote, {"host", "srflx", "prflx", "relay"}) &&
+      known(s.path->protocol, {"udp", "tcp", "tls"})) {
+    report(json::object{{"type", path_ ? "path_changed" : "media_connected"},
+                        {"local", s.path->local},
+                        {"remote", s.path->remote},
+                        {"protocol", s.path->protocol}});
     path_ = s.path;
     spdlog::info("MEDIA_PATH callId={} local={} remote={} protocol={}", callId_, path_->local,
                  path_->remote, path_->protocol);

@@ -38,6 +38,8 @@ class CallMedia {
     std::function<void(const QualityReport&)> quality;
     std::function<void(const MediaPath&)> path;            // the selected candidate pair, on change
     std::function<void(const std::string&)> securityCode;  // once media is up, and on change
+    // A media event for the call's timeline (the server's `report` op; docs/protocol.md).
+    std::function<void(boost::json::object)> report;
     // Current ICE servers, refreshed first when the TURN credentials are near expiry.
     std::function<void(std::function<void(std::vector<media::IceServer>)>)> iceServers;
     std::function<std::shared_ptr<media::AudioOut>()> output;
@@ -64,7 +66,10 @@ class CallMedia {
   void on_event(media::TransportEvent e);
   void on_stats(const media::RtpStats& s);
   void arm_stats();
-  void reconnecting();  // the path is lost: tell the app once, and give it a deadline
+  // The path is lost (`cause`: a report's recovery cause): tell the app once, and give it a
+  // deadline.
+  void reconnecting(const char* cause);
+  void report(boost::json::object event);
   void send(boost::json::object data);
   void hold_relay(const boost::json::object& data);  // media/relay_hold.hpp
   static void remember_sdp(const boost::json::object& data, std::string& into);
@@ -89,6 +94,9 @@ class CallMedia {
   std::vector<boost::json::object> heldRelays_;
   boost::asio::steady_timer statsTimer_, iceTimer_, giveUpTimer_, lostTimer_, relayTimer_;
   std::chrono::steady_clock::time_point lastRecovery_{};
+  std::chrono::steady_clock::time_point lostAt_{};      // this recovery began
+  std::chrono::steady_clock::time_point lastSample_{};  // the last quality sample reported
+  bool audioReported_ = false, sentReported_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with this object
 };
 

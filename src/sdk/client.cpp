@@ -23,6 +23,7 @@
 #include "sdk/call_media.hpp"
 #include "sdk/http_fetch.hpp"
 #include "sdk/net_watch.hpp"
+#include "sdk/report_buffer.hpp"
 #include "sdk/signaling.hpp"
 #include "sdk/snapshot.hpp"
 #include "sdk/turn_probe.hpp"
@@ -67,6 +68,11 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void drive_media(const CallSnapshot& s);
   void ensure_media(const CallSnapshot& s, media::Role role);
   void close_media(const std::string& callId);
+  // The calls' media events go to the server's `report` op: every few seconds, and at once for
+  // a call whose media closed.
+  void add_report(const std::string& callId, json::object event);
+  void flush_reports(const std::string& onlyCall = "");
+  void arm_reports();
   void media_failed(const std::string& callId, ErrorCode code, const std::string& msg);
   CallResult to_result(const sdk::Reply& r);
   void resync(const std::string& callId);
@@ -96,6 +102,9 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   bool iceFetching_ = false;
   std::vector<std::function<void(std::vector<media::IceServer>)>> iceWaiters_;
   asio::steady_timer iceRefresh_;
+  std::map<std::string, sdk::ReportBuffer> reports_;
+  asio::steady_timer reportTimer_;
+  bool reportArmed_ = false;
   std::unique_ptr<sdk::NetworkWatch> watch_;  // on the SDK thread only
 
   mutable std::mutex mu_;  // guards the copies below, for the app's threads
@@ -112,7 +121,8 @@ Client::Impl::Impl(ClientConfig cfg, Listener& l)
       listener_(l),
       guard_(asio::make_work_guard(ioc_)),
       output_(cfg_.media.output),
-      iceRefresh_(ioc_) {
+      iceRefresh_(ioc_),
+      reportTimer_(ioc_) {
   if (cfg_.token.empty() && !cfg_.tokenProvider)
     throw std::invalid_argument("a token (or a token provider) is required");
   if (cfg_.media.enabled) {
@@ -438,6 +448,7 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
   env.quality = [this, id](const QualityReport& r) { listener_.on_quality(id, r); };
   env.path = [this, id](const MediaPath& p) { listener_.on_media_path(id, p); };
   env.securityCode = [this, id](const std::string& code) { listener_.on_security_code(id, code); };
+  env.report = [this, id](json::object e) { add_report(id, std::move(e)); };
   env.iceServers = [this](auto done) { ice_servers(std::move(done)); };
   env.output = [this, id]() -> std::shared_ptr<media::AudioOut> {
     auto& out = outputs_[id];
@@ -460,12 +471,54 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
   raw->prepare();
 }
 
+void Client::Impl::add_report(const std::string& callId, json::object event) {
+  reports_[callId].add(std::move(event), std::chrono::steady_clock::now());
+  arm_reports();
+}
+
+void Client::Impl::arm_reports() {
+  if (reportArmed_) return;
+  reportArmed_ = true;
+  reportTimer_.expires_after(std::chrono::seconds(5));
+  reportTimer_.async_wait([this](boost::system::error_code ec) {
+    reportArmed_ = false;
+    if (!ec) flush_reports();
+  });
+}
+
+void Client::Impl::flush_reports(const std::string& onlyCall) {
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = reports_.begin(); it != reports_.end();) {
+    if (!onlyCall.empty() && it->first != onlyCall) {
+      ++it;
+      continue;
+    }
+    // One report per call per flush (a buffer over 32 events sends the rest next time).
+    json::array events = it->second.take(now);
+    if (!events.empty()) {
+      std::string id = it->first;
+      sig_->request(json::object{{"op", "report"}, {"callId", id}, {"events", std::move(events)}},
+                    [id](sdk::Reply r) {
+                      if (r.code != ErrorCode::ok)
+                        spdlog::debug("REPORT_REFUSED callId={} code={} message=\"{}\"", id,
+                                      error_name(r.code), r.message);
+                    });
+    }
+    if (it->second.empty())
+      it = reports_.erase(it);
+    else
+      ++it;
+  }
+  if (!reports_.empty()) arm_reports();
+}
+
 void Client::Impl::close_media(const std::string& callId) {
   if (auto it = media_.find(callId); it != media_.end()) {
     auto m = std::move(it->second);
     media_.erase(it);
     m->close();
   }
+  flush_reports(callId);
   if (auto it = outputs_.find(callId); it != outputs_.end()) {
     auto out = std::move(it->second);
     outputs_.erase(it);

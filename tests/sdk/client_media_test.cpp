@@ -66,9 +66,32 @@ class ClientMedia : public TempDirTest {
       EXPECT_TRUE(rb.errors.empty()) << rb.errors.front().second;
       pathA = ra.locked([&] { return ra.paths; });
       pathB = rb.locked([&] { return rb.paths; });
+      // Both SDKs reported their media (sent together when the call's media closed): the
+      // timeline has each side's path, first audio and quality.
+      auto until = std::chrono::steady_clock::now() + 5s;
+      do {
+        auto t = http(server.port(), "GET", "/v1/calls/" + id + "/timeline", "", ca.token);
+        ASSERT_EQ(t.status, 200) << t.raw;
+        summary = t.body.at("summary").as_object();
+        if (summary.at("caller").at("firstAudioMs").is_int64() &&
+            summary.at("receiver").at("firstAudioMs").is_int64() &&
+            !summary.at("caller").at("path").is_null() &&
+            !summary.at("receiver").at("path").is_null())
+          break;
+        std::this_thread::sleep_for(50ms);
+      } while (std::chrono::steady_clock::now() < until);
     }
   }
   std::vector<MediaPath> pathA, pathB;  // the paths each side reported in the last talk()
+  json::object summary;                 // the last talk()'s call summary
+
+  // Each side's reported path in the summary, as "local remote protocol".
+  std::string reported_path(const char* side) {
+    const auto& p = summary.at(side).at("path");
+    if (p.is_null()) return "none: " + json::serialize(summary);
+    return std::string(p.at("local").as_string()) + " " + std::string(p.at("remote").as_string()) +
+           " " + std::string(p.at("protocol").as_string());
+  }
 
   // Each recorded the other's tone.
   void expect_tones_crossed() {
@@ -89,6 +112,16 @@ TEST_F(ClientMedia, TonesCrossOnLoopback) {
   talk(server, false, 1.5);
   EXPECT_EQ(text(pathA), "host host udp; ");
   EXPECT_EQ(text(pathB), "host host udp; ");
+  EXPECT_EQ(reported_path("caller"), "host host udp");
+  EXPECT_EQ(reported_path("receiver"), "host host udp");
+  EXPECT_EQ(summary.at("state"), "ended");
+  EXPECT_TRUE(summary.at("likelyCause").is_null()) << json::serialize(summary);
+  for (const char* side : {"caller", "receiver"}) {
+    const auto& s = summary.at(side).as_object();
+    EXPECT_LT(s.at("firstAudioMs").as_int64(), 3000) << side;
+    EXPECT_TRUE(s.at("firstAudioSentMs").is_int64()) << side;
+    EXPECT_TRUE(s.at("recoveries").as_array().empty()) << json::serialize(s);
+  }
   auto a = read_wav(dir + "/alice.wav"), b = read_wav(dir + "/bob.wav");
   EXPECT_GT(a.seconds(), 1.0);
   EXPECT_GT(b.seconds(), 1.0);
@@ -127,6 +160,8 @@ TEST_F(ClientMedia, TonesCrossThroughCoturnOverTcp) {
   talk(server, true, 1.5);
   EXPECT_EQ(text(pathA), "relay relay tcp; ");
   EXPECT_EQ(text(pathB), "relay relay tcp; ");
+  EXPECT_EQ(reported_path("caller"), "relay relay tcp");
+  EXPECT_EQ(reported_path("receiver"), "relay relay tcp");
   expect_tones_crossed();
 }
 

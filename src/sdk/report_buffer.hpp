@@ -1,0 +1,32 @@
+// A call's media events on their way to the server's `report` op (docs/protocol.md, "Call
+// timeline"): collected as they happen, sent together every few seconds and once more when the
+// call's media closes, each with its `ago` — so a call makes a handful of small reports, well
+// under the server's per-device limit, and a report delayed by a reconnect keeps its times.
+// Pure: the caller passes the clock and sends what take() returns.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <deque>
+
+namespace dialtone::sdk {
+
+class ReportBuffer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::size_t kPerReport = 32;  // the server's limit per report
+  static constexpr std::size_t kMaxHeld = 96;    // beyond this the oldest quality samples go
+
+  void add(boost::json::object event, Clock::time_point at);
+  bool empty() const { return held_.empty(); }
+  // Up to kPerReport events, oldest first, each with "ago" (ms before `now`, at most 10 min:
+  // older ones are dropped, the server would refuse them).
+  boost::json::array take(Clock::time_point now);
+
+ private:
+  std::deque<std::pair<boost::json::object, Clock::time_point>> held_;
+};
+
+}  // namespace dialtone::sdk
