@@ -135,6 +135,16 @@ struct Result {
   bool ok() const { return code == ErrorCode::ok; }
 };
 using CallResult = Result<CallSnapshot>;
+
+// One call's details as the server keeps them (docs/protocol.md, "Call timeline"): the
+// document, the timeline and the summary as JSON texts (their fields are documented there), and
+// the likely cause, in words, when the call went wrong.
+struct CallDetails {
+  CallSnapshot call;
+  std::string timelineJson;  // an array, in time order
+  std::string summaryJson;   // an object
+  std::optional<std::string> likelyCause;
+};
 using BoolResult = Result<bool>;
 
 class Client {
@@ -168,6 +178,12 @@ class Client {
   std::future<CallResult> reject(const std::string& callId);
   std::future<CallResult> end(const std::string& callId);
   std::future<BoolResult> is_user_busy(const std::string& userId);
+
+  // This user's calls, newest first (at most `limit`, 1..200), and one call's details.
+  void history(int limit, Completion<std::vector<CallSnapshot>> done);
+  void call_details(const std::string& callId, Completion<CallDetails> done);
+  std::future<Result<std::vector<CallSnapshot>>> history(int limit = 50);
+  std::future<Result<CallDetails>> call_details(const std::string& callId);
 
   // A new token (e.g. the app refreshed its Firebase ID token): renews the current connection in
   // band, or is used by the next connection; leaves the unauthorized state.

@@ -93,6 +93,8 @@ typedef struct dt_call {
   int ringing_devices;
   int caller_muted, receiver_muted;
   int64_t version;
+  /* The incoming-call pushes: devices targeted, delivered, failed; all -1 when none was sent. */
+  int64_t push_targets, push_sent, push_failed;
 } dt_call;
 
 typedef struct dt_quality {
@@ -147,6 +149,15 @@ typedef struct dt_callbacks {
  * current one), NULL when there is none. */
 typedef void (*dt_call_done)(void* user, dt_error code, const char* message, const dt_call* call);
 typedef void (*dt_bool_done)(void* user, dt_error code, const char* message, int value);
+/* This user's calls, newest first: `count` documents (valid during the callback only). */
+typedef void (*dt_calls_done)(void* user, dt_error code, const char* message, const dt_call* calls,
+                              size_t count);
+/* One call's details (docs/protocol.md, "Call timeline"): its document, the timeline (a JSON
+ * array) and the summary (a JSON object), and the likely cause in words (NULL when the call went
+ * well). NULLs on an error. Valid during the callback only. */
+typedef void (*dt_details_done)(void* user, dt_error code, const char* message,
+                                const dt_call* call, const char* timeline_json,
+                                const char* summary_json, const char* likely_cause);
 
 typedef struct dt_client dt_client;
 
@@ -166,6 +177,9 @@ DT_API void dt_end(dt_client* c, const char* call_id, const char* reason, dt_cal
                    void* user);
 DT_API void dt_ringing(dt_client* c, const char* call_id, dt_call_done done, void* user);
 DT_API void dt_is_user_busy(dt_client* c, const char* user_id, dt_bool_done done, void* user);
+/* Call history (at most `limit`, 1..200) and one call's details. */
+DT_API void dt_history(dt_client* c, int limit, dt_calls_done done, void* user);
+DT_API void dt_call_details(dt_client* c, const char* call_id, dt_details_done done, void* user);
 
 /* Push targets under the config's device_id (required): platform "fcm", "apns" or "webpush";
  * token: the FCM registration token, the APNs PushKit (VoIP) token in hex, or the Web Push

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <dialtone/client.hpp>
 
@@ -42,6 +43,9 @@ dt_call to_c(const CallSnapshot& s) {
   c.caller_muted = s.callerMuted;
   c.receiver_muted = s.receiverMuted;
   c.version = s.version;
+  c.push_targets = s.delivery ? s.delivery->targets : -1;
+  c.push_sent = s.delivery ? s.delivery->sent : -1;
+  c.push_failed = s.delivery ? s.delivery->failed : -1;
   return c;
 }
 
@@ -183,6 +187,31 @@ void dt_end(dt_client* c, const char* id, const char* reason, dt_call_done done,
 void dt_ringing(dt_client* c, const char* id, dt_call_done done, void* user) {
   c->client.ringing(str(id), call_done(done, user));
 }
+void dt_history(dt_client* c, int limit, dt_calls_done done, void* user) {
+  c->client.history(limit, [done, user](Result<std::vector<CallSnapshot>> r) {
+    if (!done) return;
+    std::vector<dt_call> calls;
+    if (r.value)
+      for (const auto& s : *r.value) calls.push_back(to_c(s));
+    done(user, static_cast<dt_error>(r.code), r.message.c_str(), calls.data(), calls.size());
+  });
+}
+
+void dt_call_details(dt_client* c, const char* call_id, dt_details_done done, void* user) {
+  c->client.call_details(str(call_id), [done, user](Result<CallDetails> r) {
+    if (!done) return;
+    if (!r.value) {
+      done(user, static_cast<dt_error>(r.code), r.message.c_str(), nullptr, nullptr, nullptr,
+           nullptr);
+      return;
+    }
+    const CallDetails& d = *r.value;
+    dt_call call = to_c(d.call);
+    done(user, DT_OK, "", &call, d.timelineJson.c_str(), d.summaryJson.c_str(),
+         d.likelyCause ? d.likelyCause->c_str() : nullptr);
+  });
+}
+
 void dt_is_user_busy(dt_client* c, const char* user_id, dt_bool_done done, void* user) {
   c->client.is_user_busy(str(user_id), bool_done(done, user));
 }

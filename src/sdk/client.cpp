@@ -49,6 +49,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void busy(const std::string& userId, Completion<bool> done);
   void register_push(const PushRegistration& reg, Completion<bool> done);
   void unregister_push(Completion<bool> done);
+  void history(int limit, Completion<std::vector<CallSnapshot>> done);
+  void call_details(const std::string& callId, Completion<CallDetails> done);
   void set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done);
   void set_output(const std::string& output);
   void network_changed();
@@ -79,9 +81,9 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void ice_servers(std::function<void(std::vector<media::IceServer>)> done);
   asio::awaitable<void> fetch_ice_servers();
   // One HTTP request; `value` turns a 200 body into the result's value (nullopt: malformed).
-  void http_bool(std::string method, std::string target, std::string body,
-                 std::function<std::optional<bool>(const json::value&)> value,
-                 Completion<bool> done);
+  template <class T>
+  void http_value(std::string method, std::string target, std::string body,
+                  std::function<std::optional<T>(const json::value&)> value, Completion<T> done);
 
   ClientConfig cfg_;
   Listener& listener_;
@@ -235,9 +237,10 @@ void Client::Impl::create(const std::string& receiverId, Completion<CallSnapshot
                 });
 }
 
-void Client::Impl::http_bool(std::string method, std::string target, std::string body,
-                             std::function<std::optional<bool>(const json::value&)> value,
-                             Completion<bool> done) {
+template <class T>
+void Client::Impl::http_value(std::string method, std::string target, std::string body,
+                              std::function<std::optional<T>(const json::value&)> value,
+                              Completion<T> done) {
   asio::co_spawn(
       ioc_,
       [this, method = std::move(method), target = std::move(target), body = std::move(body),
@@ -245,10 +248,10 @@ void Client::Impl::http_bool(std::string method, std::string target, std::string
         auto a = co_await sdk::http_request(sdk::ServerUrl(sig_->server()), method, target,
                                             sig_->token(), body, cfg_.requestTimeout,
                                             sig_->tls_context());
-        BoolResult r;
-        std::optional<bool> v = a.status == 200 ? value(a.body) : std::nullopt;
+        Result<T> r;
+        std::optional<T> v = a.status == 200 ? value(a.body) : std::nullopt;
         if (v) {
-          r.value = *v;
+          r.value = std::move(*v);
         } else if (a.status == 0) {
           r.code = ErrorCode::network;
           r.message = a.error;
@@ -263,8 +266,47 @@ void Client::Impl::http_bool(std::string method, std::string target, std::string
       asio::detached);
 }
 
+void Client::Impl::history(int limit, Completion<std::vector<CallSnapshot>> done) {
+  http_value<std::vector<CallSnapshot>>(
+      "GET", "/v1/calls?limit=" + std::to_string(std::clamp(limit, 1, 200)), "",
+      [](const json::value& body) -> std::optional<std::vector<CallSnapshot>> {
+        const auto* calls = body.is_object() ? body.as_object().if_contains("calls") : nullptr;
+        if (!calls || !calls->is_array()) return std::nullopt;
+        std::vector<CallSnapshot> out;
+        for (const auto& c : calls->get_array())
+          if (c.is_object())
+            if (auto s = parse_public_json(c.get_object())) out.push_back(std::move(*s));
+        return out;
+      },
+      std::move(done));
+}
+
+void Client::Impl::call_details(const std::string& callId, Completion<CallDetails> done) {
+  http_value<CallDetails>(
+      "GET", "/v1/calls/" + callId + "/timeline", "",
+      [](const json::value& body) -> std::optional<CallDetails> {
+        const auto* o = body.if_object();
+        if (!o) return std::nullopt;
+        const auto* call = o->if_contains("call");
+        const auto* timeline = o->if_contains("timeline");
+        const auto* summary = o->if_contains("summary");
+        if (!call || !call->is_object() || !timeline || !summary || !summary->is_object())
+          return std::nullopt;
+        auto snapshot = parse_public_json(call->get_object());
+        if (!snapshot) return std::nullopt;
+        CallDetails d;
+        d.call = std::move(*snapshot);
+        d.timelineJson = json::serialize(*timeline);
+        d.summaryJson = json::serialize(*summary);
+        if (const auto* c = summary->get_object().if_contains("likelyCause"); c && c->is_string())
+          d.likelyCause = std::string(c->get_string());
+        return d;
+      },
+      std::move(done));
+}
+
 void Client::Impl::busy(const std::string& userId, Completion<bool> done) {
-  http_bool(
+  http_value<bool>(
       "GET", "/v1/users/" + userId + "/busy", "",
       [](const json::value& body) -> std::optional<bool> {
         const json::value* busy = body.is_object() ? body.as_object().if_contains("busy") : nullptr;
@@ -292,13 +334,13 @@ void Client::Impl::register_push(const PushRegistration& reg, Completion<bool> d
   }
   if (!reg.alertToken.empty()) body["alertToken"] = reg.alertToken;
   if (!reg.environment.empty()) body["environment"] = reg.environment;
-  http_bool(
+  http_value<bool>(
       "POST", "/v1/devices", json::serialize(body),
       [](const json::value&) -> std::optional<bool> { return true; }, std::move(done));
 }
 
 void Client::Impl::unregister_push(Completion<bool> done) {
-  http_bool(
+  http_value<bool>(
       "DELETE", "/v1/devices/" + cfg_.deviceId, "",
       [](const json::value&) -> std::optional<bool> { return true; }, std::move(done));
 }
@@ -673,6 +715,17 @@ void Client::unregister_push(Completion<bool> done) {
       [i = impl_.get(), done = std::move(done)]() mutable { i->unregister_push(std::move(done)); });
 }
 
+void Client::history(int limit, Completion<std::vector<CallSnapshot>> done) {
+  impl_->post([i = impl_.get(), limit, done = std::move(done)]() mutable {
+    i->history(limit, std::move(done));
+  });
+}
+void Client::call_details(const std::string& callId, Completion<CallDetails> done) {
+  impl_->post([i = impl_.get(), callId, done = std::move(done)]() mutable {
+    i->call_details(callId, std::move(done));
+  });
+}
+
 namespace {
 template <class T, class F>
 std::future<Result<T>> as_future(F start) {
@@ -697,6 +750,12 @@ std::future<CallResult> Client::end(const std::string& callId) {
 }
 std::future<BoolResult> Client::is_user_busy(const std::string& userId) {
   return as_future<bool>([&](auto cb) { is_user_busy(userId, cb); });
+}
+std::future<Result<std::vector<CallSnapshot>>> Client::history(int limit) {
+  return as_future<std::vector<CallSnapshot>>([&](auto cb) { history(limit, cb); });
+}
+std::future<Result<CallDetails>> Client::call_details(const std::string& callId) {
+  return as_future<CallDetails>([&](auto cb) { call_details(callId, cb); });
 }
 
 void Client::set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done) {

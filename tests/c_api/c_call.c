@@ -102,7 +102,45 @@ typedef struct result {
   int done;
   dt_error code;
   char call_id[64];
+  size_t count;                /* history: calls */
+  dt_call_state first_state;   /* history: the newest call's state */
+  int64_t push_targets;        /* history: the newest call's push_targets */
+  char timeline[8192];         /* details */
+  char summary[8192];
+  int has_cause;
 } result;
+
+static void calls_done(void* user, dt_error code, const char* message, const dt_call* calls,
+                       size_t count) {
+  result* r = user;
+  (void)message;
+  pthread_mutex_lock(&r->mu);
+  r->code = code;
+  r->count = count;
+  if (count > 0) {
+    snprintf(r->call_id, sizeof r->call_id, "%s", calls[0].call_id);
+    r->first_state = calls[0].state;
+    r->push_targets = calls[0].push_targets;
+  }
+  r->done = 1;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void details_done(void* user, dt_error code, const char* message, const dt_call* call,
+                         const char* timeline, const char* summary, const char* cause) {
+  result* r = user;
+  (void)message;
+  pthread_mutex_lock(&r->mu);
+  r->code = code;
+  if (call) snprintf(r->call_id, sizeof r->call_id, "%s", call->call_id);
+  if (timeline) snprintf(r->timeline, sizeof r->timeline, "%s", timeline);
+  if (summary) snprintf(r->summary, sizeof r->summary, "%s", summary);
+  r->has_cause = cause != NULL;
+  r->done = 1;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
 
 static void op_done(void* user, dt_error code, const char* message, const dt_call* call) {
   result* r = user;
@@ -200,6 +238,37 @@ int dialtone_c_call(const char* server, const char* token_a, const char* token_b
   CHECK(b.duration >= 0, "no duration on a connected call's end");
   CHECK(wait_state(&a, DT_ENDED, 10), "alice never saw her own end");
   CHECK(dt_elapsed_ms(alice, created.call_id) == -1, "a timer after the end");
+
+  /* History and details: the call, then its timeline with both sides' media reports (sent when
+   * each side's media closed: asked again for a few seconds). */
+  result history;
+  result_init(&history);
+  dt_history(alice, 10, calls_done, &history);
+  CHECK(wait_result(&history) == DT_OK, "history failed");
+  CHECK(history.count == 1 && strcmp(history.call_id, created.call_id) == 0 &&
+            history.first_state == DT_ENDED,
+        "history is not the one ended call");
+  CHECK(history.push_targets == -1, "push targets on a call that pushed to nobody");
+  int reported = 0;
+  for (int i = 0; i < 50 && !reported; ++i) {
+    result details;
+    result_init(&details);
+    dt_call_details(alice, created.call_id, details_done, &details);
+    CHECK(wait_result(&details) == DT_OK, "call details failed");
+    CHECK(strcmp(details.call_id, created.call_id) == 0, "details of another call");
+    CHECK(strstr(details.timeline, "\"state\":\"connected\"") != NULL, "no connected step");
+    CHECK(strstr(details.summary, "\"setupMs\"") != NULL, "no setup time in the summary");
+    CHECK(!details.has_cause, "a likely cause for a call that went well");
+    reported = strstr(details.timeline, "\"side\":\"caller\"") != NULL &&
+               strstr(details.timeline, "\"side\":\"receiver\"") != NULL &&
+               strstr(details.timeline, "media_connected") != NULL;
+    if (!reported) nanosleep(&(struct timespec){0, 100000000}, NULL);
+  }
+  CHECK(reported, "the media reports of both sides never reached the timeline");
+  result missing;
+  result_init(&missing);
+  dt_call_details(alice, "no-such-call", details_done, &missing);
+  CHECK(wait_result(&missing) == DT_NOT_FOUND, "details of an unknown call were not not_found");
   status = 0;
 out:
   dt_client_free(alice);
