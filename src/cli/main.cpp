@@ -21,10 +21,12 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <thread>
 #include <variant>
 
 #include <dialtone/client.hpp>
 
+#include "cli/history.hpp"
 #include "sdk/http_fetch.hpp"
 #include "sdk/signaling.hpp"
 #include "sdk/tls_client.hpp"
@@ -78,6 +80,7 @@ struct Options {
   std::vector<std::string> iceAddresses;
   bool relayOnly = false, autoAnswer = false;
   int mediaRecoveryTimeout = 30;
+  bool summary = true;  // the call's summary from the server when it ends
   double hangupAfter = 0, duration = 0;
 };
 
@@ -241,7 +244,7 @@ class Keys {
 
 enum class Mode { call, answer, listen };
 
-int run(Mode mode, Options o, const std::string& callee) {
+ClientConfig client_config(Options& o) {
   auto provider = token_provider(o);
   resolve_token(o);
   ClientConfig cfg;
@@ -255,6 +258,83 @@ int run(Mode mode, Options o, const std::string& callee) {
   cfg.media.iceLocalAddresses = o.iceAddresses;
   cfg.media.relayOnly = o.relayOnly;
   cfg.media.mediaRecoveryTimeoutS = o.mediaRecoveryTimeout;
+  return cfg;
+}
+
+// The call's summary from the server, once this side's media report is in (it is sent as the
+// call's media closes; a second at most).
+void print_call_summary(Client& client, const CallSnapshot& call, const std::string& me) {
+  const bool caller = call.callerId == me;
+  std::optional<CallDetails> details;
+  for (auto until = Clock::now() + 1500ms; Clock::now() < until;) {
+    auto r = client.call_details(call.callId).get();
+    if (!r.ok()) {
+      std::cout << "summary unavailable: " << display_text(r.message) << "\n";
+      return;
+    }
+    details = std::move(r.value);
+    auto summary = json::parse(details->summaryJson).as_object();
+    const auto& mine = summary.at(caller ? "caller" : "receiver").as_object();
+    if (!call.connectedAt || mine.at("reported").as_bool()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  print_summary(std::cout, json::parse(details->summaryJson).as_object(), details->call, me);
+}
+
+// Waits until the client is online; false (said why) when it cannot be.
+bool wait_online(Queue& q) {
+  for (auto until = Clock::now() + 15s; Clock::now() < until;) {
+    auto ev = q.pop(200ms);
+    if (!ev) continue;
+    if (auto* s = std::get_if<ConnectionState>(&*ev)) {
+      if (*s == ConnectionState::online) return true;
+      if (*s == ConnectionState::unauthorized) {
+        std::cerr << "dialtone: the server refused the token\n";
+        return false;
+      }
+    }
+  }
+  std::cerr << "dialtone: the server could not be reached\n";
+  return false;
+}
+
+int history(Options o, int limit) {
+  ClientConfig cfg = client_config(o);
+  cfg.media.enabled = false;
+  Queue q;
+  Client client(cfg, q);
+  if (!wait_online(q)) return kUnreachable;
+  auto r = client.history(limit).get();
+  if (!r.ok()) {
+    std::cerr << "dialtone: " << display_text(r.message) << "\n";
+    return kUnreachable;
+  }
+  print_history(std::cout, *r.value, client.user_id());
+  return 0;
+}
+
+int call_info(Options o, const std::string& callId, bool timeline) {
+  ClientConfig cfg = client_config(o);
+  cfg.media.enabled = false;
+  Queue q;
+  Client client(cfg, q);
+  if (!wait_online(q)) return kUnreachable;
+  auto r = client.call_details(callId).get();
+  if (!r.ok()) {
+    std::cerr << "dialtone: " << error_name(r.code) << " — " << display_text(r.message) << "\n";
+    return r.code == ErrorCode::not_found ? kUsage : kUnreachable;
+  }
+  const CallDetails& d = *r.value;
+  print_summary(std::cout, json::parse(d.summaryJson).as_object(), d.call, client.user_id());
+  if (timeline) {
+    std::cout << "timeline:\n";
+    print_timeline(std::cout, json::parse(d.timelineJson).as_array(), d.call.timestamp);
+  }
+  return 0;
+}
+
+int run(Mode mode, Options o, const std::string& callee) {
+  ClientConfig cfg = client_config(o);
   Queue q;
   Client client(cfg, q);
   std::signal(SIGINT, on_stop_signal);
@@ -355,6 +435,7 @@ int run(Mode mode, Options o, const std::string& callee) {
         }
         if (!is_active(c->state)) {
           if (c->durationSeconds) say(fmt::format("duration {} s", *c->durationSeconds));
+          if (o.summary) print_call_summary(client, *c, me);
           int code = exit_code(*c);
           if (mode != Mode::listen || quitting) return code;
           call.reset();
@@ -485,6 +566,17 @@ int main(int argc, char** argv) {
   auto* listenCmd = app.add_subcommand("listen", "wait for calls (interactive: a / r)");
   listenCmd->add_flag("--auto-answer", o.autoAnswer, "answer every call");
   media_flags(listenCmd);
+  for (auto* c : {callCmd, answerCmd, listenCmd})
+    c->add_flag("!--no-summary", o.summary, "do not print the call's summary when it ends");
+  int limit = 20;
+  auto* historyCmd = app.add_subcommand("history", "your recent calls, newest first");
+  historyCmd->add_option("--limit", limit, "how many (1..200)")->check(CLI::Range(1, 200));
+  std::string callId;
+  bool withTimeline = false;
+  auto* infoCmd = app.add_subcommand(
+      "call-info", "one call's summary: setup, path, quality, and why it went wrong");
+  infoCmd->add_option("id", callId, "the call's id (from `dialtone history`)")->required();
+  infoCmd->add_flag("--timeline", withTimeline, "every event of the call, in time order");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -495,6 +587,8 @@ int main(int argc, char** argv) {
     if (*loginCmd) return login(o);
     if (*callCmd) return run(Mode::call, o, callee);
     if (*answerCmd) return run(Mode::answer, o, "");
+    if (*historyCmd) return history(o, limit);
+    if (*infoCmd) return call_info(o, callId, withTimeline);
     return run(Mode::listen, o, "");
   } catch (const std::invalid_argument& e) {
     std::cerr << "dialtone: " << dialtone::display_text(e.what()) << "\n";

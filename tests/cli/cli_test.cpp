@@ -128,6 +128,33 @@ TEST_F(CliTest, CallAndAnswerTalkAndExitZero) {
   };
   EXPECT_EQ(code(alice.output()).size(), 7u) << alice.output();
   EXPECT_EQ(code(alice.output()), code(bob.output()));
+  // Each prints the call's summary from the server: both sides' paths and quality.
+  for (auto* c : {&alice, &bob}) {
+    std::string out = c->output();
+    EXPECT_NE(out.find("call ended (ended_by_user), set up in "), std::string::npos) << out;
+    EXPECT_NE(out.find("  you: direct (host to host), first audio "), std::string::npos) << out;
+    EXPECT_NE(out.find("    quality good: MOS "), std::string::npos) << out;
+  }
+  EXPECT_NE(alice.output().find("  bob: direct (host to host)"), std::string::npos)
+      << alice.output();
+
+  // History, then the call's details and timeline.
+  Cli history(dir, "history", with(base(server, "alice"), {"history"}));
+  EXPECT_EQ(history.wait(), 0) << history.output();
+  std::string h = history.output();
+  EXPECT_NE(h.find(" outgoing  bob "), std::string::npos) << h;
+  auto id = h.substr(h.find_last_of(' ', h.size() - 2) + 1);
+  id.pop_back();  // the newline
+  Cli info(dir, "info", with(base(server, "bob"), {"call-info", id, "--timeline"}));
+  EXPECT_EQ(info.wait(), 0) << info.output();
+  std::string i = info.output();
+  EXPECT_NE(i.find("  alice: direct (host to host)"), std::string::npos) << i;
+  for (const char* line : {"state state=connected event=ready", "media_connected side=caller",
+                           "media_connected side=receiver", "signals side=server from=caller"})
+    EXPECT_NE(i.find(line), std::string::npos) << line << "\n" << i;
+  Cli missing(dir, "missing", with(base(server, "bob"), {"call-info", "no-such-call"}));
+  EXPECT_EQ(missing.wait(), 2) << missing.output();
+  EXPECT_NE(missing.output().find("not_found"), std::string::npos) << missing.output();
 }
 
 TEST_F(CliTest, ExitCodesSayHowTheCallEnded) {
