@@ -108,6 +108,27 @@ test('a call from the first ring to hang-up, with audio both ways', async () => 
   assert.match(await a.textContent('#history li[data-direction="dialed"] .detail'), /Outgoing · .* · 0:0\d/);
   await b.waitForSelector('#history li[data-direction="received"]');
   await t.shot(b, 'history');
+
+  // Call details: the server's summary in words, each side's path (both tabs reported theirs,
+  // the C-less way: from getStats), the loss chart, and the timeline; no address anywhere.
+  await a.click('#history li[data-direction="dialed"] .details-button');
+  await a.waitForSelector('#call-details');
+  assert.match(await a.textContent('#details-outcome'), /^Call ended \(ended by user\), set up in \d/);
+  assert.equal(await a.$('#details-cause'), null, 'a likely cause for a call that went well');
+  const lines = await a.$$eval('#details-summary li', (l) => l.map((x) => x.textContent));
+  assert.ok(lines.some((l) => /^You: direct \(host to host\), first audio \d+ ms after answer$/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^Bob Builder: direct \(host to host\), first audio/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^Quality good: MOS 4\.\d/.test(l)), lines.join('\n'));
+  assert.equal(await a.$$eval('.quality-chart polyline', (p) => p.map((x) => x.dataset.side).sort().join()), 'caller,receiver');
+  const types = await a.$$eval('#details-timeline li', (l) => l.map((x) => x.dataset.type));
+  for (const type of ['state', 'media_connected', 'first_audio_received', 'quality', 'device_changed', 'signals']) {
+    assert.ok(types.includes(type), `no ${type} in ${types.join()}`);
+  }
+  const text = await a.textContent('#call-details');
+  assert.doesNotMatch(text, /127\.0\.0\.1|a=candidate|v=0/);
+  await t.shot(a, 'call-details');
+  await a.click('#details-close');
+  await a.waitForSelector('#call-details', { state: 'detached' });
 });
 
 test('the server crashes mid-call: the call goes on, the tabs reconnect and resync', async () => {

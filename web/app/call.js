@@ -4,6 +4,7 @@
 
 import { Peer } from './peer.js';
 import { QualityMeter } from './quality.js';
+import { Reporter } from './reporter.js';
 import { Ringtone } from './ringtone.js';
 import * as media from './media.js';
 
@@ -198,6 +199,7 @@ export class CallController extends EventTarget {
       await media.remoteAudio().setSinkId(id);
       this.outputId = id;
       localStorage.setItem('dialtone.output', id);
+      this.c?.reporter?.add('device_changed', { kind: 'output', change: 'changed' });
       this.refresh();
     } catch (e) {
       this.refresh({ error: `That output cannot be used: ${e.message}` });
@@ -336,6 +338,7 @@ export class CallController extends EventTarget {
 
   startPeer(c) {
     c.meter = new QualityMeter();
+    if (!c.reporter) c.reporter = new Reporter((events) => this.sig.request('report', { callId: c.callId, events }));
     c.peer = new Peer({
       role: c.role, iceServers: c.iceServers || [], stream: c.stream,
       send: (data) => this.sig.signal(c.callId, data),
@@ -343,6 +346,7 @@ export class CallController extends EventTarget {
         track: (stream) => media.playRemote(stream, this.outputId).catch(() => {}),
         ice: (state) => this.onIce(c, state),
         connected: () => {
+          c.reporter.first('first_audio_sent');  // SRTP flows from DTLS on
           this.whenAudioFlows(c);
           this.showSecurityCode(c);
         },
@@ -351,6 +355,7 @@ export class CallController extends EventTarget {
     for (const t of c.stream.getAudioTracks()) {
       t.addEventListener('ended', () => {
         if (this.c !== c) return;
+        c.reporter.add('device_changed', { kind: 'microphone', change: 'lost' });
         this.sig.request('fail', { callId: c.callId, reason: 'media_device' }).catch(() => {});
         this.refresh({ error: 'The microphone stopped working (unplugged?). The call was ended.' });
       });
@@ -386,7 +391,7 @@ export class CallController extends EventTarget {
     // The address may be gone (the browser says nothing of it): the WebSocket on it would hold
     // the restart's offer until its ping timeout. A new one carries it at once.
     this.sig.reconnectNow();
-    this.reconnecting(c);
+    this.reconnecting(c, 'stall');
     c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
   }
 
@@ -409,6 +414,7 @@ export class CallController extends EventTarget {
       report.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') packets += s.packetsReceived || 0; });
       if (packets > 0 && !c.readySent) {
         clearInterval(c.waitingAudio);
+        c.reporter.first('first_audio_received');
         c.readySent = true;
         this.sig.request('ready', { callId: c.callId }).then((d) => this.apply(d), () => {});
       }
@@ -426,7 +432,11 @@ export class CallController extends EventTarget {
       c.restartTimer = null;
       clearTimeout(c.lostTimer);
       c.lostTimer = null;
-      if (c.reconnecting) { c.reconnecting = false; this.refresh(); }
+      if (c.reconnecting) {
+        c.reconnecting = false;
+        c.reporter?.recoveryEnded('recovered');
+        this.refresh();
+      }
       return;
     }
     if (!c.wasConnected || c.restartTimer || state === 'closed') return;
@@ -434,7 +444,7 @@ export class CallController extends EventTarget {
       if (this.c !== c || !c.peer) return;
       const s = c.peer.pc.iceConnectionState;
       if (s === 'connected' || s === 'completed') { c.restartTimer = null; return; }
-      this.reconnecting(c);
+      this.reconnecting(c, s === 'failed' ? 'ice_failed' : 'ice_disconnected');
       c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
       c.restartTimer = setTimeout(again, RESTART_EVERY_MS);
     };
@@ -443,14 +453,20 @@ export class CallController extends EventTarget {
 
   // "Reconnecting…" with a deadline: a path that stays lost ends the call rather than leaving
   // both people waiting in front of "Reconnecting…".
-  reconnecting(c) {
-    if (!c.reconnecting) { c.reconnecting = true; this.refresh(); }
+  reconnecting(c, cause) {
+    if (!c.reconnecting) {
+      c.reconnecting = true;
+      c.reporter?.recoveryStarted(cause);
+      this.refresh();
+    }
     if (c.lostTimer) return;
     c.lostTimer = setTimeout(() => {
       if (this.c !== c || !c.reconnecting) return;
       const seconds = Math.round(recoveryTimeoutMs() / 1000);
       console.warn(`dialtone: the media path was lost for ${seconds} s; ending the call`);
       c.gaveUp = true;
+      c.reporter?.recoveryEnded('gave_up');
+      c.reporter?.flush();
       if (c.peer) { c.peer.close(); c.peer = null; }
       clearTimeout(c.restartTimer);
       this.refresh({ status: 'Connection lost', error: `The connection was lost for ${seconds} s. The call has ended.` });
@@ -472,14 +488,16 @@ export class CallController extends EventTarget {
     this.sig.reconnectNow();
     const c = this.c;
     if (!c || !c.peer || !c.wasConnected || c.gaveUp) return;
-    this.reconnecting(c);
+    this.reconnecting(c, 'network_change');
     c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
   }
 
   async sampleQuality(c) {
     if (this.c !== c || !c.peer || c.call?.state !== 'connected') return;
-    const q = c.meter.read(await c.peer.pc.getStats());
+    const report = await c.peer.pc.getStats();
+    const q = c.meter.read(report);
     if (!q || this.c !== c) return;
+    c.reporter.stats(report, q);
     c.quality = q;
     this.refresh();
     // Sustained loss: restart ICE (a better pair, or a new relay), at most every few seconds.
@@ -529,6 +547,7 @@ export class CallController extends EventTarget {
     clearInterval(c.waitingAudio);
     clearTimeout(c.restartTimer);
     clearTimeout(c.lostTimer);
+    if (c.reporter) c.reporter.close();
     if (c.peer) c.peer.close();
     media.stopStream(c.stream);
     media.stopRemote();

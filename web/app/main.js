@@ -6,6 +6,7 @@ import { CallController } from './call.js';
 import { unlockOnInput } from './ringtone.js';
 import { toast, banner, h } from './ui.js';
 import * as screens from './screens.js';
+import { callDetails } from './details.js';
 import { registerWorker, refreshPush, enablePush, disablePush, pushState } from './push.js';
 
 const SESSION_KEY = 'dialtone.session';
@@ -207,6 +208,8 @@ class App {
     const screen = screens.home({ me: this.session, error, directory: this.info.directory }, {
       onCall: (user) => this.calls.call(user),
       onAddContact: (userId) => api.post('/v1/contacts', { userId }),
+      onDetails: async (callId, onClose) =>
+        callDetails(await api.get(`/v1/calls/${encodeURIComponent(callId)}/timeline`), this.session, { onClose }),
       pushState,
       onEnablePush: () => enablePush(api, this.info.vapidPublicKey),
       load: async () => {

@@ -56,7 +56,7 @@ const EMPTY_PEOPLE = {
   none: 'This server shows nobody. Call someone by their user id below.',
 };
 
-export function home({ me, error, directory = 'open' }, { onCall, onAddContact, load, pushState, onEnablePush }) {
+export function home({ me, error, directory = 'open' }, { onCall, onAddContact, load, pushState, onEnablePush, onDetails }) {
   const alert = h('p', { class: 'error', role: 'alert', hidden: !error }, error || '',
     ' ', h('button', { type: 'button', class: 'link', onclick: () => { alert.hidden = true; } }, 'Dismiss'));
   const people = h('ul', { class: 'list', id: 'people' }, h('li', { class: 'muted' }, 'Loading…'));
@@ -97,8 +97,24 @@ export function home({ me, error, directory = 'open' }, { onCall, onAddContact, 
           avatar(other.name, other.photo, 'small'),
           h('span', { class: 'who' }, h('span', { class: 'name' }, other.name),
             h('span', { class: 'detail' }, detail.join(' · '))),
+          h('button', { type: 'button', class: 'link details-button', 'aria-label': `Details of the call with ${other.name}`,
+            onclick: () => showDetails(c.callId) }, 'Details'),
           callButton(other, 'Call back'));
       }) : [h('li', { class: 'muted' }, 'No calls yet.')]));
+    }
+  }
+  // "Call details" of one call, below the list; focus moves there and back.
+  const detailsSlot = h('div', { id: 'details-slot' });
+  async function showDetails(callId) {
+    try {
+      const el = await onDetails(callId, () => {
+        detailsSlot.replaceChildren();
+        history.querySelector(`[data-call="${CSS.escape(callId)}"] .details-button`)?.focus();
+      });
+      detailsSlot.replaceChildren(el);
+      el.focus();
+    } catch (e) {
+      detailsSlot.replaceChildren(h('p', { class: 'error', role: 'alert' }, `No details: ${e.message}`));
     }
   }
   const pushStatus = h('span', { id: 'push-status', class: 'muted' }, '');
@@ -149,7 +165,7 @@ export function home({ me, error, directory = 'open' }, { onCall, onAddContact, 
     ' ', byIdStatus);
   const el = h('div', { class: 'screen home' }, alert,
     h('section', { 'aria-labelledby': 'people-title' }, h('h2', { id: 'people-title' }, 'People'), people, byId),
-    h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Recent calls'), history),
+    h('section', { 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Recent calls'), history, detailsSlot),
     h('p', { class: 'push-line' }, pushStatus, ' ', pushButton));
   return { el, refresh };
 }
