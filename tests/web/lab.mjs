@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import * as t from './lib.mjs';
 
+const LAB_ADMIN_TOKEN = 'lab-operator-token-0123456789abcdef0123456789';
+
 export const PUBLIC = { turn: '198.51.100.1', server: '198.51.100.2' };
 const SIDES = { a: 1, b: 2 };
 
@@ -38,6 +40,16 @@ export class Lab {
   }
 
   ns(name) { return `${this.id}-${name}`; }
+
+  // GET `path` of the operator API (docs/protocol.md, "Operators") from the public segment.
+  operator(server, path) {
+    const script = `fetch(${JSON.stringify(server.url + path)}, { headers: { authorization: 'Bearer ${LAB_ADMIN_TOKEN}' } })` +
+      '.then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); })' +
+      '.catch((e) => { console.error(e); process.exit(2); })';
+    const r = spawnSync('ip', ['netns', 'exec', this.ns('pub'), process.execPath, '-e', script], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`operator ${path}: ${r.stdout}${r.stderr}`);
+    return JSON.parse(r.stdout);
+  }
   client(side) { return this.ns(side); }
   router(side) { return this.ns(`r${side}`); }
   exec(ns, cmd) { return sh(`ip netns exec ${ns} ${cmd}`); }
@@ -190,11 +202,13 @@ export class Lab {
     }
     const stun = turn.urls.filter((u) => u.startsWith('stun:'));
     const relays = turn.urls.filter((u) => u.startsWith('turn'));
+    // The operator token: the tests read each call's timeline through the operator API.
+    const env = { ...process.env, DIALTONED_ADMIN_TOKEN: LAB_ADMIN_TOKEN };
     const proc = this.spawn(pub, t.DIALTONED, ['--listen', `${address}:443`, '--data-dir', d,
       '--log-level', 'info', '--stun-urls', stun.join(','), '--turn-urls', relays.join(','),
       '--turn-secret', turn.secret,
       // The lab's public segment is private to this test: development tokens on purpose.
-      '--dev-tokens-public', 'true', ...flags]);
+      '--dev-tokens-public', 'true', ...flags], { env });
     const server = { log: [], url: `http://${address}:443`, proc };
     proc.stderr.on('data', (x) => server.log.push(x.toString()));
     await new Promise((resolve, reject) => {

@@ -20,7 +20,7 @@ const PAIRINGS = {
   'Chromium ↔ Chromium': () => [new BrowserEnd(server, 'a', 'erin', 440), new BrowserEnd(server, 'b', 'frank', 880)],
 };
 for (const [pairing, make] of Object.entries(PAIRINGS)) {
-  for (const [name, body] of CASES) test(`${pairing}: ${name}`, () => runCase(make, body));
+  for (const [name, body, check] of CASES) test(`${pairing}: ${name}`, () => runCase(make, body, check));
 }
 
 // The C++ SDK against aiortc, both directions of offer, through the NATs: the strict check the
@@ -33,5 +33,5 @@ const STRICT = [
   ['aiortc ↔ C++', () => [new AiortcEnd(server, 'a', 'kate', 440), new CliEnd(server, 'b', 'leo', 880)], 2],
 ];
 for (const [pairing, make, n] of STRICT) {
-  for (const [name, body] of CASES.slice(0, n)) test(`${pairing}: ${name}`, () => runCase(make, body));
+  for (const [name, body, check] of CASES.slice(0, n)) test(`${pairing}: ${name}`, () => runCase(make, body, check));
 }

@@ -83,7 +83,8 @@ export class CliEnd {
   async failedNetwork(ms) {
     await this.cli.waitFor('failed (network)', ms);
     assert.equal(await this.cli.exited, 13, this.cli.output());
-    assert.equal(this.cli.output().split('failed (network)').length - 1, 1, this.cli.output());
+    // Once ("failed (network)" as its own line; the summary after it says "call failed …").
+    assert.equal(this.cli.output().split('\nfailed (network)').length - 1, 1, this.cli.output());
   }
   async ended() { return this.cli.exited; }
   output() { return this.cli.output(); }
@@ -242,6 +243,22 @@ export async function audioBackOnBoth(a, b, since, ms) {
   return Math.max(ta, tb);
 }
 
+// The summary of a call that went well: ended by a person, nothing to explain, no recovery
+// given up.
+function wentWell(s) {
+  assert.equal(s.state, 'ended', JSON.stringify(s));
+  assert.equal(s.likelyCause, null, s.likelyCause);
+  assert.equal(typeof s.setupMs, 'number');
+  for (const x of [s.caller, s.receiver]) {
+    assert.ok(!x.recoveries.some((r) => r.outcome === 'gave_up'), JSON.stringify(x));
+  }
+}
+
+// The summary sides of the ends that report (not aiortc).
+function reporting(sides) {
+  return [sides.a, sides.b].filter((x) => x.reported);
+}
+
 export const CASES = [
   ['both behind endpoint-independent NAT: direct over server-reflexive candidates', async (a, b) => {
     let [pa, pb] = await place(a, b);
@@ -260,6 +277,12 @@ export const CASES = [
       assert.equal(p.protocol, 'udp');
     }
     await tonesBothWays(a, b);
+  }, (s, sides) => {
+    wentWell(s);
+    for (const side of reporting(sides)) {
+      assert.match(side.path.words, /^direct \((srflx|prflx|host) to (srflx|prflx)\)$/, JSON.stringify(side));
+      assert.equal(side.path.protocol, 'udp');
+    }
   }],
   ['one side behind a symmetric NAT: through the relay', async (a, b) => {
     ctx.lab.nat('a', 'symmetric');
@@ -267,6 +290,9 @@ export const CASES = [
     assert.ok(pa.local === 'relay' || pb.local === 'relay', `${JSON.stringify(pa)} ${JSON.stringify(pb)}`);
     assert.ok(pa.local === 'relay' || pa.remote === 'relay');
     await tonesBothWays(a, b);
+  }, (s, sides) => {
+    wentWell(s);
+    for (const side of reporting(sides)) assert.match(side.path.words, /^relayed over UDP$/, JSON.stringify(side));
   }],
   ['one side with all outbound UDP blocked: TURN over TCP', async (a, b) => {
     ctx.lab.firewall('a', 'no-udp');
@@ -274,6 +300,11 @@ export const CASES = [
     assert.equal(pa.local, 'relay');
     assert.equal(pa.protocol, 'tcp');
     await tonesBothWays(a, b);
+  }, (s, sides, ends) => {
+    wentWell(s);
+    if (ends.a.kind === 'aiortc') return;
+    assert.equal(sides.a.path.words, 'relayed over TCP');
+    assert.ok(s.notes.some((n) => /no UDP: relayed over TCP/.test(n)), JSON.stringify(s.notes));
   }],
   ['one side where only TCP to port 443 passes: TURN on 443 (TLS from the browser)', async (a, b) => {
     ctx.lab.firewall('a', 'only-443');
@@ -283,6 +314,9 @@ export const CASES = [
     // has TLS only for Google's and Microsoft's dialects): the C++ SDK says "tcp", truthfully.
     assert.equal(pa.protocol, a.kind === 'Chromium' ? 'tls' : 'tcp');
     await tonesBothWays(a, b);
+  }, (s, sides, ends) => {
+    wentWell(s);
+    assert.equal(sides.a.path.words, ends.a.kind === 'Chromium' ? 'relayed over TLS' : 'relayed over TCP');
   }],
   ['an address change mid-call: recovers by itself, audio back within 2 s (a browser: 0.5 s after Chromium sees the address)', async (a, b) => {
     await place(a, b);
@@ -301,6 +335,11 @@ export const CASES = [
       assert.ok(took <= 2000, `audio came back after ${took} ms`);
     }
     await tonesBothWays(a, b);
+  }, (s, sides) => {
+    wentWell(s);
+    // The path was rebuilt, and said so: a recovery that recovered, none that gave up.
+    const recoveries = reporting(sides).flatMap((x) => x.recoveries);
+    assert.ok(recoveries.some((r) => r.outcome === 'recovered'), JSON.stringify(recoveries));
   }],
   ['a 5 s blackout: the call recovers', async (a, b) => {
     await place(a, b);
@@ -310,7 +349,7 @@ export const CASES = [
     // Back on the same path (ICE kept it) or on a rebuilt one: either way the tones return.
     await sleep(2000);
     await tonesBothWays(a, b);
-  }],
+  }, (s) => wentWell(s)],
   [`a blackout longer than media_recovery_timeout_s (${SHORT_RECOVERY_TIMEOUT_S} s): failed/network on both sides, once`, async (a, b) => {
     a.recoveryS = b.recoveryS = SHORT_RECOVERY_TIMEOUT_S;
     await place(a, b);
@@ -321,14 +360,55 @@ export const CASES = [
     ctx.lab.firewall('a', 'open');
     await a.failedNetwork(15000);
     return 'ended';
+  }, (s, sides) => {
+    assert.equal(s.state, 'failed');
+    assert.equal(s.reason, 'network');
+    assert.match(s.likelyCause, /^path lost \d+(\.\d)? s, gave up \(.+'s side\)$/, s.likelyCause);
+    const recoveries = reporting(sides).flatMap((x) => x.recoveries);
+    assert.ok(recoveries.some((r) => r.outcome === 'gave_up'), JSON.stringify(recoveries));
   }],
 ];
 
 
 
+// The call's timeline and summary, read back through the operator API once both ends are
+// done (their last reports are sent as their media closes), printed, and checked by the case's
+// `check(summary, sides)`; `sides` maps a and b to the summary's side objects. aiortc sends no
+// reports: its side is checked for that only.
+async function checkTimeline(a, b, check) {
+  const server = a.server;
+  let details;
+  for (let end = Date.now() + 10000; ;) {
+    const [call] = ctx.lab.operator(server, `/v1/admin/calls?user=${a.user}&limit=1`).calls;
+    assert.ok(call, `no call of ${a.user}`);
+    details = ctx.lab.operator(server, `/v1/admin/calls/${call.callId}/timeline`);
+    const s = details.summary;
+    const reporting = [a, b].filter((e) => e.kind !== 'aiortc').length;
+    const reported = ['caller', 'receiver'].filter((x) => s[x].reported).length;
+    if ((!is_active(s.state) && reported >= reporting) || Date.now() > end) break;
+    await sleep(250);
+  }
+  const { call, timeline, summary } = details;
+  const start = Date.parse(call.timestamp);
+  console.log(`    timeline of ${call.callId} (${timeline.length} events):`);
+  for (const e of timeline) {
+    const { at, type, ...rest } = e;
+    console.log(`      +${((Date.parse(at) - start) / 1000).toFixed(3)} s ${type} ${JSON.stringify(rest)}`);
+  }
+  console.log(`    summary: ${JSON.stringify(summary)}`);
+  for (const [end, side] of [[a, summary.caller], [b, summary.receiver]]) {
+    assert.equal(side.reported, end.kind !== 'aiortc', `${end.kind} reported: ${JSON.stringify(side)}`);
+  }
+  check(summary, { a: summary.caller, b: summary.receiver }, { a, b });
+}
+
+function is_active(state) {
+  return ['calling', 'ringing', 'accepted', 'connecting', 'connected'].includes(state);
+}
+
 // One case for a pairing (made by `make`): the network reset before and after; both CLIs exit 0
 // (a crash at teardown, seen once after TURN over TCP, shows here).
-export async function runCase(make, body) {
+export async function runCase(make, body, check) {
   reset();
   const [a, b] = make();
   try {
@@ -338,6 +418,7 @@ export async function runCase(make, body) {
       const code = await b.ended();
       if (code !== undefined) assert.equal(code, 0, b.output());
     }
+    if (check) await checkTimeline(a, b, check);
   } finally {
     await a.close(); await b.close();
     reset();

@@ -19,4 +19,4 @@ after(async () => { await ctx.lab?.destroy(); });
 
 // Node 1 for the caller, node 3 for the callee.
 const make = () => [new CliEnd(nodes[0], 'a', 'mona', 440), new BrowserEnd(nodes[2], 'b', 'ned', 880)];
-for (const [name, body] of CASES) test(`cluster, C++ ↔ Chromium: ${name}`, () => runCase(make, body));
+for (const [name, body, check] of CASES) test(`cluster, C++ ↔ Chromium: ${name}`, () => runCase(make, body, check));
