@@ -391,6 +391,33 @@ TEST_F(PushTest, DeadTokensAreForgotten) {
   EXPECT_EQ(fake.events().size(), before);
 }
 
+// Every push service refuses: the call times out, and its summary says why nobody answered.
+TEST_F(PushTest, AFailingProviderIsTheLikelyCauseOfAMissedCall) {
+  start({"--ring-timeout-s", "2"});
+  register_bobs_devices();
+  auto refuse = json::array{json::object{
+      {"status", 400},
+      {"body", {{"error", {{"code", 400}, {"status", "INVALID_ARGUMENT"}, {"message", "bad"}}}}}}};
+  for (const auto& token : {kFcmToken, kVoipToken, subscription_id(subscription)})
+    fake.script(token, refuse);
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+  caller.wait_call(id, "timeout", 10s);
+  auto until = Clock::now() + 5s;
+  json::value summary;
+  do {
+    summary = http(port(), "GET", "/v1/calls/" + id + "/timeline", "", alice).body.at("summary");
+    if (summary.at("pushes").at("failed").as_int64() == 3) break;
+    std::this_thread::sleep_for(50ms);
+  } while (Clock::now() < until);
+  EXPECT_EQ(summary.at("state"), "timeout");
+  EXPECT_EQ(summary.at("pushes").at("failed"), 3) << json::serialize(summary);
+  EXPECT_EQ(summary.at("pushes").at("delivered"), 0);
+  std::string cause(summary.at("likelyCause").as_string());
+  EXPECT_EQ(cause.rfind("Bob's devices could not be woken: push failed (", 0), 0u) << cause;
+  for (const auto& e : push_events(id)) EXPECT_NE(e.at("outcome"), "delivered");
+}
+
 TEST_F(PushTest, AHangingPushServiceDoesNotDelaySignaling) {
   start({"--push-timeout-s", "3"});
   register_bobs_devices();
