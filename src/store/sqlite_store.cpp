@@ -127,6 +127,8 @@ class Checkpointer {
     thread_.join();
     sqlite3_close(db_);
   }
+  // Held during each of this thread's checkpoints.
+  std::mutex& pass() { return pass_; }
   void wal_grew(int frames) {
     if (frames < kFrames) return;
     std::lock_guard lk(mu_);
@@ -142,12 +144,15 @@ class Checkpointer {
       cv_.wait_for(lk, std::chrono::seconds(1), [this] { return pending_ || stop_; });
       pending_ = false;
       lk.unlock();
-      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      {
+        std::lock_guard pass(pass_);
+        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      }
       lk.lock();
     }
   }
   sqlite3* db_ = nullptr;
-  std::mutex mu_;
+  std::mutex mu_, pass_;
   std::condition_variable cv_;
   bool pending_ = false;
   bool stop_ = false;
@@ -195,7 +200,13 @@ class SqliteStore final : public Store {
   void begin() override { stmt("BEGIN IMMEDIATE").reset().run(); }
   void commit() override {
     stmt("COMMIT").reset().run();
-    if (walFrames_ >= kRestartFrames)  // see Checkpointer; busy (it is copying): next time
+    if (walFrames_ >= kHardFrames) {
+      // The checkpoint thread cannot keep up (starved of CPU under a write storm, it is copying
+      // whenever the writer looks): the writer waits for its pass to end and copies the rest
+      // itself, so the WAL starts over and stays bounded.
+      std::lock_guard pass(checkpointer_->pass());
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (walFrames_ >= kRestartFrames)  // see Checkpointer; busy (it is copying): next time
       sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
   void rollback() override {
@@ -582,6 +593,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<Checkpointer> checkpointer_;
   int walFrames_ = 0;  // frames in the WAL after the last commit (the WAL hook's count)
   static constexpr int kRestartFrames = 8000;  // ~32 MiB of 4 KiB pages
+  static constexpr int kHardFrames = 12000;    // ~48 MiB: the writer checkpoints itself
   std::unordered_map<const char*, std::unique_ptr<Stmt>> stmts_;
 };
 
