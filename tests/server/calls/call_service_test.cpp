@@ -2,6 +2,8 @@
 // clock the test moves, and an outbox that records what leaves after each commit.
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+
 #include <set>
 
 #include "server/calls/call_service.hpp"
@@ -300,6 +302,69 @@ TEST_F(CallServiceTest, AfterARestartTheCallsDevicesAreWatchedAgain) {
   now_ += 1000;
   restarted.load(store_, now_);
   EXPECT_EQ(restarted.next_wake(), now_ + kGrace);
+}
+
+}  // namespace
+}  // namespace dialtone
+
+namespace dialtone {
+namespace {
+
+// `report`: stored for participants, thinned quality samples, a Reported effect after the commit,
+// and a window that closes 10 minutes after the call ended.
+class ReportTest : public CallServiceTest {
+ protected:
+  OpResult report(const std::string& user, const char* events) {
+    Request r;
+    r.op = Op::report;
+    r.callId = callId_;
+    r.data = check_report_events(boost::json::parse(events));
+    OpResult out;
+    batch([&](Tx& tx) { out = service_.op(tx, Principal{user, "", "", 0}, user + "-phone", r); });
+    return out;
+  }
+  std::size_t stored(const std::string& type) {
+    std::size_t n = 0;
+    for (const auto& e : store_.events_of(callId_)) n += e.type == type;
+    return n;
+  }
+};
+
+TEST_F(ReportTest, QualitySamplesAreThinnedAndEachReportLeavesAfterTheCommit) {
+  connected_call();
+  const char* sample = R"([{"type":"quality","lossPercent":1,"jitterMs":5}])";
+  ASSERT_EQ(report("alice", sample).error, ErrorCode::ok);
+  now_ += 1000;  // 1 s later: dropped (at least 4 s apart)
+  ASSERT_EQ(report("alice", sample).error, ErrorCode::ok);
+  ASSERT_EQ(report("bob", sample).error, ErrorCode::ok);  // the other side has its own spacing
+  now_ += 4000;
+  ASSERT_EQ(report("alice", sample).error, ErrorCode::ok);
+  EXPECT_EQ(stored("quality"), 3u);
+  ASSERT_TRUE(std::holds_alternative<Reported>(outbox_.all().back()));
+  EXPECT_EQ(std::get<Reported>(outbox_.all().back()).events.size(), 1u);
+  EXPECT_EQ(std::get<Reported>(outbox_.all().back()).call.callId, callId_);
+}
+
+TEST_F(ReportTest, OnlyParticipantsAndOnlyUntilTenMinutesAfterTheEnd) {
+  connected_call();
+  const char* ev = R"([{"type":"first_audio_sent"}])";
+  auto carol = [&] {
+    Request r;
+    r.op = Op::report;
+    r.callId = callId_;
+    r.data = check_report_events(boost::json::parse(ev));
+    OpResult out;
+    batch([&](Tx& tx) { out = service_.op(tx, Principal{"carol", "", "", 0}, "c", r); });
+    return out;
+  };
+  EXPECT_EQ(carol().error, ErrorCode::not_found);
+  ASSERT_EQ(op("alice", "a-phone", Op::end).error, ErrorCode::ok);
+  now_ += kReportWindowAfterEndMs;
+  EXPECT_EQ(report("bob", ev).error, ErrorCode::ok) << "still inside the window";
+  now_ += 1;
+  auto late = report("bob", ev);
+  EXPECT_EQ(late.error, ErrorCode::invalid_transition);
+  EXPECT_EQ(stored("first_audio_sent"), 1u);
 }
 
 }  // namespace
