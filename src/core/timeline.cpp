@@ -453,7 +453,8 @@ json::object summarize(const Call& c, const std::vector<TimelineEvent>& events,
           cause = "the media path was lost and did not come back";
       } else if (reason == "media_device") {
         std::string side = last && last->by == "receiver" ? "receiver" : "caller";
-        cause = who(side) + "'s microphone failed during the call";
+        cause = who(side) + (connected ? "'s microphone failed during the call"
+                                       : "'s microphone could not be opened");
       } else {
         cause = "a client reported a failure (" + (reason.empty() ? "no reason" : reason) + ")";
       }

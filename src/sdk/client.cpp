@@ -105,6 +105,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   std::vector<std::function<void(std::vector<media::IceServer>)>> iceWaiters_;
   asio::steady_timer iceRefresh_;
   std::map<std::string, sdk::ReportBuffer> reports_;
+  std::set<std::string> outputFailed_;  // calls whose output failed (reported as the output's)
   asio::steady_timer reportTimer_;
   bool reportArmed_ = false;
   std::unique_ptr<sdk::NetworkWatch> watch_;  // on the SDK thread only
@@ -355,7 +356,11 @@ void Client::Impl::set_output(const std::string& output) {
   for (auto& [id, out] : outputs_) {
     try {
       out->reopen(output);
+      add_report(
+          id, json::object{{"type", "device_changed"}, {"kind", "output"}, {"change", "changed"}});
     } catch (const Error& e) {
+      add_report(
+          id, json::object{{"type", "device_changed"}, {"kind", "output"}, {"change", "failed"}});
       listener_.on_error(id, e.code(), e.what());
     }
   }
@@ -499,6 +504,9 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
         out = std::make_shared<media::AudioOut>(output_);
       } catch (const Error& e) {
         outputs_.erase(id);
+        outputFailed_.insert(id);
+        add_report(
+            id, json::object{{"type", "device_changed"}, {"kind", "output"}, {"change", "failed"}});
         post([this, id, msg = std::string(e.what())] {
           media_failed(id, ErrorCode::media_device, msg);
         });
@@ -571,6 +579,12 @@ void Client::Impl::close_media(const std::string& callId) {
 void Client::Impl::media_failed(const std::string& callId, ErrorCode code, const std::string& msg) {
   if (!media_.count(callId)) return;
   listener_.on_error(callId, code, msg);
+  // The output's failure was reported where it happened; any other device failure is the
+  // microphone's (the input pipeline).
+  if (code == ErrorCode::media_device && outputFailed_.erase(callId) == 0)
+    add_report(
+        callId,
+        json::object{{"type", "device_changed"}, {"kind", "microphone"}, {"change", "failed"}});
   auto it = calls_.find(callId);
   close_media(callId);
   if (it == calls_.end() || is_terminal(it->second.state)) return;

@@ -234,6 +234,16 @@ TEST(Summary, TheOtherOutcomesInWords) {
   declined.go(Event::reject, "bob", "dev-b", T0 + 2000, "media_device");
   EXPECT_EQ(summarize(declined.c, {}, {}).at("likelyCause").as_string(),
             "Bob's microphone could not be opened");
+  // A microphone that fails once answered, before and after media connected.
+  Driven answered;
+  answered.go(Event::accept, "bob", "dev-b", T0 + 2000)
+      .go(Event::fail, "bob", "dev-b", T0 + 2500, "media_device");
+  EXPECT_EQ(summarize(answered.c, {}, {}).at("likelyCause").as_string(),
+            "Bob's microphone could not be opened");
+  Driven talking;
+  talking.connected().go(Event::fail, "alice", "dev-a", T0 + 9000, "media_device");
+  EXPECT_EQ(summarize(talking.c, {}, {}).at("likelyCause").as_string(),
+            "Alice's microphone failed during the call");
   Driven media;
   media.go(Event::accept, "bob", "dev-b", T0 + 2000).go(Event::media_timeout, "", "", T0 + 32'000);
   EXPECT_EQ(summarize(media.c,

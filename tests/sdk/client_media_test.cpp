@@ -215,6 +215,21 @@ TEST_F(ClientMedia, NoMicrophoneIsAClearErrorAndACleanFail) {
   ASSERT_TRUE(failed);
   EXPECT_EQ(failed->reason.value_or(""), "media_device");
   EXPECT_TRUE(ra.errors.empty());
+  // The timeline says whose device it was; the summary says it in words.
+  auto t = http(server.port(), "GET", "/v1/calls/" + id + "/timeline", "",
+                dev_token(server.port(), "alice"));
+  ASSERT_EQ(t.status, 200) << t.raw;
+  bool reported = false;
+  for (const auto& e : t.body.at("timeline").as_array())
+    if (e.at("type") == "device_changed") {
+      reported = true;
+      EXPECT_EQ(e.at("side"), "receiver");
+      EXPECT_EQ(e.at("kind"), "microphone");
+      EXPECT_EQ(e.at("change"), "failed");
+    }
+  EXPECT_TRUE(reported) << t.raw;
+  EXPECT_EQ(t.body.at("summary").at("likelyCause"), "Bob's microphone could not be opened")
+      << json::serialize(t.body.at("summary"));
 }
 
 }  // namespace
