@@ -537,6 +537,11 @@ void Client::Impl::arm_reports() {
 }
 
 void Client::Impl::flush_reports(const std::string& onlyCall) {
+  // Offline, the events wait with their times (a report's `ago` is counted when it is sent).
+  if (!sig_->online()) {
+    if (!reports_.empty()) arm_reports();
+    return;
+  }
   auto now = std::chrono::steady_clock::now();
   for (auto it = reports_.begin(); it != reports_.end();) {
     if (!onlyCall.empty() && it->first != onlyCall) {
@@ -547,12 +552,22 @@ void Client::Impl::flush_reports(const std::string& onlyCall) {
     json::array events = it->second.take(now);
     if (!events.empty()) {
       std::string id = it->first;
-      sig_->request(json::object{{"op", "report"}, {"callId", id}, {"events", std::move(events)}},
-                    [id](sdk::Reply r) {
-                      if (r.code != ErrorCode::ok)
-                        spdlog::debug("REPORT_REFUSED callId={} code={} message=\"{}\"", id,
-                                      error_name(r.code), r.message);
-                    });
+      json::object msg{{"op", "report"}, {"callId", id}, {"events", events}};
+      sig_->request(std::move(msg), [this, id, events = std::move(events), now](sdk::Reply r) {
+        if (r.code == ErrorCode::network) {
+          // Lost on the way (the connection dropped): back in the buffer, at their own times.
+          for (const auto& e : events) {
+            json::object o = e.as_object();
+            auto ago = std::chrono::milliseconds(o.at("ago").to_number<std::int64_t>());
+            o.erase("ago");
+            reports_[id].add(std::move(o), now - ago);
+          }
+          arm_reports();
+        } else if (r.code != ErrorCode::ok) {
+          spdlog::debug("REPORT_REFUSED callId={} code={} message=\"{}\"", id, error_name(r.code),
+                        r.message);
+        }
+      });
     }
     if (it->second.empty())
       it = reports_.erase(it);
