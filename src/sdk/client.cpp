@@ -553,21 +553,24 @@ void Client::Impl::flush_reports(const std::string& onlyCall) {
     if (!events.empty()) {
       std::string id = it->first;
       json::object msg{{"op", "report"}, {"callId", id}, {"events", events}};
-      sig_->request(std::move(msg), [this, id, events = std::move(events), now](sdk::Reply r) {
-        if (r.code == ErrorCode::network) {
-          // Lost on the way (the connection dropped): back in the buffer, at their own times.
-          for (const auto& e : events) {
-            json::object o = e.as_object();
-            auto ago = std::chrono::milliseconds(o.at("ago").to_number<std::int64_t>());
-            o.erase("ago");
-            reports_[id].add(std::move(o), now - ago);
-          }
-          arm_reports();
-        } else if (r.code != ErrorCode::ok) {
-          spdlog::debug("REPORT_REFUSED callId={} code={} message=\"{}\"", id, error_name(r.code),
-                        r.message);
-        }
-      });
+      sig_->request(
+          std::move(msg),
+          [this, id, events = std::move(events), now](sdk::Reply r) {
+            if (r.code == ErrorCode::network) {
+              // Lost on the way (the connection dropped): back in the buffer, at their own times.
+              for (const auto& e : events) {
+                json::object o = e.as_object();
+                auto ago = std::chrono::milliseconds(o.at("ago").to_number<std::int64_t>());
+                o.erase("ago");
+                reports_[id].add(std::move(o), now - ago);
+              }
+              arm_reports();
+            } else if (r.code != ErrorCode::ok) {
+              spdlog::debug("REPORT_REFUSED callId={} code={} message=\"{}\"", id,
+                            error_name(r.code), r.message);
+            }
+          },
+          /*once=*/true);
     }
     if (it->second.empty())
       it = reports_.erase(it);

@@ -116,12 +116,12 @@ void Signaling::stop() {
   for (auto& [id, p] : pending) p.done(Reply{ErrorCode::network, "the client stopped", {}, 0, 0});
 }
 
-void Signaling::request(json::object op, std::function<void(Reply)> done) {
+void Signaling::request(json::object op, std::function<void(Reply)> done, bool once) {
   if (stopped_) return done(Reply{ErrorCode::network, "the client stopped", {}, 0, 0});
   std::int64_t id = nextId_++;
   op["id"] = id;
   Pending p{json::serialize(op), std::move(done), now_ms(),
-            std::chrono::steady_clock::now() + cfg_.requestTimeout};
+            std::chrono::steady_clock::now() + cfg_.requestTimeout, once};
   if (online_) enqueue(p.text);
   pending_.emplace(id, std::move(p));
 }
@@ -326,6 +326,15 @@ asio::awaitable<void> Signaling::run() {
     conn_.reset();
     online_ = false;
     outbox_.clear();  // pending requests are re-sent from pending_ after the next hello
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (!it->second.once) {
+        ++it;
+        continue;
+      }
+      auto done = std::move(it->second.done);
+      it = pending_.erase(it);
+      done(Reply{ErrorCode::network, "the connection was lost", {}, 0, 0});
+    }
     if (stopped_) break;
     if (!refusal_.empty()) {
       // Refused (401): the provider's fresher token is tried once, at once; otherwise the app

@@ -68,7 +68,9 @@ class Signaling {
   // Sends `op` (an id is added). `done` runs exactly once: with the reply, or with
   // ErrorCode::network after the request timeout. Sent again after a reconnect while pending:
   // the protocol makes a repeated op answer with the current document and change nothing.
-  void request(boost::json::object op, std::function<void(Reply)> done);
+  // `once`: never sent again — a connection lost while it is pending ends it with
+  // ErrorCode::network at once (a report, whose times are relative to its sending).
+  void request(boost::json::object op, std::function<void(Reply)> done, bool once = false);
   bool online() const { return online_; }
   // The device id for the next connections (the server's choice, kept after the first hello
   // so that a reconnect is the same device: the calls it is in stay its calls).
@@ -92,6 +94,7 @@ class Signaling {
     std::function<void(Reply)> done;
     TimeMs sentAt = 0;
     std::chrono::steady_clock::time_point deadline;
+    bool once = false;
   };
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> session(ServerUrl url);
