@@ -15,9 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const dialtone::Error&) {
   }
   (void)dialtone::try_extract_id(text);
-  for (auto op :
-       {dialtone::Op::create, dialtone::Op::end, dialtone::Op::mute, dialtone::Op::fail,
-        dialtone::Op::report}) {
+  for (auto op : {dialtone::Op::create, dialtone::Op::end, dialtone::Op::mute, dialtone::Op::fail,
+                  dialtone::Op::report}) {
     try {
       (void)dialtone::parse_http_request(op, "call-id", text);
     } catch (const dialtone::Error&) {

@@ -155,9 +155,9 @@ typedef void (*dt_calls_done)(void* user, dt_error code, const char* message, co
 /* One call's details (docs/protocol.md, "Call timeline"): its document, the timeline (a JSON
  * array) and the summary (a JSON object), and the likely cause in words (NULL when the call went
  * well). NULLs on an error. Valid during the callback only. */
-typedef void (*dt_details_done)(void* user, dt_error code, const char* message,
-                                const dt_call* call, const char* timeline_json,
-                                const char* summary_json, const char* likely_cause);
+typedef void (*dt_details_done)(void* user, dt_error code, const char* message, const dt_call* call,
+                                const char* timeline_json, const char* summary_json,
+                                const char* likely_cause);
 
 typedef struct dt_client dt_client;
 

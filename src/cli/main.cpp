@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <variant>
@@ -298,12 +299,21 @@ bool wait_online(Queue& q) {
   return false;
 }
 
-int history(Options o, int limit) {
+// A client without media for the reads (history, call-info), once online; null (said why) when
+// it cannot be.
+std::unique_ptr<Client> reader(Options& o, Queue& q) {
   ClientConfig cfg = client_config(o);
   cfg.media.enabled = false;
+  auto client = std::make_unique<Client>(cfg, q);
+  if (!wait_online(q)) return nullptr;
+  return client;
+}
+
+int history(Options o, int limit) {
   Queue q;
-  Client client(cfg, q);
-  if (!wait_online(q)) return kUnreachable;
+  auto reading = reader(o, q);
+  if (!reading) return kUnreachable;
+  Client& client = *reading;
   auto r = client.history(limit).get();
   if (!r.ok()) {
     std::cerr << "dialtone: " << display_text(r.message) << "\n";
@@ -314,11 +324,10 @@ int history(Options o, int limit) {
 }
 
 int call_info(Options o, const std::string& callId, bool timeline) {
-  ClientConfig cfg = client_config(o);
-  cfg.media.enabled = false;
   Queue q;
-  Client client(cfg, q);
-  if (!wait_online(q)) return kUnreachable;
+  auto reading = reader(o, q);
+  if (!reading) return kUnreachable;
+  Client& client = *reading;
   auto r = client.call_details(callId).get();
   if (!r.ok()) {
     std::cerr << "dialtone: " << error_name(r.code) << " — " << display_text(r.message) << "\n";

@@ -102,10 +102,10 @@ typedef struct result {
   int done;
   dt_error code;
   char call_id[64];
-  size_t count;                /* history: calls */
-  dt_call_state first_state;   /* history: the newest call's state */
-  int64_t push_targets;        /* history: the newest call's push_targets */
-  char timeline[8192];         /* details */
+  size_t count;              /* history: calls */
+  dt_call_state first_state; /* history: the newest call's state */
+  int64_t push_targets;      /* history: the newest call's push_targets */
+  char timeline[8192];       /* details */
   char summary[8192];
   int has_cause;
 } result;

@@ -85,7 +85,10 @@ TEST_F(Metrics, CallsPathsAndRecoveriesAreCountedAndTheRulesMatchTheLiveMetrics)
   EXPECT_EQ(sample(m, "dialtone_media_paths_total{local=\"relay\",protocol=\"udp\"}"), 1);
   EXPECT_EQ(sample(m, "dialtone_media_recoveries_total{cause=\"loss\"}"), 1);
   EXPECT_EQ(sample(m, "dialtone_media_recovery_outcomes_total{outcome=\"recovered\"}"), 1);
-  EXPECT_EQ(sample(m, "dialtone_calls_terminal_total{state=\"rejected\",reason=\"rejected_by_receiver\"}"), 1)
+  EXPECT_EQ(
+      sample(m,
+             "dialtone_calls_terminal_total{state=\"rejected\",reason=\"rejected_by_receiver\"}"),
+      1)
       << m;
   // Setup took well under the first bucket's 50 ms here, and at most a few seconds anyway.
   EXPECT_EQ(sample(m, "dialtone_call_setup_seconds_bucket{le=\"5\"}"), 1);
