@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+
 namespace dialtone {
 
 Histogram::Histogram(Bounds bounds) {
@@ -84,6 +86,17 @@ std::string escape(const std::string& v) {
   }
   return out;
 }
+// "# HELP" and "# TYPE" of one metric.
+void head(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+// A counter without labels.
+void counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t v) {
+  head(out, name, "counter", help);
+  out += fmt::format("{} {}\n", name, v);
+}
+
 }  // namespace
 
 std::string Metrics::render() const {
@@ -161,22 +174,16 @@ std::string Metrics::render() const {
   for (size_t i = 0; i < push_send.size(); ++i)
     push_send[i].render_samples(out, "dialtone_push_send_seconds",
                                 fmt::format("provider=\"{}\"", providers[i]));
-  out +=
-      "# HELP dialtone_push_delivery_seconds An incoming-call push, from queued to its final "
-      "outcome (retries included).\n"
-      "# TYPE dialtone_push_delivery_seconds histogram\n";
+  head(out, "dialtone_push_delivery_seconds", "histogram",
+       "An incoming-call push, from queued to its final outcome (retries included).");
   for (size_t i = 0; i < push_delivery.size(); ++i)
     push_delivery[i].render_samples(out, "dialtone_push_delivery_seconds",
                                     fmt::format("provider=\"{}\"", providers[i]));
 
-  out +=
-      "# HELP dialtone_calls_created_total Calls created (placed and not refused as busy).\n"
-      "# TYPE dialtone_calls_created_total counter\n";
-  out += fmt::format("dialtone_calls_created_total {}\n", calls_created.load());
-  out +=
-      "# HELP dialtone_calls_connected_total Calls that reached connected.\n"
-      "# TYPE dialtone_calls_connected_total counter\n";
-  out += fmt::format("dialtone_calls_connected_total {}\n", calls_connected.load());
+  counter(out, "dialtone_calls_created_total", "Calls created (placed and not refused as busy).",
+          calls_created.load());
+  counter(out, "dialtone_calls_connected_total", "Calls that reached connected.",
+          calls_connected.load());
   call_setup.render(out, "dialtone_call_setup_seconds", "From a call's creation to connected.");
   call_ring.render(out, "dialtone_call_ring_seconds", "From a call's creation to accepted.");
   call_duration.render(out, "dialtone_call_duration_seconds",
@@ -184,22 +191,18 @@ std::string Metrics::render() const {
   first_audio.render(out, "dialtone_first_audio_seconds",
                      "From accept to a side's first audio received (reported by the clients).");
   std::lock_guard lk(mu_);
-  out +=
-      "# HELP dialtone_media_paths_total Media paths as they connected, by the side's local "
-      "candidate type (host, srflx, prflx, relay) and protocol (udp, tcp, tls).\n"
-      "# TYPE dialtone_media_paths_total counter\n";
+  head(out, "dialtone_media_paths_total", "counter",
+       "Media paths as they connected, by the side's local candidate type (host, srflx, prflx, "
+       "relay) and protocol (udp, tcp, tls).");
   for (const auto& [k, n] : paths_)
     out += fmt::format("dialtone_media_paths_total{{local=\"{}\",protocol=\"{}\"}} {}\n", k.first,
                        k.second, n);
-  out +=
-      "# HELP dialtone_media_recoveries_total Media recoveries the clients started, by cause.\n"
-      "# TYPE dialtone_media_recoveries_total counter\n";
+  head(out, "dialtone_media_recoveries_total", "counter",
+       "Media recoveries the clients started, by cause.");
   for (const auto& [k, n] : recoveries_)
     out += fmt::format("dialtone_media_recoveries_total{{cause=\"{}\"}} {}\n", k, n);
-  out +=
-      "# HELP dialtone_media_recovery_outcomes_total How media recoveries ended (recovered, "
-      "gave_up).\n"
-      "# TYPE dialtone_media_recovery_outcomes_total counter\n";
+  head(out, "dialtone_media_recovery_outcomes_total", "counter",
+       "How media recoveries ended (recovered, gave_up).");
   for (const auto& [k, n] : recoveryEnds_)
     out += fmt::format("dialtone_media_recovery_outcomes_total{{outcome=\"{}\"}} {}\n", k, n);
   return out;
