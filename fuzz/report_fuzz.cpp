@@ -53,7 +53,7 @@ void add(std::string_view text, const char* side, TimeMs now, std::vector<Timeli
   if (ec) return;
   try {
     json::array checked = check_report_events(v);
-    auto evs = report_events(checked, side, "dev", now);
+    auto evs = report_events(checked, side, "dev", now, T0);
     for (auto& e : evs) {
       // The store's round trip: the data as text and back.
       auto back = json::parse(event_data_string(e));

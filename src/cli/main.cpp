@@ -262,24 +262,15 @@ ClientConfig client_config(Options& o) {
   return cfg;
 }
 
-// The call's summary from the server, once this side's media report is in (it is sent as the
-// call's media closes; a second at most).
-void print_call_summary(Client& client, const CallSnapshot& call, const std::string& me) {
-  const bool caller = call.callerId == me;
-  std::optional<CallDetails> details;
-  for (auto until = Clock::now() + 1500ms; Clock::now() < until;) {
-    auto r = client.call_details(call.callId).get();
-    if (!r.ok()) {
-      std::cout << "summary unavailable: " << display_text(r.message) << "\n";
-      return;
-    }
-    details = std::move(r.value);
-    auto summary = json::parse(details->summaryJson).as_object();
-    const auto& mine = summary.at(caller ? "caller" : "receiver").as_object();
-    if (!call.connectedAt || mine.at("reported").as_bool()) break;
-    std::this_thread::sleep_for(100ms);
+// The call's summary from the server (call_details sends this side's held events first).
+void print_call_summary(Client& client, const CallSnapshot& call) {
+  auto r = client.call_details(call.callId).get();
+  if (!r.ok()) {
+    std::cout << "summary unavailable: " << display_text(r.message) << "\n";
+    return;
   }
-  print_summary(std::cout, json::parse(details->summaryJson).as_object(), details->call, me);
+  print_summary(std::cout, json::parse(r.value->summaryJson).as_object(), r.value->call,
+                client.user_id());
 }
 
 // Waits until the client is online; false (said why) when it cannot be.
@@ -444,7 +435,7 @@ int run(Mode mode, Options o, const std::string& callee) {
         }
         if (!is_active(c->state)) {
           if (c->durationSeconds) say(fmt::format("duration {} s", *c->durationSeconds));
-          if (o.summary) print_call_summary(client, *c, me);
+          if (o.summary) print_call_summary(client, *c);
           int code = exit_code(*c);
           if (mode != Mode::listen || quitting) return code;
           call.reset();

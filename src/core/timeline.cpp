@@ -71,6 +71,7 @@ const Type kTypes[] = {
 };
 
 constexpr double kMaxAgoMs = 600'000;
+constexpr TimeMs kClockSlackMs = 2000;  // how far off a client's estimate of our clock may be
 
 std::string plain(double x) {
   char buf[32];
@@ -106,6 +107,12 @@ json::object check_event(const json::value& v, std::size_t i) {
       auto n = number(val);
       if (!n || *n < 0 || *n > kMaxAgoMs) bad(at + "'ago' must be 0..600000 ms");
       out["ago"] = static_cast<std::int64_t>(*n);
+      continue;
+    }
+    if (key == "at") {
+      auto t = val.is_string() ? parse_iso(val.get_string()) : std::nullopt;
+      if (!t) bad(at + "'at' must be an ISO-8601 time (UTC)");
+      out["at"] = *t;
       continue;
     }
     const Field* f = nullptr;
@@ -306,15 +313,23 @@ json::array check_report_events(const json::value& events) {
 }
 
 std::vector<TimelineEvent> report_events(const json::array& checked, std::string side,
-                                         std::string device, TimeMs now) {
+                                         std::string device, TimeMs now, TimeMs notBefore) {
   std::vector<TimelineEvent> out;
   for (const auto& v : checked) {
     json::object o = v.get_object();
     TimelineEvent e;
     e.type = str(o, "type");
     e.at = now - static_cast<TimeMs>(num(o, "ago"));
+    // `at` (the server's clock as the client estimates it) is exact however long the report
+    // took to arrive; one outside the call's lifetime is a bad estimate, and `ago` is used.
+    if (auto* t = o.if_contains("at"); t && t->is_int64()) {
+      TimeMs when = t->get_int64();
+      if (when >= notBefore - kClockSlackMs && when <= now + kClockSlackMs)
+        e.at = std::clamp(when, notBefore, now);
+    }
     o.erase("type");
     o.erase("ago");
+    o.erase("at");
     e.data = std::move(o);
     e.side = side;
     e.device = device;

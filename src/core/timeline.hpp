@@ -35,11 +35,12 @@ struct TimelineEvent {
 
 // The events of a `report` op, checked: at most kMaxReportEvents, each a known type with only
 // its own fields in range (so nothing else — no address, no SDP — can be stored). Returns them
-// normalized ({"type", fields…, "ago"}); throws Error(bad_request) naming the first problem.
+// normalized ({"type", fields…, "ago", "at" as ms}); throws Error(bad_request) naming the first problem.
 boost::json::array check_report_events(const boost::json::value& events);
-// The checked events as timeline events at `now - ago`.
+// The checked events as timeline events: at their `at` when it falls within the call's lifetime
+// (`notBefore`, its creation, to `now`), else at `now - ago`.
 std::vector<TimelineEvent> report_events(const boost::json::array& checked, std::string side,
-                                         std::string device, TimeMs now);
+                                         std::string device, TimeMs now, TimeMs notBefore);
 
 // Storage: the event's data as a JSON text, and back.
 std::string event_data_string(const TimelineEvent& e);

@@ -23,7 +23,7 @@
 #include "sdk/call_media.hpp"
 #include "sdk/http_fetch.hpp"
 #include "sdk/net_watch.hpp"
-#include "sdk/report_buffer.hpp"
+#include "sdk/reporter.hpp"
 #include "sdk/signaling.hpp"
 #include "sdk/snapshot.hpp"
 #include "sdk/turn_probe.hpp"
@@ -51,6 +51,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void unregister_push(Completion<bool> done);
   void history(int limit, Completion<std::vector<CallSnapshot>> done);
   void call_details(const std::string& callId, Completion<CallDetails> done);
+  void read_details(const std::string& callId, Completion<CallDetails> done);
   void set_muted(const std::string& callId, bool muted, Completion<CallSnapshot> done);
   void set_output(const std::string& output);
   void network_changed();
@@ -70,11 +71,11 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void drive_media(const CallSnapshot& s);
   void ensure_media(const CallSnapshot& s, media::Role role);
   void close_media(const std::string& callId);
-  // The calls' media events go to the server's `report` op: every few seconds, and at once for
-  // a call whose media closed.
-  void add_report(const std::string& callId, json::object event);
-  void flush_reports(const std::string& onlyCall = "");
-  void arm_reports();
+  // The calls' media events go to the server's `report` op (sdk/reporter.hpp).
+  void add_report(const std::string& callId, json::object event) {
+    reporter_.add(callId, std::move(event));
+  }
+  sdk::Reporter::Hooks reporter_hooks();
   void media_failed(const std::string& callId, ErrorCode code, const std::string& msg);
   CallResult to_result(const sdk::Reply& r);
   void resync(const std::string& callId);
@@ -104,10 +105,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   bool iceFetching_ = false;
   std::vector<std::function<void(std::vector<media::IceServer>)>> iceWaiters_;
   asio::steady_timer iceRefresh_;
-  std::map<std::string, sdk::ReportBuffer> reports_;
+  sdk::Reporter reporter_;
   std::set<std::string> outputFailed_;  // calls whose output failed (reported as the output's)
-  asio::steady_timer reportTimer_;
-  bool reportArmed_ = false;
   std::unique_ptr<sdk::NetworkWatch> watch_;  // on the SDK thread only
 
   mutable std::mutex mu_;  // guards the copies below, for the app's threads
@@ -125,7 +124,7 @@ Client::Impl::Impl(ClientConfig cfg, Listener& l)
       guard_(asio::make_work_guard(ioc_)),
       output_(cfg_.media.output),
       iceRefresh_(ioc_),
-      reportTimer_(ioc_) {
+      reporter_(ioc_, reporter_hooks()) {
   if (cfg_.token.empty() && !cfg_.tokenProvider)
     throw std::invalid_argument("a token (or a token provider) is required");
   if (cfg_.media.enabled) {
@@ -164,10 +163,18 @@ void Client::Impl::shutdown() {
     spdlog::critical("dialtone::Client destroyed from one of its own callbacks; that deadlocks");
     std::abort();
   }
-  std::promise<void> done;
-  post([this, &done] {
+  // Media first (its last events join the held reports), then what is held goes — answered or
+  // not within Reporter::Hooks::flushWait — before the connection closes.
+  auto flushed = std::make_shared<std::promise<void>>();
+  post([this, flushed] {
     for (auto& [id, m] : media_) m->close();
     media_.clear();
+    reporter_.flush("", [flushed] { flushed->set_value(); });
+  });
+  flushed->get_future().wait();
+  std::promise<void> done;
+  post([this, &done] {
+    reporter_.stop();
     for (auto& [id, out] : outputs_) out->close();
     outputs_.clear();
     iceRefresh_.cancel();
@@ -185,6 +192,21 @@ void Client::Impl::shutdown() {
     media::wait_retired();  // pipelines being torn down
     media::wait_for_warmup();
   }
+}
+
+sdk::Reporter::Hooks Client::Impl::reporter_hooks() {
+  sdk::Reporter::Hooks h;
+  h.send = [this](json::object msg, std::function<void(ErrorCode, const std::string&)> done) {
+    sig_->request(
+        std::move(msg), [done = std::move(done)](const sdk::Reply& r) { done(r.code, r.message); },
+        /*once=*/true);
+  };
+  h.online = [this] { return sig_ && sig_->online(); };
+  h.serverNow = [this]() -> std::optional<TimeMs> {
+    if (!clock_.known()) return std::nullopt;
+    return now_ms() + clock_.offset();
+  };
+  return h;
 }
 
 CallResult Client::Impl::to_result(const sdk::Reply& r) {
@@ -283,6 +305,13 @@ void Client::Impl::history(int limit, Completion<std::vector<CallSnapshot>> done
 }
 
 void Client::Impl::call_details(const std::string& callId, Completion<CallDetails> done) {
+  // This device's events for the call go first, so that the answer includes them.
+  reporter_.flush(callId, [this, callId, done = std::move(done)]() mutable {
+    read_details(callId, std::move(done));
+  });
+}
+
+void Client::Impl::read_details(const std::string& callId, Completion<CallDetails> done) {
   http_value<CallDetails>(
       "GET", "/v1/calls/" + callId + "/timeline", "",
       [](const json::value& body) -> std::optional<CallDetails> {
@@ -389,9 +418,13 @@ void Client::Impl::on_hello(const json::object& hello, TimeMs receivedAt) {
   deviceId_ = str("deviceId");
   // Without a configured device id the server assigned one: keep it for every reconnect, or
   // the calls this device is in (their media, their presence) would belong to a device gone.
+  // A first estimate of the server's clock (one way: off by the hello's transit), until the
+  // first reply gives a round trip.
+  if (auto t = parse_iso(str("serverTime"))) clock_.seed(*t - receivedAt);
   if (sig_->device().empty() && !deviceId_.empty()) sig_->set_device(deviceId_);
   {
     std::lock_guard lock(mu_);
+    offsetMs_ = clock_.offset();
     pubUser_ = userId_;
     pubDevice_ = deviceId_;
   }
@@ -521,72 +554,13 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
   raw->prepare();
 }
 
-void Client::Impl::add_report(const std::string& callId, json::object event) {
-  reports_[callId].add(std::move(event), std::chrono::steady_clock::now());
-  arm_reports();
-}
-
-void Client::Impl::arm_reports() {
-  if (reportArmed_) return;
-  reportArmed_ = true;
-  reportTimer_.expires_after(std::chrono::seconds(5));
-  reportTimer_.async_wait([this](boost::system::error_code ec) {
-    reportArmed_ = false;
-    if (!ec) flush_reports();
-  });
-}
-
-void Client::Impl::flush_reports(const std::string& onlyCall) {
-  // Offline, the events wait with their times (a report's `ago` is counted when it is sent).
-  if (!sig_->online()) {
-    if (!reports_.empty()) arm_reports();
-    return;
-  }
-  auto now = std::chrono::steady_clock::now();
-  for (auto it = reports_.begin(); it != reports_.end();) {
-    if (!onlyCall.empty() && it->first != onlyCall) {
-      ++it;
-      continue;
-    }
-    // One report per call per flush (a buffer over 32 events sends the rest next time).
-    json::array events = it->second.take(now);
-    if (!events.empty()) {
-      std::string id = it->first;
-      json::object msg{{"op", "report"}, {"callId", id}, {"events", events}};
-      sig_->request(
-          std::move(msg),
-          [this, id, events = std::move(events), now](sdk::Reply r) {
-            if (r.code == ErrorCode::network) {
-              // Lost on the way (the connection dropped): back in the buffer, at their own times.
-              for (const auto& e : events) {
-                json::object o = e.as_object();
-                auto ago = std::chrono::milliseconds(o.at("ago").to_number<std::int64_t>());
-                o.erase("ago");
-                reports_[id].add(std::move(o), now - ago);
-              }
-              arm_reports();
-            } else if (r.code != ErrorCode::ok) {
-              spdlog::debug("REPORT_REFUSED callId={} code={} message=\"{}\"", id,
-                            error_name(r.code), r.message);
-            }
-          },
-          /*once=*/true);
-    }
-    if (it->second.empty())
-      it = reports_.erase(it);
-    else
-      ++it;
-  }
-  if (!reports_.empty()) arm_reports();
-}
-
 void Client::Impl::close_media(const std::string& callId) {
   if (auto it = media_.find(callId); it != media_.end()) {
     auto m = std::move(it->second);
     media_.erase(it);
     m->close();
   }
-  flush_reports(callId);
+  reporter_.flush(callId);
   if (auto it = outputs_.find(callId); it != outputs_.end()) {
     auto out = std::move(it->second);
     outputs_.erase(it);

@@ -1,6 +1,6 @@
 // A call's media events on their way to the server's `report` op (docs/protocol.md, "Call
 // timeline"): collected as they happen, sent together every few seconds and once more when the
-// call's media closes, each with its `ago` — so a call makes a handful of small reports, well
+// call's media closes, each with its `ago` and `at` — so a call makes a handful of small reports, well
 // under the server's per-device limit, and a report delayed by a reconnect keeps its times.
 // Pure: the caller passes the clock and sends what take() returns.
 #pragma once
@@ -10,6 +10,9 @@
 
 #include <chrono>
 #include <deque>
+#include <optional>
+
+#include "core/time.hpp"
 
 namespace dialtone::sdk {
 
@@ -22,8 +25,9 @@ class ReportBuffer {
   void add(boost::json::object event, Clock::time_point at);
   bool empty() const { return held_.empty(); }
   // Up to kPerReport events, oldest first, each with "ago" (ms before `now`, at most 10 min:
-  // older ones are dropped, the server would refuse them).
-  boost::json::array take(Clock::time_point now);
+  // older ones are dropped, the server would refuse them) and, when `serverNow` (the server's
+  // clock at `now`) is known, "at" (ISO-8601 in the server's clock).
+  boost::json::array take(Clock::time_point now, std::optional<TimeMs> serverNow = std::nullopt);
 
  private:
   std::deque<std::pair<boost::json::object, Clock::time_point>> held_;

@@ -24,6 +24,12 @@ std::pair<ErrorCode, std::string> parse_error(const boost::json::object& body);
 class ClockOffset {
  public:
   void add(TimeMs sentAt, TimeMs receivedAt, TimeMs serverTime);
+  // A one-way estimate (e.g. from the hello), used until the first round trip is measured.
+  void seed(TimeMs offset) {
+    if (samples_.empty()) best_ = offset;
+    seeded_ = true;
+  }
+  bool known() const { return seeded_ || !samples_.empty(); }
   TimeMs offset() const { return best_; }
 
  private:
@@ -32,6 +38,7 @@ class ClockOffset {
   };
   std::deque<Sample> samples_;
   TimeMs best_ = 0;
+  bool seeded_ = false;
 };
 
 }  // namespace dialtone::sdk

@@ -191,6 +191,11 @@ std::size_t MemoryStore::append_events(std::string_view callId,
   std::size_t n = 0;
   for (const auto& e : events) {
     if (mine.size() >= max) break;
+    auto same = [&](const TimelineEvent& o) {
+      return o.at == e.at && o.side == e.side && o.device == e.device && o.type == e.type &&
+             o.data == e.data;
+    };
+    if (std::any_of(mine.begin(), mine.end(), same)) continue;  // stored once, as in SQL
     mine.push_back(e);
     ++n;
   }

@@ -276,17 +276,18 @@ class PostgresStore final : public Store {
     std::size_t n = 0;
     for (const auto& e : events) {
       if (have + n >= max) break;
-      run("INSERT INTO call_events (call_id, seq, at_ms, side, device, type, data) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-          Params()
-              .add(callId)
-              .add(++seq)
-              .add(std::int64_t{e.at})
-              .add(e.side)
-              .add(e.device)
-              .add(e.type)
-              .add(event_data_string(e)));
-      ++n;
+      Result r =
+          run("INSERT INTO call_events (call_id, seq, at_ms, side, device, type, data) "
+              "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+              Params()
+                  .add(callId)
+                  .add(++seq)
+                  .add(std::int64_t{e.at})
+                  .add(e.side)
+                  .add(e.device)
+                  .add(e.type)
+                  .add(event_data_string(e)));
+      if (std::string_view(PQcmdTuples(r.get())) == "1") ++n;  // else stored already
     }
     return n;
   }

@@ -73,6 +73,15 @@ CREATE TABLE call_events (
 );
 CREATE INDEX calls_by_created ON calls (created_ms);
 )sql",
+    // An event is stored once: a client re-sends a report whose answer it did not get (its
+    // connection dropped, or stalled past the request's timeout), with the same times.
+    R"sql(
+DELETE FROM call_events WHERE EXISTS (
+  SELECT 1 FROM call_events d WHERE d.call_id = call_events.call_id AND d.seq < call_events.seq
+    AND d.at_ms = call_events.at_ms AND d.side = call_events.side
+    AND d.device = call_events.device AND d.type = call_events.type AND d.data = call_events.data);
+CREATE UNIQUE INDEX call_events_once ON call_events (call_id, at_ms, side, device, type, data);
+)sql",
 };
 
 }  // namespace dialtone::schema

@@ -448,12 +448,12 @@ class SqliteStore final : public Store {
     std::size_t n = 0;
     auto& ins = stmt(
         "INSERT INTO call_events (call_id, seq, at_ms, side, device, type, data) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING");
     for (const auto& e : events) {
       if (have + n >= max) break;
       ins.reset().bind(1, callId).bind(2, ++seq).bind(3, std::int64_t{e.at}).bind(4, e.side);
       ins.bind(5, e.device).bind(6, e.type).bind(7, event_data_string(e)).run();
-      ++n;
+      n += static_cast<std::size_t>(sqlite3_changes(db_));  // 0: stored already (call_events_once)
     }
     return n;
   }

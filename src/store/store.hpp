@@ -83,8 +83,9 @@ class Store {
   virtual std::size_t delete_calls_before(TimeMs before, std::size_t limit) = 0;
 
   // The timeline's events of a call (its trail is in the call record), in the order stored.
-  // append_events stores them in order while the call has fewer than `max`; returns how many
-  // were stored (the rest are dropped: the timeline is bounded).
+  // append_events stores them in order while the call has fewer than `max`, each once (an event
+  // equal to a stored one in time, side, device, type and data is a re-sent report's: skipped);
+  // returns how many were stored (the rest are dropped: the timeline is bounded).
   virtual std::size_t append_events(std::string_view callId,
                                     const std::vector<TimelineEvent>& events, std::size_t max) = 0;
   virtual std::vector<TimelineEvent> events_of(std::string_view callId) = 0;

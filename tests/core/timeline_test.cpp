@@ -39,7 +39,7 @@ TEST(Report, TakesEachKnownEventWithItsOwnFieldsOnly) {
     {"type":"recovery_ended","outcome":"recovered","durationMs":350},
     {"type":"device_changed","kind":"output","change":"changed"}])"));
   ASSERT_EQ(a.size(), 6u);
-  auto ev = report_events(a, "caller", "dev-a", T0);
+  auto ev = report_events(a, "caller", "dev-a", T0, T0 - 60'000);
   EXPECT_EQ(ev[1].type, "first_audio_received");
   EXPECT_EQ(ev[1].at, T0 - 120);
   EXPECT_TRUE(ev[1].data.empty());  // the type and the age are not data
@@ -75,6 +75,31 @@ TEST(Report, RefusesAnythingElseNamingTheProblem) {
   EXPECT_NE(refusal(many + "]").find("at most 32"), std::string::npos);
 }
 
+TEST(Report, AnEventIsPlacedAtItsAtWhenThatFallsWithinTheCall) {
+  // Sent at +5 s, received 13 s later (it sat in a stalled connection): `ago` alone would place
+  // the event 13 s late; `at`, the server's clock as the client estimates it, does not.
+  const TimeMs created = T0 - 60'000;
+  auto a = check_report_events(parse(R"([
+    {"type":"first_audio_sent","ago":4800,"at":"2023-11-14T22:12:40.200Z"},
+    {"type":"first_audio_received","ago":100,"at":"2023-11-14T22:13:50.000Z"},
+    {"type":"media_connected","local":"host","remote":"host","protocol":"udp","ago":300,
+     "at":"2023-11-14T22:12:00.000Z"}])"));
+  auto ev = report_events(a, "caller", "dev-a", T0, created);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(format_iso(T0), "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(ev[0].at, T0 - 40'000 + 200) << "its own time, not T0 - ago";
+  EXPECT_EQ(ev[1].at, T0 - 100) << "after the report arrived: the estimate is off, `ago` is used";
+  EXPECT_EQ(ev[2].at, T0 - 300) << "before the call existed: `ago` is used";
+  EXPECT_TRUE(ev[0].data.empty()) << "`at` is not data";
+  // Within the slack of an estimate: held to the call's lifetime.
+  auto b = check_report_events(
+      parse(R"([{"type":"first_audio_sent","at":"2023-11-14T22:13:21.500Z"}])"));
+  EXPECT_EQ(report_events(b, "caller", "dev-a", T0, created)[0].at, T0);
+  EXPECT_NE(
+      refusal(R"([{"type":"first_audio_sent","at":"yesterday"}])").find("'at' must be an ISO-8601"),
+      std::string::npos);
+  EXPECT_NE(refusal(R"([{"type":"first_audio_sent","at":12}])").find("'at'"), std::string::npos);
+}
 // A call driven through the state machine, as the server would.
 struct Driven {
   Call c;

@@ -155,6 +155,37 @@ TEST(Timeline, ParticipantsReportAndReadTheirCallsTimeline) {
   EXPECT_EQ(t.raw.find("v=0"), std::string::npos);
 }
 
+TEST(Timeline, AReportThatArrivesLateIsPlacedByItsAtAndOneSentAgainIsStoredOnce) {
+  ServerProcess server;
+  int port = server.port();
+  std::string alice = dev_token(port, "alice"), bob = dev_token(port, "bob");
+  WsClient a(port, alice, "alice-laptop"), b(port, bob, "bob-phone");
+  std::string id = connect(a, b);
+  std::optional<TimeMs> accepted;
+  auto before = timeline(port, alice, id);
+  for (const auto& e : before.body.at("timeline").as_array())
+    if (e.at("type") == "state" && e.at("state") == "accepted")
+      accepted = parse_iso(e.at("at").as_string());
+  ASSERT_TRUE(accepted);
+  // Held up in a stalled connection: `ago` counts from the sending, `at` is the truth.
+  std::string at = format_iso(*accepted + 1);
+  json::array events{json::object{{"type", "first_audio_sent"}, {"ago", 0}, {"at", at}},
+                     json::object{{"type", "first_audio_received"}, {"ago", 0}}};
+  EXPECT_EQ(report(a, id, events).at("ok"), true);
+  // The same report again (its answer was lost): the event with its `at` is stored once.
+  EXPECT_EQ(report(a, id, events).at("ok"), true);
+  auto t = timeline(port, alice, id);
+  ASSERT_EQ(t.status, 200) << t.raw;
+  std::size_t sent = 0;
+  for (const auto& e : t.body.at("timeline").as_array()) {
+    if (e.at("type") != "first_audio_sent") continue;
+    ++sent;
+    EXPECT_EQ(e.at("at").as_string(), at);
+  }
+  EXPECT_EQ(sent, 1u);
+  EXPECT_EQ(t.body.at("summary").at("caller").at("firstAudioSentMs"), 1);
+}
+
 TEST(Timeline, BadReportsAreRefusedAndChangeNothing) {
   ServerProcess server;
   int port = server.port();
@@ -215,14 +246,17 @@ TEST(Timeline, ReportsAreRateLimitedPerDevice) {
   std::string alice = dev_token(port, "alice"), bob = dev_token(port, "bob");
   WsClient a(port, alice), b(port, bob);
   std::string id = connect(a, b);
-  json::array one{json::object{{"type", "first_audio_sent"}}};
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(report(a, id, one).at("ok"), true);
-  auto r = report(a, id, one);
+  // Each a moment apart (an event equal to a stored one in time and all else is stored once).
+  auto one = [n = 0]() mutable {
+    return json::array{json::object{{"type", "first_audio_sent"}, {"ago", 100 * ++n}}};
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(report(a, id, one()).at("ok"), true);
+  auto r = report(a, id, one());
   ASSERT_TRUE(r.contains("error")) << json::serialize(r);
   EXPECT_EQ(r.at("error").at("code"), "rate_limited");
   EXPECT_GE(r.at("error").at("retryAfterSeconds").as_int64(), 1);
   // Another device has its own budget.
-  EXPECT_EQ(report(b, id, one).at("ok"), true);
+  EXPECT_EQ(report(b, id, one()).at("ok"), true);
   auto t = timeline(port, alice, id);
   EXPECT_EQ(count_type(t.body, "first_audio_sent"), 4u);
 }

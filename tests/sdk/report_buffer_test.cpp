@@ -25,7 +25,21 @@ TEST(ReportBuffer, EventsLeaveInOrderWithTheirAge) {
   EXPECT_EQ(out[0].at("ago"), 4000);
   EXPECT_EQ(out[1].at("ago"), 2500);
   EXPECT_TRUE(b.empty());
+  EXPECT_FALSE(out[0].as_object().contains("at")) << "the server's clock is not known yet";
   EXPECT_TRUE(b.take(t0 + 5s).empty());
+}
+
+TEST(ReportBuffer, OnceTheServersClockIsKnownEachEventAlsoCarriesItsTimeInIt) {
+  ReportBuffer b;
+  auto t0 = ReportBuffer::Clock::now();
+  b.add(ev("media_connected"), t0);
+  b.add(ev("first_audio_received"), t0 + 1500ms);
+  const TimeMs serverNow = 1'700'000'004'000;  // at t0 + 4 s
+  auto out = b.take(t0 + 4s, serverNow);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].at("at"), "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(out[1].at("at"), "2023-11-14T22:13:21.500Z");
+  EXPECT_EQ(out[1].at("ago"), 2500);
 }
 
 TEST(ReportBuffer, AtMost32PerReportTheRestNextTime) {

@@ -253,6 +253,33 @@ TEST_P(StoreConformance, TimelineEventsAreBoundedAndGoWithTheCall) {
   EXPECT_EQ(store_->events_of("c2").size(), 1u);
 }
 
+TEST_P(StoreConformance, AnEventSentAgainIsStoredOnce) {
+  auto event = [](TimeMs at, std::string device, std::string_view data) {
+    return TimelineEvent{at, "caller", std::move(device), "quality",
+                         boost::json::parse(data).as_object()};
+  };
+  tx([&](Store& s) {
+    insert(s, make("c1", "alice", "bob", 1000), std::nullopt);
+    EXPECT_EQ(s.append_events("c1",
+                              {event(1100, "dev-a", R"({"lossPercent":1,"jitterMs":4})"),
+                               event(1200, "dev-a", R"({"lossPercent":2,"jitterMs":4})")},
+                              10),
+              2u);
+    // The same report again (its answer was lost), with one new event: only that one is stored.
+    // Equal in all but the device, the time or the data is another event.
+    EXPECT_EQ(s.append_events("c1",
+                              {event(1100, "dev-a", R"({"lossPercent":1,"jitterMs":4})"),
+                               event(1200, "dev-a", R"({"lossPercent":2,"jitterMs":4})"),
+                               event(1200, "dev-b", R"({"lossPercent":2,"jitterMs":4})"),
+                               event(1201, "dev-a", R"({"lossPercent":2,"jitterMs":4})"),
+                               event(1200, "dev-a", R"({"lossPercent":3,"jitterMs":4})")},
+                              10),
+              3u);
+  });
+  store_ = GetParam().open(dir_.string());
+  EXPECT_EQ(store_->events_of("c1").size(), 5u);
+}
+
 TEST_P(StoreConformance, ActiveCallsAfterReopen) {
   tx([&](Store& s) {
     insert(s, make("c1", "alice", "bob", 1000), 46'000);

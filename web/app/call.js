@@ -338,7 +338,7 @@ export class CallController extends EventTarget {
 
   startPeer(c) {
     c.meter = new QualityMeter();
-    if (!c.reporter) c.reporter = new Reporter((events) => this.sig.request('report', { callId: c.callId, events }));
+    if (!c.reporter) c.reporter = new Reporter((events) => this.sig.request('report', { callId: c.callId, events }), () => this.sig.now());
     c.peer = new Peer({
       role: c.role, iceServers: c.iceServers || [], stream: c.stream,
       send: (data) => this.sig.signal(c.callId, data),

@@ -1,7 +1,8 @@
 // A call's media events for the server's call timeline (`report` op; docs/protocol.md, "Call
 // timeline"): the path as it connected and as it changed, first audio, recoveries with cause and
 // outcome, device changes, and a quality sample every 5 s. Sent together every 5 s and once
-// more when the call is torn down, each with its `ago`. Only types, numbers and the words the
+// more when the call is torn down, each with its `ago` and its `at` in the server's clock (so a
+// report held up in a stalled connection is still placed right). Only types, numbers and the words the
 // protocol allows: no address, no SDP.
 
 const FLUSH_MS = 5000;
@@ -35,9 +36,11 @@ export function pathOf(report) {
 }
 
 export class Reporter {
-  // send(events): the `report` op (a promise; failures are only logged).
-  constructor(send) {
+  // send(events): the `report` op (a promise; failures are only logged); serverNow(): the
+  // server's clock as the signaling estimates it.
+  constructor(send, serverNow = Date.now) {
     this.send = send;
+    this.serverNow = serverNow;
     this.held = [];
     this.path = null;
     this.once = new Set();
@@ -104,10 +107,15 @@ export class Reporter {
 
   flush() {
     const now = Date.now();
+    const offset = this.serverNow() - now;
     while (this.held.length) {
       const batch = this.held.splice(0, MAX_PER_REPORT)
         .filter((e) => now - e.at <= 600000)
-        .map(({ at, ...e }) => ({ ...e, ago: Math.max(0, now - at) }));
+        .map(({ at, ...e }) => ({
+          ...e,
+          ago: Math.max(0, now - at),
+          at: new Date(Math.min(at, now) + offset).toISOString(),
+        }));
       if (batch.length) {
         this.send(batch).catch((e) => console.debug('dialtone: a report was refused', e));
       }

@@ -204,7 +204,7 @@ OpResult CallService::report(Tx& tx, const Principal& who, const std::string& de
     return OpResult::fail(ErrorCode::invalid_transition,
                           "the call ended over 10 minutes ago; its timeline is closed");
   std::string side = call->is_caller(who.userId) ? "caller" : "receiver";
-  auto events = report_events(req.data.as_array(), side, deviceId, tx.now);
+  auto events = report_events(req.data.as_array(), side, deviceId, tx.now, call->timestamp);
   // Quality samples at most every kMinQualitySpacingMs, further apart as the call goes on.
   TimeMs start = call->acceptedAt.value_or(call->timestamp);
   if (last_sample_.size() > 50'000) last_sample_.clear();
