@@ -59,3 +59,29 @@ test('at most 32 events per report', () => {
   r.close();
   assert.deepEqual(sent.map((b) => b.length), [32, 8]);
 });
+
+test('a report that got no answer is sent again with the same times; a refused one is not', async () => {
+  const sent = [];
+  let answer = 'network';
+  const r = new Reporter(async (events) => {
+    sent.push(events);
+    if (answer) throw Object.assign(new Error('no answer'), { code: answer });
+  }, () => Date.now() + 5000);
+  r.add('recovery_started', { cause: 'stall' });
+  r.flush();
+  await sleep(0);
+  answer = null;
+  await sleep(20);
+  r.flush();
+  await sleep(0);
+  assert.equal(sent.length, 2, 'sent again');
+  assert.equal(sent[1][0].at, sent[0][0].at, 'the same `at`: the server stores it once');
+  assert.ok(sent[1][0].ago >= sent[0][0].ago + 20);
+  answer = 'bad_request';
+  r.add('first_audio_sent');
+  r.flush();
+  await sleep(0);
+  r.flush();
+  assert.equal(sent.length, 3, 'refused: not sent again');
+  r.close();
+});

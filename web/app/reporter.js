@@ -47,6 +47,8 @@ export class Reporter {
     this.lastSample = 0;
     this.lastBytes = null;
     this.lostAt = 0;
+    this.closed = false;
+    this.retries = 0;
     this.timer = setInterval(() => this.flush(), FLUSH_MS);
   }
 
@@ -105,26 +107,33 @@ export class Reporter {
     this.lostAt = 0;
   }
 
+  // Held events go, 32 per report, each with its age and its time in the server's clock (kept
+  // from the first try: a report sent again is then stored once). A report that got no answer
+  // (the link dropped or stalled past the request's timeout) comes back to be sent again.
   flush() {
     const now = Date.now();
     const offset = this.serverNow() - now;
     while (this.held.length) {
-      const batch = this.held.splice(0, MAX_PER_REPORT)
-        .filter((e) => now - e.at <= 600000)
-        .map(({ at, ...e }) => ({
-          ...e,
-          ago: Math.max(0, now - at),
-          at: new Date(Math.min(at, now) + offset).toISOString(),
-        }));
-      if (batch.length) {
-        this.send(batch).catch((e) => console.debug('dialtone: a report was refused', e));
-      }
+      const events = this.held.splice(0, MAX_PER_REPORT).filter((e) => now - e.at <= 600000);
+      if (!events.length) continue;
+      for (const e of events) e.serverAt ??= new Date(Math.min(e.at, now) + offset).toISOString();
+      const batch = events.map(({ at, serverAt, ...e }) => ({ ...e, ago: Math.max(0, now - at), at: serverAt }));
+      this.send(batch).catch((e) => {
+        if (e?.code !== 'network') {
+          console.debug('dialtone: a report was refused', e);
+          return;
+        }
+        this.held.unshift(...events);
+        // Closed: no timer runs any more, so a few more tries of their own.
+        if (this.closed && this.retries++ < 5) setTimeout(() => this.flush(), FLUSH_MS);
+      });
     }
   }
 
   // The call is over for this tab: what is held goes now.
   close() {
     clearInterval(this.timer);
+    this.closed = true;
     this.flush();
   }
 }
