@@ -124,8 +124,9 @@ export class Reporter {
           return;
         }
         this.held.unshift(...events);
-        // Closed: no timer runs any more, so a few more tries of their own.
-        if (this.closed && this.retries++ < 5) setTimeout(() => this.flush(), FLUSH_MS);
+        // Closed: no timer runs any more, so tries of their own (a minute's worth; offline, each
+        // waits in the signaling until it is back or the request times out).
+        if (this.closed && this.retries++ < 12) setTimeout(() => this.flush(), FLUSH_MS);
       });
     }
   }
