@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the two flows of the benchmark (dialtoned's and the Janus anchor's) share.
 #pragma once
 

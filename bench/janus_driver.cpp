@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The anchor: Janus's VideoCall plugin driven with its own flow (call → incomingcall → accept →
 // accepted → hangup) over its WebSocket API, measured like dialtoned in the same run.
 #include <unistd.h>

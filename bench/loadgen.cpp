@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dialtone-bench: drives complete call flows (create, ringing, accept, ready ×2, end) over
 // WebSocket against a real dialtoned with N concurrent caller/receiver pairs, bounded in flows
 // and time, and reports flows/s, op→event latency, server CPU per flow and server memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dialtone-media-bench: the media figures of docs/benchmarks.md, and the Chromium anchor in the
 // same run.
 //   - first audio: two webrtcbin transports wired directly, from the offerer's start (pipeline +

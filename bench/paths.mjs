@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Accept → first audio through each kind of path, and address change → audio back, for the C++
 // CLI and for Chromium, in the field lab (tests/web/lab.mjs), same run, same topology.
 //

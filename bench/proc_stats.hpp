@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads a process's CPU time and RSS from /proc, and starts dialtoned for the benchmark.
 #pragma once
 

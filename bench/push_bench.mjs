@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Push never delays signaling: the same call flows (dialtone-bench, 10 pairs, each receiver with
 // two push targets, FCM and APNs) against dialtoned without push targets, with push services that
 // answer at once, and with push services that never answer (every request hangs until

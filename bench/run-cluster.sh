@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One node on SQLite, one on PostgreSQL, two and three nodes on PostgreSQL + NATS, in one run
 # (docs/benchmarks.md, "Several nodes"). PostgreSQL (default durability settings: fsync and
 # synchronous_commit on) and nats-server are Debian's, started here on loopback in a temporary

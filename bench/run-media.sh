@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The media measurements of docs/benchmarks.md in one go on this machine: first audio (webrtcbin
 # transports; the SDK through dialtoned), the same through coturn, mouth-to-ear, CPU per call —
 # and the anchor, Chromium to Chromium (Debian's chromium through playwright-core), in the same

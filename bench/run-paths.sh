@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Accept → first audio through each kind of network path (host, srflx, relay over UDP, TCP and
 # port 443) and address change → audio back, for the C++ CLI and for Chromium, in the field lab
 # of tests/web/lab.mjs (network namespaces: root). Run it on an otherwise idle machine.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Push never delays signaling (docs/benchmarks.md, "Push"): call flows with push services that
 # answer, that hang, and without push targets, in one run.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A bounded soak: one dialtoned (Release, SQLite) under steady load for SOAK_MINUTES (default
 # 20) — SOAK_PAIRS caller/receiver pairs (default 300), one call flow per pair per second, the
 # generator reconnecting every minute — with the server's RSS, open file descriptors, op→event

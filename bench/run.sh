@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every measurement of docs/benchmarks.md in one go on this machine: dialtoned unloaded,
 # under load, with 1,000 concurrent calls, its memory per session and per call; then the anchor,
 # Janus's VideoCall plugin (Debian's janus 1.1.2), driven the same way in the same run.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The benchmark's WebSocket client: a reader coroutine files every message into an inbox;
 // flows await the message they need with expect().
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Embeds the browser client (web/) into dialtoned: writes a C++ source with every file's bytes,
 # an ETag per file and a build id. Run in script mode:
 #   cmake -DWEB_DIR=<web/> -DOUT=<file.cpp> -P embed_web.cmake

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whatever arrives on the bus between nodes → Cluster (and the hub behind it). The input is
 // "<subject>\n<payload>". A malformed message may be refused with an exception (the bus logs
 // and drops it); nothing may crash, hang or trip a sanitizer, and the hub must stay usable.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The config file (TOML, written by an operator — but parsed before anything else runs, so a
 // typo must give a clear error, never a crash) → a validated Config or a ConfigError naming
 // the key. Also what every profile goes through: the photo URL check and display names.

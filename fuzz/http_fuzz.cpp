@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whatever a client sends on a connection → HTTP/1.1 requests, as the server's sessions read
 // them: Beast's parser configured as used (body and header limits), the header first and its
 // framing checked (framing_error) before the body, one request after another on the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Untrusted timestamps (?before= of the history read) must parse or be refused, and whatever
 // parses must format back to a time that parses to the same instant.
 #include <cstddef>

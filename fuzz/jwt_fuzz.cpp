@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Untrusted bearer tokens against a verifier with an HS256 key, and untrusted JWKS documents.
 #include <cstddef>
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What reaches the push code from outside: device registrations (any client), push services'
 // replies (status, body, Retry-After), Web Push bodies and ZEGO tokens. None may crash; a
 // registration is either refused with Error(bad_request) or valid.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A participant's `report` events, untrusted: checked, stored as the server would, and then
 // everything the server computes from them (the timeline, the per-side summary with its
 // percentiles and E-model, the likely cause). Input: the caller's events array, a newline, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Untrusted WebSocket messages and HTTP bodies → typed requests. Any input may be refused with
 // Error; nothing may crash, leak or trip a sanitizer.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A remote offer's SDP or candidate (from the other party, untrusted) → the Opus payload type, the DTLS
 // fingerprint, the security code, the sections' mids and where candidates land among them.
 #include <cstddef>

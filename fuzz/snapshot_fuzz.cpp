@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the SDK does with a server message's call document (untrusted bytes from the network):
 // JSON → CallSnapshot through core/call.hpp's parse_public_json (the reader both the SDK and the
 // server use), and the clock offset estimate. Malformed documents are ignored; nothing may crash.

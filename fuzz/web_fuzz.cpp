@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Untrusted request targets and If-None-Match headers → the embedded browser client's files.
 // The input is "<target>\n<if-none-match>"; nothing may crash or trip a sanitizer, and only
 // GET/HEAD of a known file may be answered.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Configures and builds into DIR (default build) with CMake and Ninja: scripts/build.sh [DIR] [TYPE] [cmake args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

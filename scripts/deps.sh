@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs, from Debian 12's repositories, what Dialtone needs to build (default) or to build
 # and test (--test). Idempotent: installs only what is missing.
 set -euo pipefail

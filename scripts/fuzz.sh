@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets with clang and runs each for SECONDS (default 20) on its corpus.
 # Any crash, leak or sanitizer report fails the run.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is needed, builds, and runs dialtoned on the embedded default
 # (SQLite under ./data, development tokens, 127.0.0.1:8080). Extra arguments go to dialtoned.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is needed, builds, and runs every test: each libFuzzer target for FUZZ_SECONDS
 # (default 20), the unit and integration tests (CTest, against real dialtoned processes) under
 # ASan/UBSan (the field labs excepted), and then every test on the normal build (whose CTest

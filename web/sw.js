@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Dialtone's service worker: rings through the browser's push service when no Dialtone tab is
 // open. The server sends three kinds of Web Push message (docs/protocol.md, "Push"):
 //   incoming_call  → an "X is calling" notification that stays until acted on

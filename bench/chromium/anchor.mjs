@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The anchor of the media benchmark: Chromium to Chromium in one page, on loopback (and through
 // TURN when --turn is given): from createOffer to the first remote audio, per iteration.
 // Prints one JSON line: {"mode","firstAudioMs":[...],"firstPacketMs":[...]} (first decoded

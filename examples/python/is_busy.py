@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Loads libdialtone.so through ctypes (no bindings, no build step) and asks dialtoned whether a
 user is busy — the spec's isUserBusy — through the C ABI in include/dialtone/dialtone.h.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libdialtone: place and answer one-to-one voice calls through dialtoned, with audio over WebRTC.
 //
 //   dialtone::ClientConfig cfg;

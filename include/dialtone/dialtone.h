@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libdialtone's C ABI: the C++ SDK (dialtone/client.hpp) for dart:ffi, Swift, Kotlin/JNI, or C.
  *
  * Handles are opaque; every function is thread-safe. Errors are dt_error codes — the protocol's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Dialtone's shared vocabulary: error codes, call states and the call document as clients see
 // it. Used by the server, the SDK, the C ABI and the CLI alike — each maps from these at one place.
 #pragma once

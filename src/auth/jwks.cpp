@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JWKS (RFC 7517): RSA keys (n, e) and P-256 EC keys (x, y) → OpenSSL public keys.
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>

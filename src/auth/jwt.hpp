@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON Web Tokens (RFC 7519) with HS256, RS256 and ES256 on OpenSSL.
 //
 // Written here rather than taken from a library: Debian 12's libjwt (1.10) has no JWKS support

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bus between dialtoned nodes: fire-and-forget messages on subjects. Nodes use it to hand
 // each other committed call snapshots, signals for sessions they hold, and presence. Delivery is
 // at most once, in order per publisher; everything sent on it is also recoverable from the store

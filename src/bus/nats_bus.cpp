@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bus on NATS (the C client, libnats, from Debian). Core NATS: at-most-once, ordered per
 // connection; the client reconnects by itself and buffers what is published meanwhile.
 #include <nats/nats.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `dialtone history`, `dialtone call-info ID`, and the summary printed when a call ends: the
 // server's call timeline (docs/protocol.md, "Call timeline") in words. Printing only: every
 // string that others chose goes through display_text.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `dialtone`, the command-line client: log in, call, answer, listen — interactive on a terminal,
 // headless for bots and tests. The exit code says how the call ended (see exit_code()).
 #include <signal.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The call document of protocol v1, and the states it moves through.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A device's registered push target (POST /v1/devices).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Call quality as a listener would rate it: the ITU-T G.107 (06/2015) E-model, from what a
 // client measures (loss, jitter, round-trip time). Pure arithmetic, no I/O.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One error vocabulary for every surface (HTTP, WebSocket, later the C ABI and the CLI).
 // Each surface maps from ErrorCode at exactly one place.
 #pragma once

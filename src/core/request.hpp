@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Untrusted input → typed request. Each op's fields are declared in one place (request.cpp,
 // `parse_fields`); everything after parsing dispatches on the Op enum.
 #pragma once

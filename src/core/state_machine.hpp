@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The call state machine of protocol v1: pure, no I/O, no clock, no randomness.
 //
 //   create ─► calling ─ringing─► ringing ─accept─► accepted ─ready─► connecting ─ready─► connected

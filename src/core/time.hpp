@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Server time: milliseconds since the Unix epoch, formatted as ISO-8601 UTC with milliseconds.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A call's timeline and what it says: the events clients report about their media (`report`),
 // the server's own (push attempts, relayed-signal counts), and — from those, the call's trail
 // and its document — a summary per side with the likely cause of a call that went wrong.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "media/audio_out.hpp"
 
 #include <gst/app/gstappsrc.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a call's received audio goes, for the whole call: the default output device, a PulseAudio
 // sink, a WAV file, or nowhere. It outlives the transports (recovery swaps the transport, not the
 // recording), which feed it decoded 48 kHz mono S16 audio from their streaming threads.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "media/ice_url.hpp"
 
 #include <boost/url/authority_view.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // STUN and TURN URLs (RFC 7064, RFC 7065) as RTCIceServer carries them, and what they tell
 // about a relayed path.
 #pragma once

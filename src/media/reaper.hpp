@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tearing a pipeline down takes time (a TURN allocation to release, streaming threads to join);
 // the SDK thread must not wait for it. retire() does it on a thread of its own; wait_retired()
 // waits for all of it, each thread joined — its thread-local destructors included — before exit:

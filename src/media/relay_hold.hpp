@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which of the other side's ICE candidates the controlling side applies at once.
 //
 // libnice 0.1.21 (webrtcbin's agent, regular nomination, fixed when webrtcbin creates it)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "media/sdp.hpp"
 
 #include <gst/sdp/sdp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the SDK reads from a remote SDP (untrusted: it comes from the other party).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One attempt at a call's media path: a GStreamer pipeline around webrtcbin (Opus, DTLS-SRTP,
 // ICE with STUN/TURN). A call may go through several (recovery builds a fresh one); the
 // decisions — when to offer, when to recover, when media counts as up — live in CallMedia.

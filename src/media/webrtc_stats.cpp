@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "media/webrtc_stats.hpp"
 
 #include <gst/webrtc/webrtc.h>

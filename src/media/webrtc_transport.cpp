@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Transport on GStreamer's webrtcbin. See ../shared notes on webrtcbin (Debian 12, 1.22):
 // loopback needs explicit local addresses, TURN URLs need percent-escaped credentials, an answer
 // must reuse the offer's Opus payload type, and no webrtcbin callback may block.

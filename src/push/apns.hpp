@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Apple Push Notification service with token-based auth: an ES256 provider token (kept for
 // 40 minutes: Apple refuses tokens older than an hour and renewals more often than every 20),
 // HTTP/2, POST /3/device/<token>. Incoming calls go as VoIP pushes (PushKit) to the device's

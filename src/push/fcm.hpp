@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Firebase Cloud Messaging, HTTP v1: a service account signs an RS256 assertion, trades it for
 // an OAuth2 access token (cached; renewed five minutes before it expires, or at once on a 401),
 // and each message is one POST .../v1/projects/{project}/messages:send, data-only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An HTTP/2-capable client for push services: libcurl's multi interface, driven by one thread
 // (the push thread). Requests to one host share a connection, multiplexed over HTTP/2 when the
 // server offers it (ALPN); APNs requires it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Push notifications: what is sent (a Notice), to whom (a PushDevice), and the interface each
 // push service implements in its own file (fcm.cpp, apns.cpp, webpush.cpp). A provider only
 // builds requests and reads replies; push_service.cpp owns the sending, retries and results.

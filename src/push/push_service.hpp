@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sends push notifications on its own thread, so that a slow or hanging push service never
 // delays call signaling: send() only queues. At most `concurrency` requests are in flight;
 // a request that meets 429/5xx or a network error is retried with exponential backoff and

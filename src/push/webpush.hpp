@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Web Push (RFC 8030) to any push service a browser subscribed with: the message is encrypted
 // for the subscription (RFC 8291) and signed for with our VAPID key (RFC 8292).
 #pragma once

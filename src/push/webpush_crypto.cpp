@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "push/webpush_crypto.hpp"
 
 #include <boost/json.hpp>

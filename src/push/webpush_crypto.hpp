@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Web Push message encryption (RFC 8291 over RFC 8188 "aes128gcm") and VAPID (RFC 8292).
 #pragma once
 

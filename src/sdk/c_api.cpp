@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C ABI: dialtone.h over dialtone::Client, one function each. The only place where SDK
 // values become C values (ErrorCode -> dt_error, CallSnapshot -> dt_call).
 #include <dialtone/dialtone.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One call's media, from the SDK's point of view: prepared while ringing, released on accept,
 // `ready` only once audio really flows, quality from stats, recovery of the path without ending
 // the call. The transports (one per attempt) do the GStreamer work; this decides.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Client::Impl: the SDK thread, the calls it holds, and the glue between signaling and media.
 // Everything below runs on the SDK thread unless it says otherwise; `mu_` guards only the few
 // values the app may read from its own threads, and no Listener method runs under it.

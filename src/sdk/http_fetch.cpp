@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "sdk/http_fetch.hpp"
 
 #include "sdk/tls_client.hpp"

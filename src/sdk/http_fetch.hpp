@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One HTTP/1.1 request to dialtoned with a bearer token, with a timeout (Beast).
 #pragma once
 

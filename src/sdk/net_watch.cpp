@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "sdk/net_watch.hpp"
 
 #include <boost/asio/generic/raw_protocol.hpp>

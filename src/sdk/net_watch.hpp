@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Notices when the device's network changes — an address added or removed, the default route
 // replaced — from the kernel's routing messages (rtnetlink, Linux), so that the client moves its
 // connection and its calls' media to the new network at once instead of waiting for timeouts.

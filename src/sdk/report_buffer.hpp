@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A call's media events on their way to the server's `report` op (docs/protocol.md, "Call
 // timeline"): collected as they happen, sent together every few seconds and once more when the
 // call's media closes, each with its `ago` and `at` — so a call makes a handful of small reports, well

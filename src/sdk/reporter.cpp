@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "sdk/reporter.hpp"
 
 #include <spdlog/spdlog.h>

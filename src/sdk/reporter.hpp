@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The calls' media events on their way to the server's `report` op (docs/protocol.md, "Call
 // timeline"): held per call in a ReportBuffer, sent every few seconds and at once when a call's
 // media closes or its details are read; held while offline; a report lost with its connection

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SDK's connection to dialtoned: one WebSocket (/v1/ws), kept alive and reconnected with
 // backoff and jitter; requests with ids, timeouts and retries. Given several servers (the nodes
 // of a cluster), a connection that fails or drops moves on to the next one at once; only when

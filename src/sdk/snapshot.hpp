@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The protocol's error body and the clock offset estimate. (Call documents are read by
 // core/call.hpp's parse_public_json, the same reader the server uses.)
 #pragma once

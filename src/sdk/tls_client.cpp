@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "sdk/tls_client.hpp"
 
 #include <openssl/ssl.h>

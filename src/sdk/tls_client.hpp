@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TLS for the SDK's connections to an https:// dialtoned: certificates are verified against
 // the system's trust store (plus an extra CA file, for private deployments and tests) and for
 // the host the URL names.

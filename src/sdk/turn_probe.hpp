@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which TURN transport reaches each TURN server from the network this device is on.
 //
 // libnice (0.1.21) keeps one relay candidate per TURN server address: the first allocation to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operators' API: any call's timeline, and calls searched by user and time, behind the
 // operator token of the configuration (admin_token) — never a user's token.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns a bearer token into a Principal: development tokens (signed with a key kept in the
 // data dir) or a configured identity provider (HS256 secrets, or JWKS with RS256/ES256).
 // The provider's keys are read again on reload() (SIGHUP); a key that left its file stays

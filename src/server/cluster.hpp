@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The other nodes, over a Bus: what makes several dialtoned nodes on one PostgreSQL act as one.
 // Each node sends every change it commits (the stored document, so the others can route and
 // check signals), relays signals to devices whose sessions another node holds, and tells the

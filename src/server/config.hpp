@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dialtoned's configuration: a plain struct with defaults, filled from a TOML file, then the
 // environment (DIALTONED_<KEY>), then command-line flags, and validated once at start-up.
 #pragma once

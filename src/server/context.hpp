@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every connection needs to reach: shared by the listener, HTTP and WebSocket sessions.
 #pragma once
 

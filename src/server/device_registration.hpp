@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // POST /v1/devices: a device's push target, validated.
 #pragma once
 

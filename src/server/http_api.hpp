@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTTP/1.1 API of protocol v1: one coroutine per request, dispatching on method and path.
 #pragma once
 

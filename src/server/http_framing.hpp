@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What dialtoned accepts of HTTP/1.1 framing beyond what Beast's parser checks, decided from a
 // request's header before its body is read. Anything ambiguous is refused with 400 and the
 // connection closed (RFC 9112 §6.3): a proxy in front may read the bytes differently, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hub: which WebSocket sessions are live for which user and device, and the route of every
 // active call (its latest committed document). The call path's outbox publishes each committed
 // change here, in commit order; the hub hands the snapshot to every live session of both

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Abuse limits: token buckets per key (a caller's call attempts, a user's requests) and a count
 // of open connections per client address. Thread-safe; idle keys are swept, so the memory
 // they take stays bounded by the keys active in the last minute. A limit of 0 is off.

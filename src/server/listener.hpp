@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Accepts TCP connections and serves HTTP/1.1 on each, upgrading /v1/ws to a WebSocket.
 #pragma once
 

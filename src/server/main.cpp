@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dialtoned: the Dialtone call server.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>

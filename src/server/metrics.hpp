@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Prometheus text-format metrics. Counters are atomics; labelled counters take a small lock.
 #pragma once
 

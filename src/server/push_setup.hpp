@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds the push service from the configuration: one provider per configured push service
 // (Web Push always, its VAPID key made on first start), results wired to the call path and metrics.
 #pragma once

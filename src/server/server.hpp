@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wires dialtoned together: store → call path (src/server/calls) → hub → listener, network
 // threads, signals, and the two-phase shutdown (stop accepting and close sessions; then drain
 // the committer).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shared secrets dialtoned signs with — TURN REST credentials and ZEGO tokens — and the
 // operators' token, as read
 // from the config (inline or from their files) at start and again on reload() (SIGHUP).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dialtoned's TLS: a certificate chain and its private key, loaded from PEM files. reload()
 // (SIGHUP) loads them again for connections made from then on; a connection keeps the context
 // it was accepted with, so a renewed certificate never drops a call. A reload that fails keeps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "server/turn_credentials.hpp"
 
 #include <openssl/evp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TURN REST credentials (coturn `use-auth-secret`, draft-uberti-behave-turn-rest-00) and the
 // RTCConfiguration-shaped answer of GET /v1/turn-credentials. The secret never leaves here.
 #pragma once

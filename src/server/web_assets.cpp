@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "server/web_assets.hpp"
 
 namespace dialtone::web {

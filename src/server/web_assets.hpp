@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The browser client, embedded in dialtoned at build time (cmake/embed_web.cmake) and served at
 // `/`: index.html revalidated on every load (ETag), the ES modules and styles below
 // /app/<build id>/ cached for a year, since their URL changes with their content.

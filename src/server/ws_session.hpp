@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One WebSocket session (GET /v1/ws): reads ops, answers each once, and writes the snapshots
 // and signals the hub hands it. Everything runs on the session's strand; other threads reach
 // it only through deliver()/shutdown(), which post onto that strand. Every frame the server

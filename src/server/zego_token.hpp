@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZEGOCLOUD "token04": what a ZEGO SDK logs in with, minted here so that the ServerSecret
 // never leaves the server. "04" + base64(expire, IV/nonce, ciphertext [, mode byte]) of a JSON
 // document {app_id, user_id, nonce, ctime, expire, payload}; the key is the 32 ASCII bytes of

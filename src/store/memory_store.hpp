@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An in-memory back end of the Store, for unit tests of what runs on the store thread (the call
 // service): the same contract as SQLite and PostgreSQL (tests/store/store_conformance_test.cpp
 // holds it to it), with transactions and savepoints as copies of the data. Calls are kept as their

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PostgreSQL back end of the Store (libpq): one connection owned by the store thread, statements
 // prepared once per connection, every call stored as its JSON document plus indexed columns —
 // the same shapes as the SQLite store. Several dialtoned nodes may share the database: the

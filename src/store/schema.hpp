@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The schema both back ends create: versioned migrations, applied in order and recorded in
 // schema_migrations. Portable SQL (SQLite and PostgreSQL run the same text).
 #pragma once

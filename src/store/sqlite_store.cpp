@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SQLite back end of the Store: WAL mode, one connection owned by the store thread,
 // prepared statements cached, every call stored as its JSON document plus indexed columns.
 #include <sqlite3.h>

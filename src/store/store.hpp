@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The store: where calls, users and the one-active-call-per-user rule live.
 //
 // One implementation per back end (sqlite_store.cpp now, a PostgreSQL one later). No back-end

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cryptographic steps Dialtone composes (JWS, Web Push, ZEGO tokens), each one OpenSSL's.
 // Byte strings are std::string; keys are shared EVP_PKEYs. Failures throw std::runtime_error
 // unless the function returns optional (those reject untrusted input).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Base64 and base64url (RFC 4648 §4, §5 unpadded) and randomness, on top of OpenSSL.
 #pragma once
 

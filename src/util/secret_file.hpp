@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Files that hold secrets (private keys, shared secrets, service accounts): read only when no
 // one but the owner may read or write them, so that a key left world-readable on a shared
 // machine stops the server with a clear error instead of leaking quietly.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text from other people (display names, reasons) made safe to store and to show: no control
 // characters (which drive terminals and forge log lines), no bidirectional overrides (which
 // make "Alice" read as someone else), valid UTF-8, bounded length.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the C test (c_call.c, C only, against dialtone.h and libdialtone.so) with a real
 // dialtoned.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #define _POSIX_C_SOURCE 200809L
 /* Written against dialtone.h alone, in C: alice calls bob, bob answers, audio connects, alice
  * hangs up, bob sees the end. Returns 0, or 1 with the reason in `why`. */

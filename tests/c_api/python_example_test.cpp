@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Python example loads libdialtone.so with ctypes and asks a real dialtoned a question:
 // the C ABI is usable from another language as documented.
 #include <gtest/gtest.h>

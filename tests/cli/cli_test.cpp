@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `dialtone` binary against a real dialtoned: headless calls, and exit codes that say how
 // each call ended.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The call document: one struct (CallSnapshot, with the server's own fields in Call), one writer
 // and one reader, shared by the server and the SDK.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The E-model against worked examples: G.107's own statement for its defaults, and values
 // worked by hand from its formulas (the arithmetic is in each comment).
 #include "core/emodel.hpp"

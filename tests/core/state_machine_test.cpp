@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The full state × event × actor matrix of the call state machine, plus the details of each
 // transition (reasons, flags, timestamps, versions) and of create.
 #include <gtest/gtest.h>

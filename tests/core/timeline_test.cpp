@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The timeline: what a report may carry, the trail the state machine leaves, and the summary's
 // words for each way a call goes — built from real transitions, not hand-made documents.
 #include "core/timeline.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The authorization matrix: every endpoint and op × every kind of caller — no token, an expired
 // one, a wrong signature, a wrong issuer, a wrong audience, another user, the call's caller, its
 // receiver, and the receiver's other device. Every cell is checked, and every refused cell is

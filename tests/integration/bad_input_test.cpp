@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bad input over HTTP and WebSocket: the contract's error, no state change, the session stays
 // usable, the server never crashes.
 #include <gtest/gtest.h>

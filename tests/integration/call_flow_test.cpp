@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The spec's testing checklist (sections 8 and 11) against a real dialtoned over real sockets.
 #include <gtest/gtest.h>
 

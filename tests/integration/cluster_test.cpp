@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Three dialtoned nodes on one PostgreSQL and one NATS (both real, started by the tests), with
 // the clients spread over the nodes: every guarantee of the protocol holds across nodes.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // deploy/haproxy.cfg as shipped — only its addresses replaced by loopback ones and TLS left out
 // — in front of two real nodes: WebSockets go through it, a node killed mid-call is taken out,
 // and the client that lost its connection comes back through the same address to the other

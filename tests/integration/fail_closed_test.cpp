@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 14's outside probe, each hole reproduced against a real dialtoned: wrong configuration
 // stops the start, HTTP framing that a proxy could read differently is refused, limits cannot
 // be raced or dodged, files are owner-only, and what users choose (names, reasons) can neither

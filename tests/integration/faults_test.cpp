@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Faults, each with real parts: dialtoned killed with SIGKILL in the middle of the load
 // generator's hundreds of calls (no acknowledged transition lost, every deadline still fires
 // after the restart); the disk filling up and the database locked by another process (clear

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Abuse limits: each one hit and answered with rate_limited (429) and Retry-After, nothing
 // changed by a refused request, the others served meanwhile; slow and silent connections
 // closed; every string bounded.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /metrics of a real dialtoned after real calls: the call metrics count what happened (created,
 // connected, ended; setup, ring, first audio and duration; media paths and recoveries from the
 // clients' reports), the exposition passes `promtool check metrics`, and the Prometheus rules in

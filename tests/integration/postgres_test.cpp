@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dialtoned on PostgreSQL when PostgreSQL goes away for a moment: the node says it is not ready,
 // refuses ops without changing anything, comes back by itself, and no acknowledged transition
 // is lost.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who may see whom: the directory policy (open, contacts, none) over profiles, online state
 // and busy, contacts made by calls and by both people adding each other, and photo URLs
 // limited to the configured hosts (so no third party learns a callee's address).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Push notifications end to end: a real dialtoned sends to loopback stand-ins for Google's
 // OAuth2 endpoint and FCM, APNs (HTTP/2 over TLS) and a Web Push service, which verify every
 // signature, header and payload the way the real services do and decrypt Web Push bodies with

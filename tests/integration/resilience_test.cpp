@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deadlines that survive a crash, presence loss, media timeout, shutdown, and config errors.
 #include <gtest/gtest.h>
 

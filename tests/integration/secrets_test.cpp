@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Secrets: read from owner-only files, rotated on SIGHUP (JWT keys with an overlap; the TURN
 // secret, with coturn knowing both during the change), and never written to a log, an answer or
 // an error message — even at debug level (the harness's), even when a reload fails.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sessions shaped like real ones: several devices per person (presence is per device), and
 // identity tokens that expire and are renewed in band. Runs on SQLite, and again on PostgreSQL
 // and on a three-node cluster (the postgres. and cluster. variants).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The call timeline against a real dialtoned (SQLite here; PostgreSQL and a three-node cluster
 // through the postgres. and cluster. runs of this binary): participants report their media, read
 // the timeline and summary of their calls; bad reports change nothing; reports are rate-limited;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TLS on dialtoned: HTTPS and WSS with the configured certificate, HSTS on every answer, a
 // plain-HTTP client getting nothing, a bad certificate stopping the start with a clear error,
 // and a SIGHUP that swaps the certificate for new connections while a call on an old one goes

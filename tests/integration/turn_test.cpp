@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GET /v1/turn-credentials against a real coturn: the credentials dialtoned mints allocate a
 // relay; a tampered one does not; the secret never appears in an answer or the log.
 #include <gtest/gtest.h>

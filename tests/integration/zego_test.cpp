@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // POST /v1/zego-token against a real dialtoned: only the call's participants, only while the
 // call is accepted and lasts, a token ZEGO's server can open with the secret, for the call's room.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // STUN/TURN URLs as RTCIceServer carries them, and the protocol of a relayed path.
 #include <gtest/gtest.h>
 

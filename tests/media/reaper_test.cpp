@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The reaper: wait_retired() returns only once every retired thread has exited, its
 // thread-local destructors included (they run after the work, and at process exit they would
 // meet OpenSSL and GLib being torn down).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The controlling side's hold on the other side's relay candidates (media/relay_hold.hpp).
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two webrtcbin transports in one process, wired to each other directly (no server): audio
 // flows both ways, each side records the other's tone, and mute is silence.
 #include <gtest/gtest.h>

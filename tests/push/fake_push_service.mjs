@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loopback stand-ins for the push services dialtoned talks to: Google's OAuth2 token endpoint
 // and FCM HTTP v1, APNs, and a Web Push service. Each checks what the real one checks —
 // signatures against the public keys, headers, payload fields, expiry — and answers as the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads a test-vector file from tests/push/data.
 #pragma once
 

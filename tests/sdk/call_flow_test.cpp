@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The spec's checklist from the client's side, through the SDK and a real dialtoned, with media
 // on (tones, recordings off): outgoing, accept, reject, timeout, busy, end, multi-device, mute.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two SDK clients through a real dialtoned on loopback, with real audio: each records the
 // other's tone. Then the same relayed through a real coturn only; then mute.
 #include <gtest/gtest.h>

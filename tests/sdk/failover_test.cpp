@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SDK given a cluster's nodes: when the node it talks to dies, it moves to another; the call
 // keeps its media (peer to peer) and its state, and hangs up cleanly afterwards.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What counts as a network change in the kernel's routing messages.
 #include <gtest/gtest.h>
 

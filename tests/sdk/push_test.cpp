@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libdialtone registers the device's push targets under its device id, and the server pushes to
 // them: checked against the loopback APNs of tests/push, which verifies what Apple verifies.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loss and path cuts, with the whole test — dialtoned, both clients — inside a private network
 // namespace that only has `lo`. nftables drops UDP (the media; signaling is TCP) at random:
 // `tc netem` would do the same, but this kernel has no sch_netem.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SDK's report buffer: events leave in order with their age, at most 32 per report, and
 // when too many wait, the quality samples go first.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SDK's reporter: what it sends and when, held while offline, put back when a report is
 // lost with its connection, and a flush that waits for the answers — no longer than its bound.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What SDK tests share: a Listener that records everything it is told, with waits.
 #pragma once
 

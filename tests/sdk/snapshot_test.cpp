@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SDK's pure parts: the clock offset, server URLs, quality levels.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SDK against an https:// dialtoned: WebSocket and HTTP over TLS with the certificate
 // verified (a private CA given as caFile; by IP address and by host name), a whole call with
 // audio, and no connection at all to a server whose certificate it cannot verify.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tokens that expire while people talk: the SDK renews them in band through its token provider
 // (no reconnect, no gap in the audio); without a provider a refused token is a state the app
 // sees, and nothing is retried until it gives another token. Real dialtoned with an HS256 issuer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Several hubs joined by Cluster over an in-memory bus: presence across nodes, a node's death,
 // signals to devices on other nodes, and snapshots from several nodes in any order. The same
 // Cluster runs over real NATS in tests/integration/cluster_test.cpp.

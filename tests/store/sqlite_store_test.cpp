@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What only the SQLite back end does: the WAL is copied back into the database while the
 // server runs (on the checkpoint thread), so that a long-running server's WAL stays bounded.
 #include <gtest/gtest.h>

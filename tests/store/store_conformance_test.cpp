@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The store conformance suite: every back end must pass it unchanged (SQLite, PostgreSQL, and the
 // in-memory one that unit tests of the call service run on).
 #include <gtest/gtest.h>

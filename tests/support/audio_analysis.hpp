@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a recording holds: WAV reading and the dominant frequency, for media tests.
 #pragma once
 

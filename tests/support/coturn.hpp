@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real coturn (Debian's turnserver) for tests: loopback only, TURN REST secret, its own
 // ports, pid file and database in a temporary directory. Loopback peers are allowed — tests
 // only, never production (see conf/turnserver.conf for the production settings).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The loopback push services (tests/push/fake_push_service.mjs, run by Node) and the files
 // dialtoned needs to talk to them: a service account, an APNs key, the test CA.
 #pragma once

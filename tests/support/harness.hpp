@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test harness: a real dialtoned process (temporary data dir, loopback, port 0) and small
 // synchronous HTTP and WebSocket clients written against the contract.
 #pragma once

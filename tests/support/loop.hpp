@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A stand-in for the SDK thread, for tests and benchmarks that drive media transports directly:
 // one thread running an io_context; post() is what a Transport posts its callbacks with.
 #pragma once

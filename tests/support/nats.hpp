@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real NATS server (Debian's nats-server) for tests: loopback only, a free port, its log in a
 // temporary directory.
 #pragma once

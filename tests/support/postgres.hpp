@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real PostgreSQL (Debian's postgresql-15) for tests: initdb in a temporary directory, loopback
 // only, trust authentication, run as the `postgres` user when the tests run as root.
 #pragma once

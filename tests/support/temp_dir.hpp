@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A directory of this test's own under /tmp, removed afterwards.
 #pragma once
 

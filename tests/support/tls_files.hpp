@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The TLS files a test starts dialtoned with (tests/server/certs: a throwaway CA and two
 // certificates, a and b, for 127.0.0.1 and localhost), copied into a directory of the test's
 // own with the key readable by its owner only: dialtoned refuses a key others may read, and a

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """An independent, spec-strict client of protocol v1: aiortc (Debian's python3-aiortc) for
 WebRTC, python3-websockets for signaling, written from docs/protocol.md alone.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Alice and Bob, each in a Chromium of their own (Alice's microphone plays 440 Hz, Bob's
 // 660 Hz), call each other through a real dialtoned: the screens, the shared timer, audio both
 // ways (getStats and an AnalyserNode on the received track), hang-up seen by both, history.

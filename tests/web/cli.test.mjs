@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The browser and the C++ client on the two ends of one call, both directions: each side's
 // tone is detected on the other (an AnalyserNode in the page; the CLI's recording).
 import { test, before, after } from 'node:test';

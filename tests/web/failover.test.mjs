@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A cluster without a load balancer: two dialtoned nodes on PostgreSQL and NATS, each listing
 // both in public_urls. The page comes from node 1; when node 1 dies mid-call, both browsers move
 // their WebSocket (and requests) to node 2, the call stays up, and hanging up works.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The field lab: real networks in network namespaces, built and removed by the test.
 //
 //   public segment 198.51.100.0/24 (bridge in ns "pub"):

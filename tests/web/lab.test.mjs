@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Calls across real networks (tests/web/lab.mjs) through one dialtoned: NATs, firewalls, an
 // address change and blackouts (the cases of lab_calls.mjs), for each pairing of clients — the
 // C++ CLI and Chromium — on the two sides, and the C++ SDK against aiortc.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The calls of the field lab (lab.mjs): the ends a call can have — the C++ CLI, Chromium,
 // aiortc — and the cases each pairing runs (lab.test.mjs on one node, lab_cluster.test.mjs on
 // three). Each case checks the tones both ways and prints and asserts the selected pair.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The field lab's cases (lab_calls.mjs) once on a three-node cluster: dialtoned on
 // 198.51.100.2, .3 and .4 sharing PostgreSQL and NATS, each end of a call on a different node
 // (every signal crosses the bus). One pairing: the C++ CLI calling Chromium.

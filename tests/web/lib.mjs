@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support for the browser client: real dialtoned processes, Debian's Chromium through
 // playwright-core (never a downloaded browser), tones in and tone detection out.
 import { spawn, spawnSync } from 'node:child_process';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // No microphone for the page: a message that says what to do, and nobody is left waiting —
 // neither the person who called nor the one who tried to answer.
 import { test, before, after } from 'node:test';

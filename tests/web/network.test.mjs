@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The network under the call: ICE servers from GET /v1/turn-credentials (a real coturn hands
 // out relay candidates), and a media path cut for a few seconds — the "Reconnecting…" banner,
 // a fresh connection, audio again. Runs in a private network namespace (CTest starts it with

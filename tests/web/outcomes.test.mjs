@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every way a call can end before it is answered, and a user with two tabs: each checked on
 // the screens of both people, against a real dialtoned.
 import { test, before, after } from 'node:test';

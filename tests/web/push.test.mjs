@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The browser's service worker rings through Web Push when Dialtone's tab is not in front:
 // dialtoned encrypts for the subscription and signs with VAPID; the loopback Web Push service
 // (tests/push/fake_push_service.mjs) checks and decrypts it, as a browser vendor's push service

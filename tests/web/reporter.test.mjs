@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The browser's reporter (web/app/reporter.js) on its own, in Node: what a `report` carries.
 // The whole path — Chromium's getStats to the server's timeline — is checked in call.test.mjs.
 import { test } from 'node:test';

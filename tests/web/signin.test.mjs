@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Signing in with an identity provider's token (no development mode): pasted, or handed over in
 // the URL's fragment; a token the server refuses is explained and nothing else happens.
 import { test, before, after } from 'node:test';

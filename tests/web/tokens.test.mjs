@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tokens that expire while the tab is open: development tokens of 6 s are renewed in band (one
 // WebSocket for the whole call, the call goes on); with an identity provider, the page's
 // window.dialtoneTokenProvider is asked for fresh ones; without it the session ends at expiry

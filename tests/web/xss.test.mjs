@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hostile data from the server's users — names, reasons, photo URLs — is shown as text or
 // dropped, never run: a display name that is HTML shows as those characters, no injected script
 // executes, the page's Content-Security-Policy allows no inline script, and photo URLs other

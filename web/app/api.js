@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HTTP side of protocol v1: JSON requests with the bearer token, errors as ApiError.
 
 export class ApiError extends Error {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // This tab's part in calls: which screen to show, the media of the call this tab is the device
 // of, and the intents it sends. The server decides every transition; this only follows the
 // snapshots (newest version wins) and shows them. Emits 'view' whenever what to show changes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // "Call details": one call's timeline and summary from the server (GET /v1/calls/{id}/timeline),
 // in words — outcome, setup, each side's path and quality with its estimated MOS, recoveries,
 // the likely cause — with the quality over time drawn as a small chart and every event listed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Boot: sign-in, the WebSocket, and the screen that matches the call controller's view.
 
 import { Api, serverInfo, devToken } from './api.js';

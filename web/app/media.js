@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The microphone and the speaker: getUserMedia with messages a person can act on, the
 // remote audio element and its output device (setSinkId where the browser has it).
 

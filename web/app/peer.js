@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One call's WebRTC link, in the signaling shapes of protocol v1 (the browser's own JSON).
 // The caller offers; the receiver answers. Candidates that arrive before the description they
 // belong to are kept until it is set. A new path is a new connection on both sides: the caller

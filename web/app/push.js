@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Background ringing: the service worker (/sw.js) shows incoming calls through the browser's
 // push service when no Dialtone tab is open. The subscription is per browser, so it is
 // registered under a device id kept in localStorage (tabs have their own ids for calls).

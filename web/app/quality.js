@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Call quality from getStats, every interval: loss from the deltas of inbound-rtp counters,
 // jitter, and the round trip of the selected candidate pair. The five levels and their loss
 // thresholds are the C++ SDK's (quality_for_loss), so both clients show the same thing.

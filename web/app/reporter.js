@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A call's media events for the server's call timeline (`report` op; docs/protocol.md, "Call
 // timeline"): the path as it connected and as it changed, first audio, recoveries with cause and
 // outcome, device changes, and a quality sample every 5 s. Sent together every 5 s and once

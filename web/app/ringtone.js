@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The incoming-call ring, generated with WebAudio (no asset): 440 + 480 Hz, 2 s on, 4 s off.
 
 let ctx = null;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The screens. Each returns {el, update?(view), dispose?()}; main.js swaps them as the view's
 // `screen` changes and calls update() for changes within one screen.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The WebSocket of protocol v1: one per tab. Reconnects with backoff and jitter, re-sends the
 // requests that had no reply, estimates the server's clock, and emits:
 //   'hello'   {userId, deviceId, serverTime}

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small DOM helpers: elements built from data (never from HTML strings, so names and photo
 // URLs cannot inject markup), toasts, avatars, durations.
 

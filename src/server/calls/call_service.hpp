@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The call service: everything that applies the call state machine, on the store thread inside
 // the committer's batch — the ops of participants (create with its busy / glare / retry
 // decisions, ringing, accept, ready, mute, reject, end, fail, signal), the ring and media

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The call path's one spine, as the network code sees it:
 //
 //   WebSocket / HTTP ──► Calls::run(job) ──► Committer (store thread: batch, savepoints, commit)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The committer: the only writer of the store. It owns one thread (the store thread). Other
 // threads enqueue jobs; the store thread takes every queued job as one batch, runs each inside
 // its own savepoint of one transaction, lets the batch's owner add its server-driven changes,

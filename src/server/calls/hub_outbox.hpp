@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server's outbox: carries each committed effect out, in commit order — the snapshot to
 // every session of both people (and to the other nodes, through the hub), signals to the other
 // participant's device, incoming-call and cancel pushes, the spec's log lines, and metrics.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a job answers: an error (one of the protocol's codes) or success, with the call document
 // or a body of its own. The HTTP and WebSocket sessions turn it into their replies.
 #pragma once

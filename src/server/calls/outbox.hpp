@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The outbox: the one way the effects of committed call changes leave the call service, in
 // commit order, after the commit. The call service stages effects while a batch runs (a rolled
 // back savepoint drops its own), and hands the committed ones to an Outbox: the server's

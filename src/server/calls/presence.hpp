@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Who has a live session, as the call service and the reads need to know: the hub answers for
 // this node and, through the other nodes' reports, for the cluster. A test answers from a set.
 #pragma once

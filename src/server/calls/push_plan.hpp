@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which push notifications a committed change sends, to which of the receiver's devices. Pure:
 // the engine reads the devices inside the change's transaction and hands the plan to the push
 // service after the commit.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The reads of the API, and the writes that are not calls (profiles, contacts, push devices).
 // Each runs on the store thread inside a batch, like the call service's ops, so that it sees
 // every change acknowledged before it.

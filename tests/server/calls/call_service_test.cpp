@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The call service without a process: an in-memory store, a presence set the test controls, a
 // clock the test moves, and an outbox that records what leaves after each commit.
 #include <gtest/gtest.h>
