@@ -417,11 +417,11 @@ void Client::Impl::on_hello(const json::object& hello, TimeMs receivedAt) {
   };
   userId_ = str("userId");
   deviceId_ = str("deviceId");
-  // Without a configured device id the server assigned one: keep it for every reconnect, or
-  // the calls this device is in (their media, their presence) would belong to a device gone.
   // A first estimate of the server's clock (one way: off by the hello's transit), until the
   // first reply gives a round trip.
   if (auto t = parse_iso(str("serverTime"))) clock_.seed(*t - receivedAt);
+  // Without a configured device id the server assigned one: keep it for every reconnect, or
+  // the calls this device is in (their media, their presence) would belong to a device gone.
   if (sig_->device().empty() && !deviceId_.empty()) sig_->set_device(deviceId_);
   {
     std::lock_guard lock(mu_);
