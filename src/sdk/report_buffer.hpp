@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// A call's media events on their way to the server's `report` op (docs/protocol.md, "Call
-// timeline"): collected as they happen, sent together every few seconds and once more when the
-// call's media closes, each with its `ago` and `at` — so a call makes a handful of small reports, well
-// under the server's per-device limit, and a report delayed by a reconnect keeps its times.
-// Pure: the caller passes the clock and sends what take() returns.
+// One call's media events waiting for the server's `report` op (sdk/reporter.hpp sends them):
+// in order, bounded (quality samples go first), taken 32 at a time with their `ago` and `at` — so a
+// call makes a handful of small reports, well under the server's per-device limit, and a report
+// delayed by a reconnect keeps its times. Pure: the caller passes the clock.
 #pragma once
 
 #include <boost/json/array.hpp>

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The calls' media events on their way to the server's `report` op (docs/protocol.md, "Call
 // timeline"): held per call in a ReportBuffer, sent every few seconds and at once when a call's
-// media closes or its details are read; held while offline; a report lost with its connection
-// comes back to the buffer with its own times. Each event leaves with its `ago` and, once the
+// media closes or its details are read; held while offline; a report that got no answer (its
+// connection dropped, or stalled past the request's timeout) comes back to the buffer and is
+// sent again with the same times (the server stores an event once). Each event leaves with its `ago` and, once the
 // server's clock is known, its `at` in that clock — so a report that sat in a stalled connection
 // (a blackout shorter than the ping timeout) is still placed when the event happened.
 // On the SDK thread only.
@@ -31,7 +32,7 @@ class Reporter {
  public:
   struct Hooks {
     // Sends one `report` op once (never again on a new connection); `done` gets the answer's
-    // code and message (network when the connection dropped first).
+    // code and message (network when no answer came: the connection dropped, or it timed out).
     std::function<void(boost::json::object msg,
                        std::function<void(ErrorCode, const std::string& message)> done)>
         send;
