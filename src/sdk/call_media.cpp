@@ -24,7 +24,13 @@ QualityReport QualityTracker::update(const media::RtpStats& now, int recoverAbov
   } else if (last && !now.haveInbound) {
     ++silentPolls;
   }
-  highLossPolls = r.lossPercent > recoverAbove ? highLossPolls + 1 : 0;
+  // Loss among the packets that came. A poll in which none came (the path is cut: the other
+  // side sends all the time, silence included) lost everything, and the quality level and the
+  // reports must say so (0 % before: a blackout looked perfect in the timeline). Recovery from
+  // it is the stall's (silentPolls), not the loss's.
+  bool silent = silentPolls > 0;
+  highLossPolls = !silent && r.lossPercent > recoverAbove ? highLossPolls + 1 : 0;
+  if (silent) r.lossPercent = 100;
   r.level = dialtone::quality_for_loss(r.lossPercent);
   last = now;
   return r;

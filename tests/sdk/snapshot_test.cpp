@@ -65,9 +65,16 @@ TEST(Quality, LossFromDeltasAndSustainedCounts) {
   r = t.update(s, 20);
   EXPECT_EQ(r.level, QualityLevel::excellent);
   EXPECT_EQ(t.highLossPolls, 0);
-  t.update(s, 20);  // nothing arrived
+  r = t.update(s, 20);  // nothing arrived: everything was lost, and it is a stall
+  EXPECT_EQ(r.lossPercent, 100);
+  EXPECT_EQ(r.level, QualityLevel::very_poor);
   t.update(s, 20);
   EXPECT_EQ(t.silentPolls, 2);
+  EXPECT_EQ(t.highLossPolls, 0) << "recovered as a stall, not as loss";
+  s.packetsReceived = 450;
+  r = t.update(s, 20);
+  EXPECT_EQ(r.lossPercent, 0);
+  EXPECT_EQ(t.silentPolls, 0);
 }
 
 }  // namespace
