@@ -36,7 +36,8 @@ struct TimelineEvent {
 
 // The events of a `report` op, checked: at most kMaxReportEvents, each a known type with only
 // its own fields in range (so nothing else — no address, no SDP — can be stored). Returns them
-// normalized ({"type", fields…, "ago", "at" as ms}); throws Error(bad_request) naming the first problem.
+// normalized ({"type", fields…, "ago", "at" as ms}); throws Error(bad_request) naming the first
+// problem.
 boost::json::array check_report_events(const boost::json::value& events);
 // The checked events as timeline events: at their `at` when it falls within the call's lifetime
 // (`notBefore`, its creation, to `now`), else at `now - ago`.

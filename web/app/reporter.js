@@ -3,8 +3,8 @@
 // timeline"): the path as it connected and as it changed, first audio, recoveries with cause and
 // outcome, device changes, and a quality sample every 5 s. Sent together every 5 s and once
 // more when the call is torn down, each with its `ago` and its `at` in the server's clock (so a
-// report held up in a stalled connection is still placed right). Only types, numbers and the words the
-// protocol allows: no address, no SDP.
+// report held up in a stalled connection is still placed right). Only types, numbers and the
+// words the protocol allows: no address, no SDP.
 
 const FLUSH_MS = 5000;
 const SAMPLE_EVERY_MS = 5000;
@@ -37,8 +37,8 @@ export function pathOf(report) {
 }
 
 export class Reporter {
-  // send(events): the `report` op (a promise; failures are only logged); serverNow(): the
-  // server's clock as the signaling estimates it.
+  // send(events): the `report` op (a promise: a network failure puts the events back, a refusal
+  // is only logged); serverNow(): the server's clock as the signaling estimates it.
   constructor(send, serverNow = Date.now) {
     this.send = send;
     this.serverNow = serverNow;
