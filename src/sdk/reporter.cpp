@@ -59,9 +59,13 @@ void Reporter::send(const std::string& id, json::array events, Clock::time_point
   json::object msg{{"op", "report"}, {"callId", id}, {"events", events}};
   hooks_.send(std::move(msg), [this, id, events = std::move(events), now](
                                   ErrorCode code, const std::string& message) {
-    if (code == ErrorCode::network && !stopped_) {
+    bool again =
+        code == ErrorCode::network || code == ErrorCode::unavailable || code == ErrorCode::internal;
+    if (again && !stopped_) {
       // No answer (the connection dropped, or stalled past the request's timeout): it may or
-      // may not have arrived. Back in the buffer at their own times, to be sent again.
+      // may not have arrived; or the server could not store it this time (its store was
+      // unavailable, or a write kept colliding with another node's). Back in the buffer at
+      // their own times, to be sent again.
       for (const auto& e : events) {
         json::object o = e.as_object();
         auto ago = std::chrono::milliseconds(o.at("ago").to_number<std::int64_t>());
@@ -69,7 +73,7 @@ void Reporter::send(const std::string& id, json::array events, Clock::time_point
         held_[id].add(std::move(o), now - ago);
       }
       arm();
-    } else if (code != ErrorCode::ok && code != ErrorCode::network) {
+    } else if (code != ErrorCode::ok && !again) {
       spdlog::debug("REPORT_REFUSED callId={} code={} message=\"{}\"", id, error_name(code),
                     message);
     }

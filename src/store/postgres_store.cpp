@@ -275,11 +275,15 @@ class PostgresStore final : public Store {
     auto have = static_cast<std::size_t>(std::stoll(text(c, 0, 0)));
     std::int64_t seq = std::stoll(text(c, 0, 1));
     std::size_t n = 0;
+    // Only an event stored already (call_events_once) is skipped. Another node appending to the
+    // same call took the same positions: that is a unique violation on (call_id, seq), a
+    // conflict, and the job runs again on what is committed — its events are not lost.
     for (const auto& e : events) {
       if (have + n >= max) break;
       Result r =
           run("INSERT INTO call_events (call_id, seq, at_ms, side, device, type, data) "
-              "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+              "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+              "ON CONFLICT (call_id, at_ms, side, device, type, data) DO NOTHING",
               Params()
                   .add(callId)
                   .add(++seq)

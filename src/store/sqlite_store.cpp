@@ -449,7 +449,8 @@ class SqliteStore final : public Store {
     std::size_t n = 0;
     auto& ins = stmt(
         "INSERT INTO call_events (call_id, seq, at_ms, side, device, type, data) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING");
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (call_id, at_ms, side, device, type, data) DO NOTHING");
     for (const auto& e : events) {
       if (have + n >= max) break;
       ins.reset().bind(1, callId).bind(2, ++seq).bind(3, std::int64_t{e.at}).bind(4, e.side);

@@ -83,12 +83,20 @@ TEST(Reporter, AReportLostWithItsConnectionComesBackAtItsOwnTimes) {
   f.sent[1].answer(ErrorCode::ok, "");
   f.reporter.flush();
   EXPECT_EQ(f.sent.size(), 2u) << "answered: gone";
+  // The server could not store it this time (its store unavailable): sent again.
+  f.reporter.add("c1", ev("media_connected"));
+  f.reporter.flush();
+  f.sent[2].answer(ErrorCode::unavailable, "the store is unavailable; nothing changed");
+  f.reporter.flush();
+  ASSERT_EQ(f.sent.size(), 4u);
+  EXPECT_EQ(f.events(3)[0].at("at"), f.events(2)[0].at("at"));
+  f.sent[3].answer(ErrorCode::ok, "");
   // Refused (e.g. rate-limited): not sent again — it would be refused again.
   f.reporter.add("c1", ev("first_audio_received"));
   f.reporter.flush();
-  f.sent[2].answer(ErrorCode::rate_limited, "slow down");
+  f.sent[4].answer(ErrorCode::rate_limited, "slow down");
   f.reporter.flush();
-  EXPECT_EQ(f.sent.size(), 3u);
+  EXPECT_EQ(f.sent.size(), 5u);
 }
 
 TEST(Reporter, AFlushForOneCallSendsItsEventsAllOfThemAndWaitsForTheAnswers) {

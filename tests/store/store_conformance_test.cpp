@@ -424,6 +424,43 @@ TEST(PostgresStore, TwoNodesClaimingOneUserConflict) {
   EXPECT_EQ(b->active_call_of("bob").value_or(""), "ca");
 }
 
+// Two nodes adding to one call's timeline at the same moment (the caller's report on one, the
+// callee's on the other, as the call ends): both read the same last position; the second learns
+// of the collision as a conflict (its job runs again on what is committed) — its events are
+// never dropped as if they were stored already.
+TEST(PostgresStore, TimelineEventsFromTwoNodesAtOnceConflictAndAreNotLost) {
+  std::string url = test::PostgresServer::shared().new_database();
+  auto a = open_postgres_store(url), b = open_postgres_store(url);
+  auto event = [](TimeMs at, std::string side) {
+    return TimelineEvent{at, std::move(side), "dev", "first_audio_sent", boost::json::object{}};
+  };
+  a->begin();
+  b->begin();
+  EXPECT_EQ(a->append_events("c1", {event(1000, "caller"), event(1001, "caller")}, 600), 2u);
+  std::thread commit_a([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    a->commit();
+  });
+  EXPECT_THROW(
+      {
+        try {
+          b->append_events("c1", {event(1000, "receiver")}, 600);
+        } catch (const StoreError& e) {
+          EXPECT_EQ(e.kind(), StoreError::Kind::conflict);
+          throw;
+        }
+      },
+      StoreError);
+  commit_a.join();
+  b->rollback();
+  b->begin();  // the job again
+  EXPECT_EQ(b->append_events("c1", {event(1000, "receiver")}, 600), 1u);
+  b->commit();
+  auto events = a->events_of("c1");
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].side, "receiver");
+}
+
 TEST(PostgresStore, UnreachableIsAClearFailure) {
   try {
     open_postgres_store("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2");

@@ -291,7 +291,7 @@ export class Lab {
     await context.grantPermissions(['microphone'], { origin: server.url });
     const page = await context.newPage();
     page.on('pageerror', (e) => console.error(`page ${side} error:`, e.message));
-    page.on('console', (m) => { if (m.type() === 'error' || process.env.WEB_DEBUG) console.error(`page ${side} ${m.type()} @${Date.now() % 100000}:`, m.text()); });
+    page.on('console', (m) => { if (['error', 'warning'].includes(m.type()) || process.env.WEB_DEBUG) console.error(`page ${side} ${m.type()} @${Date.now() % 100000}:`, m.text()); });
     await page.goto(server.url);
     page.closeAll = async () => { await browser.close(); rmSync(d, { recursive: true, force: true }); };
     return page;

@@ -61,7 +61,7 @@ test('at most 32 events per report', () => {
   assert.deepEqual(sent.map((b) => b.length), [32, 8]);
 });
 
-test('a report that got no answer is sent again with the same times; a refused one is not', async () => {
+test('a report that got no answer or could not be stored is sent again with the same times; a refused one is not', async () => {
   const sent = [];
   let answer = 'network';
   const r = new Reporter(async (events) => {
@@ -78,11 +78,21 @@ test('a report that got no answer is sent again with the same times; a refused o
   assert.equal(sent.length, 2, 'sent again');
   assert.equal(sent[1][0].at, sent[0][0].at, 'the same `at`: the server stores it once');
   assert.ok(sent[1][0].ago >= sent[0][0].ago + 20);
+  // The server could not store it this time (its store unavailable): again too.
+  answer = 'unavailable';
+  r.add('first_audio_received');
+  r.flush();
+  await sleep(0);
+  answer = null;
+  r.flush();
+  await sleep(0);
+  assert.equal(sent.length, 4, 'sent again after unavailable');
+  assert.equal(sent[3][0].at, sent[2][0].at);
   answer = 'bad_request';
   r.add('first_audio_sent');
   r.flush();
   await sleep(0);
   r.flush();
-  assert.equal(sent.length, 3, 'refused: not sent again');
+  assert.equal(sent.length, 5, 'refused: not sent again');
   r.close();
 });

@@ -37,8 +37,9 @@ export function pathOf(report) {
 }
 
 export class Reporter {
-  // send(events): the `report` op (a promise: a network failure puts the events back, a refusal
-  // is only logged); serverNow(): the server's clock as the signaling estimates it.
+  // send(events): the `report` op (a promise: a network failure or a server that could not store
+  // them puts the events back, a refusal is only logged); serverNow(): the server's clock as the
+  // signaling estimates it.
   constructor(send, serverNow = Date.now) {
     this.send = send;
     this.serverNow = serverNow;
@@ -120,8 +121,10 @@ export class Reporter {
       for (const e of events) e.serverAt ??= new Date(Math.min(e.at, now) + offset).toISOString();
       const batch = events.map(({ at, serverAt, ...e }) => ({ ...e, ago: Math.max(0, now - at), at: serverAt }));
       this.send(batch).catch((e) => {
-        if (e?.code !== 'network') {
-          console.debug('dialtone: a report was refused', e);
+        // No answer, or the server could not store it this time (its store unavailable, a
+        // write colliding with another node's): again. Anything else is a refusal.
+        if (!['network', 'unavailable', 'internal'].includes(e?.code)) {
+          console.warn('dialtone: a report was refused', e);
           return;
         }
         this.held.unshift(...events);
