@@ -2,6 +2,7 @@
 // The store conformance suite: every back end must pass it unchanged (SQLite, PostgreSQL, and the
 // in-memory one that unit tests of the call service run on).
 #include <gtest/gtest.h>
+#include <functional>
 
 #include <boost/json.hpp>
 
@@ -389,6 +390,22 @@ TEST(PostgresStore, EachDueDeadlineIsTakenByOneNode) {
   b->rollback();
 }
 
+// `write`, on a second node, waits for node `a`'s open transaction (committed 100 ms later) and
+// then fails with a conflict.
+void expect_conflict_once_committed(Store& a, const std::function<void()>& write) {
+  std::thread commit_a([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    a.commit();
+  });
+  try {
+    write();
+    ADD_FAILURE() << "no conflict";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::conflict) << e.what();
+  }
+  commit_a.join();
+}
+
 TEST(PostgresStore, TwoNodesClaimingOneUserConflict) {
   std::string url = test::PostgresServer::shared().new_database();
   auto a = open_postgres_store(url), b = open_postgres_store(url);
@@ -405,21 +422,7 @@ TEST(PostgresStore, TwoNodesClaimingOneUserConflict) {
   b->begin();
   a->claim_active("bob", "ca");
   // b waits for a's transaction on the key; once a commits, b's insert is a unique violation.
-  std::thread commit_a([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    a->commit();
-  });
-  EXPECT_THROW(
-      {
-        try {
-          b->claim_active("bob", "cb");
-        } catch (const StoreError& e) {
-          EXPECT_EQ(e.kind(), StoreError::Kind::conflict);
-          throw;
-        }
-      },
-      StoreError);
-  commit_a.join();
+  expect_conflict_once_committed(*a, [&] { b->claim_active("bob", "cb"); });
   b->rollback();
   EXPECT_EQ(b->active_call_of("bob").value_or(""), "ca");
 }
@@ -437,21 +440,8 @@ TEST(PostgresStore, TimelineEventsFromTwoNodesAtOnceConflictAndAreNotLost) {
   a->begin();
   b->begin();
   EXPECT_EQ(a->append_events("c1", {event(1000, "caller"), event(1001, "caller")}, 600), 2u);
-  std::thread commit_a([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    a->commit();
-  });
-  EXPECT_THROW(
-      {
-        try {
-          b->append_events("c1", {event(1000, "receiver")}, 600);
-        } catch (const StoreError& e) {
-          EXPECT_EQ(e.kind(), StoreError::Kind::conflict);
-          throw;
-        }
-      },
-      StoreError);
-  commit_a.join();
+  expect_conflict_once_committed(*a,
+                                 [&] { b->append_events("c1", {event(1000, "receiver")}, 600); });
   b->rollback();
   b->begin();  // the job again
   EXPECT_EQ(b->append_events("c1", {event(1000, "receiver")}, 600), 1u);
