@@ -33,6 +33,7 @@
 #include "sdk/signaling.hpp"
 #include "sdk/tls_client.hpp"
 #include "util/text.hpp"
+#include "util/version.hpp"
 
 namespace dialtone::cli {
 
@@ -106,7 +107,9 @@ std::filesystem::path credentials_path() {
 
 // POST /v1/dev/token on a development server (the first of several that answers).
 std::string dev_token(const Options& o) {
-  json::object body{{"userId", o.user}, {"name", o.name.empty() ? o.user : o.name}};
+  // Without --name the server keeps the display name the user has (or names a newcomer by id).
+  json::object body{{"userId", o.user}};
+  if (!o.name.empty()) body["name"] = o.name;
   std::string unreachable;
   auto tls = sdk::make_tls_client_context(o.caFile);
   for (const auto& url : sdk::parse_server_urls(o.server)) {
@@ -531,6 +534,9 @@ int main(int argc, char** argv) {
       "12 busy, 13 failed, 14 ended before connecting, 2 usage, 3 server unreachable "
       "or refused."};
   app.require_subcommand(1);
+  // The options above the subcommands work after one too (`dialtone call bob --server URL`).
+  app.fallthrough();
+  app.set_version_flag("--version", "dialtone " + std::string(dialtone::version()));
   app.add_option("--server", o.server,
                  "dialtoned's URL; a cluster's nodes separated by commas (fail-over)")
       ->envname("DIALTONE_SERVER");

@@ -70,6 +70,9 @@ asio::awaitable<HttpAnswer> http_request(const ServerUrl& url, std::string metho
       beast::error_code ignore;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
     }
+  } catch (const boost::system::system_error& e) {
+    a.status = 0;
+    a.error = e.code().message();  // what() adds Boost's source location: not for people
   } catch (const std::exception& e) {
     a.status = 0;
     a.error = e.what();

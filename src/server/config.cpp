@@ -19,6 +19,7 @@
 
 #include "util/encoding.hpp"
 #include "util/secret_file.hpp"
+#include "util/version.hpp"
 
 namespace dialtone {
 
@@ -666,7 +667,7 @@ Config parse_config_text(std::string_view toml_text) {
 
 bool load_config(int argc, char** argv, Config& out) {
   CLI::App app{"dialtoned — the Dialtone call server"};
-  app.set_version_flag("--version", "dialtoned 0.1.0");
+  app.set_version_flag("--version", "dialtoned " + std::string(version()));
   std::string config_file;
   app.add_option("--config", config_file, "TOML config file (env DIALTONED_CONFIG)");
   std::optional<std::string> str_flags[std::size(kStrKeys)];
@@ -692,7 +693,7 @@ bool load_config(int argc, char** argv, Config& out) {
     std::cout << app.help();
     return false;
   } catch (const CLI::CallForVersion& e) {
-    std::cout << "dialtoned 0.1.0\n";
+    std::cout << "dialtoned " << version() << "\n";
     return false;
   } catch (const CLI::ParseError& e) {
     throw ConfigError("flags", e.what());

@@ -10,6 +10,7 @@
 #include "server/turn_credentials.hpp"
 #include "server/web_assets.hpp"
 #include "server/zego_token.hpp"
+#include "util/version.hpp"
 
 namespace dialtone {
 
@@ -139,13 +140,23 @@ asio::awaitable<HttpResponse> dev_token(ServerContext& ctx, const HttpRequest& r
     co_return error_response(req, ErrorCode::bad_request,
                              "photo must be an https: URL on a host this server allows "
                              "(photo_hosts), or http: on this machine");
-  Profile p = ctx.auth.profile(*userId, *name, *photo);
+  // No name given: someone who is known keeps theirs (a token for "carol" must not rename
+  // "Carol" in everyone's list); a newcomer is named by their id.
+  auto p = std::make_shared<Profile>(ctx.auth.profile(*userId, *name, *photo));
+  bool keepName = name->empty();
   // Jobs are built before the co_await: GCC 12 destroys a lambda temporary inside a co_await
   // expression twice (its captures are freed twice).
-  Calls::Job job = [p](Tx& tx) { return queries::upsert_user(tx, p); };
+  Calls::Job job = [p, keepName](Tx& tx) {
+    if (keepName)
+      if (auto known = tx.store.get_user(p->userId)) {
+        p->name = known->name;
+        if (p->photo.empty()) p->photo = known->photo;
+      }
+    return queries::upsert_user(tx, *p);
+  };
   OpResult r = co_await ctx.calls.async_run(std::move(job), asio::use_awaitable);
   if (r.error != ErrorCode::ok) co_return result_response(req, r);
-  auto [token, exp] = ctx.auth.issue_dev_token(p, now_ms());
+  auto [token, exp] = ctx.auth.issue_dev_token(*p, now_ms());
   co_return json_response(req, http::status::ok,
                           json::object{{"token", token}, {"expiresAt", format_iso(exp)}});
 }
@@ -466,7 +477,7 @@ asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& 
             req, http::status::ok,
             json::object{{"devMode", ctx.auth.dev_mode()},
                          {"ringTimeoutSeconds", ctx.config.ring_timeout_s},
-                         {"version", DIALTONE_VERSION},
+                         {"version", std::string(version())},
                          {"vapidPublicKey", ctx.push.vapid->public_key_b64url()},
                          {"servers", json::value_from(ctx.config.public_urls)},
                          {"directory", directory_name(ctx.config.directory_policy())}});

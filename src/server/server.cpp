@@ -19,6 +19,7 @@
 #include "server/cluster.hpp"
 #include "server/listener.hpp"
 #include "store/store.hpp"
+#include "util/version.hpp"
 
 namespace dialtone {
 
@@ -43,7 +44,7 @@ void print_banner(const Config& c, const tcp::endpoint& ep, bool dev, const Clus
   std::string host =
       ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
   std::string base = (tls ? "https://" : "http://") + host + ":" + std::to_string(ep.port());
-  std::cout << "dialtoned 0.1.0 listening on " << base << "\n"
+  std::cout << "dialtoned " << version() << " listening on " << base << "\n"
             << "  store: "
             << (c.store.empty()
                     ? "sqlite at " + (std::filesystem::path(c.data_dir) / "dialtone.db").string()

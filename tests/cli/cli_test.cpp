@@ -184,6 +184,25 @@ TEST_F(CliTest, ExitCodesSayHowTheCallEnded) {
   EXPECT_EQ(down.wait(), 3) << down.output();
 }
 
+// The options above the subcommands after one; `--user` signs in without renaming anyone; one
+// version, the server's.
+TEST_F(CliTest, GlobalOptionsAfterTheSubcommandAndNoRenaming) {
+  ServerProcess server({"--ring-timeout-s", "2"});
+  std::string bob = dev_token(server.port(), "bob");
+  dev_token(server.port(), "alice");  // "Alice"
+  Cli late(dir, "late",
+           {"call", "bob", "--input", "silence", "--output", "none", "--server",
+            "http://127.0.0.1:" + std::to_string(server.port()), "--user", "alice"});
+  EXPECT_EQ(late.wait(), 11) << late.output();
+  EXPECT_NE(late.output().find("calling Bob"), std::string::npos) << late.output();
+  EXPECT_EQ(http(server.port(), "GET", "/v1/users/alice", "", bob).body.at("name"), "Alice");
+  Cli version(dir, "version", {"--version"});
+  EXPECT_EQ(version.wait(), 0);
+  auto info = http(server.port(), "GET", "/v1/info");
+  EXPECT_EQ(version.output(),
+            "dialtone " + std::string(info.body.at("version").as_string()) + "\n");
+}
+
 TEST_F(CliTest, RejectedAndBusy) {
   ServerProcess server;
   dev_token(server.port(), "bob");
@@ -224,9 +243,10 @@ TEST_F(CliTest, InteractiveKeysAnswerMuteAndHangUp) {
                                          "--ice-address", "127.0.0.1", "--duration", "60"}));
   ASSERT_TRUE(bob.wait_for("press a to answer")) << bob.output();
   bob.keys("a");
-  ASSERT_TRUE(bob.wait_for("connected with alice")) << bob.output();
+  // alice was named "Alice" by her token; the CLI's --user alice keeps it.
+  ASSERT_TRUE(bob.wait_for("connected with Alice")) << bob.output();
   // The status line: state, the other party, the timer, the quality.
-  ASSERT_TRUE(bob.wait_for("connected  alice  00:0")) << bob.output();
+  ASSERT_TRUE(bob.wait_for("connected  Alice  00:0")) << bob.output();
   EXPECT_TRUE(bob.wait_for("quality excellent"));
   bob.keys("m");
   ASSERT_TRUE(bob.wait_for("[muted]")) << bob.output();

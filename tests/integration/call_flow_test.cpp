@@ -36,6 +36,30 @@ class CallFlow : public ::testing::Test {
   }
 };
 
+// A development token asked for without a name (`dialtone --user carol answer`) keeps the
+// display name carol already has — in the directory and in the calls she places; a newcomer is
+// named by their id; a name given replaces it.
+TEST_F(CallFlow, ADevelopmentTokenWithoutANameKeepsTheOneSet) {
+  auto name_of = [&](const std::string& user) {
+    return http(server.port(), "GET", "/v1/users/" + user, "", alice).body.at("name");
+  };
+  auto token_for = [&](json::object body) {
+    auto r = http(server.port(), "POST", "/v1/dev/token", json::serialize(body));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return std::string(r.body.at("token").as_string());
+  };
+  std::string again = token_for({{"userId", "carol"}});
+  EXPECT_EQ(name_of("carol"), "Carol");
+  WsClient c(server.port(), again);
+  WsClient a(server.port(), alice);
+  auto created = c.request({{"op", "create"}, {"receiverId", "alice"}});
+  EXPECT_EQ(created.at("call").at("callerName"), "Carol") << "the token carries the kept name";
+  token_for({{"userId", "dave"}});
+  EXPECT_EQ(name_of("dave"), "dave");
+  token_for({{"userId", "carol"}, {"name", "Caroline"}});
+  EXPECT_EQ(name_of("carol"), "Caroline");
+}
+
 TEST_F(CallFlow, OutgoingCallerSeesCallingReceiverSeesIncoming) {
   WsClient a(server.port(), alice), b(server.port(), bob);
   auto r = a.request({{"op", "create"}, {"receiverId", "bob"}});
