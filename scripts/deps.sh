@@ -12,6 +12,8 @@ build_pkgs=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev 
             libpq-dev
             # the bus between nodes (NATS C client)
             libnats-dev
+            # systemd's Type=notify (sd_notify); man pages from --help
+            libsystemd-dev help2man
             # libdialtone's media: webrtcbin (bad), Opus and RTP (base, good), ICE (nice)
             libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
             libnice-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good

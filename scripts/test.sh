@@ -16,9 +16,11 @@ bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 # field labs (web.lab, web.lab_cluster): their calls run in real time across network namespaces
 # with timing checks an instrumented build slows past, and they exercise the same code as the
 # sanitized SDK, CLI and recovery tests; they run on the normal build below. (CI has 90 minutes.)
+# And for install.sdk: programs built against an installed sanitized library would need the
+# sanitizers too; it installs the normal build below.
 bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest -j "$(nproc)" --output-on-failure --timeout 300 -E '^web\.lab')
+  ctest -j "$(nproc)" --output-on-failure --timeout 300 -E '^(web\.lab|install\.)')
 
 bash scripts/build.sh build RelWithDebInfo
 cd build

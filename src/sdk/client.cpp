@@ -69,6 +69,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void on_hello(const json::object& hello, TimeMs receivedAt);
   void on_message(const json::object& msg);
   void apply(const CallSnapshot& s);
+  // Reports ringing for an incoming call (autoRinging), and starts, keeps or ends its media.
   void drive_media(const CallSnapshot& s);
   void ensure_media(const CallSnapshot& s, media::Role role);
   void close_media(const std::string& callId);
@@ -491,16 +492,19 @@ void Client::Impl::apply(const CallSnapshot& s) {
 
 void Client::Impl::drive_media(const CallSnapshot& s) {
   if (is_terminal(s.state)) return close_media(s.callId);
-  if (!cfg_.media.enabled) return;
   const bool caller = s.callerId == userId_;
+  // Ringing is reported with or without the SDK's media (an app that brings its own rings too).
+  bool incoming = !caller && (s.state == CallState::calling || s.state == CallState::ringing);
+  if (incoming && cfg_.autoRinging && ringing_.insert(s.callId).second)
+    op("ringing", s.callId, {}, {});
+  if (!cfg_.media.enabled) return;
   if (caller) {
     if (!own_.count(s.callId)) return;  // another device of ours placed it
     ensure_media(s, media::Role::offerer);
     if (s.state != CallState::calling && s.state != CallState::ringing) media_[s.callId]->release();
     return;
   }
-  if (s.state == CallState::calling || s.state == CallState::ringing) {
-    if (cfg_.autoRinging && ringing_.insert(s.callId).second) op("ringing", s.callId, {}, {});
+  if (incoming) {
     ensure_media(s, media::Role::answerer);  // prepared while the screen rings
     return;
   }

@@ -17,6 +17,7 @@
 
 #include <unistd.h>  // environ
 
+#include "server/config_keys.hpp"
 #include "util/encoding.hpp"
 #include "util/secret_file.hpp"
 #include "util/version.hpp"
@@ -44,152 +45,27 @@ unsigned short Config::port() const {
 
 namespace {
 
-struct IntKey {
-  const char* key;
-  int Config::*field;
-  int min, max;
-};
-struct I64Key {
-  const char* key;
-  std::int64_t Config::*field;
-  std::int64_t min, max;
-};
-struct StrKey {
-  const char* key;
-  std::string Config::*field;
-};
-struct BoolKey {
-  const char* key;
-  bool Config::*field;
-};
-// A list: a TOML array of strings, or comma-separated in the environment and flags.
-struct ListKey {
-  const char* key;
-  std::vector<std::string> Config::*field;
-};
-
-const IntKey kIntKeys[] = {
-    {"ring_timeout_s", &Config::ring_timeout_s, 1, 3600},
-    {"media_timeout_s", &Config::media_timeout_s, 1, 3600},
-    {"presence_grace_s", &Config::presence_grace_s, 1, 3600},
-    {"ping_interval_s", &Config::ping_interval_s, 1, 600},
-    {"threads", &Config::threads, 1, 64},
-    // coturn compares expiries as 32-bit wrap-around; a week is far inside that.
-    {"turn_ttl_s", &Config::turn_ttl_s, 60, 7 * 86400},
-    {"push_concurrency", &Config::push_concurrency, 1, 1024},
-    {"push_timeout_s", &Config::push_timeout_s, 1, 120},
-    {"zego_token_ttl_s", &Config::zego_token_ttl_s, 60, 86400},
-    {"key_rotation_overlap_s", &Config::key_rotation_overlap_s, 0, 30 * 86400},
-    {"token_expiring_lead_s", &Config::token_expiring_lead_s, 1, 86400},
-    {"dev_token_lifetime_s", &Config::dev_token_lifetime_s, 5, 365 * 86400},
-    {"limit_calls_per_min", &Config::limit_calls_per_min, 0, 100000},
-    {"limit_reports_per_min", &Config::limit_reports_per_min, 0, 100000},
-    {"limit_requests_per_s", &Config::limit_requests_per_s, 0, 1000000},
-    {"limit_messages_per_s", &Config::limit_messages_per_s, 0, 1000000},
-    {"limit_sessions_per_user", &Config::limit_sessions_per_user, 0, 100000},
-    {"limit_connections_per_ip", &Config::limit_connections_per_ip, 0, 1000000},
-    {"limit_auth_failures_per_min", &Config::limit_auth_failures_per_min, 0, 1000000},
-    {"limit_session_opens_per_min", &Config::limit_session_opens_per_min, 0, 1000000},
-    {"handshake_timeout_s", &Config::handshake_timeout_s, 1, 600},
-    {"idle_timeout_s", &Config::idle_timeout_s, 1, 3600},
-};
-const I64Key kI64Keys[] = {
-    {"zego_app_id", &Config::zego_app_id, 0, 4294967295LL},
-};
-const StrKey kStrKeys[] = {
-    {"listen", &Config::listen},
-    {"data_dir", &Config::data_dir},
-    {"store", &Config::store},
-    {"bus", &Config::bus},
-    {"tls_cert_file", &Config::tls_cert_file},
-    {"tls_key_file", &Config::tls_key_file},
-    {"jwt_hs256_secret", &Config::jwt_hs256_secret},
-    {"jwt_hs256_secret_file", &Config::jwt_hs256_secret_file},
-    {"jwks_file", &Config::jwks_file},
-    {"jwt_issuer", &Config::jwt_issuer},
-    {"jwt_audience", &Config::jwt_audience},
-    {"sqlite_synchronous", &Config::sqlite_synchronous},
-    {"log_level", &Config::log_level},
-    {"turn_secret", &Config::turn_secret},
-    {"turn_secret_file", &Config::turn_secret_file},
-    {"fcm_service_account_file", &Config::fcm_service_account_file},
-    {"fcm_project_id", &Config::fcm_project_id},
-    {"fcm_base_url", &Config::fcm_base_url},
-    {"fcm_token_url", &Config::fcm_token_url},
-    {"apns_key_file", &Config::apns_key_file},
-    {"apns_key_id", &Config::apns_key_id},
-    {"apns_team_id", &Config::apns_team_id},
-    {"apns_bundle_id", &Config::apns_bundle_id},
-    {"apns_environment", &Config::apns_environment},
-    {"apns_base_url", &Config::apns_base_url},
-    {"vapid_key_file", &Config::vapid_key_file},
-    {"vapid_subject", &Config::vapid_subject},
-    {"push_ca_file", &Config::push_ca_file},
-    {"zego_server_secret", &Config::zego_server_secret},
-    {"zego_server_secret_file", &Config::zego_server_secret_file},
-    {"zego_token_mode", &Config::zego_token_mode},
-    {"directory", &Config::directory},
-    {"admin_token", &Config::admin_token},
-    {"admin_token_file", &Config::admin_token_file},
-};
-const BoolKey kBoolKeys[] = {
-    {"dev_tokens_public", &Config::dev_tokens_public},
-};
-const ListKey kListKeys[] = {
-    {"stun_urls", &Config::stun_urls},         {"turn_urls", &Config::turn_urls},
-    {"webpush_hosts", &Config::webpush_hosts}, {"public_urls", &Config::public_urls},
-    {"photo_hosts", &Config::photo_hosts},
-};
-
-// Keys that name an identity provider, a secret or a file: given, they must say something. An
-// empty one is a mistake (a template that expanded to nothing), never "off" — an empty
-// jwt_hs256_secret once meant "development tokens on".
-const char* const kNeverEmpty[] = {"jwt_hs256_secret",
-                                   "jwt_hs256_secret_file",
-                                   "jwks_file",
-                                   "jwt_issuer",
-                                   "jwt_audience",
-                                   "turn_secret",
-                                   "turn_secret_file",
-                                   "zego_server_secret",
-                                   "zego_server_secret_file",
-                                   "admin_token",
-                                   "admin_token_file",
-                                   "tls_cert_file",
-                                   "tls_key_file",
-                                   "fcm_service_account_file",
-                                   "apns_key_file",
-                                   "vapid_key_file",
-                                   "push_ca_file",
-                                   "directory",
-                                   "listen",
-                                   "data_dir"};
-
-bool never_empty(std::string_view key) {
-  return std::find(std::begin(kNeverEmpty), std::end(kNeverEmpty), key) != std::end(kNeverEmpty);
+// A value for `k`, from any source: the same checks wherever it comes from.
+void set_string(const ConfigKey& k, std::string value, Config& c) {
+  if (value.empty() && k.neverEmpty)
+    throw ConfigError(k.name, "is given but empty; give a value, or leave the key out");
+  c.*std::get<std::string Config::*>(k.field) = std::move(value);
 }
 
-// A string key's value as given by `source` (a file, the environment, a flag).
-void set_string(const StrKey& sk, std::string value, Config& c) {
-  if (value.empty() && never_empty(sk.key))
-    throw ConfigError(sk.key, "is given but empty; give a value, or leave the key out");
-  c.*sk.field = std::move(value);
+void set_integer(const ConfigKey& k, std::int64_t v, Config& c) {
+  if (v < k.min || v > k.max)
+    throw ConfigError(k.name, "must be between " + std::to_string(k.min) + " and " +
+                                  std::to_string(k.max) + ", got " + std::to_string(v));
+  if (auto* f = std::get_if<int Config::*>(&k.field))
+    c.** f = static_cast<int>(v);
+  else
+    c.*std::get<std::int64_t Config::*>(k.field) = v;
 }
 
 bool parse_bool(const std::string& key, const std::string& text) {
   if (text == "true" || text == "1") return true;
   if (text == "false" || text == "0") return false;
   throw ConfigError(key, "'" + text + "' is not true or false");
-}
-
-std::vector<std::string> all_keys() {
-  std::vector<std::string> out;
-  for (const auto& k : kIntKeys) out.push_back(k.key);
-  for (const auto& k : kI64Keys) out.push_back(k.key);
-  for (const auto& k : kStrKeys) out.push_back(k.key);
-  for (const auto& k : kBoolKeys) out.push_back(k.key);
-  for (const auto& k : kListKeys) out.push_back(k.key);
-  return out;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -211,26 +87,14 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string nearest_key(std::string_view key) {
   std::string best;
   std::size_t bestDistance = std::max<std::size_t>(2, key.size() / 4) + 1;
-  for (const auto& k : all_keys()) {
-    std::size_t d = edit_distance(key, k);
+  for (const auto& k : config_keys()) {
+    std::size_t d = edit_distance(key, k.name);
     if (d < bestDistance) {
       bestDistance = d;
-      best = k;
+      best = k.name;
     }
   }
   return best;
-}
-
-std::string flag_name(const char* key) {
-  std::string f = "--";
-  for (const char* p = key; *p; ++p) f += *p == '_' ? '-' : *p;
-  return f;
-}
-
-std::string env_name(const char* key) {
-  std::string e = "DIALTONED_";
-  for (const char* p = key; *p; ++p) e += static_cast<char>(std::toupper(*p));
-  return e;
 }
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -247,19 +111,6 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-int parse_int(const std::string& key, const std::string& text) {
-  try {
-    size_t used = 0;
-    long v = std::stol(text, &used);
-    if (used != text.size() || v < std::numeric_limits<int>::min() ||
-        v > std::numeric_limits<int>::max())
-      throw std::invalid_argument(text);
-    return static_cast<int>(v);
-  } catch (const std::exception&) {
-    throw ConfigError(key, "'" + text + "' is not an integer");
-  }
-}
-
 std::int64_t parse_i64(const std::string& key, const std::string& text) {
   try {
     size_t used = 0;
@@ -273,62 +124,42 @@ std::int64_t parse_i64(const std::string& key, const std::string& text) {
 
 // The keys of a parsed TOML document; `path` names it in errors ("" when it is no file).
 void apply_table(const toml::table& tbl, const std::string& path, Config& c) {
-  for (auto&& [k, node] : tbl) {
-    std::string key(k.str());
-    bool known = false;
-    for (const auto& ik : kIntKeys) {
-      if (key != ik.key) continue;
-      // is_integer() first: toml++ converts a float to an integer with undefined behaviour
-      // when it is out of range.
-      if (!node.is_integer()) throw ConfigError(key, "must be an integer");
-      auto v = node.value<int64_t>();
-      if (!v) throw ConfigError(key, "must be an integer");
-      if (*v < ik.min || *v > ik.max)
-        throw ConfigError(key, "must be between " + std::to_string(ik.min) + " and " +
-                                   std::to_string(ik.max) + ", got " + std::to_string(*v));
-      c.*ik.field = static_cast<int>(*v);
-      known = true;
-    }
-    for (const auto& ik : kI64Keys) {
-      if (key != ik.key) continue;
-      if (!node.is_integer()) throw ConfigError(key, "must be an integer");
-      auto v = node.value<int64_t>();
-      if (!v) throw ConfigError(key, "must be an integer");
-      c.*ik.field = *v;
-      known = true;
-    }
-    for (const auto& sk : kStrKeys) {
-      if (key != sk.key) continue;
-      auto v = node.value<std::string>();
-      if (!v || !node.is_string()) throw ConfigError(key, "must be a string");
-      set_string(sk, *v, c);
-      known = true;
-    }
-    for (const auto& bk : kBoolKeys) {
-      if (key != bk.key) continue;
-      if (!node.is_boolean()) throw ConfigError(key, "must be true or false");
-      c.*bk.field = *node.value<bool>();
-      known = true;
-    }
-    for (const auto& lk : kListKeys) {
-      if (key != lk.key) continue;
-      auto* arr = node.as_array();
-      if (!arr) throw ConfigError(key, "must be an array of strings");
-      std::vector<std::string> items;
-      for (auto&& item : *arr) {
-        if (!item.is_string()) throw ConfigError(key, "must be an array of strings");
-        items.push_back(*item.value<std::string>());
-      }
-      c.*lk.field = std::move(items);
-      known = true;
-    }
-    if (!known) {
+  for (auto&& [name, node] : tbl) {
+    std::string key(name.str());
+    const ConfigKey* k = find_config_key(key);
+    if (!k) {
       std::string near = nearest_key(key);
       throw ConfigError(key, "unknown key in " + (path.empty() ? "the config" : path) +
                                  (near.empty() ? "" : " (did you mean " + near + "?)"));
     }
-    if (!path.empty() && (key == "jwt_hs256_secret" || key == "turn_secret" ||
-                          key == "zego_server_secret" || key == "admin_token")) {
+    std::visit(
+        [&](auto field) {
+          using T = std::decay_t<decltype(c.*field)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            if (!node.is_string()) throw ConfigError(key, "must be a string");
+            set_string(*k, *node.template value<std::string>(), c);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            if (!node.is_boolean()) throw ConfigError(key, "must be true or false");
+            c.*field = *node.template value<bool>();
+          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            auto* arr = node.as_array();
+            if (!arr) throw ConfigError(key, "must be an array of strings");
+            std::vector<std::string> items;
+            for (auto&& item : *arr) {
+              if (!item.is_string()) throw ConfigError(key, "must be an array of strings");
+              items.push_back(*item.template value<std::string>());
+            }
+            c.*field = std::move(items);
+          } else {
+            // is_integer() first: toml++ converts a float to an integer with undefined
+            // behaviour when it is out of range.
+            auto v = node.is_integer() ? node.template value<std::int64_t>() : std::nullopt;
+            if (!v) throw ConfigError(key, "must be an integer");
+            set_integer(*k, *v, c);
+          }
+        },
+        k->field);
+    if (!path.empty() && k->secret) {
       try {
         check_secret_permissions(path);
       } catch (const SecretFileError& e) {
@@ -339,12 +170,19 @@ void apply_table(const toml::table& tbl, const std::string& path, Config& c) {
   }
 }
 
+// "PATH:LINE:COLUMN: " of a TOML syntax error, as compilers and editors write it.
+std::string where(const std::string& path, const toml::parse_error& e) {
+  const auto& at = e.source().begin;
+  return (path.empty() ? "" : path + ":") + std::to_string(at.line) + ":" +
+         std::to_string(at.column) + ": ";
+}
+
 void apply_toml(const std::string& path, Config& c) {
   toml::table tbl;
   try {
     tbl = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    throw ConfigError("config", path + ": " + std::string(e.description()));
+    throw ConfigError("config", where(path, e) + std::string(e.description()));
   }
   apply_table(tbl, path, c);
 }
@@ -355,7 +193,7 @@ void apply_toml(const std::string& path, Config& c) {
 void check_env_names() {
   constexpr std::string_view kPrefix = "DIALTONED_";
   std::vector<std::string> known;
-  for (const auto& k : all_keys()) known.push_back(env_name(k.c_str()));
+  for (const auto& k : config_keys()) known.push_back(env_name(k));
   known.push_back("DIALTONED_CONFIG");
   for (char** e = environ; e && *e; ++e) {
     std::string_view entry(*e);
@@ -369,26 +207,36 @@ void check_env_names() {
                      [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
       std::string near = nearest_key(key);
       throw ConfigError(
-          name, "unknown environment variable" +
-                    (near.empty() ? "" : " (did you mean " + env_name(near.c_str()) + "?)"));
+          name,
+          "unknown environment variable" +
+              (near.empty() ? "" : " (did you mean " + env_name(*find_config_key(near)) + "?)"));
     }
     if (value.empty())
       throw ConfigError(name, "is set but empty; give a value, or unset it for the default");
   }
 }
 
+// A key's value given as text (the environment, a flag).
+void apply_text(const ConfigKey& k, const std::string& text, Config& c) {
+  std::visit(
+      [&](auto field) {
+        using T = std::decay_t<decltype(c.*field)>;
+        if constexpr (std::is_same_v<T, std::string>)
+          set_string(k, text, c);
+        else if constexpr (std::is_same_v<T, bool>)
+          c.*field = parse_bool(k.name, text);
+        else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+          c.*field = split_list(text);
+        else
+          set_integer(k, parse_i64(k.name, text), c);
+      },
+      k.field);
+}
+
 void apply_env(Config& c) {
   check_env_names();
-  for (const auto& ik : kIntKeys)
-    if (const char* v = std::getenv(env_name(ik.key).c_str())) c.*ik.field = parse_int(ik.key, v);
-  for (const auto& ik : kI64Keys)
-    if (const char* v = std::getenv(env_name(ik.key).c_str())) c.*ik.field = parse_i64(ik.key, v);
-  for (const auto& sk : kStrKeys)
-    if (const char* v = std::getenv(env_name(sk.key).c_str())) set_string(sk, v, c);
-  for (const auto& bk : kBoolKeys)
-    if (const char* v = std::getenv(env_name(bk.key).c_str())) c.*bk.field = parse_bool(bk.key, v);
-  for (const auto& lk : kListKeys)
-    if (const char* v = std::getenv(env_name(lk.key).c_str())) c.*lk.field = split_list(v);
+  for (const auto& k : config_keys())
+    if (const char* v = std::getenv(env_name(k).c_str())) apply_text(k, v, c);
 }
 
 bool has_scheme(const std::string& url, std::initializer_list<std::string_view> schemes) {
@@ -562,17 +410,17 @@ std::string zego_secret(const Config& c) {
 }
 
 void validate(const Config& c) {
-  for (const auto& ik : kIntKeys) {
-    int v = c.*ik.field;
-    if (v < ik.min || v > ik.max)
-      throw ConfigError(ik.key, "must be between " + std::to_string(ik.min) + " and " +
-                                    std::to_string(ik.max) + ", got " + std::to_string(v));
-  }
-  for (const auto& ik : kI64Keys) {
-    std::int64_t v = c.*ik.field;
-    if (v < ik.min || v > ik.max)
-      throw ConfigError(ik.key, "must be between " + std::to_string(ik.min) + " and " +
-                                    std::to_string(ik.max) + ", got " + std::to_string(v));
+  for (const auto& k : config_keys()) {
+    std::int64_t v;
+    if (auto* f = std::get_if<int Config::*>(&k.field))
+      v = c.**f;
+    else if (auto* g = std::get_if<std::int64_t Config::*>(&k.field))
+      v = c.**g;
+    else
+      continue;
+    if (v < k.min || v > k.max)
+      throw ConfigError(k.name, "must be between " + std::to_string(k.min) + " and " +
+                                    std::to_string(k.max) + ", got " + std::to_string(v));
   }
   auto colon = c.listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == c.listen.size())
@@ -657,7 +505,7 @@ Config parse_config_text(std::string_view toml_text) {
   try {
     tbl = toml::parse(toml_text);
   } catch (const toml::parse_error& e) {
-    throw ConfigError("config", std::string(e.description()));
+    throw ConfigError("config", where("", e) + std::string(e.description()));
   }
   Config c;
   apply_table(tbl, "", c);
@@ -667,36 +515,26 @@ Config parse_config_text(std::string_view toml_text) {
 
 bool load_config(int argc, char** argv, Config& out) {
   CLI::App app{"dialtoned — the Dialtone call server"};
+  app.set_help_flag();  // config_help() lists every key its own way
+  bool help = false;
+  app.add_flag("-h,--help", help);
   app.set_version_flag("--version", "dialtoned " + std::string(version()));
   std::string config_file;
-  app.add_option("--config", config_file, "TOML config file (env DIALTONED_CONFIG)");
-  std::optional<std::string> str_flags[std::size(kStrKeys)];
-  std::optional<int> int_flags[std::size(kIntKeys)];
-  std::optional<std::string> list_flags[std::size(kListKeys)];
-  std::optional<std::int64_t> i64_flags[std::size(kI64Keys)];
-  std::optional<std::string> bool_flags[std::size(kBoolKeys)];
-  for (size_t i = 0; i < std::size(kBoolKeys); ++i)
-    app.add_option(flag_name(kBoolKeys[i].key), bool_flags[i],
-                   std::string(kBoolKeys[i].key) + " (true or false)");
-  for (size_t i = 0; i < std::size(kI64Keys); ++i)
-    app.add_option(flag_name(kI64Keys[i].key), i64_flags[i], kI64Keys[i].key);
-  for (size_t i = 0; i < std::size(kStrKeys); ++i)
-    app.add_option(flag_name(kStrKeys[i].key), str_flags[i], kStrKeys[i].key);
-  for (size_t i = 0; i < std::size(kIntKeys); ++i)
-    app.add_option(flag_name(kIntKeys[i].key), int_flags[i], kIntKeys[i].key);
-  for (size_t i = 0; i < std::size(kListKeys); ++i)
-    app.add_option(flag_name(kListKeys[i].key), list_flags[i],
-                   std::string(kListKeys[i].key) + " (comma-separated)");
+  app.add_option("--config", config_file);
+  auto keys = config_keys();
+  std::vector<std::optional<std::string>> flags(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) app.add_option(flag_name(keys[i]), flags[i]);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    std::cout << app.help();
-    return false;
   } catch (const CLI::CallForVersion& e) {
     std::cout << "dialtoned " << version() << "\n";
     return false;
   } catch (const CLI::ParseError& e) {
     throw ConfigError("flags", e.what());
+  }
+  if (help) {
+    std::cout << config_help();
+    return false;
   }
 
   Config c;
@@ -708,16 +546,8 @@ bool load_config(int argc, char** argv, Config& out) {
     apply_toml(config_file, c);
   }
   apply_env(c);
-  for (size_t i = 0; i < std::size(kStrKeys); ++i)
-    if (str_flags[i]) set_string(kStrKeys[i], *str_flags[i], c);
-  for (size_t i = 0; i < std::size(kIntKeys); ++i)
-    if (int_flags[i]) c.*kIntKeys[i].field = *int_flags[i];
-  for (size_t i = 0; i < std::size(kListKeys); ++i)
-    if (list_flags[i]) c.*kListKeys[i].field = split_list(*list_flags[i]);
-  for (size_t i = 0; i < std::size(kI64Keys); ++i)
-    if (i64_flags[i]) c.*kI64Keys[i].field = *i64_flags[i];
-  for (size_t i = 0; i < std::size(kBoolKeys); ++i)
-    if (bool_flags[i]) c.*kBoolKeys[i].field = parse_bool(kBoolKeys[i].key, *bool_flags[i]);
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (flags[i]) apply_text(keys[i], *flags[i], c);
   validate(c);
   out = std::move(c);
   return true;

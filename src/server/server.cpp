@@ -18,6 +18,7 @@
 #include "bus/bus.hpp"
 #include "server/cluster.hpp"
 #include "server/listener.hpp"
+#include "server/service_notify.hpp"
 #include "store/store.hpp"
 #include "util/version.hpp"
 
@@ -162,6 +163,9 @@ int run_server(const Config& config) {
         "anyone (dev_tokens_public = true)",
         config.listen);
   asio::co_spawn(ioc, accept_loop(ctx, acceptor), asio::detached);
+  std::string listening =
+      "listening on " + config.host() + ":" + std::to_string(acceptor.local_endpoint().port());
+  notify_ready(listening);
 
   // SIGHUP: the certificate, the JWT keys and the signing secrets are read again from their
   // files. Connections, sessions and calls go on; what fails to load keeps the old value.
@@ -170,6 +174,7 @@ int run_server(const Config& config) {
     for (;;) {
       auto [ec, sig] = co_await hup.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
+      notify_reloading();
       int failed = 0;
       auto attempt = [&](const char* what, auto&& fn) {
         try {
@@ -190,6 +195,7 @@ int run_server(const Config& config) {
       });
       attempt("secrets", [&] { secrets.reload(); });
       spdlog::info("RELOAD_DONE failed={}", failed);
+      notify_ready(listening);
     }
   };
   asio::co_spawn(ioc, reloader(), asio::detached);
@@ -200,6 +206,7 @@ int run_server(const Config& config) {
   auto shutdown = [&]() -> asio::awaitable<void> {
     int sig = co_await signals.async_wait(asio::use_awaitable);
     spdlog::info("SHUTDOWN signal={} sessions={}", sig, hub.session_count());
+    notify_stopping();
     ctx.draining = true;
     boost::system::error_code ignored;
     acceptor.close(ignored);

@@ -46,6 +46,8 @@ TEST(SdkPush, RegisterUnderTheDeviceIdThenGetWokenAndStopped) {
   auto created = alice.start_call("bob").get();
   ASSERT_TRUE(created.ok()) << created.message;
   ASSERT_TRUE(rt.wait_state(CallState::calling));
+  // Signaling only (the app brings its own media), and still ringing is reported by itself.
+  ASSERT_TRUE(rt.wait_state(CallState::ringing));
   ASSERT_TRUE(tablet.accept(created.value->callId).get().ok());
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   bool woken = false, stopped = false;

@@ -4,8 +4,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "server/config.hpp"
+#include "server/config_keys.hpp"
 
 namespace dialtone {
 namespace {
@@ -144,6 +146,66 @@ TEST(Config, TheSampleConfigIsValidAndHoldsTheDefaults) {
   EXPECT_EQ(c.zego_token_mode, defaults.zego_token_mode);
   EXPECT_EQ(c.zego_token_ttl_s, defaults.zego_token_ttl_s);
   EXPECT_TRUE(c.dev_tokens());
+}
+
+// The one key table: the sample config names every key (set to its default, or commented
+// out), and --help lists each with its description, default and environment variable.
+TEST(Config, TheSampleConfigNamesEveryKeyAtItsDefault) {
+  std::ifstream f(std::string(DIALTONE_SOURCE_DIR) + "/conf/dialtoned.toml");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Config sample, defaults;
+  ASSERT_EQ(load({"--config", std::string(DIALTONE_SOURCE_DIR) + "/conf/dialtoned.toml"}, &sample),
+            "");
+  for (const auto& k : config_keys()) {
+    std::regex line("(^|\n)(# )?" + std::string(k.name) + " = ");
+    EXPECT_TRUE(std::regex_search(text, line)) << k.name << " is not in conf/dialtoned.toml";
+    bool same = std::visit([&](auto field) { return sample.*field == defaults.*field; }, k.field);
+    EXPECT_TRUE(same) << k.name << " is set to something else than its default";
+  }
+}
+
+TEST(Config, HelpListsEveryKeyWithItsDefaultAndEnvironment) {
+  testing::internal::CaptureStdout();
+  Config c;
+  std::vector<std::string> args{"dialtoned", "--help"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  EXPECT_FALSE(load_config(2, argv.data(), c));
+  std::string help = testing::internal::GetCapturedStdout();
+  for (const auto& k : config_keys()) {
+    auto at = help.find("\n  " + flag_name(k) + " ");
+    ASSERT_NE(at, std::string::npos) << k.name;
+    auto entry = help.substr(at, help.find("\n  --", at + 1) - at);
+    EXPECT_NE(entry.find(k.help), std::string::npos) << entry;
+    EXPECT_NE(entry.find("env " + env_name(k)), std::string::npos) << entry;
+    std::string def = default_text(k);
+    EXPECT_NE(entry.find("default " + (def.empty() || def == "[]" ? "none" : def)),
+              std::string::npos)
+        << entry;
+  }
+  EXPECT_NE(help.find("--ring-timeout-s N\n"), std::string::npos);
+  EXPECT_NE(help.find("seconds, 1..3600; default 45; env DIALTONED_RING_TIMEOUT_S"),
+            std::string::npos);
+}
+
+// A TOML syntax error names the file, line and column, as a compiler would; a value given as a
+// flag or in the environment gets the same checks as in the file.
+TEST(Config, ErrorsSayWhereAndAreTheSameFromEverySource) {
+  std::string message;
+  auto file = write_file("dt-cfg-where.toml", "listen = \"127.0.0.1:1\"\nring_timeout_s = = 3\n");
+  EXPECT_EQ(load({"--config", file}, nullptr, &message), "config");
+  EXPECT_NE(message.find(file + ":2:18: "), std::string::npos) << message;
+  EXPECT_EQ(load({"--ring-timeout-s", "-1"}, nullptr, &message), "ring_timeout_s");
+  EXPECT_EQ(message, "ring_timeout_s: must be between 1 and 3600, got -1");
+  setenv("DIALTONED_RING_TIMEOUT_S", "-1", 1);
+  EXPECT_EQ(load({}, nullptr, &message), "ring_timeout_s");
+  unsetenv("DIALTONED_RING_TIMEOUT_S");
+  EXPECT_EQ(message, "ring_timeout_s: must be between 1 and 3600, got -1");
+  auto toml = write_file("dt-cfg-range.toml", "ring_timeout_s = -1\n");
+  EXPECT_EQ(load({"--config", toml}, nullptr, &message), "ring_timeout_s");
+  EXPECT_EQ(message, "ring_timeout_s: must be between 1 and 3600, got -1");
+  EXPECT_EQ(load({"--zego-app-id", "many"}, nullptr, &message), "zego_app_id");
+  EXPECT_EQ(message, "zego_app_id: 'many' is not an integer");
 }
 
 TEST(Config, IceServerLists) {
