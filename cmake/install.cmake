@@ -44,8 +44,10 @@ install(CODE "
   string(REPLACE /usr/sbin/dialtoned \"\${sbindir}/dialtoned\" unit \"\${unit}\")
   file(WRITE \"${PROJECT_BINARY_DIR}/dialtoned.service\" \"\${unit}\")
   " COMPONENT runtime)
+set(DIALTONE_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING
+  "Where the systemd unit goes (relative to the prefix, or absolute: Debian's /lib/systemd/system)")
 install(FILES ${PROJECT_BINARY_DIR}/dialtoned.service
-  DESTINATION lib/systemd/system COMPONENT runtime)
+  DESTINATION ${DIALTONE_SYSTEMD_UNIT_DIR} COMPONENT runtime)
 
 install(FILES ${PROJECT_SOURCE_DIR}/conf/dialtoned.toml
   DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT runtime)

@@ -40,8 +40,12 @@ test_pkgs=(libgtest-dev clang-14 libclang-rt-14-dev coturn iproute2 nftables pyt
 if ! command -v node >/dev/null; then test_pkgs+=(nodejs); fi
 if ! command -v npm >/dev/null; then test_pkgs+=(npm); fi
 
+# The Debian packages (scripts/package.sh): debhelper, and lintian to check them.
+package_pkgs=(debhelper dpkg-dev fakeroot lintian)
+
 pkgs=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi
+if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}" "${package_pkgs[@]}"); fi
+if [[ "${1:-}" == "--package" ]]; then pkgs+=("${package_pkgs[@]}"); fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -20,7 +20,7 @@ bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 # sanitizers too; it installs the normal build below.
 bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest -j "$(nproc)" --output-on-failure --timeout 300 -E '^(web\.lab|install\.)')
+  ctest -j "$(nproc)" --output-on-failure --timeout 300 -E '^(web\.lab|install\.|packages\.)')
 
 bash scripts/build.sh build RelWithDebInfo
 cd build
