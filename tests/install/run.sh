@@ -28,7 +28,7 @@ for f in sbin/dialtoned bin/dialtone lib/libdialtone.so lib/libdialtone.so.0 \
          share/doc/dialtone/NOTICE; do
   [[ -e $prefix/$f ]] || fail "not installed: $f"
 done
-objdump -p "$prefix/lib/libdialtone.so" | grep -q 'SONAME *libdialtone\.so\.0$' || fail "SONAME"
+objdump -p "$prefix/lib/libdialtone.so" | grep 'SONAME *libdialtone\.so\.0$' >/dev/null || fail "SONAME"
 grep -q "ExecStart=$prefix/sbin/dialtoned " "$prefix/lib/systemd/system/dialtoned.service" ||
   fail "the unit does not start the installed dialtoned"
 # The man page is the key table: every key, its default and its environment variable.
@@ -68,7 +68,7 @@ bob=$(token bob)
 export LD_LIBRARY_PATH=$prefix/lib
 for program in "$work/pc_call_c" "$work/pc_call_cxx" "$work/consumer/call_c" "$work/consumer/call_cxx"; do
   # Each uses the installed library, not the build's.
-  ldd "$program" | grep -q "libdialtone.so.0 => $prefix/lib/" || fail "$program: not the installed library"
+  ldd "$program" | grep "libdialtone.so.0 => $prefix/lib/" >/dev/null || fail "$program: not the installed library"
   "$program" "$url" "$alice" "$bob" || fail "$program failed"
 done
 echo "install test: the installed SDK builds both ways and calls the installed server"

@@ -42,8 +42,8 @@ grep -q '^data_dir = "/var/lib/dialtone"' /etc/dialtone/dialtoned.toml || fail "
 grep -q '^ExecStart=/usr/sbin/dialtoned ' /lib/systemd/system/dialtoned.service || fail "ExecStart"
 [[ -L /etc/systemd/system/multi-user.target.wants/dialtoned.service ]] || fail "the unit is not enabled"
 # Read from the packages (a minimal system may exclude /usr/share/man when it installs them).
-dpkg-deb -c "${debs[0]}" | grep -q 'usr/share/man/man8/dialtoned\.8\.gz$' || fail "no dialtoned(8)"
-dpkg-deb -c "${debs[1]}" | grep -q 'usr/share/man/man1/dialtone\.1\.gz$' || fail "no dialtone(1)"
+dpkg-deb -c "${debs[0]}" | grep 'usr/share/man/man8/dialtoned\.8\.gz$' >/dev/null || fail "no dialtoned(8)"
+dpkg-deb -c "${debs[1]}" | grep 'usr/share/man/man1/dialtone\.1\.gz$' >/dev/null || fail "no dialtone(1)"
 pkg-config --modversion dialtone >/dev/null || fail "pkg-config does not find dialtone"
 
 # The installed server as its user, with the packaged configuration (on a free port).
