@@ -124,8 +124,10 @@ std::int64_t parse_i64(const std::string& key, const std::string& text) {
 
 // The keys of a parsed TOML document; `path` names it in errors ("" when it is no file).
 void apply_table(const toml::table& tbl, const std::string& path, Config& c) {
-  for (auto&& [name, node] : tbl) {
-    std::string key(name.str());
+  for (auto&& entry : tbl) {
+    // Not a structured binding: clang 14 cannot capture one in the lambda below.
+    const toml::node& node = entry.second;
+    std::string key(entry.first.str());
     const ConfigKey* k = find_config_key(key);
     if (!k) {
       std::string near = nearest_key(key);
@@ -258,6 +260,26 @@ void check_secret_file(const char* key, const std::string& path) {
     throw ConfigError(key, e.what());
   }
   if (!file_readable(path)) throw ConfigError(key, "cannot read '" + path + "'");
+}
+
+void check_host_port(const char* key, const std::string& v) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == v.size())
+    throw ConfigError(key, "must be HOST:PORT, got '" + v + "'");
+  try {
+    size_t used = 0;
+    int port = std::stoi(v.substr(colon + 1), &used);
+    if (used != v.size() - colon - 1 || port < 0 || port > 65535) throw 0;
+  } catch (...) {
+    throw ConfigError(key, "port must be 0..65535, got '" + v + "'");
+  }
+  std::string host = v.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (ec && host != "localhost")
+    throw ConfigError(key, "'" + host + "' must be an IP address (or localhost)");
 }
 
 void validate_push(const Config& c) {
@@ -422,16 +444,8 @@ void validate(const Config& c) {
       throw ConfigError(k.name, "must be between " + std::to_string(k.min) + " and " +
                                     std::to_string(k.max) + ", got " + std::to_string(v));
   }
-  auto colon = c.listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == c.listen.size())
-    throw ConfigError("listen", "must be HOST:PORT, got '" + c.listen + "'");
-  try {
-    size_t used = 0;
-    int port = std::stoi(c.listen.substr(colon + 1), &used);
-    if (used != c.listen.size() - colon - 1 || port < 0 || port > 65535) throw 0;
-  } catch (...) {
-    throw ConfigError("listen", "port must be 0..65535, got '" + c.listen + "'");
-  }
+  check_host_port("listen", c.listen);
+  if (!c.metrics_listen.empty()) check_host_port("metrics_listen", c.metrics_listen);
   if (c.data_dir.empty()) throw ConfigError("data_dir", "must not be empty");
   if (!c.store.empty() && !has_scheme(c.store, {"postgres://", "postgresql://"}))
     throw ConfigError("store", "must be a postgres:// URL, or empty for SQLite in data_dir");

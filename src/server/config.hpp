@@ -16,6 +16,9 @@ enum class Directory { open, contacts, none };
 
 struct Config {
   std::string listen = "127.0.0.1:8080";
+  // GET /metrics on an address of its own (plain HTTP), and then not on `listen`; empty: on
+  // `listen`.
+  std::string metrics_listen;
   std::string data_dir = "./data";
   // Where calls live: empty for SQLite in data_dir (one node), or a PostgreSQL URL
   // (postgres://user:password@host:5432/db) shared by every node.

@@ -154,6 +154,8 @@ const ConfigKey kKeys[] = {
      "operators' bearer token (32+ characters); unset: no operator API", 0, 0, true, true},
     {"admin_token_file", &C::admin_token_file, kOps, "path", "the same, from a file", 0, 0, true},
     {"log_level", &C::log_level, kOps, "level", "trace, debug, info, warn, error or off"},
+    {"metrics_listen", &C::metrics_listen, kOps, "HOST:PORT",
+     "serve /metrics here only (plain HTTP, e.g. a private address); empty: on listen", 0, 0, true},
 };
 
 std::string quoted(const std::string& s) {

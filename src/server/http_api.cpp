@@ -465,7 +465,7 @@ asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& 
         co_return json_response(req, ready ? http::status::ok : http::status::service_unavailable,
                                 std::move(body));
       }
-      if (seg[0] == "metrics")
+      if (seg[0] == "metrics" && ctx.config.metrics_listen.empty())  // else on its own address
         co_return text_response(req, http::status::ok, "text/plain; version=0.0.4",
                                 ctx.metrics.render());
     }

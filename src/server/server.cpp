@@ -18,6 +18,7 @@
 #include "bus/bus.hpp"
 #include "server/cluster.hpp"
 #include "server/listener.hpp"
+#include "server/metrics_listener.hpp"
 #include "server/service_notify.hpp"
 #include "store/store.hpp"
 #include "util/version.hpp"
@@ -28,6 +29,22 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
+
+// HOST:PORT (validated by the config: an IP address, [IPv6] or localhost) as an endpoint.
+tcp::endpoint endpoint_of(const std::string& hostport) {
+  auto colon = hostport.rfind(':');
+  std::string host = hostport.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  auto port = static_cast<unsigned short>(std::stoi(hostport.substr(colon + 1)));
+  return {asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host), port};
+}
+
+void listen_on(tcp::acceptor& acceptor, const tcp::endpoint& ep) {
+  acceptor.open(ep.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(ep);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+}
 
 // The store's URL without its password, for the banner and logs.
 std::string redacted(const std::string& url) {
@@ -151,11 +168,18 @@ int run_server(const Config& config) {
   ctx.cluster = cluster.get();
   ctx.tls = tls.get();
   tcp::acceptor acceptor(ioc);
-  tcp::endpoint ep(asio::ip::make_address(config.host()), config.port());
-  acceptor.open(ep.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  acceptor.bind(ep);
-  acceptor.listen(asio::socket_base::max_listen_connections);
+  listen_on(acceptor, endpoint_of(config.listen));
+  // metrics_listen: /metrics on its own address.
+  tcp::acceptor metricsAcceptor(ioc);
+  if (!config.metrics_listen.empty()) {
+    listen_on(metricsAcceptor, endpoint_of(config.metrics_listen));
+    auto bound = metricsAcceptor.local_endpoint();
+    // Before the banner's last line (LISTENING), after which stdout may be gone.
+    std::cout << "  metrics: http://" << bound.address().to_string() << ":" << bound.port()
+              << "/metrics (only there)" << std::endl;
+    spdlog::info("METRICS_LISTENING address={}:{}", bound.address().to_string(), bound.port());
+    asio::co_spawn(ioc, metrics_accept_loop(metrics, metricsAcceptor), asio::detached);
+  }
   print_banner(config, acceptor.local_endpoint(), auth.dev_mode(), cluster.get(), tls.get());
   if (auth.dev_mode() && !config.loopback_only())
     spdlog::warn(

@@ -121,3 +121,29 @@ TEST_F(Metrics, CallsPathsAndRecoveriesAreCountedAndTheRulesMatchTheLiveMetrics)
 
 }  // namespace
 }  // namespace dialtone::test
+
+namespace dialtone::test {
+namespace {
+
+// metrics_listen: /metrics on its own address (a private one, for the scraper) and no longer on
+// the public listener; nothing else is served there.
+TEST(MetricsListen, MetricsOnTheirOwnAddressOnly) {
+  ServerProcess server({"--metrics-listen", "127.0.0.1:0"});
+  std::smatch m;
+  std::string log = server.log();
+  ASSERT_TRUE(
+      std::regex_search(log, m, std::regex("METRICS_LISTENING address=127\\.0\\.0\\.1:(\\d+)")))
+      << log;
+  int port = std::stoi(m[1]);
+  auto there = http(port, "GET", "/metrics");
+  EXPECT_EQ(there.status, 200);
+  EXPECT_NE(there.raw.find("dialtone_"), std::string::npos);
+  EXPECT_EQ(http(port, "GET", "/metrics?x=1").status, 200);
+  EXPECT_EQ(http(port, "GET", "/v1/info").status, 404);
+  EXPECT_EQ(http(port, "POST", "/metrics", "{}").status, 404);
+  EXPECT_EQ(http(server.port(), "GET", "/metrics").status, 404) << "not on the public listener";
+  EXPECT_EQ(http(server.port(), "GET", "/v1/info").status, 200);
+}
+
+}  // namespace
+}  // namespace dialtone::test

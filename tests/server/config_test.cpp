@@ -84,6 +84,10 @@ TEST(Config, BadValuesNameTheirKey) {
   EXPECT_EQ(load({}), "presence_grace_s");
   unsetenv("DIALTONED_PRESENCE_GRACE_S");
   EXPECT_EQ(load({"--no-such-flag"}), "flags");
+  EXPECT_EQ(load({"--metrics-listen", "metrics.example.org:9100"}), "metrics_listen");
+  EXPECT_EQ(load({"--metrics-listen", "127.0.0.1"}), "metrics_listen");
+  EXPECT_EQ(load({"--metrics-listen", "[::1]:9100"}), "");
+  EXPECT_EQ(load({"--metrics-listen", ""}), "metrics_listen");
 }
 
 TEST(Config, PushAndZegoKeys) {
