@@ -125,6 +125,9 @@ struct Config {
   std::string zego_server_secret_file;
   std::string zego_token_mode = "gcm";  // or "cbc" (the legacy form)
   int zego_token_ttl_s = 3600;
+  // Calls (with their timelines) that began longer ago than this go, in small batches off the
+  // hot path; 0: kept for ever.
+  int history_retention_days = 0;
 
   // Development tokens are on unless an identity provider is configured (any of its keys:
   // validate() refuses a half-configured one).

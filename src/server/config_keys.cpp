@@ -57,6 +57,9 @@ const ConfigKey kKeys[] = {
     {"sqlite_synchronous", &C::sqlite_synchronous, kStorage, "normal|full",
      "normal survives a crash of the process, full also a power loss"},
 
+    {"history_retention_days", &C::history_retention_days, kStorage, "days",
+     "calls older than this go, with their timelines; 0: kept for ever", 0, 36500},
+
     {"ring_timeout_s", &C::ring_timeout_s, kCalls, "s", "an unanswered call times out after this",
      1, 3600},
     {"media_timeout_s", &C::media_timeout_s, kCalls, "s",

@@ -164,6 +164,11 @@ std::string Metrics::render() const {
       "# TYPE dialtone_tls_handshake_failures_total counter\n";
   out += fmt::format("dialtone_tls_handshake_failures_total {}\n", tls_handshake_failures.load());
   out +=
+      "# HELP dialtone_history_pruned_total Calls removed with their timelines by "
+      "history_retention_days.\n"
+      "# TYPE dialtone_history_pruned_total counter\n";
+  out += fmt::format("dialtone_history_pruned_total {}\n", history_pruned.load());
+  out +=
       "# HELP dialtone_push_pending Pushes queued, waiting to retry or in flight.\n"
       "# TYPE dialtone_push_pending gauge\n";
   out += fmt::format("dialtone_push_pending {}\n", push_pending.load());

@@ -53,6 +53,7 @@ class Metrics {
   std::atomic<std::int64_t> push_pending{0};     // pushes queued, waiting to retry or in flight
   std::atomic<std::int64_t> connections{0};      // TCP connections open
   std::atomic<std::uint64_t> tls_handshake_failures{0};
+  std::atomic<std::uint64_t> history_pruned{0};  // calls removed by history_retention_days
 
   // Calls as people live them (from the transitions, and from the clients' reports).
   std::atomic<std::uint64_t> calls_created{0};

@@ -19,6 +19,7 @@
 #include "server/cluster.hpp"
 #include "server/listener.hpp"
 #include "server/metrics_listener.hpp"
+#include "server/retention.hpp"
 #include "server/service_notify.hpp"
 #include "store/store.hpp"
 #include "util/version.hpp"
@@ -187,6 +188,9 @@ int run_server(const Config& config) {
         "anyone (dev_tokens_public = true)",
         config.listen);
   asio::co_spawn(ioc, accept_loop(ctx, acceptor), asio::detached);
+  RetentionOptions retention;
+  retention.days = config.history_retention_days;
+  asio::co_spawn(ioc, retention_loop(calls, metrics, retention), asio::detached);
   std::string listening =
       "listening on " + config.host() + ":" + std::to_string(acceptor.local_endpoint().port());
   notify_ready(listening);
