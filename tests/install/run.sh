@@ -51,13 +51,8 @@ cmake --build "$work/consumer" >/dev/null
 # The installed server, on a free port, and tokens from the installed CLI.
 "$prefix/sbin/dialtoned" --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/server.log" 2>&1 &
 server_pid=$!
-url=""
-for _ in $(seq 100); do
-  url=$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$work/server.log" | cut -d' ' -f3 || true)
-  [[ -n $url ]] && break
-  sleep 0.1
-done
-[[ -n $url ]] || { cat "$work/server.log"; fail "dialtoned did not start"; }
+url=$(bash "$here/../support/server_url.sh" "$work/server.log") ||
+  { cat "$work/server.log"; fail "dialtoned did not start"; }
 token() {
   XDG_CONFIG_HOME=$work/$1 "$prefix/bin/dialtone" login --user "$1" --server "$url" >/dev/null
   sed -E 's/.*"token":"([^"]+)".*/\1/' "$work/$1/dialtone/credentials.json"

@@ -50,13 +50,8 @@ pkg-config --modversion dialtone >/dev/null || fail "pkg-config does not find di
 runuser -u dialtone -- /usr/sbin/dialtoned --config /etc/dialtone/dialtoned.toml \
   --listen 127.0.0.1:0 >"$work/server.log" 2>&1 &
 pids+=($!)
-url=""
-for _ in $(seq 100); do
-  url=$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$work/server.log" | cut -d' ' -f3 || true)
-  [[ -n $url ]] && break
-  sleep 0.1
-done
-[[ -n $url ]] || { cat "$work/server.log"; fail "the installed dialtoned did not start"; }
+url=$(bash "$src/tests/support/server_url.sh" "$work/server.log") ||
+  { cat "$work/server.log"; fail "the installed dialtoned did not start"; }
 [[ $(stat -c %U /var/lib/dialtone/dialtone.db) == dialtone ]] || fail "the database's owner"
 
 # A call between two installed CLIs, with audio: bob answers, alice hangs up after 2 s.
