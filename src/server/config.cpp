@@ -24,11 +24,14 @@
 
 namespace dialtone {
 
-std::string Config::host() const {
-  auto colon = listen.rfind(':');
-  std::string h = listen.substr(0, colon);
+std::string host_of(std::string_view hostport) {
+  std::string h(hostport.substr(0, hostport.rfind(':')));
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   return h;
+}
+
+std::string Config::host() const {
+  return host_of(listen);
 }
 
 bool Config::loopback_only() const {
@@ -52,10 +55,14 @@ void set_string(const ConfigKey& k, std::string value, Config& c) {
   c.*std::get<std::string Config::*>(k.field) = std::move(value);
 }
 
-void set_integer(const ConfigKey& k, std::int64_t v, Config& c) {
+void check_range(const ConfigKey& k, std::int64_t v) {
   if (v < k.min || v > k.max)
     throw ConfigError(k.name, "must be between " + std::to_string(k.min) + " and " +
                                   std::to_string(k.max) + ", got " + std::to_string(v));
+}
+
+void set_integer(const ConfigKey& k, std::int64_t v, Config& c) {
+  check_range(k, v);
   if (auto* f = std::get_if<int Config::*>(&k.field))
     c.** f = static_cast<int>(v);
   else
@@ -273,9 +280,7 @@ void check_host_port(const char* key, const std::string& v) {
   } catch (...) {
     throw ConfigError(key, "port must be 0..65535, got '" + v + "'");
   }
-  std::string host = v.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  std::string host = host_of(v);
   boost::system::error_code ec;
   boost::asio::ip::make_address(host, ec);
   if (ec && host != "localhost")
@@ -440,9 +445,7 @@ void validate(const Config& c) {
       v = c.**g;
     else
       continue;
-    if (v < k.min || v > k.max)
-      throw ConfigError(k.name, "must be between " + std::to_string(k.min) + " and " +
-                                    std::to_string(k.max) + ", got " + std::to_string(v));
+    check_range(k, v);  // a Config built in code, not read: the same ranges
   }
   check_host_port("listen", c.listen);
   if (!c.metrics_listen.empty()) check_host_port("metrics_listen", c.metrics_listen);

@@ -168,6 +168,9 @@ void validate(const Config& c);
 // A config from TOML text alone (no environment, no flags), validated. Throws ConfigError.
 Config parse_config_text(std::string_view toml_text);
 
+// The host of HOST:PORT, without the brackets of an IPv6 address ("[::1]:80" -> "::1").
+std::string host_of(std::string_view hostport);
+
 // A photo_hosts entry: a lower-case host name, or "*." and a domain.
 bool photo_host_pattern(std::string_view host);
 

@@ -94,6 +94,7 @@ const ConfigKey kKeys[] = {
     {"turn_secret", &C::turn_secret, kIce, "text",
      "coturn's static-auth-secret (TURN REST credentials)", 0, 0, true, true},
     {"turn_secret_file", &C::turn_secret_file, kIce, "path", "the same, from a file", 0, 0, true},
+    // coturn compares expiries as 32-bit wrap-around; a week is far inside that.
     {"turn_ttl_s", &C::turn_ttl_s, kIce, "s", "how long minted TURN credentials stay valid", 60,
      7 * kDay},
 

@@ -33,10 +33,8 @@ namespace {
 
 // HOST:PORT (validated by the config: an IP address, [IPv6] or localhost) as an endpoint.
 tcp::endpoint endpoint_of(const std::string& hostport) {
-  auto colon = hostport.rfind(':');
-  std::string host = hostport.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  auto port = static_cast<unsigned short>(std::stoi(hostport.substr(colon + 1)));
+  std::string host = host_of(hostport);
+  auto port = static_cast<unsigned short>(std::stoi(hostport.substr(hostport.rfind(':') + 1)));
   return {asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host), port};
 }
 
