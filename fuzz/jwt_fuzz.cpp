@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Untrusted bearer tokens against a verifier with an HS256 key, and untrusted JWKS documents.
+// Untrusted bearer tokens against a verifier with an HS256 key, and untrusted JWKS documents
+// with the Cache-Control they came with.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -22,6 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)verifier.verify(text, 1'800'000'000'000);
   } catch (const dialtone::Error&) {
   }
+  (void)dialtone::jwt_header_kid(text);
+  (void)dialtone::jwks_refresh_after(text, 60, 86400, 3600);  // a provider's Cache-Control
   try {
     (void)dialtone::parse_jwks(text);
   } catch (const std::runtime_error&) {

@@ -4,6 +4,11 @@
 #include <openssl/param_build.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include "auth/jwt.hpp"
@@ -105,6 +110,58 @@ std::vector<TrustedKey> parse_jwks(std::string_view text) {
   }
   if (out.empty()) throw std::runtime_error("JWKS has no usable RS256/ES256 key");
   return out;
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::optional<long long> seconds_value(std::string_view v) {
+  v = trim(v);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  long long n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec == std::errc::result_out_of_range && end == v.data() + v.size())
+    return std::numeric_limits<long long>::max();
+  if (ec != std::errc() || end != v.data() + v.size() || n < 0) return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+std::chrono::seconds jwks_refresh_after(std::string_view cc, int minS, int maxS, int fallbackS) {
+  std::optional<long long> maxAge, sMaxAge;
+  bool noCache = false;
+  while (!cc.empty()) {
+    auto comma = cc.find(',');
+    std::string_view d = trim(cc.substr(0, comma));
+    cc = comma == std::string_view::npos ? std::string_view() : cc.substr(comma + 1);
+    auto eq = d.find('=');
+    std::string_view name = trim(d.substr(0, eq));
+    std::string_view value = eq == std::string_view::npos ? std::string_view() : d.substr(eq + 1);
+    if (iequals(name, "no-store") || iequals(name, "no-cache")) noCache = true;
+    if (iequals(name, "max-age")) maxAge = seconds_value(value);
+    if (iequals(name, "s-maxage")) sMaxAge = seconds_value(value);
+  }
+  long long s = fallbackS;
+  if (noCache)
+    s = minS;
+  else if (sMaxAge)
+    s = *sMaxAge;
+  else if (maxAge)
+    s = *maxAge;
+  return std::chrono::seconds(std::clamp<long long>(s, minS, maxS));
 }
 
 }  // namespace dialtone

@@ -79,6 +79,17 @@ std::string string_claim(const json::object& o, std::string_view k) {
 
 }  // namespace
 
+std::string jwt_header_kid(std::string_view token) {
+  auto dot = token.find('.');
+  if (dot == std::string_view::npos || token.size() > 16 * 1024) return {};
+  auto bytes = base64url_decode(token.substr(0, dot));
+  if (!bytes) return {};
+  boost::system::error_code ec;
+  json::value v = json::parse(*bytes, ec);
+  if (ec || !v.is_object()) return {};
+  return string_claim(v.get_object(), "kid");
+}
+
 Principal JwtVerifier::verify(std::string_view token, TimeMs now) const {
   if (token.size() > 16 * 1024) unauthorized("token too long");
   auto dot1 = token.find('.');

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,11 +59,20 @@ class JwtVerifier {
   static constexpr TimeMs kLeewayMs = 30'000;
 };
 
+// The `kid` in a token's header; empty when it has none or is malformed.
+std::string jwt_header_kid(std::string_view token);
+
 // Signs `claims` (used for development tokens and by tests) with header {alg, typ, kid}.
 std::string sign_jwt(JwtAlg alg, const TrustedKey& key, const boost::json::object& claims);
 // Signs the exact header and claims texts given (push providers specify their headers).
 std::string sign_jws(JwtAlg alg, const TrustedKey& key, std::string_view header_json,
                      std::string_view claims_json);
+
+// How long a JWKS fetched with this Cache-Control header may be used: max-age (s-maxage
+// first), clamped to [minS, maxS]; `minS` for no-store/no-cache; `fallbackS` when it says
+// nothing usable.
+std::chrono::seconds jwks_refresh_after(std::string_view cacheControl, int minS, int maxS,
+                                        int fallbackS);
 
 // Parses a JWKS document (RFC 7517) with RSA and P-256 EC keys; throws std::runtime_error.
 std::vector<TrustedKey> parse_jwks(std::string_view json_text);

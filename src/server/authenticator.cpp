@@ -49,9 +49,7 @@ bool photo_url_allowed(std::string_view url, const std::vector<std::string>& hos
   if (!u->encoded_path().empty() && u->encoded_path().front() != '/') return false;
   if (u->scheme() == "https") return host_listed(u->encoded_host(), hosts);
   if (u->scheme() != "http" || !allowLoopbackHttp) return false;
-  std::string_view host = u->encoded_host();
-  return host == "localhost" || host == "[::1]" ||
-         (u->host_type() == boost::urls::host_type::ipv4 && host.substr(0, 4) == "127.");
+  return loopback_host(u->encoded_host());
 }
 
 std::string load_or_create_dev_key(const std::string& dir) {
@@ -146,11 +144,33 @@ std::size_t Authenticator::reload(TimeMs now) {
   TimeMs retireAt = now + config_.key_rotation_overlap_s * 1000LL;
   hs256_ = rotate_keys(hs256_, std::move(hs), retireAt, now);
   jwks_ = rotate_keys(jwks_, std::move(jw), retireAt, now);
+  rebuild_verifier();
+  return hs256_.size() + jwks_.size() + remote_.size();
+}
+
+void Authenticator::set_remote_keys(std::vector<TrustedKey> keys, TimeMs now) {
+  std::lock_guard lk(mu_);
+  remote_ =
+      rotate_keys(remote_, std::move(keys), now + config_.key_rotation_overlap_s * 1000LL, now);
+  rebuild_verifier();
+}
+
+void Authenticator::rebuild_verifier() {
   auto v = std::make_shared<JwtVerifier>();
-  if (!hs256_.empty()) v->add({hs256_, config_.jwt_issuer, config_.jwt_audience});
-  if (!jwks_.empty()) v->add({jwks_, config_.jwt_issuer, config_.jwt_audience});
+  for (const auto* keys : {&hs256_, &jwks_, &remote_})
+    if (!keys->empty()) v->add({*keys, config_.jwt_issuer, config_.jwt_audience});
   verifier_ = std::move(v);
-  return hs256_.size() + jwks_.size();
+}
+
+bool Authenticator::kid_unknown(std::string_view token, TimeMs now) const {
+  if (dev_mode_) return false;
+  std::string kid = jwt_header_kid(token);
+  if (kid.empty()) return false;
+  std::lock_guard lk(mu_);
+  for (const auto* keys : {&hs256_, &jwks_, &remote_})
+    for (const auto& k : *keys)
+      if (k.kid == kid && (k.retiresAt == 0 || k.retiresAt > now)) return false;
+  return true;
 }
 
 std::shared_ptr<const JwtVerifier> Authenticator::verifier() const {

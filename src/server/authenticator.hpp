@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Turns a bearer token into a Principal: development tokens (signed with a key kept in the
-// data dir) or a configured identity provider (HS256 secrets, or JWKS with RS256/ES256).
+// data dir) or a configured identity provider (HS256 secrets, or JWKS with RS256/ES256 from a
+// file or from jwks_url).
 // The provider's keys are read again on reload() (SIGHUP); a key that left its file stays
 // trusted for key_rotation_overlap_s, so tokens signed before a rotation keep working.
 #pragma once
@@ -46,6 +47,12 @@ class Authenticator {
   // {token, expiresAt}.
   std::pair<std::string, TimeMs> issue_dev_token(const Profile& p, TimeMs now) const;
 
+  // The keys fetched from jwks_url (JwksSource): they replace the previous set, whose keys stay
+  // trusted for key_rotation_overlap_s.
+  void set_remote_keys(std::vector<TrustedKey> keys, TimeMs now);
+  // The token names a key id (kid) that no trusted key has: the provider may have rotated.
+  bool kid_unknown(std::string_view token, TimeMs now) const;
+
   // Reads the provider's key files again. Throws ConfigError (and keeps the keys in use).
   // Returns how many keys are trusted now, retiring ones included.
   std::size_t reload(TimeMs now);
@@ -55,13 +62,14 @@ class Authenticator {
 
  private:
   std::shared_ptr<const JwtVerifier> verifier() const;
+  void rebuild_verifier();  // with mu_ held
 
   const Config& config_;
   bool dev_mode_;
   TrustedKey dev_key_;
   mutable std::mutex mu_;
   std::shared_ptr<const JwtVerifier> verifier_;
-  std::vector<TrustedKey> hs256_, jwks_;  // current and retiring keys
+  std::vector<TrustedKey> hs256_, jwks_, remote_;  // current and retiring keys
 };
 
 // The keys after a rotation: `fresh`, then every key of `old` not in `fresh` and not yet

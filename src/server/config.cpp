@@ -287,6 +287,24 @@ void check_host_port(const char* key, const std::string& v) {
     throw ConfigError(key, "'" + host + "' must be an IP address (or localhost)");
 }
 
+// jwks_url: https:, or http: to this machine (the keys that let people in must not be
+// swappable on the way).
+void validate_jwks_url(const Config& c) {
+  if (c.jwks_url.empty()) {
+    if (!c.jwks_ca_file.empty()) throw ConfigError("jwks_ca_file", "is only used with jwks_url");
+    return;
+  }
+  auto u = http_url_shape(c.jwks_url) ? boost::urls::parse_absolute_uri(c.jwks_url)
+                                      : boost::system::result<boost::urls::url_view>();
+  if (!u || u->encoded_host().empty() || u->has_userinfo() || u->has_fragment())
+    throw ConfigError("jwks_url", "'" + c.jwks_url + "' must be an https URL");
+  if (u->scheme() != "https" && !loopback_host(u->encoded_host()))
+    throw ConfigError("jwks_url",
+                      "'" + c.jwks_url + "' must be https (http: only to this machine's loopback)");
+  if (!c.jwks_ca_file.empty() && !file_readable(c.jwks_ca_file))
+    throw ConfigError("jwks_ca_file", "cannot read '" + c.jwks_ca_file + "'");
+}
+
 void validate_push(const Config& c) {
   check_secret_file("fcm_service_account_file", c.fcm_service_account_file);
   for (auto [key, url] :
@@ -332,13 +350,13 @@ std::string inline_or_file(const char* key, const std::string& value, const char
 // An identity provider is all or nothing: an issuer or audience without a key would leave
 // development tokens on, that is anyone signing in as anyone.
 void validate_identity(const Config& c) {
-  bool key =
-      !c.jwt_hs256_secret.empty() || !c.jwt_hs256_secret_file.empty() || !c.jwks_file.empty();
+  bool key = !c.jwt_hs256_secret.empty() || !c.jwt_hs256_secret_file.empty() ||
+             !c.jwks_file.empty() || !c.jwks_url.empty();
   for (auto [name, v] :
        {std::pair{"jwt_issuer", &c.jwt_issuer}, std::pair{"jwt_audience", &c.jwt_audience}})
     if (!key && !v->empty())
       throw ConfigError(name,
-                        "is set but no identity provider key is: add jwks_file (or "
+                        "is set but no identity provider key is: add jwks_url or jwks_file (or "
                         "jwt_hs256_secret_file), or remove it. Development tokens stay off "
                         "while any identity key is set, so this server would let nobody in");
   jwt_hs256_secrets(c);  // throws when they cannot be read or one is too short
@@ -348,12 +366,13 @@ void validate_identity(const Config& c) {
 void validate_dev_exposure(const Config& c) {
   if (!c.dev_tokens() || c.loopback_only() || c.dev_tokens_public) return;
   throw ConfigError(
-      "listen", "'" + c.listen +
-                    "' reaches beyond this machine while development tokens are on (no identity "
-                    "provider is configured), so anyone who reaches it could sign in as anyone. "
-                    "Configure an identity provider (jwks_file with jwt_issuer and jwt_audience, "
-                    "or jwt_hs256_secret_file), listen on 127.0.0.1, or set "
-                    "dev_tokens_public = true to allow it deliberately");
+      "listen",
+      "'" + c.listen +
+          "' reaches beyond this machine while development tokens are on (no identity "
+          "provider is configured), so anyone who reaches it could sign in as anyone. "
+          "Configure an identity provider (jwks_url or jwks_file with jwt_issuer and jwt_audience, "
+          "or jwt_hs256_secret_file), listen on 127.0.0.1, or set "
+          "dev_tokens_public = true to allow it deliberately");
 }
 
 void validate_privacy(const Config& c) {
@@ -477,10 +496,14 @@ void validate(const Config& c) {
   validate_identity(c);
   if (!c.jwks_file.empty() && !file_readable(c.jwks_file))
     throw ConfigError("jwks_file", "cannot read '" + c.jwks_file + "'");
-  if (!c.jwks_file.empty() && c.jwt_issuer.empty())
-    throw ConfigError("jwt_issuer", "is required with jwks_file");
-  if (!c.jwks_file.empty() && c.jwt_audience.empty())
-    throw ConfigError("jwt_audience", "is required with jwks_file");
+  for (auto [key, v] : {std::pair{"jwks_file", &c.jwks_file}, std::pair{"jwks_url", &c.jwks_url}}) {
+    if (v->empty()) continue;
+    if (c.jwt_issuer.empty())
+      throw ConfigError("jwt_issuer", std::string("is required with ") + key);
+    if (c.jwt_audience.empty())
+      throw ConfigError("jwt_audience", std::string("is required with ") + key);
+  }
+  validate_jwks_url(c);
   for (const auto& u : c.stun_urls)
     if (!has_scheme(u, {"stun:", "stuns:"}))
       throw ConfigError("stun_urls", "'" + u + "' must start with stun: or stuns:");

@@ -45,6 +45,12 @@ struct Config {
   std::string jwt_hs256_secret;
   std::string jwt_hs256_secret_file;  // one or more secrets, one per line
   std::string jwks_file;
+  // The identity provider's JWKS, fetched by dialtoned: kept per its Cache-Control (between
+  // jwks_min_refresh_s and a day), fetched again (at most once per jwks_min_refresh_s) when a
+  // token names a key it does not know; the last good set stays when the provider is down.
+  std::string jwks_url;
+  std::string jwks_ca_file;  // empty: the system's trust store
+  int jwks_min_refresh_s = 60;
   std::string jwt_issuer;
   std::string jwt_audience;
   // A WebSocket lives as long as its token: this long before the token expires the session is
@@ -133,7 +139,7 @@ struct Config {
   // validate() refuses a half-configured one).
   bool dev_tokens() const {
     return jwt_hs256_secret.empty() && jwt_hs256_secret_file.empty() && jwks_file.empty() &&
-           jwt_issuer.empty() && jwt_audience.empty();
+           jwks_url.empty() && jwt_issuer.empty() && jwt_audience.empty();
   }
   // `directory`, with its default resolved.
   Directory directory_policy() const {

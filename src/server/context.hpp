@@ -9,6 +9,7 @@
 #include "server/cluster.hpp"
 #include "server/config.hpp"
 #include "server/hub.hpp"
+#include "server/jwks_source.hpp"
 #include "server/limits.hpp"
 #include "server/metrics.hpp"
 #include "server/push_setup.hpp"
@@ -29,6 +30,7 @@ struct ServerContext {
   std::atomic<bool> draining{false};
   const Cluster* cluster = nullptr;  // with other nodes (a bus), else none
   TlsCertificates* tls = nullptr;    // serving HTTPS, else plain HTTP
+  JwksSource* jwks = nullptr;        // jwks_url, else none
 };
 
 }  // namespace dialtone

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "server/http_api.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
@@ -307,7 +311,7 @@ Calls::Job api_job(ServerContext& ctx, const HttpRequest& req, const urls::url_v
 
 asio::awaitable<HttpResponse> api(ServerContext& ctx, const HttpRequest& req, const Peer& peer,
                                   const urls::url_view& url, const std::vector<std::string>& seg) {
-  Principal who = authenticate(ctx, bearer_token(req, false), peer);
+  Principal who = co_await authenticate(ctx, bearer_token(req, false), peer);
   limit_requests(ctx, "u:" + who.userId);
   ctx.calls.touch_user(who);
   const auto method = req.method();
@@ -341,19 +345,45 @@ std::string bearer_token(const HttpRequest& req, bool allowQuery) {
   return {};
 }
 
-Principal authenticate(ServerContext& ctx, std::string_view token, const Peer& peer) {
+namespace {
+
+// Until fetch `attempt` of jwks_url has ended, or 5 s.
+asio::awaitable<void> keys_fetched(JwksSource& jwks, std::uint64_t attempt) {
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                    std::chrono::seconds(5));
+  jwks.when_done(attempt,
+                 [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
+  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+}  // namespace
+
+asio::awaitable<Principal> authenticate(ServerContext& ctx, std::string token, const Peer& peer) {
   TimeMs now = now_ms();
   if (TimeMs wait = ctx.limits.authFailures.wait(peer.address, now)) {
     ctx.metrics.count_limited("auth_failures");
     throw Error(ErrorCode::rate_limited,
                 "too many failed sign-ins from this address; try again later", retry_seconds(wait));
   }
+  std::optional<Error> failed;
   try {
-    return ctx.auth.authenticate(token, now);
+    co_return ctx.auth.authenticate(token, now);
   } catch (const Error& e) {
-    if (e.code() == ErrorCode::unauthorized) ctx.limits.authFailures.take(peer.address, now);
-    throw;
+    failed = e;
   }
+  if (failed->code() == ErrorCode::unauthorized && ctx.jwks && ctx.auth.kid_unknown(token, now)) {
+    if (auto attempt = ctx.jwks->refetch_for_unknown_kid()) {
+      co_await keys_fetched(*ctx.jwks, *attempt);
+      now = now_ms();
+      try {
+        co_return ctx.auth.authenticate(token, now);
+      } catch (const Error& e) {
+        failed = e;
+      }
+    }
+  }
+  if (failed->code() == ErrorCode::unauthorized) ctx.limits.authFailures.take(peer.address, now);
+  throw *failed;
 }
 
 HttpResponse error_response(const HttpRequest& req, ErrorCode code, std::string_view message,

@@ -43,7 +43,9 @@ void limit_call_attempts(ServerContext& ctx, const std::string& caller);
 std::string bearer_token(const HttpRequest& req, bool allowQuery);
 // Verifies `token` for a request from `peer`. Failed authentications are counted per address
 // (limit_auth_failures_per_min) and, once over, refused with rate_limited before the token is
-// even verified. Throws Error.
-Principal authenticate(ServerContext& ctx, std::string_view token, const Peer& peer);
+// even verified. A token signed with a key id nobody trusts yet waits (up to 5 s) for jwks_url
+// to be fetched again, when it may be. Throws Error.
+boost::asio::awaitable<Principal> authenticate(ServerContext& ctx, std::string token,
+                                               const Peer& peer);
 
 }  // namespace dialtone

@@ -88,7 +88,7 @@ asio::awaitable<void> upgrade(ServerContext& ctx, Stream& stream, const Peer& pe
         req.count(http::field::sec_websocket_key) != 1)
       throw Error(ErrorCode::bad_request,
                   "Sec-WebSocket-Key must be the base64 of 16 random bytes");
-    who = authenticate(ctx, bearer_token(req, true), peer);
+    who = co_await authenticate(ctx, bearer_token(req, true), peer);
     auto it = url->params().find("deviceId");
     if (it != url->params().end()) {
       device = std::string((*it).value);

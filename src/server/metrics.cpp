@@ -169,6 +169,13 @@ std::string Metrics::render() const {
       "# TYPE dialtone_history_pruned_total counter\n";
   out += fmt::format("dialtone_history_pruned_total {}\n", history_pruned.load());
   out +=
+      "# HELP dialtone_jwks_fetches_total Fetches of jwks_url, by outcome (a failed one keeps the "
+      "last good keys).\n"
+      "# TYPE dialtone_jwks_fetches_total counter\n";
+  out += fmt::format("dialtone_jwks_fetches_total{{outcome=\"ok\"}} {}\n", jwks_fetches_ok.load());
+  out += fmt::format("dialtone_jwks_fetches_total{{outcome=\"failed\"}} {}\n",
+                     jwks_fetches_failed.load());
+  out +=
       "# HELP dialtone_push_pending Pushes queued, waiting to retry or in flight.\n"
       "# TYPE dialtone_push_pending gauge\n";
   out += fmt::format("dialtone_push_pending {}\n", push_pending.load());

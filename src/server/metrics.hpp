@@ -53,7 +53,9 @@ class Metrics {
   std::atomic<std::int64_t> push_pending{0};     // pushes queued, waiting to retry or in flight
   std::atomic<std::int64_t> connections{0};      // TCP connections open
   std::atomic<std::uint64_t> tls_handshake_failures{0};
-  std::atomic<std::uint64_t> history_pruned{0};  // calls removed by history_retention_days
+  std::atomic<std::uint64_t> history_pruned{0};   // calls removed by history_retention_days
+  std::atomic<std::uint64_t> jwks_fetches_ok{0};  // jwks_url fetched and used
+  std::atomic<std::uint64_t> jwks_fetches_failed{0};
 
   // Calls as people live them (from the transitions, and from the clients' reports).
   std::atomic<std::uint64_t> calls_created{0};

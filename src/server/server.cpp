@@ -124,6 +124,24 @@ int run_server(const Config& config) {
   if (config.tls())
     tls = std::make_unique<TlsCertificates>(config.tls_cert_file, config.tls_key_file);
   Metrics metrics;
+  // jwks_url: fetched before the port opens (up to 5 s; a cached set serves meanwhile).
+  std::unique_ptr<JwksSource> jwks;
+  if (!config.jwks_url.empty()) {
+    JwksSourceOptions o;
+    o.url = config.jwks_url;
+    o.caFile = config.jwks_ca_file;
+    o.cacheFile = (std::filesystem::path(config.data_dir) / "jwks-cache.json").string();
+    o.minRefreshS = config.jwks_min_refresh_s;
+    jwks = std::make_unique<JwksSource>(
+        o,
+        [&auth](std::vector<TrustedKey> keys) { auth.set_remote_keys(std::move(keys), now_ms()); },
+        &metrics);
+    if (!jwks->start(std::chrono::seconds(5)))
+      spdlog::error(
+          "JWKS_UNAVAILABLE url=\"{}\": no keys yet, so every token is refused until a fetch "
+          "succeeds (retried, and on each token with an unknown kid)",
+          config.jwks_url);
+  }
   Hub hub;
   CallOptions opts{config.ring_timeout_s * 1000LL, config.media_timeout_s * 1000LL,
                    config.presence_grace_s * 1000LL};
@@ -166,6 +184,7 @@ int run_server(const Config& config) {
   ServerContext ctx{config, auth, calls, hub, metrics, push, secrets, limits};
   ctx.cluster = cluster.get();
   ctx.tls = tls.get();
+  ctx.jwks = jwks.get();
   tcp::acceptor acceptor(ioc);
   listen_on(acceptor, endpoint_of(config.listen));
   // metrics_listen: /metrics on its own address.
@@ -194,7 +213,8 @@ int run_server(const Config& config) {
   notify_ready(listening);
 
   // SIGHUP: the certificate, the JWT keys and the signing secrets are read again from their
-  // files. Connections, sessions and calls go on; what fails to load keeps the old value.
+  // files, and jwks_url is fetched again. Connections, sessions and calls go on; what fails to
+  // load keeps the old value.
   asio::signal_set hup(ioc, SIGHUP);
   auto reloader = [&]() -> asio::awaitable<void> {
     for (;;) {
@@ -220,6 +240,7 @@ int run_server(const Config& config) {
         if (!auth.dev_mode()) spdlog::info("RELOAD jwt_keys trusted={}", n);
       });
       attempt("secrets", [&] { secrets.reload(); });
+      if (jwks) jwks->refresh_now();
       spdlog::info("RELOAD_DONE failed={}", failed);
       notify_ready(listening);
     }
@@ -257,6 +278,7 @@ int run_server(const Config& config) {
   calls.stop();
   if (cluster) cluster->stop();  // after the sessions' goodbyes: the others learn it at once
   push.service->stop();
+  if (jwks) jwks->stop();
   calls.set_publisher(nullptr);  // it holds a strand of `ioc`, which must not outlive it
   spdlog::info("SHUTDOWN_COMPLETE");
   return 0;

@@ -206,15 +206,27 @@ void WsSession<Stream>::reply(const json::value& id, const OpResult& r) {
 // towards the address's sign-in failure limit as at connect.
 template <class Stream>
 void WsSession<Stream>::renew(const json::value& id, const std::string& token) {
-  Principal p;
-  try {
-    p = authenticate(ctx_, token, peer_);
-  } catch (const Error& e) {
-    OpResult r = OpResult::fail(e.code(), e.what());
-    r.retryAfterSeconds = e.retry_after_seconds();
-    reply(id, r);
-    return;
-  }
+  auto self = shared_from_this();
+  asio::co_spawn(
+      ws_.get_executor(),
+      [self, id, token]() -> asio::awaitable<void> {
+        Principal p;
+        try {
+          p = co_await authenticate(self->ctx_, token, self->peer_);
+        } catch (const Error& e) {
+          OpResult r = OpResult::fail(e.code(), e.what());
+          r.retryAfterSeconds = e.retry_after_seconds();
+          self->reply(id, r);
+          co_return;
+        }
+        self->renewed(id, std::move(p));
+      },
+      asio::detached);
+}
+
+template <class Stream>
+void WsSession<Stream>::renewed(const json::value& id, Principal p) {
+  if (closing_) return;
   if (p.userId != who_.userId) {
     reply(id, OpResult::fail(ErrorCode::forbidden,
                              "the token is for another user; this session stays " + who_.userId +

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "util/encoding.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -77,6 +78,17 @@ std::string random_bytes(std::size_t n) {
 
 std::string random_id() {
   return base64url_encode(random_bytes(16));
+}
+
+}  // namespace dialtone
+
+namespace dialtone {
+
+bool loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "[::1]") return true;
+  if (host.substr(0, 4) != "127.") return false;
+  in_addr a{};
+  return inet_pton(AF_INET, std::string(host).c_str(), &a) == 1;
 }
 
 }  // namespace dialtone

@@ -42,4 +42,7 @@ inline bool http_url_shape(std::string_view s) {
   return (starts("http://") || starts("https://")) && uri_chars(s);
 }
 
+// A URL host (as written: "localhost", "[::1]", "127.0.0.1") that stays on this machine.
+bool loopback_host(std::string_view host);
+
 }  // namespace dialtone

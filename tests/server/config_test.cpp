@@ -244,6 +244,40 @@ TEST(Config, IssuerTurnsDevTokensOff) {
   EXPECT_FALSE(c.dev_tokens());
 }
 
+TEST(Config, JwksUrl) {
+  const std::vector<std::string> idp{"--jwt-issuer", "https://iss", "--jwt-audience", "aud"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), idp.begin(), idp.end());
+    return load(extra);
+  };
+  Config c;
+  ASSERT_EQ(load({"--jwks-url", "https://idp.example/.well-known/jwks.json", "--jwt-issuer",
+                  "https://iss", "--jwt-audience", "aud"},
+                 &c),
+            "");
+  EXPECT_FALSE(c.dev_tokens());  // a remote provider turns development tokens off
+  EXPECT_EQ(c.jwks_min_refresh_s, 60);
+  EXPECT_EQ(with({"--jwks-url", "http://127.0.0.1:8080/jwks.json"}), "");  // this machine only
+  std::string message;
+  EXPECT_EQ(load({"--jwks-url", "http://idp.example/jwks.json", "--jwt-issuer", "https://iss",
+                  "--jwt-audience", "aud"},
+                 nullptr, &message),
+            "jwks_url");
+  EXPECT_NE(message.find("must be https"), std::string::npos) << message;
+  for (const char* bad : {"idp.example/jwks.json", "ftp://idp.example/", "https://",
+                          "https://user:pw@idp.example/jwks", "https://idp.example/#x", ""})
+    EXPECT_EQ(with({"--jwks-url", bad}), "jwks_url") << bad;
+  EXPECT_EQ(load({"--jwks-url", "https://idp.example/jwks.json", "--jwt-audience", "aud"}),
+            "jwt_issuer");
+  EXPECT_EQ(load({"--jwks-url", "https://idp.example/jwks.json", "--jwt-issuer", "https://iss"}),
+            "jwt_audience");
+  EXPECT_EQ(with({"--jwks-url", "https://idp.example/j", "--jwks-ca-file", "/nonexistent/ca"}),
+            "jwks_ca_file");
+  EXPECT_EQ(load({"--jwks-ca-file", write_file("dt-ca.pem", "x")}), "jwks_ca_file");  // no url
+  EXPECT_EQ(with({"--jwks-url", "https://idp.example/j", "--jwks-min-refresh-s", "0"}),
+            "jwks_min_refresh_s");
+}
+
 }  // namespace
 }  // namespace dialtone
 

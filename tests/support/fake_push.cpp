@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/fake_push.hpp"
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,10 +16,6 @@ namespace dialtone::test {
 namespace json = boost::json;
 
 namespace {
-
-std::string source(const std::string& rel) {
-  return std::string(DIALTONE_SOURCE_DIR) + "/" + rel;
-}
 
 json::value read_json(const std::string& path) {
   std::ifstream f(path);
@@ -48,11 +42,11 @@ FakePushService::FakePushService() {
           ("fake-push-" + std::to_string(::getpid()) + "-" + std::to_string(rd())))
              .string();
   std::filesystem::create_directories(dir_);
-  auto fcm = read_json(source("tests/push/data/fcm-oauth-jwt.json"));
-  auto apns = read_json(source("tests/push/data/apns-jwt.json"));
+  auto fcm = read_json(source_file("tests/push/data/fcm-oauth-jwt.json"));
+  auto apns = read_json(source_file("tests/push/data/apns-jwt.json"));
   const auto& sa = fcm.at("service_account_json").as_object();
-  json::object cfg{{"cert", source("tests/push/certs/server.pem")},
-                   {"key", source("tests/push/certs/server.key")},
+  json::object cfg{{"cert", source_file("tests/push/certs/server.pem")},
+                   {"key", source_file("tests/push/certs/server.key")},
                    {"fcm", json::object{{"publicKeyPem", fcm.at("public_key_pem")},
                                         {"clientEmail", sa.at("client_email")},
                                         {"projectId", sa.at("project_id")}}},
@@ -62,45 +56,25 @@ FakePushService::FakePushService() {
                                          {"bundleId", "com.example.callapp"}}}};
   write(dir_ + "/config.json", json::serialize(cfg));
 
-  int out[2];
-  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-  pid_ = fork();
-  if (pid_ == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    close(out[1]);
-    std::string script = source("tests/push/fake_push_service.mjs");
-    std::string conf = dir_ + "/config.json";
-    execl(NODE_PATH, NODE_PATH, script.c_str(), conf.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  std::string line;
-  char ch;
-  while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
-  close(out[0]);
-  if (std::sscanf(line.c_str(), "LISTENING %d %d", &tls_port_, &control_port_) != 2)
-    throw std::runtime_error("fake push service did not start: '" + line + "'");
+  node_ = std::make_unique<NodeService>("tests/push/fake_push_service.mjs",
+                                        std::vector<std::string>{dir_ + "/config.json"});
 
   // The service account as Google hands it out, its token_uri pointing here.
   json::object account = sa;
-  account["token_uri"] = "https://127.0.0.1:" + std::to_string(tls_port_) + "/token";
+  account["token_uri"] = "https://127.0.0.1:" + std::to_string(tls_port()) + "/token";
   write(dir_ + "/service-account.json", json::serialize(account));
   write(dir_ + "/AuthKey.p8", std::string(apns.at("p8_private_key_pem").as_string()));
 }
 
 FakePushService::~FakePushService() {
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
+  node_.reset();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
 
 std::vector<std::string> FakePushService::server_flags() const {
-  auto apns = read_json(source("tests/push/data/apns-jwt.json"));
-  std::string base = "https://127.0.0.1:" + std::to_string(tls_port_);
+  auto apns = read_json(source_file("tests/push/data/apns-jwt.json"));
+  std::string base = "https://127.0.0.1:" + std::to_string(tls_port());
   return {"--fcm-service-account-file",
           dir_ + "/service-account.json",
           "--fcm-base-url",
@@ -120,27 +94,27 @@ std::vector<std::string> FakePushService::server_flags() const {
           "--vapid-subject",
           "mailto:ops@example.com",
           "--push-ca-file",
-          source("tests/push/certs/ca.pem")};
+          source_file("tests/push/certs/ca.pem")};
 }
 
 json::object FakePushService::subscribe(const std::string& applicationServerKey) {
-  auto r = http(control_port_, "POST", "/control/subscribe",
+  auto r = http(control_port(), "POST", "/control/subscribe",
                 json::serialize(json::object{{"applicationServerKey", applicationServerKey}}));
   return r.body.as_object();
 }
 
 void FakePushService::script(const std::string& target, json::array responses) {
-  http(control_port_, "POST", "/control/script",
+  http(control_port(), "POST", "/control/script",
        json::serialize(json::object{{"target", target}, {"responses", std::move(responses)}}));
 }
 
 json::array FakePushService::events() {
-  return http(control_port_, "GET", "/control/events").body.at("events").as_array();
+  return http(control_port(), "GET", "/control/events").body.at("events").as_array();
 }
 
 int FakePushService::pending() {
   return static_cast<int>(
-      http(control_port_, "GET", "/control/pending").body.at("pending").as_int64());
+      http(control_port(), "GET", "/control/pending").body.at("pending").as_int64());
 }
 
 std::string subscription_id(const json::object& subscription) {

@@ -3,12 +3,13 @@
 // dialtoned needs to talk to them: a service account, an APNs key, the test CA.
 #pragma once
 
-#include <sys/types.h>
-
 #include <boost/json.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "support/node_service.hpp"
 
 namespace dialtone::test {
 
@@ -18,8 +19,8 @@ class FakePushService {
   ~FakePushService();
   FakePushService(const FakePushService&) = delete;
 
-  int tls_port() const { return tls_port_; }
-  int control_port() const { return control_port_; }
+  int tls_port() const { return node_->port(0); }
+  int control_port() const { return node_->port(1); }
   // dialtoned flags pointing every push service at this fake.
   std::vector<std::string> server_flags() const;
 
@@ -32,8 +33,7 @@ class FakePushService {
 
  private:
   std::string dir_;
-  pid_t pid_ = -1;
-  int tls_port_ = 0, control_port_ = 0;
+  std::unique_ptr<NodeService> node_;
 };
 
 // The subscription id at the end of a fake Web Push endpoint.
