@@ -40,8 +40,17 @@ class Bus {
   virtual void close() = 0;
 };
 
-// Connects to NATS (`nats://host:port`, several separated by commas). A node's own messages are
-// not delivered back to it. Throws BusError when no server answers within a few seconds.
-std::unique_ptr<Bus> open_nats_bus(const std::string& urls, const std::string& name);
+struct NatsOptions {
+  std::string urls;  // nats://host:port or tls://host:port, several separated by commas
+  std::string name;  // this connection's name, as the NATS server shows it
+  // TLS: on with a tls:// URL or any of these; the server's certificate is checked against
+  // caFile (empty: the system's trust store), certFile/keyFile are this node's own.
+  std::string caFile, certFile, keyFile;
+  std::string credsFile;  // a .creds file (user JWT and NKey seed): decentralized auth
+};
+
+// Connects to NATS. A node's own messages are not delivered back to it. Throws BusError when no
+// server answers (or accepts this node) within a few seconds.
+std::unique_ptr<Bus> open_nats_bus(const NatsOptions& options);
 
 }  // namespace dialtone

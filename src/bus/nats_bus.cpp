@@ -20,7 +20,8 @@ void check(natsStatus s, const char* what) {
 
 class NatsBus final : public Bus {
  public:
-  NatsBus(const std::string& urls, const std::string& name) {
+  explicit NatsBus(const NatsOptions& o) {
+    const std::string& urls = o.urls;
     natsOptions* opts = nullptr;
     check(natsOptions_Create(&opts), "nats options");
     std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> guard(opts, natsOptions_Destroy);
@@ -35,7 +36,19 @@ class NatsBus final : public Bus {
     for (auto& u : list) servers.push_back(u.c_str());
     check(natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size())),
           "servers");
-    check(natsOptions_SetName(opts, name.c_str()), "name");
+    check(natsOptions_SetName(opts, o.name.c_str()), "name");
+    bool tls = !o.caFile.empty() || !o.certFile.empty() || urls.find("tls://") != std::string::npos;
+    if (tls) {
+      check(natsOptions_SetSecure(opts, true), "tls");
+      if (!o.caFile.empty())
+        check(natsOptions_LoadCATrustedCertificates(opts, o.caFile.c_str()), "nats_ca_file");
+      if (!o.certFile.empty())
+        check(natsOptions_LoadCertificatesChain(opts, o.certFile.c_str(), o.keyFile.c_str()),
+              "nats_cert_file / nats_key_file");
+    }
+    if (!o.credsFile.empty())
+      check(natsOptions_SetUserCredentialsFromFiles(opts, o.credsFile.c_str(), nullptr),
+            "nats_creds_file");
     check(natsOptions_SetNoEcho(opts, true), "no echo");
     check(natsOptions_SetTimeout(opts, 3000), "timeout");
     check(natsOptions_SetMaxReconnect(opts, -1), "reconnect");  // forever
@@ -144,8 +157,8 @@ class NatsBus final : public Bus {
 
 }  // namespace
 
-std::unique_ptr<Bus> open_nats_bus(const std::string& urls, const std::string& name) {
-  return std::make_unique<NatsBus>(urls, name);
+std::unique_ptr<Bus> open_nats_bus(const NatsOptions& options) {
+  return std::make_unique<NatsBus>(options);
 }
 
 }  // namespace dialtone

@@ -287,6 +287,23 @@ void check_host_port(const char* key, const std::string& v) {
     throw ConfigError(key, "'" + host + "' must be an IP address (or localhost)");
 }
 
+// The bus's TLS files and credentials: each needs the bus, and the keys their owner only.
+void validate_nats(const Config& c) {
+  for (auto [key, v] :
+       {std::pair{"nats_ca_file", &c.nats_ca_file}, std::pair{"nats_cert_file", &c.nats_cert_file},
+        std::pair{"nats_key_file", &c.nats_key_file},
+        std::pair{"nats_creds_file", &c.nats_creds_file}}) {
+    if (v->empty()) continue;
+    if (c.bus.empty()) throw ConfigError(key, "is only used with bus");
+    if (!file_readable(*v)) throw ConfigError(key, "cannot read '" + *v + "'");
+  }
+  if (c.nats_cert_file.empty() != c.nats_key_file.empty())
+    throw ConfigError(c.nats_cert_file.empty() ? "nats_cert_file" : "nats_key_file",
+                      "nats_cert_file and nats_key_file go together");
+  check_secret_file("nats_key_file", c.nats_key_file);
+  check_secret_file("nats_creds_file", c.nats_creds_file);
+}
+
 // jwks_url: https:, or http: to this machine (the keys that let people in must not be
 // swappable on the way).
 void validate_jwks_url(const Config& c) {
@@ -474,14 +491,16 @@ void validate(const Config& c) {
   if (!c.bus.empty()) {
     for (std::size_t start = 0; start <= c.bus.size();) {
       auto comma = std::min(c.bus.find(',', start), c.bus.size());
-      if (!has_scheme(c.bus.substr(start, comma - start), {"nats://"}))
-        throw ConfigError("bus", "must be nats://HOST:PORT (several separated by commas)");
+      if (!has_scheme(c.bus.substr(start, comma - start), {"nats://", "tls://"}))
+        throw ConfigError("bus",
+                          "must be nats:// or tls://HOST:PORT (several separated by commas)");
       start = comma + 1;
     }
     if (c.store.empty())
       throw ConfigError("bus",
                         "needs a store that the nodes share: set store to a postgres:// URL");
   }
+  validate_nats(c);
   if (c.sqlite_synchronous != "normal" && c.sqlite_synchronous != "full")
     throw ConfigError("sqlite_synchronous", "must be 'normal' or 'full'");
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};

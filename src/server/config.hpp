@@ -26,6 +26,13 @@ struct Config {
   // How nodes sharing that store reach each other: empty for one node, or NATS
   // (nats://host:4222, several separated by commas).
   std::string bus;
+  // NATS as run in production: TLS (a tls:// URL or any of these files; nats_ca_file checks the
+  // server, nats_cert_file/nats_key_file are this node's client certificate) and
+  // decentralized auth (nats_creds_file: the user JWT and NKey seed that `nsc` writes).
+  std::string nats_ca_file;
+  std::string nats_cert_file;
+  std::string nats_key_file;
+  std::string nats_creds_file;
   // Every node's public base URL (http(s)://host[:port]), for browsers that fail over between
   // nodes without a load balancer: listed in GET /v1/info, allowed as CORS origins, and added
   // to the page's connect-src.

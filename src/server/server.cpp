@@ -152,7 +152,8 @@ int run_server(const Config& config) {
   std::unique_ptr<Cluster> cluster;
   if (!config.bus.empty()) {
     std::string node = make_node_id();
-    bus = open_nats_bus(config.bus, "dialtoned-" + node);
+    bus = open_nats_bus({config.bus, "dialtoned-" + node, config.nats_ca_file,
+                         config.nats_cert_file, config.nats_key_file, config.nats_creds_file});
     cluster = std::make_unique<Cluster>(*bus, hub, node);
     hub.set_peers(cluster.get());
     cluster->start();

@@ -3,11 +3,15 @@
 // the clients spread over the nodes: every guarantee of the protocol holds across nodes.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <thread>
 
 #include "core/time.hpp"
 #include "support/harness.hpp"
 #include "support/nats.hpp"
+#include "support/node_service.hpp"
 #include "support/postgres.hpp"
 
 namespace dialtone::test {
@@ -288,6 +292,62 @@ TEST_F(Cluster, BrowsersMayCallTheOtherNodesListedInPublicUrls) {
                       "https://calls2.example.org wss://calls2.example.org"),
             std::string::npos)
       << page.header("Content-Security-Policy");
+}
+
+// NATS as it is run beyond one host: TLS with client certificates required (verify: true) and
+// decentralized auth (operator, account, user JWTs; the user's .creds file), written by
+// tests/bus/nats_secure.mjs. Two nodes join over it and carry a call; a node missing any one
+// of the pieces is refused and says so.
+TEST_F(Cluster, NatsWithTlsClientCertificatesAndCredentials) {
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("nats-secure-" + std::to_string(::getpid())))
+          .string();
+  int natsPort = free_tcp_port();
+  run_node("tests/bus/nats_secure.mjs", {dir, std::to_string(natsPort)});
+  NatsServer secure(dir + "/nats.conf", natsPort);
+  const std::string url = "tls://127.0.0.1:" + std::to_string(natsPort);
+  const std::vector<std::string> ca{"--nats-ca-file", dir + "/ca.pem"},
+      cert{"--nats-cert-file", dir + "/client.pem", "--nats-key-file", dir + "/client.key"},
+      creds{"--nats-creds-file", dir + "/dialtoned.creds"};
+  auto with = [](std::vector<std::string> flags,
+                 std::initializer_list<std::vector<std::string>> more) {
+    for (const auto& m : more) flags.insert(flags.end(), m.begin(), m.end());
+    return flags;
+  };
+  const std::vector<std::string> base{
+      "--store", db, "--bus", url, "--jwt-hs256-secret", kSecret, "--listen", "127.0.0.1:0"};
+  // Each piece missing: no start, and a reason.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> missing{
+      {with(base, {cert, creds}), "SSL Error"},     // the server's CA: not in the system's store
+      {with(base, {ca, creds}), "Protocol Error"},  // no client certificate: it hangs up
+      {with(base, {ca, cert}), "Authentication Violation"}};  // no credentials
+  for (const auto& [flags, reason] : missing) {
+    auto [status, err] = run_dialtoned(flags);
+    EXPECT_EQ(status, 1);
+    EXPECT_NE(err.find("cannot connect to NATS at " + url + ": " + reason), std::string::npos)
+        << err;
+  }
+  // A plain nats:// connection to it: refused as well.
+  auto [status, err] =
+      run_dialtoned(with({"--store", db, "--bus", "nats://127.0.0.1:" + std::to_string(natsPort),
+                          "--jwt-hs256-secret", kSecret, "--listen", "127.0.0.1:0"},
+                         {creds}));
+  EXPECT_EQ(status, 1) << err;
+
+  // Everything: two nodes meet over it and carry a call.
+  for (int i = 0; i < 2; ++i) {
+    auto f =
+        with({"--store", db, "--bus", url, "--jwt-hs256-secret", kSecret, "--directory", "open"},
+             {ca, cert, creds});
+    nodes.push_back(std::make_unique<ServerProcess>(f));
+  }
+  for (auto& node : nodes)
+    ASSERT_TRUE(eventually([&] { return count(node->log(), "NODE_SEEN") >= 1; })) << node->log();
+  WsClient ann(port(0), token("ann"));
+  WsClient bob(port(1), token("bob"));
+  std::string id = connect(ann, bob, "bob");
+  ASSERT_EQ(bob.request(op("end", id)).at("ok"), true);
+  EXPECT_EQ(ann.wait_call(id, "ended").at("reason"), "ended_by_user");
 }
 
 TEST_F(Cluster, ReadinessNamesTheNodeAndABusIsRequiredToStart) {

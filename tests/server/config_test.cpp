@@ -244,6 +244,33 @@ TEST(Config, IssuerTurnsDevTokensOff) {
   EXPECT_FALSE(c.dev_tokens());
 }
 
+TEST(Config, NatsTlsAndCredentials) {
+  const std::vector<std::string> cluster{"--store", "postgresql://db/dialtone", "--bus",
+                                         "tls://nats1:4222,tls://nats2:4222"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), cluster.begin(), cluster.end());
+    return load(extra);
+  };
+  std::string creds = write_secret("dt-nats.creds", "jwt and seed");
+  std::string key = write_secret("dt-nats.key", "key");
+  std::string cert = write_file("dt-nats.pem", "cert");
+  EXPECT_EQ(with({"--nats-ca-file", cert, "--nats-cert-file", cert, "--nats-key-file", key,
+                  "--nats-creds-file", creds}),
+            "");
+  const std::string db = "postgresql://db/dialtone";
+  EXPECT_EQ(load({"--store", db, "--bus", "nats://a:4222,tls://b:4222"}), "");
+  EXPECT_EQ(load({"--store", db, "--bus", "http://a:4222"}), "bus");
+  // Each needs the bus; a key or credentials others may read stop the start.
+  EXPECT_EQ(load({"--nats-creds-file", creds}), "nats_creds_file");
+  EXPECT_EQ(with({"--nats-creds-file", write_file("dt-nats-open.creds", "x")}), "nats_creds_file");
+  EXPECT_EQ(with({"--nats-cert-file", cert, "--nats-key-file", write_file("dt-open.key", "k")}),
+            "nats_key_file");
+  EXPECT_EQ(with({"--nats-cert-file", cert}), "nats_key_file");
+  EXPECT_EQ(with({"--nats-key-file", key}), "nats_cert_file");
+  EXPECT_EQ(with({"--nats-ca-file", "/nonexistent/ca.pem"}), "nats_ca_file");
+  EXPECT_EQ(with({"--nats-creds-file", ""}), "nats_creds_file");
+}
+
 TEST(Config, JwksUrl) {
   const std::vector<std::string> idp{"--jwt-issuer", "https://iss", "--jwt-audience", "aud"};
   auto with = [&](std::vector<std::string> extra) {

@@ -46,6 +46,13 @@ NatsServer::NatsServer() : port_(free_tcp_port()) {
   start();
 }
 
+NatsServer::NatsServer(std::string configFile, int port)
+    : dir_(std::filesystem::path(configFile).parent_path().string()),
+      config_(std::move(configFile)),
+      port_(port) {
+  start();
+}
+
 void NatsServer::start() {
   std::string log = dir_ + "/nats.log";
   pid_ = fork();
@@ -55,7 +62,10 @@ void NatsServer::start() {
       dup2(fileno(f), 2);
     }
     std::string port = std::to_string(port_);
-    execl("/usr/sbin/nats-server", "nats-server", "-a", "127.0.0.1", "-p", port.c_str(), nullptr);
+    if (!config_.empty())
+      execl("/usr/sbin/nats-server", "nats-server", "-c", config_.c_str(), nullptr);
+    else
+      execl("/usr/sbin/nats-server", "nats-server", "-a", "127.0.0.1", "-p", port.c_str(), nullptr);
     _exit(127);
   }
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);

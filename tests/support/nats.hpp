@@ -12,6 +12,8 @@ namespace dialtone::test {
 class NatsServer {
  public:
   NatsServer();
+  // With a configuration file (nats-server -c) that listens on 127.0.0.1:`port`.
+  NatsServer(std::string configFile, int port);
   ~NatsServer();
   NatsServer(const NatsServer&) = delete;
 
@@ -25,6 +27,7 @@ class NatsServer {
 
  private:
   std::string dir_;
+  std::string config_;
   pid_t pid_ = -1;
   int port_ = 0;
 };

@@ -14,23 +14,34 @@ std::string source_file(const std::string& rel) {
   return std::string(DIALTONE_SOURCE_DIR) + "/" + rel;
 }
 
-NodeService::NodeService(const std::string& script, const std::vector<std::string>& args) {
-  std::string path = source_file(script);
-  std::vector<std::string> argv{NODE_PATH, path};
+namespace {
+
+// Starts node on `script` with `args`, its stdout on `out` (-1: inherited).
+pid_t spawn(const std::string& script, const std::vector<std::string>& args, int out[2]) {
+  std::vector<std::string> argv{NODE_PATH, source_file(script)};
   argv.insert(argv.end(), args.begin(), args.end());
-  int out[2];
-  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-  pid_ = fork();
-  if (pid_ == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    close(out[1]);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (out) {
+      dup2(out[1], 1);
+      close(out[0]);
+      close(out[1]);
+    }
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
     execv(NODE_PATH, cargv.data());
     _exit(127);
   }
+  return pid;
+}
+
+}  // namespace
+
+NodeService::NodeService(const std::string& script, const std::vector<std::string>& args) {
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  pid_ = spawn(script, args, out);
   close(out[1]);
   std::string line;
   char ch;
@@ -46,6 +57,14 @@ NodeService::NodeService(const std::string& script, const std::vector<std::strin
     waitpid(pid_, nullptr, 0);
     throw std::runtime_error(script + " did not start: '" + line + "'");
   }
+}
+
+void run_node(const std::string& script, const std::vector<std::string>& args) {
+  pid_t pid = spawn(script, args, nullptr);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error(script + " failed (status " + std::to_string(status) + ")");
 }
 
 NodeService::~NodeService() {

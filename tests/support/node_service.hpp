@@ -25,6 +25,9 @@ class NodeService {
   std::vector<int> ports_;
 };
 
+// Runs a Node script of the source tree to its end; throws unless it exits with 0.
+void run_node(const std::string& script, const std::vector<std::string>& args);
+
 // A file of the source tree.
 std::string source_file(const std::string& rel);
 
