@@ -79,6 +79,25 @@ std::string load_or_create_dev_key(const std::string& dir) {
   return key;
 }
 
+std::string shared_dev_key(Store& store, const std::string& dir) {
+  std::filesystem::path file = std::filesystem::path(dir) / "dev-token.key";
+  std::string candidate =
+      std::filesystem::exists(file) ? load_or_create_dev_key(dir) : random_bytes(32);
+  store.begin();
+  std::string stored;
+  try {
+    stored = store.shared_secret("dev_token_key", base64url_encode(candidate));
+    store.commit();
+  } catch (...) {
+    store.rollback();
+    throw;
+  }
+  auto key = base64url_decode(stored);
+  if (!key || key->size() < 32)
+    throw StoreError(StoreError::Kind::failure, "the stored development key is not valid");
+  return *key;
+}
+
 std::vector<TrustedKey> rotate_keys(const std::vector<TrustedKey>& old,
                                     std::vector<TrustedKey> fresh, TimeMs retireAt, TimeMs now) {
   std::vector<TrustedKey> out = std::move(fresh);
@@ -123,11 +142,11 @@ std::vector<TrustedKey> jwks_keys(const Config& c) {
 
 }  // namespace
 
-Authenticator::Authenticator(const Config& config, TimeMs now)
+Authenticator::Authenticator(const Config& config, TimeMs now, std::string devKey)
     : config_(config), dev_mode_(config.dev_tokens()) {
   if (dev_mode_) {
     dev_key_.alg = JwtAlg::HS256;
-    dev_key_.secret = load_or_create_dev_key(config.data_dir);
+    dev_key_.secret = devKey.empty() ? load_or_create_dev_key(config.data_dir) : std::move(devKey);
     auto v = std::make_shared<JwtVerifier>();
     v->add({{dev_key_}, kDevIssuer, kDevAudience});
     verifier_ = std::move(v);

@@ -15,6 +15,7 @@
 #include "auth/jwt.hpp"
 #include "core/state_machine.hpp"
 #include "server/config.hpp"
+#include "store/store.hpp"
 
 namespace dialtone {
 
@@ -30,8 +31,9 @@ bool photo_url_allowed(std::string_view url, const std::vector<std::string>& hos
 
 class Authenticator {
  public:
-  // Throws ConfigError when a key file cannot be used.
-  Authenticator(const Config& config, TimeMs now);
+  // Throws ConfigError when a key file cannot be used. Development tokens are signed with
+  // `devKey` (shared_dev_key), or else the key in the data dir.
+  Authenticator(const Config& config, TimeMs now, std::string devKey = {});
 
   bool dev_mode() const { return dev_mode_; }
   // The one place where identities enter: a user's profile as kept and shown, from a token's
@@ -79,5 +81,10 @@ std::vector<TrustedKey> rotate_keys(const std::vector<TrustedKey>& old,
 
 // Loads the development signing key from `dir`, creating it (mode 0600) on first start.
 std::string load_or_create_dev_key(const std::string& dir);
+
+// The development signing key every node of `store` uses: the stored one, or else the one in
+// `dir` from an earlier version (its tokens stay valid), or else a new one — stored, so nodes
+// agree without copying files. Throws StoreError.
+std::string shared_dev_key(Store& store, const std::string& dir);
 
 }  // namespace dialtone

@@ -117,7 +117,9 @@ int run_server(const Config& config) {
           ? open_sqlite_store((std::filesystem::path(config.data_dir) / "dialtone.db").string(),
                               config.sqlite_synchronous)
           : open_postgres_store(config.store);
-  Authenticator auth(config, now_ms());
+  // Development tokens: one key for every node of the store.
+  Authenticator auth(config, now_ms(),
+                     config.dev_tokens() ? shared_dev_key(*store, config.data_dir) : std::string());
   SigningSecrets secrets(config);
   Limits limits(config);
   std::unique_ptr<TlsCertificates> tls;

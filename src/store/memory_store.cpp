@@ -251,4 +251,8 @@ std::vector<PushDevice> MemoryStore::devices_of(std::string_view userId) {
   return out;  // ordered by device id, as the map is
 }
 
+std::string MemoryStore::shared_secret(std::string_view name, std::string_view candidate) {
+  return data_->secrets.try_emplace(std::string(name), candidate).first->second;
+}
+
 }  // namespace dialtone

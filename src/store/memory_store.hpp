@@ -31,6 +31,7 @@ class MemoryStore final : public Store {
     std::map<std::string, std::string> active;                          // user → call
     std::map<std::pair<std::string, std::string>, PushDevice> devices;  // (user, device)
     std::map<std::string, std::vector<TimelineEvent>> events;           // call → events
+    std::map<std::string, std::string, std::less<>> secrets;
   };
 
   // `data` outlives the store when shared: a new store on it is what a restarted server sees.
@@ -74,6 +75,7 @@ class MemoryStore final : public Store {
   void forget_push_token(std::string_view userId, std::string_view deviceId,
                          std::string_view token) override;
   std::vector<PushDevice> devices_of(std::string_view userId) override;
+  std::string shared_secret(std::string_view name, std::string_view candidate) override;
 
  private:
   std::shared_ptr<Data> data_;

@@ -361,6 +361,15 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  std::string shared_secret(std::string_view name, std::string_view candidate) override {
+    run("INSERT INTO shared_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        Params().add(name).add(candidate));
+    Result r = run("SELECT value FROM shared_secrets WHERE name = $1", Params().add(name));
+    if (PQntuples(r.get()) != 1)
+      throw StoreError(StoreError::Kind::failure, "shared secret vanished");
+    return text(r, 0, 0);
+  }
+
  private:
   void connect() {
     conn_ = PQconnectdb(url_.c_str());

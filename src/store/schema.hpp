@@ -83,6 +83,13 @@ DELETE FROM call_events WHERE EXISTS (
     AND d.device = call_events.device AND d.type = call_events.type AND d.data = call_events.data);
 CREATE UNIQUE INDEX call_events_once ON call_events (call_id, at_ms, side, device, type, data);
 )sql",
+    // Secrets the nodes must agree on without copying files (the development-token key).
+    R"sql(
+CREATE TABLE shared_secrets (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql",
 };
 
 }  // namespace dialtone::schema

@@ -550,6 +550,17 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::string shared_secret(std::string_view name, std::string_view candidate) override {
+    stmt("INSERT INTO shared_secrets (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+        .reset()
+        .bind(1, name)
+        .bind(2, candidate)
+        .run();
+    auto& s = stmt("SELECT value FROM shared_secrets WHERE name = ?1").reset().bind(1, name);
+    if (!s.step()) throw StoreError(StoreError::Kind::failure, "shared secret vanished");
+    return std::string(s.text(0));
+  }
+
  private:
   void exec(const std::string& sql) {
     char* err = nullptr;

@@ -101,6 +101,10 @@ class Store {
   virtual void forget_push_token(std::string_view userId, std::string_view deviceId,
                                  std::string_view token) = 0;
   virtual std::vector<PushDevice> devices_of(std::string_view userId) = 0;
+
+  // The secret every node of this store uses under `name` (the development-token key): the one
+  // stored, or else `candidate`, stored now — the first node to ask decides.
+  virtual std::string shared_secret(std::string_view name, std::string_view candidate) = 0;
 };
 
 // Opens (creating and migrating if needed) the SQLite database at `path`.

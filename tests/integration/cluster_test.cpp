@@ -350,6 +350,22 @@ TEST_F(Cluster, NatsWithTlsClientCertificatesAndCredentials) {
   EXPECT_EQ(ann.wait_call(id, "ended").at("reason"), "ended_by_user");
 }
 
+// Development tokens across nodes with data dirs of their own: the key is in the shared store,
+// so a token from one node's sign-in works on the other without copying a file.
+TEST_F(Cluster, DevelopmentTokensWorkOnEveryNodeWithoutCopyingAKey) {
+  for (int i = 0; i < 2; ++i)
+    nodes.push_back(std::make_unique<ServerProcess>(
+        std::vector<std::string>{"--store", db, "--bus", nats.url(), "--directory", "open"}));
+  ASSERT_NE(nodes[0]->data_dir(), nodes[1]->data_dir());
+  std::string ann = dev_token(port(0), "ann");
+  std::string bob = dev_token(port(1), "bob");
+  EXPECT_EQ(http(port(1), "GET", "/v1/users/ann", "", ann).status, 200);
+  EXPECT_EQ(http(port(0), "GET", "/v1/users/bob", "", bob).status, 200);
+  WsClient a(port(1), ann);
+  EXPECT_EQ(a.hello.at("userId"), "ann");
+  EXPECT_FALSE(std::filesystem::exists(nodes[0]->data_dir() + "/dev-token.key"));
+}
+
 TEST_F(Cluster, ReadinessNamesTheNodeAndABusIsRequiredToStart) {
   start(1);
   auto r = http(port(0), "GET", "/readyz");

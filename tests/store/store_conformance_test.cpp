@@ -461,6 +461,20 @@ TEST(PostgresStore, UnreachableIsAClearFailure) {
   }
 }
 
+TEST_P(StoreConformance, ASharedSecretIsDecidedOnce) {
+  std::string first, second;
+  tx([&](Store& s) { first = s.shared_secret("dev_token_key", "first-node-key"); });
+  tx([&](Store& s) { second = s.shared_secret("dev_token_key", "second-node-key"); });
+  EXPECT_EQ(first, "first-node-key");
+  EXPECT_EQ(second, "first-node-key");  // the second node takes the first one's
+  std::string rolledBack;
+  store_->begin();
+  EXPECT_EQ(store_->shared_secret("other", "x"), "x");
+  store_->rollback();
+  tx([&](Store& s) { rolledBack = s.shared_secret("other", "y"); });
+  EXPECT_EQ(rolledBack, "y");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(backends()),
                          [](const auto& info) { return info.param.name; });
 
