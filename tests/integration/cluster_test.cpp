@@ -363,7 +363,7 @@ TEST_F(Cluster, DevelopmentTokensWorkOnEveryNodeWithoutCopyingAKey) {
   EXPECT_EQ(http(port(0), "GET", "/v1/users/bob", "", bob).status, 200);
   WsClient a(port(1), ann);
   EXPECT_EQ(a.hello.at("userId"), "ann");
-  EXPECT_FALSE(std::filesystem::exists(nodes[0]->data_dir() + "/dev-token.key"));
+  EXPECT_FALSE(std::filesystem::exists(nodes[0]->data_dir() + "/data/dev-token.key"));
 }
 
 TEST_F(Cluster, ReadinessNamesTheNodeAndABusIsRequiredToStart) {

@@ -12,11 +12,13 @@
 #include <boost/asio/write.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "auth/jwt.hpp"
 #include "core/time.hpp"
 #include "support/harness.hpp"
+#include "util/encoding.hpp"
 
 namespace dialtone::test {
 namespace {
@@ -236,14 +238,35 @@ TEST(FailClosed, TheDataDirAndItsFilesAreOwnerOnlyWhateverTheUmask) {
   std::string alice = dev_token(server.port(), "alice");  // writes to the database
   fs::path dir = fs::path(server.data_dir()) / "data";    // made by dialtoned
   EXPECT_EQ(mode(dir), 0700u) << std::oct << mode(dir);
-  for (const char* f :
-       {"dialtone.db", "dialtone.db-wal", "dialtone.db-shm", "dev-token.key", "vapid.pem"})
+  for (const char* f : {"dialtone.db", "dialtone.db-wal", "dialtone.db-shm", "vapid.pem"})
     EXPECT_EQ(mode(dir / f), 0600u) << f << " " << std::oct << mode(dir / f);
   // A file an older version left readable is tightened at the next start.
   server.terminate();
   fs::permissions(dir / "dialtone.db", fs::perms(0644));
   server.start();
   EXPECT_EQ(mode(dir / "dialtone.db"), 0600u);
+}
+
+// An earlier version kept the development key in data_dir/dev-token.key: the first start with
+// the key in the store takes it over, so tokens handed out before the upgrade keep working.
+TEST(FailClosed, AnUpgradeKeepsTheDevelopmentKeyOfTheDataDir) {
+  namespace fs = std::filesystem;
+  ServerProcess server;
+  server.terminate();
+  fs::path dir = fs::path(server.data_dir()) / "data";
+  for (const char* f : {"dialtone.db", "dialtone.db-wal", "dialtone.db-shm"}) fs::remove(dir / f);
+  const std::string old(32, 'k');
+  { std::ofstream(dir / "dev-token.key") << base64url_encode(old) << "\n"; }
+  fs::permissions(dir / "dev-token.key", fs::perms(0600));
+  server.start();
+  EXPECT_EQ(server.dev_key(), old);
+  TrustedKey k{JwtAlg::HS256, "", old, nullptr};
+  std::string before = sign_jwt(JwtAlg::HS256, k,
+                                json::object{{"iss", "dialtoned-dev"},
+                                             {"aud", "dialtone"},
+                                             {"sub", "alice"},
+                                             {"exp", now_ms() / 1000 + 600}});
+  EXPECT_EQ(http(server.port(), "GET", "/v1/users", "", before).status, 200);
 }
 
 TEST(FailClosed, NamesAreDisplayTextFromDevelopmentAndProviderTokensAlike) {

@@ -27,6 +27,8 @@
 
 #include "auth/jwt.hpp"
 #include "core/time.hpp"
+#include "store/store.hpp"
+#include "util/encoding.hpp"
 
 namespace dialtone::test {
 
@@ -45,6 +47,19 @@ std::string temp_dir() {
   return p.string();
 }
 }  // namespace
+
+std::string ServerProcess::dev_key() const {
+  auto it = std::find(flags_.begin(), flags_.end(), "--store");
+  auto store = it != flags_.end() && std::next(it) != flags_.end()
+                   ? open_postgres_store(it[1])
+                   : open_sqlite_store(data_path_ + "/dialtone.db", "normal");
+  store->begin();
+  std::string key = store->shared_secret("dev_token_key", "");
+  store->commit();
+  auto raw = base64url_decode(key);
+  if (!raw || raw->empty()) throw std::runtime_error("no development key in the store");
+  return *raw;
+}
 
 ServerProcess::ServerProcess(std::vector<std::string> flags)
     : flags_(std::move(flags)), dir_(temp_dir()) {

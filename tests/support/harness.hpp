@@ -40,6 +40,8 @@ class ServerProcess {
   void kill9();
   int port() const;  // a node's port (the next node at each call)
   const std::string& data_dir() const { return dir_; }
+  // The key the server signs development tokens with (read from its store).
+  std::string dev_key() const;
   std::string log() const;  // everything the server (every node) wrote to stderr
   pid_t pid() const { return nodes_.front().pid; }
   std::size_t node_count() const { return nodes_.size(); }
