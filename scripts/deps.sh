@@ -42,10 +42,13 @@ if ! command -v npm >/dev/null; then test_pkgs+=(npm); fi
 
 # The Debian packages (scripts/package.sh): debhelper, and lintian to check them.
 package_pkgs=(debhelper dpkg-dev fakeroot lintian)
+# The soak with retention (bench/run-soak.sh) ages calls in the live database.
+bench_pkgs=(sqlite3)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}" "${package_pkgs[@]}"); fi
 if [[ "${1:-}" == "--package" ]]; then pkgs+=("${package_pkgs[@]}"); fi
+if [[ "${1:-}" == "--bench" ]]; then pkgs+=("${bench_pkgs[@]}"); fi
 
 missing=()
 for p in "${pkgs[@]}"; do

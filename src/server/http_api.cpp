@@ -2,12 +2,13 @@
 #include "server/http_api.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
+
+#include <atomic>
 
 #include "core/request.hpp"
 #include "server/admin_api.hpp"
@@ -347,13 +348,18 @@ std::string bearer_token(const HttpRequest& req, bool allowQuery) {
 
 namespace {
 
-// Until fetch `attempt` of jwks_url has ended, or 5 s.
+// Until fetch `attempt` of jwks_url has ended, or 5 s. (A flag looked at every 25 ms rather
+// than a cancelled timer: the fetch thread must not touch a timer another thread may be
+// arming; this path runs only for a kid nobody trusts yet.)
 asio::awaitable<void> keys_fetched(JwksSource& jwks, std::uint64_t attempt) {
-  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
-                                                    std::chrono::seconds(5));
-  jwks.when_done(attempt,
-                 [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
-  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  jwks.when_done(attempt, [done] { done->store(true); });
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done->load() && std::chrono::steady_clock::now() < until) {
+    timer.expires_after(std::chrono::milliseconds(25));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 }  // namespace

@@ -71,10 +71,10 @@ JwksSource::~JwksSource() {
 
 bool JwksSource::start(std::chrono::milliseconds firstWait) {
   bool cached = load_cache();
-  thread_ = std::thread([this] { run(); });
   std::unique_lock lk(mu_);
+  have_keys_ = cached;
+  thread_ = std::thread([this] { run(); });
   cv_.wait_for(lk, firstWait, [&] { return finished_ >= 1; });
-  have_keys_ = have_keys_ || cached;
   return have_keys_;
 }
 
