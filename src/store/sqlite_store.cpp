@@ -558,7 +558,9 @@ class SqliteStore final : public Store {
         .run();
     auto& s = stmt("SELECT value FROM shared_secrets WHERE name = ?1").reset().bind(1, name);
     if (!s.step()) throw StoreError(StoreError::Kind::failure, "shared secret vanished");
-    return std::string(s.text(0));
+    std::string value(s.text(0));
+    s.reset();  // a statement left on a row holds its snapshot: the WAL could never be reset
+    return value;
   }
 
  private:
