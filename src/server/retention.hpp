@@ -13,10 +13,10 @@ class Calls;
 class Metrics;
 
 struct RetentionOptions {
-  int days = 0;                 // 0: keep everything
-  int firstRoundAfterS = 5;     // after start-up
-  int everyS = 300;             // between rounds
-  int batch = 200;              // calls per store job
+  int days = 0;              // 0: keep everything
+  int firstRoundAfterS = 5;  // after start-up
+  int everyS = 300;          // between rounds
+  int batch = 200;           // calls per store job
   // At most 400,000 calls a round: enough for five minutes of the soak's 290 new calls a
   // second (10,000 — the first cap — let a busy server outgrow its retention). One batch at a
   // time, so the calls' own jobs go between them.
