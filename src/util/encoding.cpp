@@ -80,10 +80,6 @@ std::string random_id() {
   return base64url_encode(random_bytes(16));
 }
 
-}  // namespace dialtone
-
-namespace dialtone {
-
 bool loopback_host(std::string_view host) {
   if (host == "localhost" || host == "[::1]") return true;
   if (host.substr(0, 4) != "127.") return false;
