@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <boost/json.hpp>
+
 #include <ctime>
 
 #include "push/provider.hpp"
 
 namespace dialtone {
+
+namespace json = boost::json;
 
 std::string_view notice_type(NoticeKind k) {
   switch (k) {
@@ -15,6 +19,54 @@ std::string_view notice_type(NoticeKind k) {
       return "missed_call";
   }
   return "unknown";
+}
+
+std::optional<NoticeKind> parse_notice_type(std::string_view s) {
+  for (auto k : {NoticeKind::incoming_call, NoticeKind::call_cancelled, NoticeKind::missed_call})
+    if (notice_type(k) == s) return k;
+  return std::nullopt;
+}
+
+std::string notice_to_string(const Notice& n) {
+  return json::serialize(json::object{{"kind", notice_type(n.kind)},
+                                      {"callId", n.callId},
+                                      {"callerId", n.callerId},
+                                      {"callerName", n.callerName},
+                                      {"callerPhoto", n.callerPhoto},
+                                      {"timestamp", n.timestamp},
+                                      {"ringDeadline", n.ringDeadline},
+                                      {"reason", n.reason},
+                                      {"expiresAt", n.expiresAt}});
+}
+
+std::optional<Notice> notice_from_string(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::object& o = v.get_object();
+  auto str = [&](const char* key, std::string& out) {
+    const json::value* f = o.if_contains(key);
+    if (!f || !f->is_string()) return false;
+    out = std::string(f->get_string());
+    return true;
+  };
+  auto num = [&](const char* key, TimeMs& out) {
+    const json::value* f = o.if_contains(key);
+    if (!f || !f->is_int64()) return false;
+    out = f->get_int64();
+    return true;
+  };
+  Notice n;
+  std::string kind;
+  if (!str("kind", kind) || !str("callId", n.callId) || !str("callerId", n.callerId) ||
+      !str("callerName", n.callerName) || !str("callerPhoto", n.callerPhoto) ||
+      !str("reason", n.reason) || !num("timestamp", n.timestamp) ||
+      !num("ringDeadline", n.ringDeadline) || !num("expiresAt", n.expiresAt))
+    return std::nullopt;
+  auto k = parse_notice_type(kind);
+  if (!k) return std::nullopt;
+  n.kind = *k;
+  return n;
 }
 
 std::vector<std::pair<std::string, std::string>> Notice::data() const {

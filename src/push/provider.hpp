@@ -21,6 +21,7 @@ enum class NoticeKind {
   missed_call,     // a user-visible "missed call" notification
 };
 std::string_view notice_type(NoticeKind k);
+std::optional<NoticeKind> parse_notice_type(std::string_view s);
 
 struct Notice {
   NoticeKind kind = NoticeKind::incoming_call;
@@ -34,6 +35,11 @@ struct Notice {
   std::vector<std::pair<std::string, std::string>> data() const;
   bool high_priority() const { return kind == NoticeKind::incoming_call; }
 };
+
+// The notice as the push outbox keeps it (a JSON object), and back: nullopt for anything that
+// is not one (a row written by something else is dropped, never sent half-read).
+std::string notice_to_string(const Notice& n);
+std::optional<Notice> notice_from_string(std::string_view text);
 
 struct HttpCall {
   std::string url;

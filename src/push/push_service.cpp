@@ -65,16 +65,23 @@ void PushService::stop() {
 }
 
 std::size_t PushService::send(std::shared_ptr<const Notice> notice,
-                              const std::vector<PushDevice>& devices) {
+                              const std::vector<PushDevice>& devices,
+                              const std::vector<std::string>& pushIds) {
   std::size_t n = 0;
   bool wake = false;
+  std::vector<std::string> dropped;
   {
     std::lock_guard lk(mu_);
     if (stopping_) return 0;
     // The push thread drains everything queued when it wakes: one wakeup per batch suffices.
     bool idle = incoming_.empty() && cancels_.empty();
-    for (const auto& dev : devices) {
-      if (!handles(dev.platform)) continue;
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+      const PushDevice& dev = devices[i];
+      std::string pushId = i < pushIds.size() ? pushIds[i] : std::string();
+      if (!handles(dev.platform)) {
+        if (!pushId.empty()) dropped.push_back(std::move(pushId));
+        continue;
+      }
       ++n;
       if (queued_ >= opts_.maxQueue) {
         // One line per second at most: a flood of drops must not become a flood of log lines.
@@ -89,6 +96,7 @@ std::size_t PushService::send(std::shared_ptr<const Notice> notice,
         if (hooks_.outcome) hooks_.outcome(dev.platform, "dropped", {});
         settle(Delivery{notice, dev, {}, 0, false, now}, "dropped", "the push queue was full",
                false);
+        if (!pushId.empty()) dropped.push_back(std::move(pushId));
         continue;
       }
       ++queued_;
@@ -96,10 +104,13 @@ std::size_t PushService::send(std::shared_ptr<const Notice> notice,
       d->notice = notice;
       d->device = dev;
       d->queuedAt = now_ms();
+      d->pushId = std::move(pushId);
       incoming_.push_back(std::move(d));
       wake = idle;
     }
   }
+  if (hooks_.finished)
+    for (const auto& id : dropped) hooks_.finished(id);
   if (wake) http_.wakeup();
   return n;
 }
@@ -227,7 +238,7 @@ void PushService::dispatch(DeliveryPtr d, ProviderState& ps, TimeMs now) {
     return;
   }
   if (!call) {  // this device has no target for this kind of message
-    --queued_;
+    release(*d);
     return;
   }
   ++d->attempts;
@@ -251,7 +262,7 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
     case Verdict::Kind::delivered:
       outcome("delivered");
       settle(*d, "delivered", "");
-      --queued_;
+      release(*d);
       return;
     case Verdict::Kind::dead_token:
       outcome("dead_token");
@@ -259,7 +270,7 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
                    n.callId, platform_name(p), d->device.userId, d->device.deviceId, v.detail);
       if (hooks_.dead_token) hooks_.dead_token(d->device, d->token);
       settle(*d, "dead_token", v.detail);
-      --queued_;
+      release(*d);
       return;
     case Verdict::Kind::reauth:
       if (d->reauthed) break;
@@ -311,7 +322,12 @@ void PushService::give_up(Delivery& d, const std::string& outcome, const std::st
               d.notice->callId, notice_type(d.notice->kind), platform_name(d.device.platform),
               d.device.userId, d.device.deviceId, log_value(why));
   if (!ring_over) settle(d, outcome, why);
+  release(d);
+}
+
+void PushService::release(const Delivery& d) {
   --queued_;
+  if (!d.pushId.empty() && hooks_.finished) hooks_.finished(d.pushId);
 }
 
 void PushService::settle(const Delivery& d, const std::string& outcome, const std::string& detail,

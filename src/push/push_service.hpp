@@ -53,6 +53,10 @@ struct PushHooks {
   // those that got an answer, how long it took.
   std::function<void(Platform, const std::string& outcome, std::chrono::microseconds)> outcome;
   std::function<void(std::int64_t pending)> pending;
+  // A push sent with an outbox id is over, whatever came of it (delivered, failed, expired,
+  // cancelled, dropped): its row in the store's outbox can go. Not called for what stop()
+  // abandons: those rows stay, for this node's next start or another node to take over.
+  std::function<void(const std::string& pushId)> finished;
 };
 
 class PushService {
@@ -65,8 +69,10 @@ class PushService {
   void start();
   void stop();  // abandons what is still queued
   // Queues `notice` for each device whose platform has a provider; returns how many were queued.
-  // Thread-safe and never blocks on the network.
-  std::size_t send(std::shared_ptr<const Notice> notice, const std::vector<PushDevice>& devices);
+  // `pushIds`, when given, are the outbox rows of the devices, one each, reported to
+  // hooks.finished when their push is over. Thread-safe and never blocks on the network.
+  std::size_t send(std::shared_ptr<const Notice> notice, const std::vector<PushDevice>& devices,
+                   const std::vector<std::string>& pushIds = {});
   // The call stopped ringing: its incoming-call pushes not yet sent (waiting, or to be retried)
   // are dropped, so that no device is woken for a call that is gone. `ringDeadline`: after it
   // they expire anyway. Thread-safe.
@@ -80,6 +86,7 @@ class PushService {
     int attempts = 0;
     bool reauthed = false;
     TimeMs queuedAt = 0;
+    std::string pushId;  // its outbox row, if any
   };
   struct ProviderState {
     std::unique_ptr<PushProvider> provider;
@@ -103,6 +110,8 @@ class PushService {
   void settle(const Delivery& d, const std::string& outcome, const std::string& detail,
               bool logLine = true);
   ProviderState* state_for(Platform p);
+  // `d` is over: no longer queued, and its outbox row can go.
+  void release(const Delivery& d);
 
   PushOptions opts_;
   PushHooks hooks_;

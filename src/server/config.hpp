@@ -128,6 +128,7 @@ struct Config {
   std::string push_ca_file;
   int push_concurrency = 32;
   int push_timeout_s = 10;
+  int push_lease_s = 30;
   // ZEGOCLOUD tokens (POST /v1/zego-token): off unless an app id and server secret are set.
   std::int64_t zego_app_id = 0;
   // Operators read any call's timeline and search calls with this bearer token (never a

@@ -139,6 +139,8 @@ const ConfigKey kKeys[] = {
      1024},
     {"push_timeout_s", &C::push_timeout_s, kPush, "s", "a push request gives up after this", 1,
      120},
+    {"push_lease_s", &C::push_lease_s, kPush, "s",
+     "a dead node's queued pushes are taken over by another node after this", 3, 600},
 
     {"zego_app_id", &C::zego_app_id, kZego, "number", "the ZEGO app id; 0: ZEGO tokens off", 0,
      4294967295LL},

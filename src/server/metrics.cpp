@@ -180,6 +180,11 @@ std::string Metrics::render() const {
       "# TYPE dialtone_push_pending gauge\n";
   out += fmt::format("dialtone_push_pending {}\n", push_pending.load());
   out +=
+      "# HELP dialtone_push_taken_over_total Pushes of the outbox taken over from a node that "
+      "stopped renewing its lease (died), or from this node's previous run.\n"
+      "# TYPE dialtone_push_taken_over_total counter\n";
+  out += fmt::format("dialtone_push_taken_over_total {}\n", push_taken_over.load());
+  out +=
       "# HELP dialtone_push_send_seconds One push request, from sending to the provider's "
       "answer.\n"
       "# TYPE dialtone_push_send_seconds histogram\n";

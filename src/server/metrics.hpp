@@ -54,6 +54,7 @@ class Metrics {
   std::atomic<std::int64_t> connections{0};      // TCP connections open
   std::atomic<std::uint64_t> tls_handshake_failures{0};
   std::atomic<std::uint64_t> history_pruned{0};   // calls removed by history_retention_days
+  std::atomic<std::uint64_t> push_taken_over{0};  // outbox pushes taken over from a dead node
   std::atomic<std::uint64_t> jwks_fetches_ok{0};  // jwks_url fetched and used
   std::atomic<std::uint64_t> jwks_fetches_failed{0};
 

@@ -95,6 +95,7 @@ PushSetup make_push(const Config& c, Metrics& metrics, Calls& calls) {
     if (elapsed.count() > 0) metrics.push_send[static_cast<int>(p)].observe_us(elapsed.count());
   };
   hooks.pending = [&metrics](std::int64_t n) { metrics.push_pending = n; };
+  hooks.finished = [&calls](const std::string& pushId) { calls.on_push_finished(pushId); };
   out.service = std::make_unique<PushService>(std::move(providers), opts, std::move(hooks));
   out.reach.handles = [svc = out.service.get()](Platform p) { return svc->handles(p); };
   return out;

@@ -19,6 +19,7 @@
 #include "server/cluster.hpp"
 #include "server/listener.hpp"
 #include "server/metrics_listener.hpp"
+#include "server/push_takeover.hpp"
 #include "server/retention.hpp"
 #include "server/service_notify.hpp"
 #include "store/store.hpp"
@@ -160,6 +161,8 @@ int run_server(const Config& config) {
     hub.set_peers(cluster.get());
     cluster->start();
   }
+  opts.pushOwner = cluster ? cluster->node_id() : make_node_id();
+  opts.pushLeaseMs = config.push_lease_s * 1000LL;
   Calls calls(*store, hub, metrics, opts);
   PushSetup push = make_push(config, metrics, calls);
   calls.set_push(push.service.get());
@@ -211,6 +214,8 @@ int run_server(const Config& config) {
   RetentionOptions retention;
   retention.days = config.history_retention_days;
   asio::co_spawn(ioc, retention_loop(calls, metrics, retention), asio::detached);
+  asio::co_spawn(ioc, push_outbox_loop(calls, std::chrono::seconds(config.push_lease_s), !cluster),
+                 asio::detached);
   std::string listening =
       "listening on " + config.host() + ":" + std::to_string(acceptor.local_endpoint().port());
   notify_ready(listening);

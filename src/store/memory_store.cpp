@@ -255,4 +255,48 @@ std::string MemoryStore::shared_secret(std::string_view name, std::string_view c
   return data_->secrets.try_emplace(std::string(name), candidate).first->second;
 }
 
+void MemoryStore::add_push(const QueuedPush& p, std::string_view owner, TimeMs leaseUntil) {
+  if (!data_->pushes.try_emplace(p.pushId, Data::Leased{p, std::string(owner), leaseUntil}).second)
+    throw StoreError(StoreError::Kind::conflict, "push_outbox: duplicate push id");
+}
+
+void MemoryStore::delete_push(std::string_view pushId) {
+  if (auto it = data_->pushes.find(pushId); it != data_->pushes.end()) data_->pushes.erase(it);
+}
+
+void MemoryStore::delete_incoming_pushes(std::string_view callId) {
+  std::erase_if(data_->pushes, [&](const auto& kv) {
+    return kv.second.push.callId == callId && kv.second.push.kind == "incoming_call";
+  });
+}
+
+void MemoryStore::renew_pushes(std::string_view owner, TimeMs leaseUntil) {
+  for (auto& [id, l] : data_->pushes)
+    if (l.owner == owner) l.leaseUntil = leaseUntil;
+}
+
+std::size_t MemoryStore::purge_pushes(TimeMs now, int maxClaims) {
+  return std::erase_if(data_->pushes, [&](const auto& kv) {
+    return kv.second.push.expiresAt <= now || kv.second.push.claims >= maxClaims;
+  });
+}
+
+std::vector<QueuedPush> MemoryStore::claim_pushes(std::string_view owner, TimeMs now,
+                                                  TimeMs leaseUntil, std::size_t limit, bool any) {
+  std::vector<Data::Leased*> due;
+  for (auto& [id, l] : data_->pushes)
+    if (l.owner != owner && (any || l.leaseUntil < now)) due.push_back(&l);
+  std::stable_sort(due.begin(), due.end(),
+                   [](auto* a, auto* b) { return a->leaseUntil < b->leaseUntil; });
+  if (due.size() > limit) due.resize(limit);
+  std::vector<QueuedPush> out;
+  for (auto* l : due) {
+    l->owner = owner;
+    l->leaseUntil = leaseUntil;
+    l->push.claims++;
+    out.push_back(l->push);
+  }
+  return out;
+}
+
 }  // namespace dialtone

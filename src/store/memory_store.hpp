@@ -32,6 +32,12 @@ class MemoryStore final : public Store {
     std::map<std::pair<std::string, std::string>, PushDevice> devices;  // (user, device)
     std::map<std::string, std::vector<TimelineEvent>> events;           // call → events
     std::map<std::string, std::string, std::less<>> secrets;
+    struct Leased {
+      QueuedPush push;
+      std::string owner;
+      TimeMs leaseUntil = 0;
+    };
+    std::map<std::string, Leased, std::less<>> pushes;  // push id → push
   };
 
   // `data` outlives the store when shared: a new store on it is what a restarted server sees.
@@ -76,6 +82,14 @@ class MemoryStore final : public Store {
                          std::string_view token) override;
   std::vector<PushDevice> devices_of(std::string_view userId) override;
   std::string shared_secret(std::string_view name, std::string_view candidate) override;
+
+  void add_push(const QueuedPush& p, std::string_view owner, TimeMs leaseUntil) override;
+  void delete_push(std::string_view pushId) override;
+  void delete_incoming_pushes(std::string_view callId) override;
+  void renew_pushes(std::string_view owner, TimeMs leaseUntil) override;
+  std::size_t purge_pushes(TimeMs now, int maxClaims) override;
+  std::vector<QueuedPush> claim_pushes(std::string_view owner, TimeMs now, TimeMs leaseUntil,
+                                       std::size_t limit, bool any) override;
 
  private:
   std::shared_ptr<Data> data_;

@@ -370,6 +370,64 @@ class PostgresStore final : public Store {
     return text(r, 0, 0);
   }
 
+  void add_push(const QueuedPush& p, std::string_view owner, TimeMs leaseUntil) override {
+    run("INSERT INTO push_outbox (push_id, call_id, kind, user_id, device_id, notice, "
+        "expires_ms, owner, lease_ms, claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        Params()
+            .add(p.pushId)
+            .add(p.callId)
+            .add(p.kind)
+            .add(p.userId)
+            .add(p.deviceId)
+            .add(p.notice)
+            .add(std::int64_t{p.expiresAt})
+            .add(owner)
+            .add(std::int64_t{leaseUntil})
+            .add(std::int64_t{p.claims}));
+  }
+
+  void delete_push(std::string_view pushId) override {
+    run("DELETE FROM push_outbox WHERE push_id = $1", Params().add(pushId));
+  }
+
+  void delete_incoming_pushes(std::string_view callId) override {
+    run("DELETE FROM push_outbox WHERE call_id = $1 AND kind = 'incoming_call'",
+        Params().add(callId));
+  }
+
+  void renew_pushes(std::string_view owner, TimeMs leaseUntil) override {
+    run("UPDATE push_outbox SET lease_ms = $2 WHERE owner = $1",
+        Params().add(owner).add(std::int64_t{leaseUntil}));
+  }
+
+  std::size_t purge_pushes(TimeMs now, int maxClaims) override {
+    Result r = run("DELETE FROM push_outbox WHERE expires_ms <= $1 OR claims >= $2",
+                   Params().add(std::int64_t{now}).add(std::int64_t{maxClaims}));
+    return static_cast<std::size_t>(std::stoull(PQcmdTuples(r.get())));
+  }
+
+  std::vector<QueuedPush> claim_pushes(std::string_view owner, TimeMs now, TimeMs leaseUntil,
+                                       std::size_t limit, bool any) override {
+    // SKIP LOCKED: the rows another node is claiming in its open transaction are left to it;
+    // this node takes the next ones instead of waiting (and then finding them taken).
+    Result r =
+        run("UPDATE push_outbox SET owner = $1, lease_ms = $3, claims = claims + 1 "
+            "WHERE push_id IN (SELECT push_id FROM push_outbox WHERE owner <> $1 AND "
+            "($5::bigint = 1 OR lease_ms < $2) ORDER BY lease_ms LIMIT $4 FOR UPDATE SKIP LOCKED) "
+            "RETURNING push_id, call_id, kind, user_id, device_id, notice, expires_ms, claims",
+            Params()
+                .add(owner)
+                .add(std::int64_t{now})
+                .add(std::int64_t{leaseUntil})
+                .add(static_cast<std::int64_t>(limit))
+                .add(std::int64_t{any ? 1 : 0}));
+    std::vector<QueuedPush> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      out.push_back({text(r, i, 0), text(r, i, 1), text(r, i, 2), text(r, i, 3), text(r, i, 4),
+                     text(r, i, 5), std::stoll(text(r, i, 6)), std::stoi(text(r, i, 7))});
+    return out;
+  }
+
  private:
   void connect() {
     conn_ = PQconnectdb(url_.c_str());

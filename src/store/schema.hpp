@@ -90,6 +90,26 @@ CREATE TABLE shared_secrets (
   value TEXT NOT NULL
 );
 )sql",
+    // The push outbox: each push a change plans is written in that change's transaction, leased
+    // to the node that sends it, and deleted once it has its final answer. A node that dies
+    // stops renewing its leases; another node (or itself, restarted) takes the pushes over.
+    R"sql(
+CREATE TABLE push_outbox (
+  push_id    TEXT PRIMARY KEY,
+  call_id    TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  user_id    TEXT NOT NULL,
+  device_id  TEXT NOT NULL,
+  notice     TEXT NOT NULL,
+  expires_ms BIGINT NOT NULL,
+  owner      TEXT NOT NULL,
+  lease_ms   BIGINT NOT NULL,
+  claims     INTEGER NOT NULL
+);
+CREATE INDEX push_outbox_by_lease ON push_outbox (lease_ms);
+CREATE INDEX push_outbox_by_owner ON push_outbox (owner);
+CREATE INDEX push_outbox_by_call ON push_outbox (call_id);
+)sql",
 };
 
 }  // namespace dialtone::schema

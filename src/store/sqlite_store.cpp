@@ -563,6 +563,76 @@ class SqliteStore final : public Store {
     return value;
   }
 
+  void add_push(const QueuedPush& p, std::string_view owner, TimeMs leaseUntil) override {
+    stmt(
+        "INSERT INTO push_outbox (push_id, call_id, kind, user_id, device_id, notice, "
+        "expires_ms, owner, lease_ms, claims) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+        .reset()
+        .bind(1, p.pushId)
+        .bind(2, p.callId)
+        .bind(3, p.kind)
+        .bind(4, p.userId)
+        .bind(5, p.deviceId)
+        .bind(6, p.notice)
+        .bind(7, std::int64_t{p.expiresAt})
+        .bind(8, owner)
+        .bind(9, std::int64_t{leaseUntil})
+        .bind(10, std::int64_t{p.claims})
+        .run();
+  }
+
+  void delete_push(std::string_view pushId) override {
+    stmt("DELETE FROM push_outbox WHERE push_id = ?1").reset().bind(1, pushId).run();
+  }
+
+  void delete_incoming_pushes(std::string_view callId) override {
+    stmt("DELETE FROM push_outbox WHERE call_id = ?1 AND kind = 'incoming_call'")
+        .reset()
+        .bind(1, callId)
+        .run();
+  }
+
+  void renew_pushes(std::string_view owner, TimeMs leaseUntil) override {
+    stmt("UPDATE push_outbox SET lease_ms = ?2 WHERE owner = ?1")
+        .reset()
+        .bind(1, owner)
+        .bind(2, std::int64_t{leaseUntil})
+        .run();
+  }
+
+  std::size_t purge_pushes(TimeMs now, int maxClaims) override {
+    stmt("DELETE FROM push_outbox WHERE expires_ms <= ?1 OR claims >= ?2")
+        .reset()
+        .bind(1, std::int64_t{now})
+        .bind(2, std::int64_t{maxClaims})
+        .run();
+    return static_cast<std::size_t>(sqlite3_changes(db_));
+  }
+
+  std::vector<QueuedPush> claim_pushes(std::string_view owner, TimeMs now, TimeMs leaseUntil,
+                                       std::size_t limit, bool any) override {
+    // One writer (this process): no other node can claim between the select and the update.
+    auto& s = stmt(
+                  "UPDATE push_outbox SET owner = ?1, lease_ms = ?3, claims = claims + 1 "
+                  "WHERE push_id IN (SELECT push_id FROM push_outbox WHERE owner <> ?1 AND "
+                  "(?5 OR lease_ms < ?2) ORDER BY lease_ms LIMIT ?4) "
+                  "RETURNING push_id, call_id, kind, user_id, device_id, notice, expires_ms, "
+                  "claims")
+                  .reset()
+                  .bind(1, owner)
+                  .bind(2, std::int64_t{now})
+                  .bind(3, std::int64_t{leaseUntil})
+                  .bind(4, static_cast<std::int64_t>(limit))
+                  .bind(5, std::int64_t{any ? 1 : 0});
+    std::vector<QueuedPush> out;
+    while (s.step())
+      out.push_back({std::string(s.text(0)), std::string(s.text(1)), std::string(s.text(2)),
+                     std::string(s.text(3)), std::string(s.text(4)), std::string(s.text(5)),
+                     s.int64(6), static_cast<int>(s.int64(7))});
+    s.reset();
+    return out;
+  }
+
  private:
   void exec(const std::string& sql) {
     char* err = nullptr;

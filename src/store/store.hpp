@@ -31,6 +31,15 @@ class StoreError : public std::runtime_error {
   Kind kind_;
 };
 
+// A push notification in the outbox: written in the transaction of the change that planned it,
+// leased to the node that sends it, deleted once it has its final answer.
+struct QueuedPush {
+  std::string pushId, callId, kind, userId, deviceId;
+  std::string notice;  // the serialized Notice (push/notice.cpp)
+  TimeMs expiresAt = 0;
+  int claims = 0;  // how many times a node took it over from another
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -105,6 +114,22 @@ class Store {
   // The secret every node of this store uses under `name` (the development-token key): the one
   // stored, or else `candidate`, stored now — the first node to ask decides.
   virtual std::string shared_secret(std::string_view name, std::string_view candidate) = 0;
+
+  // The push outbox. add_push: a new push, leased to `owner` until `leaseUntil`.
+  virtual void add_push(const QueuedPush& p, std::string_view owner, TimeMs leaseUntil) = 0;
+  virtual void delete_push(std::string_view pushId) = 0;
+  // The call stopped ringing: its incoming-call pushes are no longer wanted.
+  virtual void delete_incoming_pushes(std::string_view callId) = 0;
+  // `owner`'s pushes are leased until `leaseUntil` (0: released, for anyone to take at once).
+  virtual void renew_pushes(std::string_view owner, TimeMs leaseUntil) = 0;
+  // Deletes the pushes that expired by `now` or were taken over `maxClaims` times; how many.
+  virtual std::size_t purge_pushes(TimeMs now, int maxClaims) = 0;
+  // Takes up to `limit` pushes of other owners whose lease ran out before `now` (all of theirs
+  // when `any`: this node is the only one), leases them to `owner` until `leaseUntil` and counts
+  // the claim; oldest lease first. On PostgreSQL a row another node is claiming meanwhile is
+  // skipped (SKIP LOCKED), never waited for.
+  virtual std::vector<QueuedPush> claim_pushes(std::string_view owner, TimeMs now,
+                                               TimeMs leaseUntil, std::size_t limit, bool any) = 0;
 };
 
 // Opens (creating and migrating if needed) the SQLite database at `path`.

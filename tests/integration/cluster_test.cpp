@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/time.hpp"
+#include "support/fake_push.hpp"
 #include "support/harness.hpp"
 #include "support/nats.hpp"
 #include "support/node_service.hpp"
@@ -243,6 +244,44 @@ TEST_F(Cluster, ADeadNodeTakesItsUsersPresenceWithIt) {
   EXPECT_EQ(ended.at("reason"), "network");
   EXPECT_GE(std::chrono::steady_clock::now() - killed, 2s) << "not before the grace";
   EXPECT_TRUE(online_seen_from(2, "bob", false));
+}
+
+// The push outbox across nodes: the node that placed the call dies while the push service holds
+// its incoming-call push; once its lease runs out, another node sends it (the call still rings).
+TEST_F(Cluster, PushesQueuedOnANodeThatDiesAreSentByAnother) {
+  FakePushService fake;
+  auto flags = fake.server_flags();
+  flags.insert(flags.end(), {"--push-lease-s", "3", "--presence-grace-s", "60"});
+  start(2, flags);
+  const std::string fcmToken = "fcm-token:bob-android";
+  auto reg = http(port(1), "POST", "/v1/devices",
+                  json::serialize(json::object{
+                      {"deviceId", "android-1"}, {"platform", "fcm"}, {"token", fcmToken}}),
+                  token("bob"));
+  ASSERT_EQ(reg.status, 200) << reg.raw;
+  fake.script(fcmToken, json::array{json::object{{"hang", true}}});
+  WsClient ann(port(0), token("ann"), "ann-phone");
+  std::string id = call_id(ann.request({{"op", "create"}, {"receiverId", "bob"}}));
+  ASSERT_TRUE(eventually([&] { return fake.pending() == 1; }));
+  auto killed = std::chrono::steady_clock::now();
+  nodes[0]->kill9();
+  auto sent = [&] {
+    std::vector<json::object> out;
+    for (auto& e : fake.events())
+      if (e.at("service") == "fcm" && e.at("target") == fcmToken.c_str() &&
+          e.at("data").at("type") == "incoming_call" && e.at("data").at("callId") == id.c_str())
+        out.push_back(e.as_object());
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] { return sent().size() == 2; }, 15s)) << nodes[1]->log();
+  auto took = std::chrono::steady_clock::now() - killed;
+  EXPECT_LT(took, 8s) << "a lease of 3 s, renewed every second";
+  EXPECT_EQ(sent()[1].at("status"), 200);
+  EXPECT_EQ(count(nodes[1]->log(), "PUSH_TAKEN_OVER count=1"), 1u) << nodes[1]->log();
+  // Bob's phone, woken by it, answers on the surviving node.
+  WsClient bob(port(1), token("bob"), "android-1");
+  EXPECT_EQ(bob.request(op("ringing", id)).at("ok"), true);
+  for (auto& e : fake.events()) EXPECT_TRUE(e.at("ok").as_bool()) << json::serialize(e);
 }
 
 TEST_F(Cluster, ABriefPostgresOutageMakesEveryNodeNotReadyAndLosesNothing) {

@@ -483,6 +483,62 @@ TEST_F(PushTest, ConcurrencyIsBounded) {
   expect_all_valid();
 }
 
+// The durable outbox: a push still waiting for its answer when the server dies is sent again by
+// the next run while the call still rings; the ones already answered are not.
+TEST_F(PushTest, APushPendingAtAKill9IsSentAfterTheRestartWhileTheCallRings) {
+  // A short lease, for the cluster runs of this suite (a node there waits for it to run out).
+  start({"--push-lease-s", "3", "--presence-grace-s", "60"});
+  register_bobs_devices();
+  fake.script(kFcmToken, json::array{json::object{{"hang", true}}});
+  WsClient caller(port(), alice, "alice-laptop");
+  WsClient browser(port(), bob, "browser-1");
+  std::string id = create_call(caller);
+  auto until = Clock::now() + 10s;
+  while (fake.pending() < 1 && Clock::now() < until) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(fake.pending(), 1);
+  // APNs and Web Push answered; FCM holds its request. Once an op that follows the two answers
+  // is committed, so are their outbox rows' deletions (the store thread keeps their order).
+  await_delivery(caller, id, 2, 0);
+  ASSERT_EQ(state_of(browser.request(op("ringing", id))), "ringing");
+  auto incoming = [&](std::string_view service, const std::string& target) {
+    return await_events(
+               [&](auto& e) {
+                 return is(e, service, target, "incoming_call") &&
+                        e.at(service == "fcm" ? "data" : "payload").at("callId") == id.c_str();
+               },
+               2, 0ms)
+        .size();
+  };
+  ASSERT_EQ(incoming("fcm", kFcmToken), 1u);
+
+  server->kill9();
+  caller.close();
+  browser.close();
+  server->start();
+  // The FCM push is sent again (this time FCM answers) and counted into the call's delivery.
+  auto fcm = await_events(
+      [&](auto& e) { return is(e, "fcm", kFcmToken, "incoming_call") && e.at("ok").as_bool(); }, 2,
+      15s);
+  ASSERT_EQ(fcm.size(), 2u) << server->log();
+  EXPECT_EQ(fcm[1].at("data").at("callId"), id.c_str());
+  EXPECT_EQ(incoming("apns", kVoipToken), 1u) << "answered before the kill: not sent again";
+  EXPECT_EQ(incoming("webpush", subscription_id(subscription)), 1u);
+  WsClient again(port(), alice, "alice-laptop");
+  auto doc = await_delivery(again, id, 3, 0);
+  EXPECT_EQ(doc.at("state"), "ringing");
+  EXPECT_NE(server->metrics().find("dialtone_push_taken_over_total 1"), std::string::npos);
+  EXPECT_NE(server->log().find("PUSH_TAKEN_OVER count=1"), std::string::npos);
+  // Its row went with its answer: a second restart sends nothing again.
+  server->terminate();
+  server->start();
+  WsClient third(port(), alice, "alice-laptop");
+  ASSERT_EQ(state_of(third.request(op("end", id))), "ended");
+  std::string log = server->log();  // of the three runs
+  auto first = log.find("PUSH_TAKEN_OVER");
+  EXPECT_EQ(log.find("PUSH_TAKEN_OVER", first + 1), std::string::npos) << log;
+  expect_all_valid();
+}
+
 TEST_F(PushTest, RegistrationRejectsBadInputAndChangesNothing) {
   start();
   std::vector<json::object> bad = {

@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -473,6 +475,90 @@ TEST_P(StoreConformance, ASharedSecretIsDecidedOnce) {
   store_->rollback();
   tx([&](Store& s) { rolledBack = s.shared_secret("other", "y"); });
   EXPECT_EQ(rolledBack, "y");
+}
+
+QueuedPush queued(std::string id, std::string callId, std::string kind, TimeMs expires) {
+  return {std::move(id), std::move(callId), std::move(kind), "bob", "b-phone", "{}", expires, 0};
+}
+
+std::vector<std::string> ids_of(const std::vector<QueuedPush>& pushes) {
+  std::vector<std::string> out;
+  for (const auto& p : pushes) out.push_back(p.pushId);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_P(StoreConformance, ThePushOutboxLeasesRenewsAndHandsOverPushes) {
+  tx([&](Store& s) {
+    s.add_push(queued("p1", "c1", "incoming_call", 100'000), "node-a", 10'000);
+    s.add_push(queued("p2", "c1", "missed_call", 100'000), "node-a", 10'000);
+    s.add_push(queued("p3", "c2", "incoming_call", 100'000), "node-b", 20'000);
+  });
+  // Leases not run out: nothing to take, and a node never takes its own.
+  tx([&](Store& s) { EXPECT_TRUE(s.claim_pushes("node-b", 5'000, 35'000, 10, false).empty()); });
+  tx([&](Store& s) { EXPECT_TRUE(s.claim_pushes("node-a", 15'000, 45'000, 10, false).empty()); });
+  // node-a renews; node-b does not: at 25 s node-a's are still its own, node-b's are due.
+  tx([&](Store& s) { s.renew_pushes("node-a", 40'000); });
+  std::vector<QueuedPush> taken;
+  tx([&](Store& s) { taken = s.claim_pushes("node-a", 25'000, 55'000, 10, false); });
+  ASSERT_EQ(ids_of(taken), std::vector<std::string>{"p3"});
+  EXPECT_EQ(taken[0].callId, "c2");
+  EXPECT_EQ(taken[0].kind, "incoming_call");
+  EXPECT_EQ(taken[0].userId, "bob");
+  EXPECT_EQ(taken[0].deviceId, "b-phone");
+  EXPECT_EQ(taken[0].notice, "{}");
+  EXPECT_EQ(taken[0].expiresAt, 100'000);
+  EXPECT_EQ(taken[0].claims, 1);
+  // A node alone on its store takes every other owner's at once, however long their lease.
+  tx([&](Store& s) { taken = s.claim_pushes("node-c", 26'000, 56'000, 10, true); });
+  EXPECT_EQ(ids_of(taken), (std::vector<std::string>{"p1", "p2", "p3"}));
+  // The limit holds, oldest lease first.
+  tx([&](Store& s) { s.renew_pushes("node-c", 0); });
+  tx([&](Store& s) { taken = s.claim_pushes("node-d", 1'000, 60'000, 2, false); });
+  EXPECT_EQ(taken.size(), 2u);
+  // Finished and no longer ringing ones go; a rolled-back claim leaves the row as it was.
+  tx([&](Store& s) {
+    s.delete_push("p2");
+    s.delete_incoming_pushes("c1");
+  });
+  store_->begin();
+  EXPECT_EQ(store_->claim_pushes("node-e", 70'000, 90'000, 10, false).size(), 1u);
+  store_->rollback();
+  tx([&](Store& s) { taken = s.claim_pushes("node-e", 70'000, 90'000, 10, false); });
+  ASSERT_EQ(ids_of(taken), std::vector<std::string>{"p3"});
+  EXPECT_EQ(taken[0].claims, 3);  // node-a, node-c (or node-d), node-e
+  // Expired, or taken over too often (its nodes keep dying on it): purged.
+  tx([&](Store& s) { s.add_push(queued("p4", "c3", "missed_call", 200'000), "node-a", 0); });
+  tx([&](Store& s) { EXPECT_EQ(s.purge_pushes(150'000, 3), 1u); });  // p3: 3 claims
+  tx([&](Store& s) { EXPECT_EQ(s.purge_pushes(200'000, 3), 1u); });  // p4 expired
+  tx([&](Store& s) { EXPECT_TRUE(s.claim_pushes("node-f", 300'000, 0, 10, true).empty()); });
+}
+
+// Two nodes taking over at the same moment: the second skips the rows the first is claiming
+// (SKIP LOCKED) and takes the others at once, instead of waiting for the first's commit.
+TEST(PostgresStore, TwoNodesTakingOverPushesSplitThemWithoutWaiting) {
+  std::string url = test::PostgresServer::shared().new_database();
+  auto a = open_postgres_store(url), b = open_postgres_store(url);
+  a->begin();
+  for (int i = 0; i < 6; ++i)
+    a->add_push(queued("p" + std::to_string(i), "c1", "missed_call", 100'000), "dead-node", i);
+  a->commit();
+  a->begin();
+  b->begin();
+  auto byA = a->claim_pushes("node-a", 1'000, 50'000, 3, false);
+  // Node a commits 2 s from now: a node b that waited for it would take that long.
+  std::thread commit_a([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    a->commit();
+  });
+  auto started = std::chrono::steady_clock::now();
+  auto byB = b->claim_pushes("node-b", 1'000, 50'000, 10, false);
+  auto waited = std::chrono::steady_clock::now() - started;
+  commit_a.join();
+  b->commit();
+  EXPECT_LT(waited, std::chrono::seconds(1)) << "node b waited for node a's transaction";
+  EXPECT_EQ(ids_of(byA), (std::vector<std::string>{"p0", "p1", "p2"}));
+  EXPECT_EQ(ids_of(byB), (std::vector<std::string>{"p3", "p4", "p5"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(backends()),

@@ -157,9 +157,13 @@ std::shared_ptr<const std::string> CallService::persist(Tx& tx, const Transition
     cache_.insert_or_assign(t.call.callId, t.call);
   else
     cache_.erase(t.call.callId);
-  std::vector<PushDevice> devices;
-  if (pushable_ && may_push(t.call, from)) devices = push_targets(tx, t.call.receiverId);
-  staged_.add(CallChanged{t.call, from, t.actions, doc, actorDevice, std::move(devices)});
+  std::vector<PushPlan> pushes;
+  if (pushable_ && may_push(t.call, from)) {
+    // It stopped ringing: incoming-call pushes not yet sent are no longer wanted, on any node.
+    if (t.call.delivery) tx.store.delete_incoming_pushes(t.call.callId);
+    pushes = queue_pushes(tx, t.call, from, actorDevice, push_targets(tx, t.call.receiverId));
+  }
+  staged_.add(CallChanged{t.call, from, t.actions, doc, actorDevice, std::move(pushes)});
   return doc;
 }
 
@@ -171,8 +175,56 @@ std::shared_ptr<const std::string> CallService::insert(Tx& tx, const Call& c,
   // People who have had a call are each other's contacts (directory = "contacts").
   tx.store.add_contact(c.callerId, c.receiverId);
   tx.store.add_contact(c.receiverId, c.callerId);
-  staged_.add(CallChanged{c, std::nullopt, {}, doc, c.callerDeviceId, std::move(devices)});
+  auto pushes = queue_pushes(tx, c, std::nullopt, c.callerDeviceId, devices);
+  staged_.add(CallChanged{c, std::nullopt, {}, doc, c.callerDeviceId, std::move(pushes)});
   return doc;
+}
+
+std::vector<PushPlan> CallService::queue_pushes(Tx& tx, const Call& c,
+                                                std::optional<CallState> from,
+                                                const std::string& actorDevice,
+                                                const std::vector<PushDevice>& devices) {
+  auto plans = plan_pushes(c, from, actorDevice, devices, tx.now);
+  for (auto& plan : plans) {
+    const std::string notice = notice_to_string(*plan.notice);
+    const std::string kind(notice_type(plan.notice->kind));
+    for (const auto& d : plan.devices) {
+      QueuedPush q{
+          random_id(), c.callId, kind, d.userId, d.deviceId, notice, plan.notice->expiresAt, 0};
+      tx.store.add_push(q, opts_.pushOwner, tx.now + opts_.pushLeaseMs);
+      plan.pushIds.push_back(std::move(q.pushId));
+    }
+  }
+  return plans;
+}
+
+std::vector<PushPlan> CallService::tend_pushes(Tx& tx, bool alone) {
+  std::vector<PushPlan> out;
+  tx.store.renew_pushes(opts_.pushOwner, tx.now + opts_.pushLeaseMs);
+  tx.store.purge_pushes(tx.now, opts_.pushMaxClaims);
+  if (!pushable_) return out;
+  auto taken = tx.store.claim_pushes(opts_.pushOwner, tx.now, tx.now + opts_.pushLeaseMs,
+                                     opts_.pushClaimLimit, alone);
+  std::unordered_map<std::string, std::vector<PushDevice>> devices;  // by user
+  for (auto& q : taken) {
+    auto notice = notice_from_string(q.notice);
+    // An incoming-call push only while its call still rings (a change that ended the ring
+    // deletes them; this is for what an older node left).
+    if (notice && notice->kind == NoticeKind::incoming_call) {
+      auto call = load_call(tx, q.callId);
+      if (!call || !is_unanswered(call->state)) notice.reset();
+    }
+    auto [it, fresh] = devices.try_emplace(q.userId);
+    if (fresh) it->second = push_targets(tx, q.userId);
+    auto d = std::find_if(it->second.begin(), it->second.end(),
+                          [&](const PushDevice& x) { return x.deviceId == q.deviceId; });
+    if (!notice || d == it->second.end()) {  // nothing to send, or the device is gone
+      tx.store.delete_push(q.pushId);
+      continue;
+    }
+    out.push_back({std::make_shared<const Notice>(std::move(*notice)), {*d}, {q.pushId}});
+  }
+  return out;
 }
 
 // ---- ops ----------------------------------------------------------------------------------

@@ -41,6 +41,11 @@ struct CallOptions {
   // Keep active calls cached from one batch to the next: only when this service is the store's
   // only writer (SQLite). On a shared store each batch starts from what is committed.
   bool cacheAcrossBatches = true;
+  // The push outbox: who this node is in its leases, and how long a lease lasts unrenewed.
+  std::string pushOwner = "local";
+  TimeMs pushLeaseMs = 30'000;
+  std::size_t pushClaimLimit = 500;  // pushes taken over per round
+  int pushMaxClaims = 5;  // a push taken over this often (its nodes keep dying on it) goes
 };
 
 class CallService final : public BatchOwner {
@@ -59,6 +64,13 @@ class CallService final : public BatchOwner {
   // Push results for a call's incoming-call notifications, counted into its `delivery`.
   void push_results(Tx& tx, const std::string& callId, std::int64_t sent, std::int64_t failed,
                     const std::vector<TimelineEvent>& events);
+  // The push outbox's upkeep, a job of its own every third of a lease: this node's leases are
+  // renewed, expired pushes go, and those of nodes that stopped renewing (all others' when
+  // `alone`: this node is the store's only one, so they are its own from before a restart) are
+  // taken over; returned to be sent after the commit.
+  std::vector<PushPlan> tend_pushes(Tx& tx, bool alone);
+  // A push of this node's is over: its row goes.
+  void push_finished(Tx& tx, const std::string& pushId) { tx.store.delete_push(pushId); }
   // The server's own timeline events (push attempts, relayed-signal counts) for a stored call.
   void append_server_events(Tx& tx, const std::string& callId,
                             const std::vector<TimelineEvent>& events);
@@ -104,6 +116,10 @@ class CallService final : public BatchOwner {
                                             std::vector<PushDevice> devices = {});
   // The user's devices the push service can reach.
   std::vector<PushDevice> push_targets(Tx& tx, const std::string& userId);
+  // The pushes a change sends (push_plan.hpp), written to the outbox leased to this node.
+  std::vector<PushPlan> queue_pushes(Tx& tx, const Call& c, std::optional<CallState> from,
+                                     const std::string& actorDevice,
+                                     const std::vector<PushDevice>& devices);
 
   CallOptions opts_;
   const Presence& presence_;

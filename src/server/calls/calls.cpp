@@ -25,6 +25,7 @@ Calls::~Calls() {
 }
 
 void Calls::set_push(PushService* p) {
+  push_ = p;
   outbox_.set_push(p);
   if (p)
     service_.set_pushable([p](Platform pl) { return p->handles(pl); });
@@ -144,6 +145,48 @@ void Calls::on_signals(const Call& call, const Hub::SignalCounts& counts) {
         return OpResult{};
       },
       nullptr);
+}
+
+void Calls::on_push_finished(const std::string& pushId) {
+  {
+    std::lock_guard lk(finished_mu_);
+    finished_.push_back(pushId);
+    if (finished_.size() > 1) return;  // a job is queued and will take this one too
+  }
+  run(
+      [this](Tx& tx) {
+        std::vector<std::string> ids;
+        {
+          std::lock_guard lk(finished_mu_);
+          ids.swap(finished_);
+        }
+        for (const auto& id : ids) service_.push_finished(tx, id);
+        return OpResult{};
+      },
+      nullptr);
+}
+
+void Calls::tend_pushes(bool alone, std::function<void(std::size_t)> done) {
+  auto taken = std::make_shared<std::vector<PushPlan>>();
+  run(
+      [this, alone, taken](Tx& tx) {
+        *taken = service_.tend_pushes(tx, alone);
+        return OpResult{};
+      },
+      [this, taken, done = std::move(done)](OpResult r) {
+        if (r.error != ErrorCode::ok) {
+          spdlog::warn("PUSH_OUTBOX_FAILED error=\"{}\"", r.message);
+          if (done) done(0);
+          return;
+        }
+        if (!taken->empty()) {
+          metrics_.push_taken_over += taken->size();
+          spdlog::info("PUSH_TAKEN_OVER count={}", taken->size());
+        }
+        if (push_)
+          for (const auto& plan : *taken) push_->send(plan.notice, plan.devices, plan.pushIds);
+        if (done) done(taken->size());
+      });
 }
 
 void Calls::forget_push_token(const PushDevice& d, const std::string& token) {

@@ -82,6 +82,12 @@ class Calls {
   void on_push_result(const PushResult& r);
   // From the hub: a call this node relayed signals for ended; its counts go on the timeline.
   void on_signals(const Call& call, const Hub::SignalCounts& counts);
+  // From the push service: a push with an outbox row is over; the row goes (one job for all
+  // that arrive meanwhile).
+  void on_push_finished(const std::string& pushId);
+  // The push outbox's upkeep (CallService::tend_pushes); what it took over is sent once
+  // committed. `done` (if any) gets how many it took over.
+  void tend_pushes(bool alone, std::function<void(std::size_t)> done = nullptr);
   // From the push service: the device's `token` is dead.
   void forget_push_token(const PushDevice& d, const std::string& token);
   // From the hub: a device's first session opened, or its last one closed.
@@ -118,6 +124,9 @@ class Calls {
     std::vector<TimelineEvent> events;
   };
   std::unordered_map<std::string, PushResults> push_results_;
+  std::mutex finished_mu_;
+  std::vector<std::string> finished_;  // push ids whose rows are to go
+  PushService* push_ = nullptr;
   std::mutex profiles_mu_;
   std::unordered_map<std::string, std::pair<std::string, std::string>> known_profiles_;
 };

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "server/calls/push_plan.hpp"
 #include "util/text.hpp"
 
 namespace dialtone {
@@ -49,9 +48,8 @@ void HubOutbox::changed(const CallChanged& e, TimeMs now) {
   hub_.publish(c, e.doc);
   if (push_ && e.from && is_unanswered(*e.from) && !is_unanswered(c.state))
     push_->cancel_incoming(c.callId, c.ringDeadline);
-  if (push_ && !e.devices.empty())
-    for (auto& plan : plan_pushes(c, e.from, e.actorDevice, e.devices, now))
-      push_->send(plan.notice, plan.devices);
+  if (push_)
+    for (const auto& plan : e.pushes) push_->send(plan.notice, plan.devices, plan.pushIds);
   if (!e.from) {
     if (c.state == CallState::busy) {
       spdlog::info("CALL_BUSY callId={} callerId={} receiverId={}", c.callId, c.callerId,

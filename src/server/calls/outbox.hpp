@@ -19,6 +19,7 @@
 #include "core/device.hpp"
 #include "core/state_machine.hpp"
 #include "core/timeline.hpp"
+#include "server/calls/push_plan.hpp"
 
 namespace dialtone {
 
@@ -29,7 +30,7 @@ struct CallChanged {
   std::vector<Action> actions;
   std::shared_ptr<const std::string> doc;  // the public document, serialized once
   std::string actorDevice;                 // the device whose op made the change, if any
-  std::vector<PushDevice> devices;         // the receiver's, when the change may push
+  std::vector<PushPlan> pushes;            // in the store's push outbox with the change
   bool clientReason = false;               // `reason` was chosen by a client's op
 };
 

@@ -24,6 +24,7 @@ namespace dialtone {
 struct PushPlan {
   std::shared_ptr<const Notice> notice;
   std::vector<PushDevice> devices;
+  std::vector<std::string> pushIds;  // each device's row in the store's push outbox
 };
 
 inline constexpr TimeMs kCancelPushTtlMs = 60'000;         // a late "stop ringing" is useless

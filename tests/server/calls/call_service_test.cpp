@@ -5,6 +5,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "server/calls/call_service.hpp"
@@ -303,6 +304,63 @@ TEST_F(CallServiceTest, AfterARestartTheCallsDevicesAreWatchedAgain) {
   now_ += 1000;
   restarted.load(store_, now_);
   EXPECT_EQ(restarted.next_wake(), now_ + kGrace);
+}
+
+// The pushes a change plans are in the store's outbox with it, leased to this node; the end of
+// the ring takes the incoming-call pushes out of it; a restarted node (alone on its store) takes
+// over what is left, and only the pushes still worth sending.
+TEST_F(CallServiceTest, PushesAreWrittenToTheOutboxWithTheChangeThatPlansThem) {
+  service_.set_pushable([](Platform) { return true; });
+  store_.begin();
+  store_.put_device({"bob", "b-phone", Platform::fcm, "fcm-token", "", "", kStart});
+  store_.put_device({"bob", "b-tab", Platform::fcm, "fcm-token-2", "", "", kStart});
+  store_.commit();
+  // What is queued in the outbox now, as a node that takes everything over would see it (and
+  // then rolls back).
+  auto queued = [&] {
+    store_.begin();
+    auto all = store_.claim_pushes("peek", now_, now_, 100, true);
+    store_.rollback();
+    std::vector<std::pair<std::string, std::string>> out;  // (kind, device)
+    for (auto& q : all) out.emplace_back(q.kind, q.deviceId);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  presence_.devices = {{"alice", "a-phone"}};
+  ASSERT_EQ(op("alice", "a-phone", Op::create).status, 201);
+  using Rows = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(queued(), (Rows{{"incoming_call", "b-phone"}, {"incoming_call", "b-tab"}}));
+  auto created = std::get<CallChanged>(outbox_.all().front());
+  ASSERT_EQ(created.pushes.size(), 1u);
+  EXPECT_EQ(created.pushes[0].devices.size(), 2u);
+  EXPECT_EQ(created.pushes[0].pushIds.size(), 2u);
+
+  // A restart while it rings: the new node takes both over (it is alone on the store).
+  RecordingOutbox outbox;
+  CallOptions o = opts_;
+  o.pushOwner = "restarted";
+  CallService restarted(o, presence_, outbox);
+  restarted.set_pushable([](Platform) { return true; });
+  restarted.load(store_, now_);
+  std::vector<PushPlan> taken;
+  batch([&](Tx& tx) { taken = restarted.tend_pushes(tx, true); });
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0].notice->kind, NoticeKind::incoming_call);
+  EXPECT_EQ(taken[0].notice->callId, callId_);
+  EXPECT_EQ(taken[0].notice->callerName, "alice");
+  EXPECT_EQ(taken[0].devices.at(0).token.rfind("fcm-token", 0), 0u);
+  // Taken once: the next round finds them leased to the new node.
+  batch([&](Tx& tx) { EXPECT_TRUE(restarted.tend_pushes(tx, true).empty()); });
+
+  // Bob declines on his phone: the incoming-call pushes go, a "stop ringing" for the tablet comes.
+  ASSERT_EQ(op("bob", "b-phone", Op::reject).error, ErrorCode::ok);
+  EXPECT_EQ(queued(), (Rows{{"call_cancelled", "b-tab"}}));
+  // A push that is over goes; one for a device that unregistered is dropped when taken over.
+  store_.begin();
+  store_.delete_device("bob", "b-tab");
+  store_.commit();
+  batch([&](Tx& tx) { EXPECT_TRUE(restarted.tend_pushes(tx, true).empty()); });
+  EXPECT_TRUE(queued().empty());
 }
 
 }  // namespace
