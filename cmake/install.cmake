@@ -52,7 +52,8 @@ install(FILES ${PROJECT_BINARY_DIR}/dialtoned.service
 install(FILES ${PROJECT_SOURCE_DIR}/conf/dialtoned.toml
   DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT runtime)
 install(FILES README.md CHANGELOG.md LICENSE NOTICE docs/protocol.md docs/architecture.md
-  docs/sdk.md docs/security.md docs/benchmarks.md
+  docs/sdk.md docs/security.md docs/benchmarks.md docs/operations.md docs/openapi.yaml
+  docs/asyncapi.yaml
   DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/deploy/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/deploy
   COMPONENT runtime PATTERN dialtoned.service EXCLUDE)

@@ -5,10 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# Each phase says how long it took, and the whole how long it has run so far.
+started=$(date +%s)
+phase_start=$started
+phase() {
+  local now
+  now=$(date +%s)
+  echo "test.sh: $1 took $((now - phase_start)) s ($((now - started)) s so far)"
+  phase_start=$now
+}
 bash scripts/deps.sh --test
 (cd tests/web && npm ci --no-audit --no-fund --silent)
+(cd tests/contract && npm ci --no-audit --no-fund --silent)
+phase "packages (Debian, npm)"
 
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+phase "fuzzing"
 
 # One build for each kind of test, so nothing runs twice:
 # - under AddressSanitizer and UndefinedBehaviorSanitizer, every unit, integration, media, SDK,
@@ -18,11 +30,15 @@ bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 #   the installed SDK (install.sdk), the Debian packages (packages.debian) and the benchmark's
 #   smoke test.
 bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
+phase "the sanitizer build"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest -j "$(nproc)" --output-on-failure --timeout 300 -L '^(unit|integration|media|sdk|cli|web)$' \
     -E '^web\.lab')
+phase "the suite under the sanitizers"
 
 bash scripts/build.sh build RelWithDebInfo
+phase "the normal build"
 cd build
 ctest -j "$(nproc)" --output-on-failure --timeout 300 -L '^(web|install|packages|bench)$' \
   -R '^(web\.lab|install\.|packages\.|bench_)'
+phase "field labs, installation, packages, benchmark smoke test"

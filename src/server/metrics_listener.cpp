@@ -45,8 +45,10 @@ asio::awaitable<void> metrics_session(Metrics& metrics, beast::tcp_stream stream
       res.body() = metrics.render();
     } else {
       res.result(http::status::not_found);
-      res.set(http::field::content_type, "text/plain");
-      res.body() = "only GET /metrics here\n";
+      // The contract's error body, as on the main listener.
+      res.set(http::field::content_type, "application/json");
+      res.body() =
+          R"({"error":{"code":"not_found","message":"only GET /metrics is served on this address"}})";
     }
     res.prepare_payload();
     auto [wec, w] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));

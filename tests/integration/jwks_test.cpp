@@ -27,7 +27,7 @@ class FakeJwks {
     return "https://127.0.0.1:" + std::to_string(node_.port(0)) + "/jwks.json";
   }
   json::value control(const std::string& what, json::object body = {}) {
-    auto r = http(node_.port(1), "POST", "/control/" + what, json::serialize(body));
+    auto r = control_http(node_.port(1), "POST", "/control/" + what, json::serialize(body));
     EXPECT_EQ(r.status, 200) << what;
     return r.body;
   }

@@ -98,23 +98,25 @@ std::vector<std::string> FakePushService::server_flags() const {
 }
 
 json::object FakePushService::subscribe(const std::string& applicationServerKey) {
-  auto r = http(control_port(), "POST", "/control/subscribe",
-                json::serialize(json::object{{"applicationServerKey", applicationServerKey}}));
+  auto r =
+      control_http(control_port(), "POST", "/control/subscribe",
+                   json::serialize(json::object{{"applicationServerKey", applicationServerKey}}));
   return r.body.as_object();
 }
 
 void FakePushService::script(const std::string& target, json::array responses) {
-  http(control_port(), "POST", "/control/script",
-       json::serialize(json::object{{"target", target}, {"responses", std::move(responses)}}));
+  control_http(
+      control_port(), "POST", "/control/script",
+      json::serialize(json::object{{"target", target}, {"responses", std::move(responses)}}));
 }
 
 json::array FakePushService::events() {
-  return http(control_port(), "GET", "/control/events").body.at("events").as_array();
+  return control_http(control_port(), "GET", "/control/events").body.at("events").as_array();
 }
 
 int FakePushService::pending() {
   return static_cast<int>(
-      http(control_port(), "GET", "/control/pending").body.at("pending").as_int64());
+      control_http(control_port(), "GET", "/control/pending").body.at("pending").as_int64());
 }
 
 std::string subscription_id(const json::object& subscription) {

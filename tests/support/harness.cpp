@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -244,15 +245,49 @@ int free_tcp_port() {
   return a.local_endpoint().port();
 }
 
+namespace {
+
+// With DIALTONE_CONTRACT_DIR set (CTest sets it for the integration tests), every HTTP answer
+// and WebSocket message this process receives from a server is appended to <dir>/<pid>.jsonl;
+// tests/contract/validate.mjs checks them all against docs/openapi.yaml and docs/asyncapi.yaml.
+std::string& contract_dir() {
+  static std::string dir;
+  return dir;
+}
+
+void contract_record(const json::object& rec) {
+  static const std::string dir = [] {
+    const char* env = std::getenv("DIALTONE_CONTRACT_DIR");
+    std::string d = env ? env : contract_dir();
+    if (!d.empty()) std::filesystem::create_directories(d);
+    return d;
+  }();
+  if (dir.empty()) return;
+  static std::mutex mu;
+  static std::ofstream out(dir + "/" + std::to_string(getpid()) + ".jsonl", std::ios::app);
+  std::string line = json::serialize(rec);
+  std::lock_guard lk(mu);
+  out << line << '\n';
+  out.flush();
+}
+
+}  // namespace
+
+void record_contract_to(const std::string& dir) {
+  contract_dir() = dir;
+}
+
 std::string HttpResult::header(const std::string& name) const {
   for (auto& [k, v] : headers)
     if (beast::iequals(k, name)) return v;
   return {};
 }
 
-HttpResult http(int port, const std::string& method, const std::string& target,
-                const std::string& body, const std::string& token,
-                std::vector<std::pair<std::string, std::string>> headers) {
+namespace {
+
+HttpResult http_request(int port, const std::string& method, const std::string& target,
+                        const std::string& body, const std::string& token,
+                        std::vector<std::pair<std::string, std::string>> headers, bool record) {
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   stream.connect(
@@ -277,9 +312,30 @@ HttpResult http(int port, const std::string& method, const std::string& target,
   boost::system::error_code ec;
   r.body = json::parse(r.raw, ec);
   if (ec) r.body = nullptr;
+  json::object rec{{"kind", "http"},
+                   {"method", method},
+                   {"target", target},
+                   {"status", r.status},
+                   {"contentType", r.header("content-type")},
+                   {"body", r.body}};
+  if (ec && !r.raw.empty()) rec["raw"] = r.raw.substr(0, 200);
+  if (record) contract_record(rec);
   beast::error_code sec;
   stream.socket().shutdown(tcp::socket::shutdown_both, sec);
   return r;
+}
+
+}  // namespace
+
+HttpResult http(int port, const std::string& method, const std::string& target,
+                const std::string& body, const std::string& token,
+                std::vector<std::pair<std::string, std::string>> headers) {
+  return http_request(port, method, target, body, token, std::move(headers), true);
+}
+
+HttpResult control_http(int port, const std::string& method, const std::string& target,
+                        const std::string& body) {
+  return http_request(port, method, target, body, "", {}, false);
 }
 
 std::string raw_http(int port, const std::string& bytes) {
@@ -362,8 +418,13 @@ void WsClient::read_loop() {
         return;
       }
       boost::system::error_code pec;
-      json::value v = json::parse(beast::buffers_to_string(buf->data()), pec);
+      std::string text = beast::buffers_to_string(buf->data());
+      json::value v = json::parse(text, pec);
       buf->consume(buf->size());
+      if (pec)
+        contract_record({{"kind", "ws"}, {"raw", text.substr(0, 200)}});
+      else
+        contract_record({{"kind", "ws"}, {"message", v}});
       if (!pec && v.is_object()) {
         std::lock_guard lk(mu_);
         inbox_.push_back(v.get_object());

@@ -74,6 +74,14 @@ struct HttpResult {
 HttpResult http(int port, const std::string& method, const std::string& target,
                 const std::string& body = "", const std::string& token = "",
                 std::vector<std::pair<std::string, std::string>> headers = {});
+// Records every HTTP answer and WebSocket message this process receives into `dir` (one .jsonl
+// per process), for the contract check (tests/contract/validate.mjs). DIALTONE_CONTRACT_DIR in
+// the environment overrides it ("" turns it off). Set by the integration tests.
+void record_contract_to(const std::string& dir);
+// The same to a test fake's control endpoint: not recorded for the contract check (which
+// validates what dialtoned answers, tests/contract/validate.mjs).
+HttpResult control_http(int port, const std::string& method, const std::string& target,
+                        const std::string& body = "");
 // Sends raw bytes and returns the raw response (for malformed requests).
 std::string raw_http(int port, const std::string& bytes);
 // Sends raw bytes, keeps its side open, and returns all it received until the server closed

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every integration test records what it receives from dialtoned, for the contract check that
+// runs once they are all done (contract.check: tests/contract/validate.mjs).
+#include "support/harness.hpp"
+
+namespace {
+
+[[maybe_unused]] const bool kRecording =
+    (dialtone::test::record_contract_to(DIALTONE_CONTRACT_RECORDS), true);
+
+}  // namespace
