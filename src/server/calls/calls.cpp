@@ -166,17 +166,16 @@ void Calls::on_push_finished(const std::string& pushId) {
       nullptr);
 }
 
-void Calls::tend_pushes(bool alone, std::function<void(std::size_t)> done) {
+void Calls::tend_pushes(bool alone) {
   auto taken = std::make_shared<std::vector<PushPlan>>();
   run(
       [this, alone, taken](Tx& tx) {
         *taken = service_.tend_pushes(tx, alone);
         return OpResult{};
       },
-      [this, taken, done = std::move(done)](OpResult r) {
+      [this, taken](OpResult r) {
         if (r.error != ErrorCode::ok) {
           spdlog::warn("PUSH_OUTBOX_FAILED error=\"{}\"", r.message);
-          if (done) done(0);
           return;
         }
         if (!taken->empty()) {
@@ -185,7 +184,6 @@ void Calls::tend_pushes(bool alone, std::function<void(std::size_t)> done) {
         }
         if (push_)
           for (const auto& plan : *taken) push_->send(plan.notice, plan.devices, plan.pushIds);
-        if (done) done(taken->size());
       });
 }
 

@@ -86,8 +86,8 @@ class Calls {
   // that arrive meanwhile).
   void on_push_finished(const std::string& pushId);
   // The push outbox's upkeep (CallService::tend_pushes); what it took over is sent once
-  // committed. `done` (if any) gets how many it took over.
-  void tend_pushes(bool alone, std::function<void(std::size_t)> done = nullptr);
+  // committed.
+  void tend_pushes(bool alone);
   // From the push service: the device's `token` is dead.
   void forget_push_token(const PushDevice& d, const std::string& token);
   // From the hub: a device's first session opened, or its last one closed.
