@@ -3,6 +3,7 @@
 // tone is detected on the other (an AnalyserNode in the page; the CLI's recording).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as t from './lib.mjs';
 
@@ -16,6 +17,7 @@ after(async () => {
   for (const c of clis) c.kill();
   await chrome?.close();
   await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 // The share of the recording's last seconds that is `hz`.

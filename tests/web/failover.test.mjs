@@ -4,14 +4,15 @@
 // their WebSocket (and requests) to node 2, the call stays up, and hanging up works.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import * as t from './lib.mjs';
 
-let pg; let nats; let n1; let n2; let chrome;
+let pg; let nats; let n1; let n2; let chrome; let dataDir;
 before(async () => {
   pg = await t.startPostgres();
   nats = await t.startNats();
   const [p1, p2] = [await t.freePort(), await t.freePort()];
-  const dataDir = t.tempDir('dialtone-web-cluster-');
+  dataDir = t.tempDir('dialtone-web-cluster-');
   const flags = ['--store', pg.url(), '--bus', nats.url,
     '--public-urls', `http://127.0.0.1:${p1},http://127.0.0.1:${p2}`];
   n1 = await t.startServer(flags, { listen: `127.0.0.1:${p1}`, dataDir });
@@ -24,6 +25,7 @@ after(async () => {
   await n2?.stop();
   await nats?.stop();
   await pg?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 test('the node the page came from dies mid-call: both move to the other node and carry on', async () => {

@@ -5,6 +5,7 @@
 // `unshare -n`), where nftables can drop media without touching anything else on the machine.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as t from './lib.mjs';
 
@@ -96,5 +97,7 @@ test('the C++ CLI calls a browser, the path is cut: both ends rebuild it, audio 
     assert.ok(share > 0.5, `660 Hz is ${share} of the CLI's last second\n${robot.output()}`);
   } finally {
     robot.kill();
+    await robot.exited.catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
   }
 });
