@@ -16,32 +16,62 @@ phase() {
 }
 bash scripts/deps.sh --test
 (cd tests/web && npm ci --no-audit --no-fund --silent)
-(cd tests/contract && npm ci --no-audit --no-fund --silent)
 phase "packages (Debian, npm)"
 
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 phase "fuzzing"
 
 # One build for each kind of test, so nothing runs twice:
+# - on the normal build, what needs real time, real load or a real installation: the field labs
+#   (calls in real time across network namespaces, with timing checks an instrumented build
+#   slows past), the faults under the load generator (kill -9, a full disk, a locked database, a
+#   link down), the installed SDK (install.sdk), the Debian packages (packages.debian) and the
+#   benchmark's smoke test;
 # - under AddressSanitizer and UndefinedBehaviorSanitizer, every unit, integration, media, SDK,
-#   CLI and browser test (real dialtoned processes, PostgreSQL, NATS, coturn, Chromium);
-# - on the normal build, what needs real time or a real installation: the field labs (calls in
-#   real time across network namespaces, with timing checks an instrumented build slows past),
-#   the installed SDK (install.sdk), the Debian packages (packages.debian) and the benchmark's
-#   smoke test.
-bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
-phase "the sanitizer build"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest -j "$(nproc)" --output-on-failure --timeout 300 -L '^(unit|integration|media|sdk|cli|web)$' \
-    -E '^web\.lab')
-phase "the suite under the sanitizers"
-
-# Only what that half needs (the server, the CLI, the SDK library and the man pages that
-# install.sdk installs, the load generator): the test programs were built, and ran, above.
-TARGETS="dialtoned dialtone_cli dialtone dialtone-bench man_pages" \
-  bash scripts/build.sh build RelWithDebInfo
+#   CLI and browser test (real dialtoned processes, PostgreSQL, NATS, coturn, Chromium).
+# The first half mostly waits (calls in real time), so it runs while the second half computes —
+# which runs at the lowest CPU priority, so that the waiting half's calls get the CPU the moment
+# they need it.
+#
+# The normal build: only what its half needs (the server, the CLI, the SDK library and the man
+# pages that install.sdk installs, the load generator and the fault tests that drive it),
+# compiled as the Debian package is (scripts/build.sh), so that packages.debian's package build
+# takes every object from the compiler cache.
+# (The contract checkers' modules, 1.5 GB, install meanwhile: the sanitized suite needs them.)
+(cd tests/contract && npm ci --no-audit --no-fund --silent) &
+contract_modules=$!
+TARGETS="dialtoned dialtone_cli dialtone dialtone-bench fault_tests man_pages" \
+  bash scripts/build.sh build Debian
+wait "$contract_modules"
 phase "the normal build"
-cd build
-ctest -j "$(nproc)" --output-on-failure --timeout 300 -L '^(web|install|packages|bench)$' \
-  -R '^(web\.lab|install\.|packages\.|bench_)'
-phase "field labs, installation, packages, benchmark smoke test"
+realtime_log=$root/build/realtime-tests.log
+# In a process group of its own, to be stopped whole if the other half cannot go on.
+setsid bash -c 'cd build && exec ctest -j "$(nproc)" --output-on-failure --timeout 300 \
+  -L "^(web|install|packages|bench|integration)$" -R "^(web\.lab|install\.|packages\.|bench_|Faults\.)"' \
+  >"$realtime_log" 2>&1 &
+realtime=$!
+echo "test.sh: field labs, faults, installation, packages and the benchmark smoke test running on the normal build (pid $realtime, $realtime_log)"
+finish_realtime() {
+  local status=0
+  wait "$realtime" || status=$?
+  cat "$realtime_log"
+  phase "…the normal build's tests done"
+  return "$status"
+}
+trap 'kill -- "-$realtime" 2>/dev/null || true' EXIT
+
+failed=0
+nice -n 19 bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
+phase "the sanitizer build"
+# One test more than cores: part of the time the tests wait (deadlines, rings, reconnections).
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  nice -n 19 ctest -j "$(( $(nproc) + 1 ))" --output-on-failure --timeout 300 -L '^(unit|integration|media|sdk|cli|web)$' \
+    -E '^web\.lab') || failed=1
+phase "the suite under the sanitizers"
+finish_realtime || failed=1
+trap - EXIT
+if ((failed)); then
+  echo "test.sh: FAILED (see above)"
+  exit 1
+fi
+echo "test.sh: every test passed in $(( $(date +%s) - started )) s"

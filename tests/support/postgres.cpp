@@ -3,9 +3,11 @@
 
 #include "support/harness.hpp"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -55,6 +58,47 @@ void own_by_postgres(const std::string& path) {
     throw std::runtime_error("cannot chown " + path);
 }
 
+void run_as_postgres(const std::vector<std::string>& args, const std::string& log) {
+  pid_t pid = spawn_as_postgres(args, log);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error(args[0] + " failed (see " + log + ")");
+}
+
+void initdb(const std::string& data, const std::string& log) {
+  run_as_postgres(
+      {kBin + "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"},
+      log);
+}
+
+// initdb costs ~1.5 s of CPU, and the suite starts a PostgreSQL in some 300 test processes: the
+// first of them makes a template cluster (under a lock), the others copy it (~0.1 s). The build
+// names the template (a temporary directory of its own); the suite's last test removes it.
+// Returns "" when the build names none.
+std::string template_cluster() {
+#ifdef DIALTONE_PG_TEMPLATE
+  auto dir = std::filesystem::temp_directory_path() / DIALTONE_PG_TEMPLATE;
+  std::string lock_path = dir.string() + ".lock";
+  int lock = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + lock_path);
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }
+  } unlock{lock};
+  if (!std::filesystem::exists(dir / "ready")) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    own_by_postgres(dir.string());
+    initdb((dir / "data").string(), (dir / "initdb.log").string());
+    std::ofstream(dir / "ready") << "initdb done\n";
+  }
+  return (dir / "data").string();
+#else
+  return "";
+#endif
+}
+
 bool query(const std::string& url, const std::string& sql, std::string* error = nullptr) {
   PGconn* c = PQconnectdb(url.c_str());
   bool ok = PQstatus(c) == CONNECTION_OK;
@@ -79,13 +123,11 @@ PostgresServer::PostgresServer() {
              .string();
   std::filesystem::create_directories(dir_);
   own_by_postgres(dir_);
-  pid_t init = spawn_as_postgres({kBin + "initdb", "-D", dir_ + "/data", "-A", "trust", "-U",
-                                  "postgres", "-E", "UTF8", "--no-sync"},
-                                 dir_ + "/initdb.log");
-  int status = 0;
-  waitpid(init, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("initdb failed (see " + dir_ + "/initdb.log)");
+  std::string from = template_cluster();
+  if (from.empty())
+    initdb(dir_ + "/data", dir_ + "/initdb.log");
+  else
+    run_as_postgres({"/bin/cp", "-a", from, dir_ + "/data"}, dir_ + "/copy.log");
   port_ = free_tcp_port();
   start();
 }
