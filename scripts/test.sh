@@ -73,6 +73,8 @@ trap - EXIT
   ctest -j "$(( $(nproc) + 1 ))" --output-on-failure --timeout 300 -L '^(unit|integration|media|sdk|cli|web)$' \
     -E '^web\.lab') || failed=1
 phase "the suite under the sanitizers"
+# The PostgreSQL template cluster the test processes copied (tests/support/postgres.cpp).
+rm -rf "${TMPDIR:-/tmp}"/dialtone-pg-template-*
 if ((failed)); then
   echo "test.sh: FAILED (see above)"
   exit 1

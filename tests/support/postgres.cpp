@@ -74,7 +74,7 @@ void initdb(const std::string& data, const std::string& log) {
 
 // initdb costs ~1.5 s of CPU, and the suite starts a PostgreSQL in some 300 test processes: the
 // first of them makes a template cluster (under a lock), the others copy it (~0.2 s). The build
-// names the template (a temporary directory of its own); the suite's last test removes it.
+// names the template (a temporary directory of its own); scripts/test.sh removes it at the end.
 // Returns "" when the build names none.
 std::string template_cluster() {
 #ifdef DIALTONE_PG_TEMPLATE
