@@ -73,8 +73,10 @@ trap - EXIT
   ctest -j "$(( $(nproc) + 1 ))" --output-on-failure --timeout 300 -L '^(unit|integration|media|sdk|cli|web)$' \
     -E '^web\.lab') || failed=1
 phase "the suite under the sanitizers"
-# The PostgreSQL template cluster the test processes copied (tests/support/postgres.cpp).
-rm -rf "${TMPDIR:-/tmp}"/dialtone-pg-template-*
+# The PostgreSQL template cluster this build's test processes copied (tests/support/postgres.cpp;
+# named in the build's cache, so another build's is left alone).
+template=$(sed -n 's/^DIALTONE_PG_TEMPLATE:INTERNAL=//p' build-asan/CMakeCache.txt)
+if [[ -n $template ]]; then rm -rf "${TMPDIR:-/tmp}/$template" "${TMPDIR:-/tmp}/$template.lock"; fi
 if ((failed)); then
   echo "test.sh: FAILED (see above)"
   exit 1
