@@ -18,20 +18,16 @@ bash scripts/deps.sh --test
 (cd tests/web && npm ci --no-audit --no-fund --silent)
 phase "packages (Debian, npm)"
 
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
-phase "fuzzing"
-
 # One build for each kind of test, so nothing runs twice:
 # - on the normal build, what needs real time, real load or a real installation: the field labs
 #   (calls in real time across network namespaces, with timing checks an instrumented build
 #   slows past), the faults under the load generator (kill -9, a full disk, a locked database, a
 #   link down), the installed SDK (install.sdk), the Debian packages (packages.debian) and the
 #   benchmark's smoke test;
-# - under AddressSanitizer and UndefinedBehaviorSanitizer, every unit, integration, media, SDK,
-#   CLI and browser test (real dialtoned processes, PostgreSQL, NATS, coturn, Chromium).
-# The first half mostly waits (calls in real time), so it runs while the second half compiles —
-# at the lowest CPU priority, so that the waiting half's calls get the CPU the moment they need
-# it.
+# - the computing half (scripts/test-sanitized.sh): the fuzzers, and under AddressSanitizer and
+#   UndefinedBehaviorSanitizer every unit, integration, media, SDK, CLI and browser test.
+# The first half mostly waits (calls in real time): the second runs beside it at the lowest
+# priority, so that the waiting half's calls get the CPU the moment they need it.
 #
 # The normal build: only what its half needs (the server, the CLI, the SDK library and the man
 # pages that install.sdk installs, the load generator and the fault tests that drive it),
@@ -44,52 +40,35 @@ TARGETS="dialtoned dialtone_cli dialtone dialtone-bench fault_tests man_pages" \
   bash scripts/build.sh build Debian
 wait "$contract_modules"
 phase "the normal build"
+
+# Each half in a session of its own, to be stopped whole. The computing half's autogroup is
+# niced too: the kernel shares the CPU between sessions first (sched_autogroup), so `nice`
+# alone left it half the CPU beside the labs (a lab's audio-back check missed by 0.6 s in CI).
 realtime_log=$root/build/realtime-tests.log
-# In a process group of its own, to be stopped whole if the other half cannot go on.
 setsid bash -c 'cd build && exec ctest -j "$(nproc)" --output-on-failure --timeout 300 \
   -L "^(web|install|packages|bench|integration)$" -R "^(web\.lab|install\.|packages\.|bench_|Faults\.)"' \
   >"$realtime_log" 2>&1 &
 realtime=$!
-echo "test.sh: field labs, faults, installation, packages and the benchmark smoke test running on the normal build (pid $realtime, $realtime_log)"
-finish_realtime() {
-  local status=0
-  wait "$realtime" || status=$?
-  cat "$realtime_log"
-  phase "…the normal build's tests (waited for)"
-  return "$status"
-}
-trap 'kill -- "-$realtime" 2>/dev/null || true' EXIT
+setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null || true
+  exec nice -n 19 bash scripts/test-sanitized.sh' &
+computing=$!
+trap 'kill -- "-$realtime" "-$computing" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
+echo "test.sh: field labs, faults, installation, packages and the benchmark smoke test running on the normal build ($realtime_log)"
 
 failed=0
-# At the lowest priority — in a session of its own whose autogroup is niced too: the kernel
-# shares the CPU between sessions first (sched_autogroup), so `nice` alone left this build half
-# the CPU beside the labs' session, and a lab's audio-back check missed in CI.
-setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null || true
-  exec nice -n 19 bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF' &
-sanitizer_build=$!
-trap 'kill -- "-$realtime" "-$sanitizer_build" 2>/dev/null || true' EXIT
-wait "$sanitizer_build"
-phase "the sanitizer build"
-# The labs' timing checks (audio back within 0.5 s of what Chromium allows) held beside a niced
-# compile but not beside the niced suite (a test of it starts Chromium, servers, PostgreSQL at
-# once): the suite starts once the normal build's tests are done.
-finish_realtime || failed=1
+wait "$computing" || failed=1
+phase "the computing half"
+wait "$realtime" || failed=1
+cat "$realtime_log"
+phase "…the normal build's tests (waited for)"
 trap - EXIT
-# One test more than cores: part of the time the tests wait (deadlines, rings, reconnections).
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest -j "$(( $(nproc) + 1 ))" --output-on-failure --timeout 300 -L '^(unit|integration|media|sdk|cli|web)$' \
-    -E '^web\.lab') 2>&1 | tee build-asan/suite.log || failed=1
-phase "the suite under the sanitizers"
-# The PostgreSQL template cluster this build's test processes copied (tests/support/postgres.cpp;
-# named in the build's cache, so another build's is left alone).
-template=$(sed -n 's/^DIALTONE_PG_TEMPLATE:INTERNAL=//p' build-asan/CMakeCache.txt)
-if [[ -n $template ]]; then rm -rf "${TMPDIR:-/tmp}/$template" "${TMPDIR:-/tmp}/$template.lock"; fi
 if ((failed)); then
   # What failed, at the end, where a log cut in the middle still shows it: node:test's TAP
   # "not ok" lines and their errors, GoogleTest's failures, CTest's list.
   echo "test.sh: FAILED — what failed:"
-  grep -hE '^\s*not ok |^\s+error: |^\s+location: |\[  FAILED  \]|: Failure$|^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)\)' \
+  grep -hsE '^\s*not ok |^\s+error: |^\s+location: |\[  FAILED  \]|: Failure$|^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)\)' \
     "$realtime_log" build-asan/suite.log | head -60 || true
   exit 1
 fi
-echo "test.sh: every test passed in $(( $(date +%s) - started )) s"
+echo "test.sh: every test passed in $(($(date +%s) - started)) s"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The test command's computing half (scripts/test.sh runs it beside the field labs, at the lowest
+# priority): every libFuzzer target for FUZZ_SECONDS (default 20), the build under
+# AddressSanitizer and UndefinedBehaviorSanitizer, and on it every unit, integration, media, SDK,
+# CLI and browser test (real dialtoned processes, PostgreSQL, NATS, coturn, Chromium). Its log of
+# tests: build-asan/suite.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+started=$(date +%s)
+phase_start=$started
+phase() {
+  local now
+  now=$(date +%s)
+  echo "test.sh: $1 took $((now - phase_start)) s ($((now - started)) s of the computing half)"
+  phase_start=$now
+}
+
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+phase "fuzzing"
+bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
+phase "the sanitizer build"
+
+status=0
+# One test more than cores: part of the time the tests wait (deadlines, rings, reconnections).
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest -j "$(($(nproc) + 1))" --output-on-failure --timeout 300 -L '^(unit|integration|media|sdk|cli|web)$' \
+    -E '^web\.lab') 2>&1 | tee build-asan/suite.log || status=1
+phase "the suite under the sanitizers"
+# The PostgreSQL template cluster this build's test processes copied (tests/support/postgres.cpp;
+# named in the build's cache, so another build's is left alone).
+template=$(sed -n 's/^DIALTONE_PG_TEMPLATE:INTERNAL=//p' build-asan/CMakeCache.txt)
+if [[ -n $template ]]; then rm -rf "${TMPDIR:-/tmp}/$template" "${TMPDIR:-/tmp}/$template.lock"; fi
+exit "$status"
