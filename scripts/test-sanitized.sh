@@ -17,11 +17,16 @@ phase() {
   phase_start=$now
 }
 
+# The contract checkers' modules (1.5 GB; the suite's contract tests) install meanwhile.
+(cd tests/contract && npm ci --no-audit --no-fund --silent) &
+contract_modules=$!
+trap 'kill "$contract_modules" 2>/dev/null || true' EXIT
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 phase "fuzzing"
 bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
 phase "the sanitizer build"
 
+wait "$contract_modules"
 status=0
 # One test more than cores: part of the time the tests wait (deadlines, rings, reconnections).
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" \

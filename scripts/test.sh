@@ -33,12 +33,8 @@ phase "packages (Debian, npm)"
 # pages that install.sdk installs, the load generator and the fault tests that drive it),
 # compiled as the Debian package is (scripts/build.sh), so that packages.debian's package build
 # takes every object from the compiler cache.
-# (The contract checkers' modules, 1.5 GB, install meanwhile: the sanitized suite needs them.)
-(cd tests/contract && npm ci --no-audit --no-fund --silent) &
-contract_modules=$!
 TARGETS="dialtoned dialtone_cli dialtone dialtone-bench fault_tests man_pages" \
   bash scripts/build.sh build Debian
-wait "$contract_modules"
 phase "the normal build"
 
 # Each half in a session of its own, to be stopped whole. The computing half's autogroup is
@@ -64,11 +60,13 @@ cat "$realtime_log"
 phase "…the normal build's tests (waited for)"
 trap - EXIT
 if ((failed)); then
-  # What failed, at the end, where a log cut in the middle still shows it: node:test's TAP
-  # "not ok" lines and their errors, GoogleTest's failures, CTest's list.
+  # What failed, at the end, where a log cut in the middle still shows it: node:test's "not ok"
+  # lines with the start of their YAML (the error), GoogleTest's failures, CTest's list.
   echo "test.sh: FAILED — what failed:"
-  grep -hsE '^\s*not ok |^\s+error: |^\s+location: |\[  FAILED  \]|: Failure$|^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)\)' \
-    "$realtime_log" build-asan/suite.log | head -60 || true
+  logs=("$realtime_log" build-asan/suite.log)
+  { grep -hs -A16 '^\s*not ok ' "${logs[@]}" || true; } | head -100
+  grep -hsE '\[  FAILED  \]|: Failure$|^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)\)' \
+    "${logs[@]}" | head -40 || true
   exit 1
 fi
 echo "test.sh: every test passed in $(($(date +%s) - started)) s"

@@ -125,6 +125,15 @@ async def main():
     def on_track(track):
         asyncio.ensure_future(record(track, a.record, flowing))
 
+    # For a failed call's story (the lab prints both ends' output): when ICE changed, and what
+    # it knew then.
+    began = time.time()
+
+    @pc.on("iceconnectionstatechange")
+    def on_ice_state():
+        say(f"ice: {pc.iceConnectionState} at +{time.time() - began:.2f} s "
+            f"(remote candidates applied {applied}, refused {refused})")
+
     ws_url = a.server.replace("http", "ws", 1) + f"/v1/ws?access_token={token}&deviceId=aiortc-{a.user}"
     async with websockets.connect(ws_url) as ws:
         next_id = 0

@@ -219,7 +219,13 @@ export async function place(a, b) {
   await b.answerNext();
   await a.call(b);
   await b.accept();
-  await a.connected(); await b.connected();
+  try {
+    await a.connected(); await b.connected();
+  } catch (e) {
+    // Either end's failure names its own output; the other end's is half of the story.
+    e.message += `\n--- ${a.kind} (a) ---\n${a.output()}\n--- ${b.kind} (b) ---\n${b.output()}`;
+    throw e;
+  }
   // ICE goes on checking better pairs after the first one carries audio (Chromium nominates
   // early and moves to a better pair when one succeeds): the path it settles on.
   await sleep(2500);
