@@ -6,6 +6,8 @@
 #include <fstream>
 #include <regex>
 
+#include <unistd.h>
+
 #include "server/config.hpp"
 #include "server/config_keys.hpp"
 
@@ -30,9 +32,24 @@ std::string load(std::vector<std::string> args, Config* out = nullptr,
   return "";
 }
 
+// This test process's own directory for the files below (tests run in parallel processes),
+// removed when the process ends.
+const std::filesystem::path& files_dir() {
+  static const struct Dir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("dialtone-config-test-" + std::to_string(::getpid()));
+    Dir() { std::filesystem::create_directories(path); }
+    ~Dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } dir;
+  return dir.path;
+}
+
 std::string write_file(const std::string& name, const std::string& text,
                        std::filesystem::perms mode = std::filesystem::perms(0644)) {
-  auto p = std::filesystem::temp_directory_path() / name;
+  auto p = files_dir() / name;
   std::filesystem::remove(p);
   std::ofstream(p) << text;
   std::filesystem::permissions(p, mode);

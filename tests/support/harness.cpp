@@ -94,7 +94,16 @@ ServerProcess::ServerProcess(std::vector<std::string> flags)
     flags_.erase(it, it + 2);
   }
   nodes_.resize(n);
-  start();
+  try {
+    start();
+  } catch (...) {
+    // A constructor that throws runs no destructor: the nodes already started (and the one
+    // that did not start in time) would outlive the test process.
+    kill9();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    throw;
+  }
   if (n > 1) {
     // Every node has heard of every other before the test begins.
     auto until = std::chrono::steady_clock::now() + 10s;
