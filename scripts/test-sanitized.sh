@@ -8,14 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-started=$(date +%s)
-phase_start=$started
-phase() {
-  local now
-  now=$(date +%s)
-  echo "test.sh: $1 took $((now - phase_start)) s ($((now - started)) s of the computing half)"
-  phase_start=$now
-}
+PHASE_OF="of the computing half"
+source scripts/phase.sh
 
 # The contract checkers' modules (1.5 GB; the suite's contract tests) install meanwhile.
 (cd tests/contract && npm ci --no-audit --no-fund --silent) &

@@ -6,14 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 # Each phase says how long it took, and the whole how long it has run so far.
-started=$(date +%s)
-phase_start=$started
-phase() {
-  local now
-  now=$(date +%s)
-  echo "test.sh: $1 took $((now - phase_start)) s ($((now - started)) s so far)"
-  phase_start=$now
-}
+source scripts/phase.sh
 bash scripts/deps.sh --test
 (cd tests/web && npm ci --no-audit --no-fund --silent)
 phase "packages (Debian, npm)"
