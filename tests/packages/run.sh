@@ -22,8 +22,9 @@ trap cleanup EXIT
 fail() { echo "packages test: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || fail "needs root (it installs the packages)"
 
-# At the lowest CPU priority: the test command runs this beside the sanitized build, whose
-# compiles it must not crowd out, nor the calls of the field labs beside it.
+# At the lowest CPU priority within the test command's real-time half: the field labs' calls
+# run beside it and come first. (The computing half, in a session of its own with a niced
+# autogroup, gets what both leave.)
 nice -n 19 bash "$src/scripts/package.sh" "$work/debs"
 debs=()
 for p in "${packages[@]}"; do debs+=("$work/debs/${p}_0.1.0_$(dpkg --print-architecture).deb"); done
