@@ -35,6 +35,10 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+// A WebSocket whose pong takes longer than this while a call's media is lost is taken as
+// stalled and replaced (Signaling::probe): far above a round trip, even a mobile one.
+constexpr std::chrono::milliseconds kSignalingProbe = 2s;
+
 class Client::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(ClientConfig cfg, Listener& l);
@@ -529,7 +533,12 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
   env.failed = [this, id](ErrorCode code, std::string msg) {
     post([this, id, code, msg] { media_failed(id, code, msg); });
   };
-  env.event = [this, id](MediaEvent e) { listener_.on_media(id, e); };
+  env.event = [this, id](MediaEvent e) {
+    // A path gone quiet may be the network under the WebSocket too: it is checked, and replaced
+    // if stalled, so that the restart's signals and the reports do not wait in it.
+    if (e == MediaEvent::reconnecting) sig_->probe(kSignalingProbe);
+    listener_.on_media(id, e);
+  };
   env.quality = [this, id](const QualityReport& r) { listener_.on_quality(id, r); };
   env.path = [this, id](const MediaPath& p) { listener_.on_media_path(id, p); };
   env.securityCode = [this, id](const std::string& code) { listener_.on_security_code(id, code); };

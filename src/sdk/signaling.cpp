@@ -15,6 +15,8 @@
 
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "core/errors.hpp"
 #include "sdk/snapshot.hpp"
 #include "sdk/tls_client.hpp"
@@ -86,6 +88,8 @@ struct Signaling::Conn {
   std::unique_ptr<Plain> plain;
   std::unique_ptr<Tls> secure;
   bool open = false;
+  std::string probe;           // the payload of probe()'s ping in flight ("" when none)
+  bool probeAnswered = false;  // its pong came back
 };
 
 Signaling::Signaling(asio::io_context& ioc, const ClientConfig& cfg, Handlers h)
@@ -96,7 +100,8 @@ Signaling::Signaling(asio::io_context& ioc, const ClientConfig& cfg, Handlers h)
       h_(std::move(h)),
       token_(cfg.token),
       sweepTimer_(ioc),
-      retryTimer_(ioc) {}
+      retryTimer_(ioc),
+      probeTimer_(ioc) {}
 
 Signaling::~Signaling() {
   stop();
@@ -112,6 +117,7 @@ void Signaling::stop() {
   stopped_ = true;
   sweepTimer_.cancel();
   retryTimer_.cancel();
+  probeTimer_.cancel();
   if (conn_) conn_->tcp().close();
   auto pending = std::move(pending_);
   for (auto& [id, p] : pending) p.done(Reply{ErrorCode::network, "the client stopped", {}, 0, 0});
@@ -132,6 +138,25 @@ void Signaling::reconnect_now() {
   reconnectNow_ = true;
   if (conn_) conn_->tcp().close();  // the session ends; run() connects again at once
   retryTimer_.cancel();             // or a backoff being waited ends
+}
+
+void Signaling::probe(std::chrono::milliseconds within) {
+  // One probe at a time (Beast allows one ping in flight); offline, run() is connecting already.
+  if (stopped_ || !online_ || !conn_ || !conn_->open || !conn_->probe.empty()) return;
+  auto conn = conn_;
+  conn->probe = "probe-" + std::to_string(++probes_);
+  conn->probeAnswered = false;
+  conn->with([&](auto& ws) {
+    ws.async_ping(websocket::ping_data(conn->probe.c_str()), [conn](beast::error_code) {});
+  });
+  probeTimer_.expires_after(within);
+  probeTimer_.async_wait([this, conn, within](boost::system::error_code ec) {
+    bool answered = conn->probeAnswered;
+    conn->probe.clear();
+    if (ec || stopped_ || conn_ != conn || answered) return;
+    spdlog::info("SIGNALING_STALLED no pong within {} ms; connecting again", within.count());
+    reconnect_now();
+  });
 }
 
 void Signaling::set_token(std::string token) {
@@ -268,6 +293,11 @@ asio::awaitable<void> Signaling::session(ServerUrl url) {
   std::string token = token_;
   conn->with([&](auto& ws) {
     ws.set_option(t);
+    // Pongs answer pings: the probe's own (see probe()) says the connection delivers both ways.
+    ws.control_callback([c = conn.get()](websocket::frame_type kind, beast::string_view payload) {
+      if (kind == websocket::frame_type::pong && !c->probe.empty() && payload == c->probe)
+        c->probeAnswered = true;
+    });
     ws.set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
       req.set(beast::http::field::authorization, "Bearer " + token);
       req.set(beast::http::field::user_agent, "libdialtone/0.1");

@@ -80,6 +80,13 @@ class Signaling {
   // The network changed: the connection is dropped (it may be bound to an address that is
   // gone) and a new one made at once, without backoff.
   void reconnect_now();
+  // The connection may be stalled (a call's media path just went quiet: the network under both
+  // may be gone). A WebSocket ping goes out; unless its own pong is back within `within`, the
+  // connection is dropped and a new one made at once. A stalled TCP connection would otherwise
+  // hold what is sent on it (a restart's offer, the call's reports) for as long as its
+  // retransmission backoff lasts — seconds after the network is back — while the idle timeout
+  // (20 s) notices nothing, the other direction being able to deliver.
+  void probe(std::chrono::milliseconds within);
   // A new token: renews the open connection in band, or is used by the next one.
   void set_token(std::string token);
   // The token in use (for HTTP requests to the same servers).
@@ -120,15 +127,16 @@ class Signaling {
   bool online_ = false;
   bool stopped_ = false;
   std::string token_;
-  std::string refusal_;  // the last session's refused upgrade (401): the server's reason
-  bool expiredClose_ = false;
-  bool reconnectNow_ =
-      false;  // reconnect_now(): the next attempt without waiting       // the last session was closed for its token's expiry (4001)
+  std::string refusal_;             // the last session's refused upgrade (401): the server's reason
+  bool expiredClose_ = false;       // the last session was closed for its token's expiry (4001)
+  bool reconnectNow_ = false;       // reconnect_now(): the next attempt without waiting
   bool askedAfterRefusal_ = false;  // the provider was asked once since the last refusal
   std::int64_t nextId_ = 1;
   std::map<std::int64_t, Pending> pending_;
   boost::asio::steady_timer sweepTimer_;
   boost::asio::steady_timer retryTimer_;
+  boost::asio::steady_timer probeTimer_;  // probe()'s wait for its pong
+  std::uint64_t probes_ = 0;              // probe()'s pings, numbered in their payload
   std::mt19937 rng_{std::random_device{}()};
 };
 

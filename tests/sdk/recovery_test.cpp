@@ -32,6 +32,18 @@ void udp_loss(int percent) {
      match + " drop");
 }
 
+// Cuts (or restores) the whole network of the namespace but for the test's own requests: UDP
+// (the media) and the TCP of the server's port (the clients' WebSockets; their reconnects too).
+void blackout(int port, bool on) {
+  std::system("nft delete table inet dtcut 2>/dev/null");
+  if (!on) return;
+  std::string p = std::to_string(port);
+  sh("nft add table inet dtcut && nft add chain inet dtcut out "
+     "'{ type filter hook output priority 0; }' && nft add rule inet dtcut out meta l4proto "
+     "udp drop && nft add rule inet dtcut out tcp dport " +
+     p + " drop && nft add rule inet dtcut out tcp sport " + p + " drop");
+}
+
 class Recovery : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -45,6 +57,7 @@ class Recovery : public ::testing::Test {
   void SetUp() override { std::filesystem::create_directories(dir); }
   void TearDown() override {
     udp_loss(0);
+    blackout(0, false);
     std::filesystem::remove_all(dir);
   }
 
@@ -132,6 +145,57 @@ TEST_F(Recovery, ACutPathComesBackAndTheCallSurvives) {
   Pcm tail = pcm;
   tail.samples.assign(pcm.samples.end() - second, pcm.samples.end());
   EXPECT_NEAR(dominant_frequency(tail), 440, 10);
+}
+
+// The network gone under the WebSockets too (a blackout, not a UDP cut): a client whose media
+// path went quiet checks its WebSocket, finds it stalled and replaces it — rather than leaving
+// its restart's offer and its reports in a TCP connection that, once the network is back, sends
+// them only when its retransmission backoff says so (seconds later), while the WebSocket's idle
+// timeout (20 s) notices nothing. The call recovers, and the server has both sides' recovery.
+TEST_F(Recovery, ABlackoutReplacesTheStalledWebSocketAndTheCallRecovers) {
+  ServerProcess server;
+  Recorder ra, rb;
+  auto ca = config(server, "alice", "tone:440", "none");
+  Client alice(ca, ra), bob(config(server, "bob", "tone:880", "none"), rb);
+  ASSERT_TRUE(ra.wait_online() && rb.wait_online());
+  auto id = alice.start_call("bob").get().value->callId;
+  ASSERT_TRUE(bob.accept(id).get().ok());
+  ASSERT_TRUE(ra.wait_media(MediaEvent::connected) && rb.wait_media(MediaEvent::connected));
+  ASSERT_TRUE(ra.wait_state(CallState::connected));
+
+  blackout(server.port(), true);
+  ASSERT_TRUE(ra.wait_media(MediaEvent::reconnecting, 10s));
+  ASSERT_TRUE(rb.wait_media(MediaEvent::reconnecting, 10s));
+  // Well before the idle timeout: the probe's pong did not come, the WebSocket was dropped.
+  EXPECT_TRUE(ra.wait([&] { return ra.connection != ConnectionState::online; }, 5s));
+  EXPECT_TRUE(rb.wait([&] { return rb.connection != ConnectionState::online; }, 5s));
+  blackout(server.port(), false);
+
+  EXPECT_TRUE(ra.wait_online(15s) && rb.wait_online(15s));
+  EXPECT_TRUE(ra.wait_media(MediaEvent::reconnected, 20s));
+  EXPECT_TRUE(rb.wait_media(MediaEvent::reconnected, 20s));
+  EXPECT_FALSE(ra.wait_state(CallState::failed, 10ms));
+  // Both sides' recovery (started during the blackout, recovered after it) reached the server:
+  // the reports held in the dropped connection were sent again on the new one.
+  json::array recoveries[2];
+  for (auto until = std::chrono::steady_clock::now() + 15s;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(250ms)) {
+    auto t = http(server.port(), "GET", "/v1/calls/" + id + "/timeline", "", ca.token);
+    ASSERT_EQ(t.status, 200) << t.raw;
+    const auto& summary = t.body.at("summary");
+    recoveries[0] = summary.at("caller").at("recoveries").as_array();
+    recoveries[1] = summary.at("receiver").at("recoveries").as_array();
+    auto recovered = [](const json::array& r) {
+      return std::any_of(r.begin(), r.end(),
+                         [](auto& x) { return x.at("outcome") == "recovered"; });
+    };
+    if (recovered(recoveries[0]) && recovered(recoveries[1])) break;
+  }
+  for (const auto& r : recoveries) {
+    ASSERT_FALSE(r.empty()) << "a side's recovery never reached the server";
+    EXPECT_EQ(r.front().at("outcome"), "recovered") << json::serialize(r);
+  }
+  ASSERT_TRUE(alice.end(id).get().ok());
 }
 
 // A path that never comes back: both clients try for media_recovery_timeout_s, then the call
