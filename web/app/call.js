@@ -490,7 +490,8 @@ export class CallController extends EventTarget {
     const c = this.c;
     if (!c || !c.peer || !c.wasConnected || c.gaveUp) return;
     this.reconnecting(c, 'network_change');
-    c.peer.restart().catch((e) => console.warn('dialtone: ICE restart failed', e));
+    // At once, even over a fresh connection being set up: it was made on the old network.
+    c.peer.restart(true).catch((e) => console.warn('dialtone: ICE restart failed', e));
   }
 
   async sampleQuality(c) {

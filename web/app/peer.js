@@ -34,6 +34,10 @@ export async function securityCode(localSdp, remoteSdp) {
   return `${String(Math.floor(n / 1000)).padStart(3, '0')} ${String(n % 1000).padStart(3, '0')}`;
 }
 
+// How long a fresh connection (the caller's renew()) gets to come up before a restart may
+// replace it: ICE and DTLS take well under a second here, a few seconds on a loaded machine.
+const RENEW_GRACE_MS = 5000;
+
 export class Peer {
   // role: 'caller' | 'receiver'; send(data) relays a signal; on: {track, ice, connected}
   constructor({ role, iceServers, stream, send, on }) {
@@ -105,10 +109,26 @@ export class Peer {
   // gone, the C++ SDK's webrtcbin does not bring an ICE-restarted connection back (the field
   // lab shows it), and a fresh one is what the SDK does itself. The other side sees a new
   // session and starts over too (a browser here, a C++ transport there).
-  async restart() {
+  // A fresh connection being set up is left to finish (RENEW_GRACE_MS) unless `force` (a new
+  // network): the several ways a lost path is noticed — no audio, ICE's state, loss, the other
+  // side's request — each asking again would replace it before it could connect, over and over
+  // on a slow machine.
+  async restart(force = false) {
     if (this.closed) return;
-    if (this.role === 'caller') await this.renew();
-    else this.send({ type: 'restart' });
+    if (this.role !== 'caller') {
+      this.send({ type: 'restart' });
+    } else if (!force && this.settingUp()) {
+      console.debug(`dialtone: a new connection is being set up (${this.pc.iceConnectionState}); restart left to it`);
+    } else {
+      await this.renew();
+    }
+  }
+
+  // The caller's fresh connection, made less than RENEW_GRACE_MS ago, still on its way up.
+  settingUp() {
+    const s = this.pc.iceConnectionState;
+    return Date.now() - (this.renewedAt || 0) < RENEW_GRACE_MS &&
+      !['connected', 'completed', 'failed', 'closed'].includes(s);
   }
 
   async renew() {
@@ -155,9 +175,10 @@ export class Peer {
         else await this.add(data);
         return;
       case 'restart':
-        // Both sides notice a lost path at about the same time: a restart asked for while our
-        // own fresh connection is being set up would only replace it again.
-        if (this.role === 'caller' && !(Date.now() - (this.renewedAt || 0) < 3000)) await this.renew();
+        // Both sides notice a lost path at about the same time: a restart asked for just after
+        // our own (the other side asked before it saw our offer), or while our fresh connection
+        // is being set up, would only replace it again.
+        if (this.role === 'caller' && Date.now() - (this.renewedAt || 0) >= 3000) await this.restart();
         return;
       default:
     }
