@@ -35,10 +35,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// A WebSocket whose pong takes longer than this while a call's media is lost is taken as
-// stalled and replaced (Signaling::probe): far above a round trip, even a mobile one.
-constexpr std::chrono::milliseconds kSignalingProbe = 2s;
-
 class Client::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(ClientConfig cfg, Listener& l);
@@ -536,7 +532,7 @@ void Client::Impl::ensure_media(const CallSnapshot& s, media::Role role) {
   env.event = [this, id](MediaEvent e) {
     // A path gone quiet may be the network under the WebSocket too: it is checked, and replaced
     // if stalled, so that the restart's signals and the reports do not wait in it.
-    if (e == MediaEvent::reconnecting) sig_->probe(kSignalingProbe);
+    if (e == MediaEvent::reconnecting) sig_->probe();
     listener_.on_media(id, e);
   };
   env.quality = [this, id](const QualityReport& r) { listener_.on_quality(id, r); };

@@ -86,7 +86,8 @@ class Signaling {
   // hold what is sent on it (a restart's offer, the call's reports) for as long as its
   // retransmission backoff lasts — seconds after the network is back — while the idle timeout
   // (20 s) notices nothing, the other direction being able to deliver.
-  void probe(std::chrono::milliseconds within);
+  // The default: far above a round trip, even a mobile one.
+  void probe(std::chrono::milliseconds within = std::chrono::seconds(2));
   // A new token: renews the open connection in band, or is used by the next one.
   void set_token(std::string token);
   // The token in use (for HTTP requests to the same servers).
