@@ -23,6 +23,7 @@
 #include "media/reaper.hpp"
 #include "sdk/call_media.hpp"
 #include "sdk/http_fetch.hpp"
+#include "sdk/ice_credentials.hpp"
 #include "sdk/net_watch.hpp"
 #include "sdk/reporter.hpp"
 #include "sdk/signaling.hpp"
@@ -611,33 +612,14 @@ void Client::Impl::ice_servers(std::function<void(std::vector<media::IceServer>)
 asio::awaitable<void> Client::Impl::fetch_ice_servers() {
   auto a = co_await sdk::http_request(sdk::ServerUrl(sig_->server()), "GET", "/v1/turn-credentials",
                                       sig_->token(), "", 5s, sig_->tls_context());
-  std::vector<media::IceServer> servers;
-  std::chrono::seconds ttl{30};  // failures are retried after this
-  if (a.status == 200 && a.body.is_object()) {
-    const auto& o = a.body.as_object();
-    if (auto* list = o.if_contains("iceServers"); list && list->is_array())
-      for (const auto& e : list->as_array()) {
-        if (!e.is_object()) continue;
-        media::IceServer s;
-        auto& eo = e.as_object();
-        if (auto* u = eo.if_contains("urls")) {
-          if (u->is_string()) s.urls.emplace_back(u->get_string());
-          if (u->is_array())
-            for (auto& x : u->as_array())
-              if (x.is_string()) s.urls.emplace_back(x.get_string());
-        }
-        if (auto* v = eo.if_contains("username"); v && v->is_string()) s.username = v->get_string();
-        if (auto* v = eo.if_contains("credential"); v && v->is_string())
-          s.credential = v->get_string();
-        servers.push_back(std::move(s));
-      }
-    if (auto* t = o.if_contains("ttlSeconds"); t && t->is_int64())
-      ttl = std::chrono::seconds(std::max<std::int64_t>(t->get_int64(), 120));
-  } else {
+  sdk::IceCredentials got;  // none, and asked again after its 30 s, when unavailable
+  if (a.status == 200 && a.body.is_object())
+    got = sdk::parse_ice_credentials(a.body);
+  else
     spdlog::warn("TURN_CREDENTIALS_UNAVAILABLE status={} {}", a.status, a.error);
-  }
+  auto ttl = got.ttl;
   // One URL per TURN server, the best that works from this network (see turn_probe.hpp).
-  servers = co_await sdk::probe_turn_servers(std::move(servers));
+  auto servers = co_await sdk::probe_turn_servers(std::move(got.servers));
   ice_ = servers;
   iceExpires_ = std::chrono::steady_clock::now() + ttl;
   iceFetching_ = false;
