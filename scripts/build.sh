@@ -8,12 +8,14 @@ cd "$(dirname "$0")/.."
 dir=${1:-build}
 type=${2:-RelWithDebInfo}
 shift $(( $# > 2 ? 2 : $# ))
+# Paths in the compiler cache relative to this tree, for every build: a clone elsewhere (another
+# directory, another CI checkout) finds the objects this one compiled.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 if [[ $type == Debian ]]; then
   # As debian/rules builds the packages: Debian's compiler flags with all hardening, no CMake
-  # build type, paths in the compiler cache relative to this tree, so that scripts/package.sh,
-  # building from a copy of the tree, finds every object this build compiled in the cache.
+  # build type, so that scripts/package.sh, building from a copy of the tree, finds every object
+  # this build compiled in the cache.
   flags() { DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get "$1"; }
-  export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
   # The environment dpkg-buildpackage and debhelper compile in (the compiler cache hashes both).
   LC_ALL=C.UTF-8 SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -STimestamp)
   export LC_ALL SOURCE_DATE_EPOCH

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
+# Paths in the compiler cache relative to this tree (as scripts/build.sh): a clone elsewhere hits.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
   -DDIALTONE_FUZZ=ON -DDIALTONE_TESTS=OFF -DDIALTONE_BENCH=OFF >/dev/null
 targets=(fuzz_request fuzz_report fuzz_jwt fuzz_iso_time fuzz_snapshot fuzz_sdp fuzz_web fuzz_push fuzz_bus fuzz_config fuzz_http)
