@@ -113,10 +113,10 @@ export class BrowserEnd {
   }
   async connected() {
     await this.page.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 30000 });
-    await this.page.waitForFunction(async () => {
+    await t.poll(this.page, async () => {
       for (const s of await window.dialtone.stats()) if (s.type === 'inbound-rtp' && s.packetsReceived > 10) return true;
       return false;
-    }, null, { timeout: 15000, polling: 100 });
+    }, { timeout: 15000, what: `${this.user}: audio arriving` });
   }
   async path() { return browserPath(this.page); }
   async audioBack(since, ms) {

@@ -319,6 +319,18 @@ export async function rtp(page) {
   });
 }
 
+// Evaluates `fn` (it may be async) in the page until it returns something truthy, and returns that.
+// (Playwright's waitForFunction does not await a promise: an async predicate passes at once.)
+export async function poll(page, fn, { timeout = 10000, interval = 100, what = 'the condition' } = {}) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const value = await page.evaluate(fn);
+    if (value) return value;
+    if (Date.now() >= until) throw new Error(`${what}: not met in ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
 export function near(hz, target, tolerance = 15) {
   return Math.abs(hz - target) <= tolerance;
 }
@@ -376,8 +388,25 @@ export async function startCoturn(secret) {
   return {
     url: `turn:127.0.0.1:${port}?transport=udp`,
     log: () => log,
+    // The ports it relays from: a relay candidate on one of them was allocated by this turnserver.
+    port,
+    relayPorts: { min: minPort, max: minPort + 99 },
     stop: () => stopChild(proc, dir),
   };
+}
+
+function sh(cmd) {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+}
+
+// A table of its own with one chain on the output hook (which sees both directions of loopback
+// traffic), its rules in order. Written as accepts before a drop: nftables 1.0.6 (Debian 12)
+// merges two adjacent `!=` port matches into one comparison of both ports, which drops what
+// either one alone would have let through.
+function nftOut(table, rules) {
+  sh(`nft add table inet ${table} && nft add chain inet ${table} out '{ type filter hook output priority 0; }' && ` +
+    rules.map((r) => `nft add rule inet ${table} out ${r}`).join(' && '));
 }
 
 // nftables in this test's private network namespace: drop every media packet — all UDP, and
@@ -385,12 +414,18 @@ export async function startCoturn(secret) {
 // until the returned function is called.
 export function cutMedia(server) {
   const port = new URL(server.url).port;
-  const sh = (cmd) => {
-    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  };
-  sh("nft add table inet webcut && nft add chain inet webcut out '{ type filter hook output priority 0; }' && " +
-    'nft add rule inet webcut out meta l4proto udp drop && ' +
-    `nft add rule inet webcut out tcp dport != ${port} tcp sport != ${port} drop`);
+  nftOut('webcut', [`tcp dport ${port} accept`, `tcp sport ${port} accept`, 'meta l4proto { tcp, udp } drop']);
   return () => sh('nft delete table inet webcut');
+}
+
+// nftables in this test's private network namespace: only paths through `coturn` — UDP to or
+// from its port or its relay ports — and TCP to dialtoned's port (signaling) go; direct paths
+// between the peers are dropped, so a call connects through TURN or not at all. The returned
+// function lifts it.
+export function onlyRelay(server, coturn) {
+  const port = new URL(server.url).port;
+  const turn = `{ ${coturn.port}, ${coturn.relayPorts.min}-${coturn.relayPorts.max} }`;
+  nftOut('webrelay', [`udp dport ${turn} accept`, `udp sport ${turn} accept`, 'meta l4proto udp drop',
+    `tcp dport ${port} accept`, `tcp sport ${port} accept`, 'meta l4proto tcp drop']);
+  return () => sh('nft delete table inet webrelay');
 }
