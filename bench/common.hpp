@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "proc_stats.hpp"
+#include "support/build_paths.hpp"
 
 namespace bench {
 
@@ -23,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   int push_devices = 0;
-  std::string dialtoned = DIALTONED_PATH;
+  std::string dialtoned = dialtone::build_paths::dialtoned;
   std::string connect;  // HOST:PORT of a running server (then --pid for its CPU and memory)
   int pid = 0;
   std::vector<int> pids;  // every server process (a cluster's nodes): CPU is their sum

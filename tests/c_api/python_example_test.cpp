@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "support/build_paths.hpp"
 #include "support/harness.hpp"
 
 namespace dialtone::test {
@@ -25,14 +26,16 @@ TEST(CApiFromPython, CtypesExampleAsksWhetherAUserIsBusy) {
   dev_token(server.port(), "bob");
   int status = 0;
   std::string out =
-      run(std::string("python3 ") + DIALTONE_SOURCE_DIR + "/examples/python/is_busy.py --lib " +
-              LIBDIALTONE_PATH + " --server http://127.0.0.1:" + std::to_string(server.port()) +
-              " --token " + token + " bob 2>&1",
+      run(std::string("python3 ") + dialtone::build_paths::source_dir +
+              "/examples/python/is_busy.py --lib " + dialtone::build_paths::libdialtone +
+              " --server http://127.0.0.1:" + std::to_string(server.port()) + " --token " + token +
+              " bob 2>&1",
           status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out, "bob busy: False\n");
-  out = run(std::string("python3 ") + DIALTONE_SOURCE_DIR + "/examples/python/is_busy.py --lib " +
-                LIBDIALTONE_PATH + " --server http://127.0.0.1:" + std::to_string(server.port()) +
+  out = run(std::string("python3 ") + dialtone::build_paths::source_dir +
+                "/examples/python/is_busy.py --lib " + dialtone::build_paths::libdialtone +
+                " --server http://127.0.0.1:" + std::to_string(server.port()) +
                 " --token not-a-jwt bob 2>&1",
             status);
   EXPECT_NE(status, 0);

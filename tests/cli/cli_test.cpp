@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "support/audio_analysis.hpp"
+#include "support/build_paths.hpp"
 #include "support/harness.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tls_files.hpp"
@@ -28,7 +29,7 @@ class Cli {
   Cli(const std::string& dir, const std::string& name, std::vector<std::string> args,
       bool terminal = false)
       : log_(dir + "/" + name + ".out") {
-    args.insert(args.begin(), DIALTONE_CLI_PATH);
+    args.insert(args.begin(), dialtone::build_paths::dialtone_cli);
     if (terminal) {
       std::string cmd;
       for (auto& a : args) cmd += "'" + a + "' ";

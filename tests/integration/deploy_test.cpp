@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/time.hpp"
+#include "support/build_paths.hpp"
 #include "support/harness.hpp"
 #include "support/nats.hpp"
 #include "support/postgres.hpp"
@@ -31,7 +32,7 @@ std::string token(const std::string& user) {
 // The shipped configuration with loopback addresses for its frontend and servers, no TLS
 // (the certificate is the operator's), no syslog.
 std::string loopback_config(int listen, const std::vector<int>& nodes) {
-  std::ifstream in(std::string(DIALTONE_SOURCE_DIR) + "/deploy/haproxy.cfg");
+  std::ifstream in(std::string(dialtone::build_paths::source_dir) + "/deploy/haproxy.cfg");
   std::stringstream text;
   text << in.rdbuf();
   std::string out, line;

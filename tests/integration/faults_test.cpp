@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/build_paths.hpp"
 #include "support/harness.hpp"
 
 namespace dialtone::test {
@@ -91,8 +92,9 @@ TEST(Faults, Kill9UnderLoadLosesNoAcknowledgedTransitionAndEveryDeadlineFires) {
     int err = open(bench_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(devnull, 1);
     dup2(err, 2);
-    execl(BENCH_PATH, BENCH_PATH, "--connect", connect.c_str(), "--pairs", "200", "--duration",
-          "30", "--ack-log", log.c_str(), "--user-prefix", "k", static_cast<char*>(nullptr));
+    execl(dialtone::build_paths::bench, dialtone::build_paths::bench, "--connect", connect.c_str(),
+          "--pairs", "200", "--duration", "30", "--ack-log", log.c_str(), "--user-prefix", "k",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   auto read_all = [](const std::string& path) {

@@ -11,13 +11,14 @@
 #include <regex>
 #include <set>
 
+#include "support/build_paths.hpp"
 #include "support/harness.hpp"
 #include "support/temp_dir.hpp"
 
 namespace dialtone::test {
 namespace {
 
-const std::string kRules = std::string(DIALTONE_SOURCE_DIR) + "/deploy/prometheus/";
+const std::string kRules = std::string(dialtone::build_paths::source_dir) + "/deploy/prometheus/";
 
 // Runs `cmd` (stderr joined), returns its exit status and output.
 std::pair<int, std::string> run(const std::string& cmd) {

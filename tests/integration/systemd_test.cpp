@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/build_paths.hpp"
 #include "support/harness.hpp"
 
 namespace dialtone::test {
@@ -72,13 +73,14 @@ TEST(Systemd, ReadyOnceListeningThenReloadingAndStopping) {
 }
 
 TEST(Systemd, TheUnitWaitsForReadyAndDoesNotRestartABadConfiguration) {
-  std::ifstream f(std::string(DIALTONE_SOURCE_DIR) + "/deploy/dialtoned.service");
+  std::ifstream f(std::string(dialtone::build_paths::source_dir) + "/deploy/dialtoned.service");
   std::stringstream unit;
   unit << f.rdbuf();
   EXPECT_NE(unit.str().find("\nType=notify\n"), std::string::npos);
   // dialtoned's exit status for a configuration error (main.cpp) is what the unit lists.
   EXPECT_NE(unit.str().find("\nRestartPreventExitStatus=2\n"), std::string::npos);
-  std::string cmd = std::string(DIALTONED_PATH) + " --ring-timeout-s 0 2>/dev/null";
+  std::string cmd =
+      std::string(dialtone::build_paths::dialtoned) + " --ring-timeout-s 0 2>/dev/null";
   int status = std::system(cmd.c_str());
   EXPECT_EQ(WEXITSTATUS(status), 2);
 }

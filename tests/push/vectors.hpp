@@ -8,13 +8,14 @@
 #include <sstream>
 #include <string>
 
+#include "support/build_paths.hpp"
 #include "util/crypto.hpp"
 #include "util/encoding.hpp"
 
 namespace dialtone::test {
 
 inline boost::json::value load_vector(const std::string& name) {
-  std::ifstream f(std::string(DIALTONE_SOURCE_DIR) + "/tests/push/data/" + name);
+  std::ifstream f(std::string(dialtone::build_paths::source_dir) + "/tests/push/data/" + name);
   std::stringstream ss;
   ss << f.rdbuf();
   return boost::json::parse(ss.str());

@@ -10,6 +10,7 @@
 
 #include "server/config.hpp"
 #include "server/config_keys.hpp"
+#include "support/build_paths.hpp"
 
 namespace dialtone {
 namespace {
@@ -154,7 +155,10 @@ TEST(Config, PushAndZegoKeys) {
 
 TEST(Config, TheSampleConfigIsValidAndHoldsTheDefaults) {
   Config c;
-  ASSERT_EQ(load({"--config", std::string(DIALTONE_SOURCE_DIR) + "/conf/dialtoned.toml"}, &c), "");
+  ASSERT_EQ(
+      load({"--config", std::string(dialtone::build_paths::source_dir) + "/conf/dialtoned.toml"},
+           &c),
+      "");
   Config defaults;
   EXPECT_EQ(c.listen, defaults.listen);
   EXPECT_EQ(c.ring_timeout_s, defaults.ring_timeout_s);
@@ -172,11 +176,13 @@ TEST(Config, TheSampleConfigIsValidAndHoldsTheDefaults) {
 // The one key table: the sample config names every key (set to its default, or commented
 // out), and --help lists each with its description, default and environment variable.
 TEST(Config, TheSampleConfigNamesEveryKeyAtItsDefault) {
-  std::ifstream f(std::string(DIALTONE_SOURCE_DIR) + "/conf/dialtoned.toml");
+  std::ifstream f(std::string(dialtone::build_paths::source_dir) + "/conf/dialtoned.toml");
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   Config sample, defaults;
-  ASSERT_EQ(load({"--config", std::string(DIALTONE_SOURCE_DIR) + "/conf/dialtoned.toml"}, &sample),
-            "");
+  ASSERT_EQ(
+      load({"--config", std::string(dialtone::build_paths::source_dir) + "/conf/dialtoned.toml"},
+           &sample),
+      "");
   for (const auto& k : config_keys()) {
     std::regex line("(^|\n)(# )?" + std::string(k.name) + " = ");
     EXPECT_TRUE(std::regex_search(text, line)) << k.name << " is not in conf/dialtoned.toml";

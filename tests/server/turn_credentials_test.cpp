@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "server/turn_credentials.hpp"
+#include "support/build_paths.hpp"
 
 namespace dialtone {
 namespace {
@@ -14,7 +15,8 @@ namespace {
 namespace json = boost::json;
 
 json::value load_vectors() {
-  std::ifstream f(std::string(DIALTONE_SOURCE_DIR) + "/tests/server/data/turn-rest.json");
+  std::ifstream f(std::string(dialtone::build_paths::source_dir) +
+                  "/tests/server/data/turn-rest.json");
   std::stringstream ss;
   ss << f.rdbuf();
   return json::parse(ss.str());

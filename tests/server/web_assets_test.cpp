@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "server/web_assets.hpp"
+#include "support/build_paths.hpp"
 
 namespace dialtone::web {
 namespace {
@@ -17,7 +18,7 @@ Request get(std::string_view target, http::verb verb = http::verb::get) {
 }
 
 std::string source(const std::string& rel) {
-  std::ifstream f(std::string(DIALTONE_SOURCE_DIR) + "/web/" + rel, std::ios::binary);
+  std::ifstream f(std::string(dialtone::build_paths::source_dir) + "/web/" + rel, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();

@@ -29,6 +29,7 @@
 #include "auth/jwt.hpp"
 #include "core/time.hpp"
 #include "store/store.hpp"
+#include "support/build_paths.hpp"
 #include "util/encoding.hpp"
 
 namespace dialtone::test {
@@ -152,8 +153,8 @@ void ServerProcess::start_node(std::size_t i) {
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
   // A restart keeps the port it had, so that clients can reconnect.
   std::string listen = listen_host_ + ":" + std::to_string(node.port);
-  std::vector<std::string> args = {DIALTONED_PATH, "--listen",    listen, "--data-dir",
-                                   data_path_,     "--log-level", "debug"};
+  std::vector<std::string> args = {
+      build_paths::dialtoned, "--listen", listen, "--data-dir", data_path_, "--log-level", "debug"};
   args.insert(args.end(), flags_.begin(), flags_.end());
   std::string errlog = log_path(i);
   node.pid = fork();
@@ -574,7 +575,7 @@ std::optional<std::chrono::system_clock::time_point> parse_iso_for_test(const st
 std::pair<int, std::string> run_dialtoned(std::vector<std::string> args) {
   std::string dir = temp_dir();
   std::string errlog = dir + "/stderr.log";
-  args.insert(args.begin(), DIALTONED_PATH);
+  args.insert(args.begin(), build_paths::dialtoned);
   pid_t pid = fork();
   if (pid == 0) {
     int err = open(errlog.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/node_service.hpp"
+#include "support/build_paths.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,14 +12,14 @@
 namespace dialtone::test {
 
 std::string source_file(const std::string& rel) {
-  return std::string(DIALTONE_SOURCE_DIR) + "/" + rel;
+  return std::string(dialtone::build_paths::source_dir) + "/" + rel;
 }
 
 namespace {
 
 // Starts node on `script` with `args`, its stdout on `out` (-1: inherited).
 pid_t spawn(const std::string& script, const std::vector<std::string>& args, int out[2]) {
-  std::vector<std::string> argv{NODE_PATH, source_file(script)};
+  std::vector<std::string> argv{dialtone::build_paths::node, source_file(script)};
   argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = fork();
   if (pid == 0) {
@@ -30,7 +31,7 @@ pid_t spawn(const std::string& script, const std::vector<std::string>& args, int
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
-    execv(NODE_PATH, cargv.data());
+    execv(dialtone::build_paths::node, cargv.data());
     _exit(127);
   }
   return pid;

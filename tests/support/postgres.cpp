@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/postgres.hpp"
 
+#include "support/build_paths.hpp"
 #include "support/harness.hpp"
 
 #include <fcntl.h>
@@ -77,8 +78,8 @@ void initdb(const std::string& data, const std::string& log) {
 // names the template (a temporary directory of its own); scripts/test.sh removes it at the end.
 // Returns "" when the build names none.
 std::string template_cluster() {
-#ifdef DIALTONE_PG_TEMPLATE
-  auto dir = std::filesystem::temp_directory_path() / DIALTONE_PG_TEMPLATE;
+  if (*dialtone::build_paths::pg_template == '\0') return "";
+  auto dir = std::filesystem::temp_directory_path() / dialtone::build_paths::pg_template;
   std::string lock_path = dir.string() + ".lock";
   int lock = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
   if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + lock_path);
@@ -94,9 +95,6 @@ std::string template_cluster() {
     std::ofstream(dir / "ready") << "initdb done\n";
   }
   return (dir / "data").string();
-#else
-  return "";
-#endif
 }
 
 bool query(const std::string& url, const std::string& sql, std::string* error = nullptr) {

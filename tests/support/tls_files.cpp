@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/tls_files.hpp"
+#include "support/build_paths.hpp"
 
 #include <unistd.h>
 
@@ -11,7 +12,7 @@ namespace dialtone::test {
 namespace fs = std::filesystem;
 
 std::string test_cert(const std::string& name) {
-  return std::string(DIALTONE_SOURCE_DIR) + "/tests/server/certs/" + name;
+  return std::string(dialtone::build_paths::source_dir) + "/tests/server/certs/" + name;
 }
 
 TlsFiles::TlsFiles(char which) {
