@@ -15,18 +15,18 @@ phase "packages (Debian, npm)"
 # - on the normal build, what needs real time, real load or a real installation: the field labs
 #   (calls in real time across network namespaces, with timing checks an instrumented build
 #   slows past), the faults under the load generator (kill -9, a full disk, a locked database, a
-#   link down), the installed SDK (install.sdk), the Debian packages (packages.debian) and the
-#   benchmark's smoke test;
+#   link down), the installed SDK (install.sdk), the Debian packages (packages.debian), the
+#   benchmark's smoke test, and the C ABI from Python (ctypes cannot load a sanitized library);
 # - the computing half (scripts/test-sanitized.sh): the fuzzers, and under AddressSanitizer and
 #   UndefinedBehaviorSanitizer every unit, integration, media, SDK, CLI and browser test.
 # The first half mostly waits (calls in real time): the second runs beside it at the lowest
 # priority, so that the waiting half's calls get the CPU the moment they need it.
 #
 # The normal build: only what its half needs (the server, the CLI, the SDK library and the man
-# pages that install.sdk installs, the load generator and the fault tests that drive it),
-# compiled as the Debian package is (scripts/build.sh), so that packages.debian's package build
-# takes every object from the compiler cache.
-TARGETS="dialtoned dialtone_cli dialtone dialtone-bench fault_tests man_pages" \
+# pages that install.sdk installs, the load generator and the fault tests that drive it, the C
+# ABI's tests), compiled as the Debian package is (scripts/build.sh), so that packages.debian's
+# package build takes every object from the compiler cache.
+TARGETS="dialtoned dialtone_cli dialtone dialtone-bench fault_tests c_api_tests man_pages" \
   bash scripts/build.sh build Debian
 phase "the normal build"
 
@@ -35,7 +35,8 @@ phase "the normal build"
 # alone left it half the CPU beside the labs (a lab's audio-back check missed by 0.6 s in CI).
 realtime_log=$root/build/realtime-tests.log
 setsid bash -c 'cd build && exec ctest -j "$(nproc)" --output-on-failure --timeout 300 \
-  -L "^(web|install|packages|bench|integration)$" -R "^(web\.lab|install\.|packages\.|bench_|Faults\.)"' \
+  -L "^(web|install|packages|bench|integration|sdk)$" \
+  -R "^(web\.lab|install\.|packages\.|bench_|Faults\.|CApiFromPython\.)"' \
   >"$realtime_log" 2>&1 &
 realtime=$!
 setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null || true
