@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The test command's computing half (scripts/test.sh runs it beside the field labs, at the lowest
-# priority): every libFuzzer target for FUZZ_SECONDS (default 20), the build under
-# AddressSanitizer and UndefinedBehaviorSanitizer, and on it every unit, integration, media, SDK,
-# CLI and browser test (real dialtoned processes, PostgreSQL, NATS, coturn, Chromium). Its log of
-# tests: build-asan/suite.log.
+# The test command's computing half: `build` — every libFuzzer target for FUZZ_SECONDS (default
+# 20) and the build under AddressSanitizer and UndefinedBehaviorSanitizer; `suite` — on that
+# build every unit, integration, media, SDK, CLI and browser test (real dialtoned processes,
+# PostgreSQL, NATS, coturn, Chromium), its log in build-asan/suite.log. Both, in that order,
+# without an argument. scripts/test.sh runs the build beside the field labs and the suite after
+# them (both halves run calls in real time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 PHASE_OF="of the computing half"
 source scripts/phase.sh
+what=${1:-all}
 
-# The contract checkers' modules (1.5 GB; the suite's contract tests) install meanwhile.
-(cd tests/contract && npm ci --no-audit --no-fund --silent) &
-contract_modules=$!
-trap 'kill "$contract_modules" 2>/dev/null || true' EXIT
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
-phase "fuzzing"
-bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
-phase "the sanitizer build"
+if [[ $what != suite ]]; then
+  # The contract checkers' modules (1.5 GB; the suite's contract tests) install meanwhile.
+  (cd tests/contract && npm ci --no-audit --no-fund --silent) &
+  contract_modules=$!
+  trap 'kill "$contract_modules" 2>/dev/null || true' EXIT
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+  phase "fuzzing"
+  bash scripts/build.sh build-asan Debug -DDIALTONE_SANITIZE=address,undefined -DDIALTONE_BENCH=OFF
+  phase "the sanitizer build"
+  wait "$contract_modules"
+  trap - EXIT
+fi
+[[ $what == build ]] && exit 0
 
-wait "$contract_modules"
 status=0
 # One test more than cores: part of the time the tests wait (deadlines, rings, reconnections).
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" \
