@@ -388,8 +388,8 @@ export async function startCoturn(secret) {
   return {
     url: `turn:127.0.0.1:${port}?transport=udp`,
     log: () => log,
-    // The ports it relays from: a relay candidate on one of them was allocated by this turnserver.
     port,
+    // The ports it relays from: a relay candidate on one of them was allocated by this turnserver.
     relayPorts: { min: minPort, max: minPort + 99 },
     stop: () => stopChild(proc, dir),
   };
