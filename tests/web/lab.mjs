@@ -27,11 +27,7 @@ const LAB_ADMIN_TOKEN = 'lab-operator-token-0123456789abcdef0123456789';
 export const PUBLIC = { turn: '198.51.100.1', server: '198.51.100.2' };
 const SIDES = { a: 1, b: 2 };
 
-function sh(cmd, input) {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', input });
-  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  return r.stdout;
-}
+const { sh } = t;
 
 export class Lab {
   constructor() {

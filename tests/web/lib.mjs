@@ -395,9 +395,11 @@ export async function startCoturn(secret) {
   };
 }
 
-function sh(cmd) {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+// Runs a shell command (with `input` on its stdin), returns its output; fails with its stderr.
+export function sh(cmd, input) {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', input });
   if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+  return r.stdout;
 }
 
 // A table of its own with one chain on the output hook (which sees both directions of loopback
