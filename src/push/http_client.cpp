@@ -59,6 +59,40 @@ struct HttpClient::Impl {
   HttpClientOptions opts;
   CURLM* multi = nullptr;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
+
+  // Hands every completed transfer to its callback; returns how many there were.
+  std::size_t finish_completed() {
+    std::size_t n = 0;
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL* e = msg->easy_handle;
+      auto it = transfers.find(e);
+      if (it == transfers.end()) continue;
+      ++n;
+      std::unique_ptr<Transfer> t = std::move(it->second);
+      transfers.erase(it);
+      if (msg->data.result == CURLE_OK) {
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t->reply.status);
+      } else {
+        t->reply.status = 0;
+        t->reply.transportError =
+            t->error[0] ? std::string(t->error) : curl_easy_strerror(msg->data.result);
+      }
+      curl_multi_remove_handle(multi, e);
+      curl_easy_cleanup(e);
+      curl_slist_free_all(t->headers);
+      auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - t->started);
+      if (!t->done) continue;
+      try {
+        t->done(std::move(t->reply), elapsed);
+      } catch (const std::exception& x) {  // a bug, but never the end of the push thread
+        spdlog::error("PUSH_INTERNAL_ERROR error=\"{}\"", x.what());
+      }
+    }
+    return n;
+  }
 };
 
 HttpClient::HttpClient(HttpClientOptions opts) : impl_(std::make_unique<Impl>()) {
@@ -119,36 +153,14 @@ void HttpClient::post(HttpCall call, std::chrono::milliseconds timeout, Done don
 void HttpClient::run_once(std::chrono::milliseconds timeout) {
   int running = 0;
   curl_multi_perform(impl_->multi, &running);
+  // What that perform completed is acted on before waiting: a freed slot is used at once, and
+  // answers already read are not left for after a poll that nothing on the socket would end
+  // (pushes used to leave, and answers to count, up to a second late).
+  if (impl_->finish_completed() > 0) return;
   curl_multi_poll(impl_->multi, nullptr, 0, static_cast<int>(std::max<long>(0, timeout.count())),
                   nullptr);
   curl_multi_perform(impl_->multi, &running);
-  int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(impl_->multi, &left)) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    CURL* e = msg->easy_handle;
-    auto it = impl_->transfers.find(e);
-    if (it == impl_->transfers.end()) continue;
-    std::unique_ptr<Transfer> t = std::move(it->second);
-    impl_->transfers.erase(it);
-    if (msg->data.result == CURLE_OK) {
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t->reply.status);
-    } else {
-      t->reply.status = 0;
-      t->reply.transportError =
-          t->error[0] ? std::string(t->error) : curl_easy_strerror(msg->data.result);
-    }
-    curl_multi_remove_handle(impl_->multi, e);
-    curl_easy_cleanup(e);
-    curl_slist_free_all(t->headers);
-    auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - t->started);
-    if (!t->done) continue;
-    try {
-      t->done(std::move(t->reply), elapsed);
-    } catch (const std::exception& e) {  // a bug, but never the end of the push thread
-      spdlog::error("PUSH_INTERNAL_ERROR error=\"{}\"", e.what());
-    }
-  }
+  impl_->finish_completed();
 }
 
 void HttpClient::wakeup() {

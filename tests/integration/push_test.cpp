@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -493,6 +494,58 @@ TEST_F(PushTest, ConcurrencyIsBounded) {
   expect_all_valid();
 }
 
+// A slot freed by an answer is used at once: with two requests at a time and a provider that
+// answers at once, six pushes leave one pair after another, not one pair per poll tick (they
+// used to leave at 0, 1 and 2 s).
+TEST_F(PushTest, AFreedSlotIsUsedAtOnce) {
+  start({"--push-concurrency", "2"});
+  for (int i = 0; i < 6; ++i)
+    ASSERT_EQ(register_device(bob, {{"deviceId", "android-" + std::to_string(i)},
+                                    {"platform", "fcm"},
+                                    {"token", "fcm-token:bob-" + std::to_string(i)}})
+                  .status,
+              200);
+  WsClient caller(port(), alice, "alice-laptop");
+  auto created = Clock::now();
+  std::string id = create_call(caller);
+  await_delivery(caller, id, 6, 0);
+  auto delivered = Clock::now();
+  auto sent = await_events([](auto& e) { return e.at("service") == "fcm"; }, 6);
+  ASSERT_EQ(sent.size(), 6u);
+  std::int64_t first = sent.front().at("at").as_int64(), last = sent.back().at("at").as_int64();
+  // The fake answers at once: three rounds of two on one connection take milliseconds. A poll
+  // tick (1 s) between rounds is what this catches; 400 ms leaves room for a loaded machine.
+  EXPECT_LT(last - first, 400) << "the pushes left " << (last - first) << " ms apart";
+  EXPECT_LT(delivered - created, 1500ms) << "every answer was acted on late";
+  expect_all_valid();
+}
+
+// Several answers arriving together on one HTTP/2 connection are all acted on at once (they used
+// to wait a second for the next poll tick when the TLS layer held them already read).
+TEST_F(PushTest, AnswersArrivingTogetherAreActedOnAtOnce) {
+  start();
+  for (int i = 0; i < 8; ++i)
+    ASSERT_EQ(register_device(bob, {{"deviceId", "android-" + std::to_string(i)},
+                                    {"platform", "fcm"},
+                                    {"token", "fcm-token:bob-" + std::to_string(i)}})
+                  .status,
+              200);
+  WsClient caller(port(), alice, "alice-laptop");
+  // The first call opens the connection and fetches the access token; the ones after find both.
+  for (int round = 0; round < 3; ++round) {
+    auto created = Clock::now();
+    std::string id = create_call(caller);
+    await_delivery(caller, id, 8, 0);
+    auto took = Clock::now() - created;
+    if (round > 0)
+      EXPECT_LT(took, 600ms) << "round " << round << ": eight answers acted on after "
+                             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                             << " ms";
+    caller.request(op("end", id));
+  }
+  expect_all_valid();
+}
+
 // The durable outbox: a push still waiting for its answer when the server dies is sent again by
 // the next run while the call still rings; the ones already answered are not.
 TEST_F(PushTest, APushPendingAtAKill9IsSentAfterTheRestartWhileTheCallRings) {
@@ -584,6 +637,28 @@ TEST_F(PushTest, RegistrationRejectsBadInputAndChangesNothing) {
   EXPECT_EQ(http(port(), "DELETE", "/v1/devices/d1", "", alice).status, 404);
   EXPECT_EQ(http(port(), "DELETE", "/v1/devices/d1", "", bob).status, 200);
   EXPECT_TRUE(http(port(), "GET", "/v1/devices", "", bob).body.at("devices").as_array().empty());
+}
+
+// An iPhone registered without an APNs environment is listed with the one it is pushed in: the
+// server's configured default (never `null`).
+TEST_F(PushTest, AnIphoneWithoutAnEnvironmentIsListedWithTheConfiguredOne) {
+  start({"--apns-environment", "sandbox"});
+  ASSERT_EQ(
+      register_device(bob, {{"deviceId", "iphone-1"}, {"platform", "apns"}, {"token", kVoipToken}})
+          .status,
+      200);
+  ASSERT_EQ(register_device(bob, {{"deviceId", "iphone-2"},
+                                  {"platform", "apns"},
+                                  {"token", std::string(64, 'c') + "03"},
+                                  {"environment", "production"}})
+                .status,
+            200);
+  std::map<std::string, std::string> env;
+  auto listed = http(port(), "GET", "/v1/devices", "", bob);
+  for (const auto& d : listed.body.at("devices").as_array())
+    env[std::string(d.at("deviceId").as_string())] = json::serialize(d.at("environment"));
+  EXPECT_EQ(env["iphone-1"], "\"sandbox\"");
+  EXPECT_EQ(env["iphone-2"], "\"production\"");
 }
 
 TEST_F(PushTest, WithoutCredentialsAPlatformIsRefusedClearly) {
