@@ -273,7 +273,9 @@ Calls::Job api_job(ServerContext& ctx, const HttpRequest& req, const urls::url_v
       return [d = std::move(d)](Tx& tx) { return queries::register_device(tx, d); };
     }
     if (seg.size() == 2 && method == http::verb::get)
-      return [u = who.userId](Tx& tx) { return queries::devices(tx, u); };
+      return [u = who.userId, env = ctx.config.apns_environment](Tx& tx) {
+        return queries::devices(tx, u, env);
+      };
     if (seg.size() == 3 && method == http::verb::delete_) {
       if (!valid_id(seg[2])) throw Error(ErrorCode::not_found, "no such device");
       return [u = who.userId, id = seg[2]](Tx& tx) { return queries::delete_device(tx, u, id); };

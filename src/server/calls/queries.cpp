@@ -137,14 +137,15 @@ OpResult delete_device(Tx& tx, const std::string& userId, const std::string& dev
   return with_body(json::object{{"deviceId", deviceId}, {"deleted", true}});
 }
 
-OpResult devices(Tx& tx, const std::string& userId) {
+OpResult devices(Tx& tx, const std::string& userId, const std::string& apnsEnvironment) {
   json::array list;
   for (const auto& d : tx.store.devices_of(userId)) {
     json::object o{{"deviceId", d.deviceId},
                    {"platform", platform_name(d.platform)},
                    {"updatedAt", format_iso(d.updatedAt)}};
     if (d.platform == Platform::apns) {
-      o["environment"] = d.environment.empty() ? json::value(nullptr) : json::value(d.environment);
+      // Registered without one, a device is pushed in the server's configured environment.
+      o["environment"] = d.environment.empty() ? apnsEnvironment : d.environment;
       o["alertToken"] = !d.alertToken.empty();
     }
     list.push_back(std::move(o));

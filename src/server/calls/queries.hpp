@@ -44,7 +44,7 @@ OpResult upsert_user(Tx& tx, const Profile& p);
 
 OpResult register_device(Tx& tx, PushDevice d);
 OpResult delete_device(Tx& tx, const std::string& userId, const std::string& deviceId);
-OpResult devices(Tx& tx, const std::string& userId);
+OpResult devices(Tx& tx, const std::string& userId, const std::string& apnsEnvironment);
 // A push service said the device's `token` is dead.
 OpResult forget_push_token(Tx& tx, const PushDevice& d, const std::string& token);
 
