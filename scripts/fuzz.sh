@@ -9,7 +9,7 @@ seconds=${1:-20}
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
   -DDIALTONE_FUZZ=ON -DDIALTONE_TESTS=OFF -DDIALTONE_BENCH=OFF >/dev/null
-targets=(fuzz_request fuzz_report fuzz_jwt fuzz_iso_time fuzz_snapshot fuzz_sdp fuzz_web fuzz_push fuzz_bus fuzz_config fuzz_http)
+targets=(fuzz_request fuzz_report fuzz_jwt fuzz_iso_time fuzz_snapshot fuzz_sdp fuzz_web fuzz_push fuzz_bus fuzz_config fuzz_http fuzz_ws_frame)
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}"
 # One target per core at a time: each still fuzzes for SECONDS on a core of its own.
 results=$(mktemp -d)
