@@ -35,12 +35,15 @@ struct Options {
   int active_calls = 0;
   std::vector<std::string> server_args;
   std::string prefix = "bench";
-  int think_ms = 0;   // pause between one pair's flows (models calls spread over time)
+  int think_ms = 0;      // pause between one pair's flows (models calls spread over time)
+  int burst_rounds = 0;  // instead of flows: rounds of every caller calling at the same moment
+  bool fresh_session = false;  // each flow on new sessions (connect, authenticate, hello; close)
   std::string janus;  // HOST:PORT of a Janus WebSocket transport: measure the anchor instead
 };
 
 struct Stats {
-  std::vector<double> latency_us;  // op sent → the other side's event received
+  std::vector<double> latency_us;    // op sent → the other side's event received
+  std::vector<double> lifecycle_us;  // a whole flow (with its sessions' set-up when fresh)
   long flows = 0;
   long errors = 0;
 };
@@ -90,6 +93,8 @@ Stats measure(asio::io_context& ioc, const Options& o, const std::string& title,
   std::printf("op_to_event_us p50=%.0f p99=%.0f p99.9=%.0f (samples=%zu)\n",
               percentile(st.latency_us, 50), percentile(st.latency_us, 99),
               percentile(st.latency_us, 99.9), st.latency_us.size());
+  std::printf("lifecycle_us p50=%.0f p99=%.0f p99.9=%.0f\n", percentile(st.lifecycle_us, 50),
+              percentile(st.lifecycle_us, 99), percentile(st.lifecycle_us, 99.9));
   std::printf("server_cpu_ms_per_%s=%.3f server_cpu_util=%.2f cores\n", u, n ? cpu_ms / n : 0.0,
               cpu_ms / 1000.0 / secs);
   std::printf("generator_cpu_ms_per_%s=%.3f\n", u, n ? gen_ms / n : 0.0);

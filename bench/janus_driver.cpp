@@ -3,6 +3,8 @@
 // accepted → hangup) over its WebSocket API, measured like dialtoned in the same run.
 #include <unistd.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -84,6 +86,11 @@ struct Peer {
 
   awaitable<void> setup(const std::string& host, int port) {
     co_await ws->open(host, port, "/", "janus-protocol");
+    co_await new_session();
+  }
+
+  // A Janus session with the VideoCall plugin attached and `user` registered.
+  awaitable<void> new_session() {
     co_await ws->send(R"({"janus":"create","transaction":"c"})");
     session =
         extract_id(co_await ws->expect([](const std::string& m) { return has(m, "\"success\""); }));
@@ -95,13 +102,21 @@ struct Peer {
     co_await ws->send(message(R"({"request":"register","username":")" + user + "\"}"));
     co_await ws->expect([](const std::string& m) { return has(m, "\"registered\""); });
   }
+
+  awaitable<void> destroy() {
+    co_await ws->send(R"({"janus":"destroy","transaction":"d","session_id":)" +
+                      std::to_string(session) + "}");
+    co_await ws->expect([](const std::string& m) {
+      return has(m, "\"success\"") && has(m, "\"transaction\":\"d\"");
+    });
+  }
 };
 
 struct JPair {
   Peer caller, callee;
 };
 
-awaitable<void> janus_flow(JPair& p, Stats& st) {
+awaitable<void> janus_flow(JPair& p, Stats& st, bool fresh = false) {
   static const std::string offer =
       R"({"type":"offer","sdp":")" + json_escape(sdp("actpass", "offr")) + "\"}";
   static const std::string answer =
@@ -127,10 +142,24 @@ awaitable<void> janus_flow(JPair& p, Stats& st) {
   co_await r.expect([](const std::string& m) { return has(m, "\"event\":\"hangup\""); });
   lap();
   co_await c.expect([](const std::string& m) { return has(m, "\"event\":\"hangup\""); });
-  // Janus closes each side's PeerConnection asynchronously; a new call before that is refused.
-  co_await c.expect([](const std::string& m) { return has(m, "\"janus\":\"hangup\""); });
-  co_await r.expect([](const std::string& m) { return has(m, "\"janus\":\"hangup\""); });
+  if (!fresh) {
+    // Janus closes each side's PeerConnection asynchronously; a new call before that is refused.
+    co_await c.expect([](const std::string& m) { return has(m, "\"janus\":\"hangup\""); });
+    co_await r.expect([](const std::string& m) { return has(m, "\"janus\":\"hangup\""); });
+  }
   ++st.flows;
+}
+
+// Janus at its fastest: a fresh Janus session per call (create, attach, register under a new
+// name, call, accept, hang up, destroy) on the kept WebSocket — no waiting for the
+// PeerConnections to close, which destroying the session does.
+awaitable<void> janus_fresh_flow(JPair& p, Stats& st, int n) {
+  using namespace asio::experimental::awaitable_operators;
+  for (Peer* peer : {&p.caller, &p.callee})
+    peer->user = peer->user.substr(0, peer->user.rfind('.')) + "." + std::to_string(n);
+  co_await (p.caller.new_session() && p.callee.new_session());
+  co_await janus_flow(p, st, true);
+  co_await (p.caller.destroy() && p.callee.destroy());
 }
 
 // After a refused call both sides hang up, and the pair goes on with the next call.
@@ -141,16 +170,24 @@ awaitable<void> reset(JPair& p) {
   co_await t.async_wait(use_awaitable);
 }
 
-awaitable<void> janus_loop(JPair& p, Stats& st, std::atomic<long>& budget,
-                           Clock::time_point until) {
+awaitable<void> janus_loop(JPair& p, Stats& st, std::atomic<long>& budget, Clock::time_point until,
+                           bool fresh) {
+  int n = 0;
   while (Clock::now() < until && budget.fetch_sub(1) > 0) {
     bool failed = false;
     try {
-      co_await janus_flow(p, st);
+      auto t0 = Clock::now();
+      if (fresh)
+        co_await janus_fresh_flow(p, st, ++n);
+      else
+        co_await janus_flow(p, st);
+      st.lifecycle_us.push_back(
+          std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     } catch (const std::exception& e) {
       if (++st.errors <= 3) std::cerr << "janus flow error: " << e.what() << "\n";
       failed = true;
     }
+    if (failed && fresh) co_return;  // its sessions are in an unknown state
     if (failed) co_await reset(p);
   }
 }
@@ -165,8 +202,8 @@ int run_janus(const Options& o) {
   int ready = 0;
   for (int i = 0; i < o.pairs; ++i) {
     auto& p = pairs[i];
-    p.caller = {std::make_unique<Client>(ioc), 0, 0, o.prefix + "-jc" + std::to_string(i)};
-    p.callee = {std::make_unique<Client>(ioc), 0, 0, o.prefix + "-jr" + std::to_string(i)};
+    p.caller = {std::make_unique<Client>(ioc), 0, 0, o.prefix + "-jc" + std::to_string(i) + ".0"};
+    p.callee = {std::make_unique<Client>(ioc), 0, 0, o.prefix + "-jr" + std::to_string(i) + ".0"};
     for (Peer* peer : {&p.caller, &p.callee})
       asio::co_spawn(ioc, peer->setup(host, port), [&ready](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
@@ -181,10 +218,22 @@ int run_janus(const Options& o) {
   run_until(
       ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
 
+  if (o.fresh_session) {  // each call brings its own sessions
+    int gone = 0;
+    for (auto& p : pairs)
+      for (Peer* peer : {&p.caller, &p.callee})
+        asio::co_spawn(ioc, peer->destroy(), [&gone](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+          ++gone;
+        });
+    run_until(
+        ioc, [&] { return gone == 2 * o.pairs; }, std::chrono::seconds(60));
+  }
+
   measure(
       ioc, o, "janus ", "call",
       [&](int i, Stats& stats, std::atomic<long>& budget, Clock::time_point until, auto on_done) {
-        asio::co_spawn(ioc, janus_loop(pairs[i], stats, budget, until),
+        asio::co_spawn(ioc, janus_loop(pairs[i], stats, budget, until, o.fresh_session),
                        [on_done](std::exception_ptr) { on_done(); });
       });
   return 0;  // Janus's refusals are counted and reported, not a failure of the benchmark

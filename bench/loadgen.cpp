@@ -106,9 +106,17 @@ std::string op(const std::string& name, const std::string& callId) {
   return R"({"id":1,"op":")" + name + R"(","callId":")" + callId + "\"}";
 }
 
+struct Endpoint {
+  std::string host;
+  int port = 0;
+};
+
 struct Pair {
   std::unique_ptr<Client> caller, receiver;
   std::string receiverId;
+  // For fresh sessions: where each side connects, and with which token.
+  Endpoint callerAt, receiverAt;
+  std::string callerToken, receiverToken;
 };
 
 // One complete flow; returns the call id. Latency samples: each op → the other side's event.
@@ -167,8 +175,22 @@ awaitable<std::string> flow(Pair& p, Stats& st, bool stay_connected = false) {
   co_return id;
 }
 
+// A flow on fresh sessions, as an app that connects for each call: both sides open a WebSocket,
+// authenticate and await hello, make the call, and close.
+awaitable<void> fresh_flow(asio::io_context& ioc, Pair& p, Stats& st) {
+  using namespace asio::experimental::awaitable_operators;
+  for (auto* c : {&p.caller, &p.receiver})
+    if (*c && !(*c)->closed()) co_await (*c)->close();
+  p.caller = std::make_unique<Client>(ioc);
+  p.receiver = std::make_unique<Client>(ioc);
+  co_await (p.caller->connect(p.callerAt.host, p.callerAt.port, p.callerToken) &&
+            p.receiver->connect(p.receiverAt.host, p.receiverAt.port, p.receiverToken));
+  co_await flow(p, st);
+  co_await (p.caller->close() && p.receiver->close());
+}
+
 awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::time_point until,
-                          int think_ms) {
+                          int think_ms, asio::io_context* fresh) {
   asio::steady_timer pause(co_await asio::this_coro::executor);
   if (think_ms > 0) {  // spread the pairs' first flows over one think time
     pause.expires_after(std::chrono::milliseconds(std::rand() % think_ms));
@@ -176,7 +198,13 @@ awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::
   }
   while (Clock::now() < until && budget.fetch_sub(1) > 0) {
     try {
-      co_await flow(p, st);
+      auto t0 = Clock::now();
+      if (fresh)
+        co_await fresh_flow(*fresh, p, st);
+      else
+        co_await flow(p, st);
+      st.lifecycle_us.push_back(
+          std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     } catch (const std::exception& e) {
       ++st.errors;
       std::cerr << "flow error: " << e.what() << "\n";
@@ -189,19 +217,66 @@ awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::
   }
 }
 
-// Connects `n` clients as users prefix0..prefix(n-1), each with `push_devices` push targets
-// registered (FCM and APNs alternately: the server must be configured for them).
-struct Endpoint {
-  std::string host;
-  int port = 0;
-};
+// --burst-rounds: every caller creates a call at the same moment; each create's send time (ms
+// since the epoch) is printed as "CREATE <callId> <ms>" (a push benchmark matches it with the
+// moment its push arrived); once every receiver sees its call, the callers end them, and after a
+// pause (the pushes of the round drain) the next round starts.
+awaitable<void> burst_call(Pair& p, int& done) {
+  p.caller->clear();
+  p.receiver->clear();
+  double sent =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  co_await p.caller->send(R"({"id":1,"op":"create","receiverId":")" + p.receiverId + "\"}");
+  std::string reply = co_await p.caller->expect(is_reply);
+  if (reply.find("\"ok\":true") == std::string::npos)
+    throw std::runtime_error("create refused: " + reply);
+  std::string id = extract(reply, "callId");
+  std::printf("CREATE %s %.3f\n", id.c_str(), sent);
+  co_await p.receiver->expect(event_in(id, "calling"));
+  co_await p.caller->send(op("end", id));
+  co_await p.receiver->expect(event_in(id, "ended"));
+  ++done;
+}
 
+int run_bursts(asio::io_context& ioc, std::vector<Pair>& pairs, int rounds) {
+  for (int r = 0; r < rounds; ++r) {
+    int done = 0, failed = 0;
+    for (auto& p : pairs)
+      asio::co_spawn(ioc, burst_call(p, done), [&failed](std::exception_ptr e) {
+        if (!e) return;
+        ++failed;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          std::cerr << "burst call: " << x.what() << "\n";
+        }
+      });
+    run_until(
+        ioc, [&] { return done + failed == static_cast<int>(pairs.size()); },
+        std::chrono::seconds(60));
+    if (failed > 0 || done != static_cast<int>(pairs.size())) return 1;
+    asio::steady_timer pause(ioc, std::chrono::seconds(2));
+    bool over = false;
+    pause.async_wait([&](auto) { over = true; });
+    run_until(
+        ioc, [&] { return over; }, std::chrono::seconds(5));
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
+// Connects `n` clients as users prefix0..prefix(n-1), each with `push_devices` push targets
+// registered (FCM and APNs alternately: the server must be configured for them); their tokens
+// and nodes go to `tokens` and `at` when given.
 // Client i connects to nodes[(i + offset) % nodes.size()]; tokens come from the first node (the
 // nodes of a benchmark cluster share their development key).
 std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc,
                                                   const std::vector<Endpoint>& nodes,
                                                   const std::string& prefix, int n,
-                                                  int push_devices = 0, std::size_t offset = 0) {
+                                                  int push_devices = 0, std::size_t offset = 0,
+                                                  std::vector<std::string>* tokensOut = nullptr,
+                                                  std::vector<Endpoint>* at = nullptr) {
   const std::string& host = nodes[0].host;
   int port = nodes[0].port;
   std::vector<std::unique_ptr<Client>> out;
@@ -235,6 +310,9 @@ std::vector<std::unique_ptr<Client>> connect_many(asio::io_context& ioc,
                    });
   run_until(
       ioc, [&] { return connected == n; }, std::chrono::seconds(60));
+  if (tokensOut) *tokensOut = tokens;
+  if (at)
+    for (int i = 0; i < n; ++i) at->push_back(nodes[(i + offset) % nodes.size()]);
   return out;
 }
 
@@ -268,6 +346,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 20));
   app.add_option("--think-ms", o.think_ms, "pause between one pair's flows")
       ->check(CLI::Range(0, 60000));
+  app.add_option("--burst-rounds", o.burst_rounds,
+                 "instead of flows: this many rounds of every caller calling at the same moment "
+                 "(prints each create's send time)")
+      ->check(CLI::Range(0, 100));
+  app.add_flag("--fresh-session", o.fresh_session,
+               "each flow on new sessions: both sides connect, authenticate and await hello, "
+               "then close (Janus: a new Janus session, attach and register on the kept socket)");
   app.add_option("--user-prefix", o.prefix, "prefix of the user ids (to run several generators)");
   std::string ackLog;
   app.add_option("--ack-log", ackLog,
@@ -308,24 +393,35 @@ int main(int argc, char** argv) {
   o.pid = o.pids.empty() ? 0 : o.pids[0];
 
   asio::io_context ioc(1);
-  auto callers = connect_many(ioc, nodes, o.prefix + "-c", o.pairs);
-  auto receivers = connect_many(ioc, nodes, o.prefix + "-r", o.pairs, o.push_devices, 1);
+  std::vector<std::string> ctok, rtok;
+  std::vector<Endpoint> cat, rat;
+  auto callers = connect_many(ioc, nodes, o.prefix + "-c", o.pairs, 0, 0, &ctok, &cat);
+  auto receivers =
+      connect_many(ioc, nodes, o.prefix + "-r", o.pairs, o.push_devices, 1, &rtok, &rat);
   std::vector<Pair> pairs(o.pairs);
   for (int i = 0; i < o.pairs; ++i)
-    pairs[i] = {std::move(callers[i]), std::move(receivers[i]),
-                o.prefix + "-r" + std::to_string(i)};
+    pairs[i] = {std::move(callers[i]),
+                std::move(receivers[i]),
+                o.prefix + "-r" + std::to_string(i),
+                cat[i],
+                rat[i],
+                ctok[i],
+                rtok[i]};
 
   // Warm-up: one flow per pair, not measured.
   Stats warm;
   for (auto& p : pairs) asio::co_spawn(ioc, flow(p, warm), asio::detached);
   run_until(
       ioc, [&] { return warm.flows == o.pairs; }, std::chrono::seconds(60));
+  if (o.burst_rounds > 0) return run_bursts(ioc, pairs, o.burst_rounds);
 
   Stats st = bench::measure(
       ioc, o, "", "flow",
       [&](int i, Stats& stats, std::atomic<long>& budget, Clock::time_point until, auto on_done) {
-        asio::co_spawn(ioc, pair_loop(pairs[i], stats, budget, until, o.think_ms),
-                       [on_done](std::exception_ptr) { on_done(); });
+        asio::co_spawn(
+            ioc,
+            pair_loop(pairs[i], stats, budget, until, o.think_ms, o.fresh_session ? &ioc : nullptr),
+            [on_done](std::exception_ptr) { on_done(); });
       });
 
   if (o.idle_sessions > 0) {

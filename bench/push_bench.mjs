@@ -64,7 +64,66 @@ function run(label, devices) {
   return row;
 }
 
+// Pushes when many calls start at once: `calls` callers call at the same moment (`rounds` times),
+// each receiver with one FCM target. Per incoming-call push: create sent → the push's request
+// arrived at the provider (its headers; both clocks are this machine's). With `--push-concurrency`
+// below the burst, also how soon a freed slot is used: the (C+j)-th request to arrive against the
+// j-th answer sent (the earliest moment its slot could be free).
+async function burst(label, { calls, rounds = 3, delayMs = 0, concurrency = 0 }) {
+  await setMode({ hangAll: false, record: true, delayMs });
+  await fetch(`http://127.0.0.1:${control}/control/clear`, { method: 'POST' });
+  const args = ['--pairs', String(calls), '--push-devices', '1', '--burst-rounds', String(rounds),
+    '--user-prefix', `b${calls}d${delayMs}c${concurrency}`];
+  const flags = [...pushFlags];
+  if (concurrency) flags.push('--push-concurrency', String(concurrency));
+  for (const f of flags) args.push(`--server-arg=${f}`);
+  const r = spawnSync(bench, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${label}: dialtone-bench failed\n${r.stdout}\n${r.stderr}`);
+  const created = new Map();
+  for (const m of r.stdout.matchAll(/^CREATE (\S+) ([\d.]+)$/gm)) created.set(m[1], Number(m[2]));
+  const { events } = await (await fetch(`http://127.0.0.1:${control}/control/events`)).json();
+  const pushes = events.filter((e) => e.service === 'fcm' && e.data?.type === 'incoming_call'
+    && created.has(e.data.callId));
+  const lat = pushes.map((e) => e.startMs - created.get(e.data.callId)).sort((a, b) => a - b);
+  const pct = (v, p) => v.length ? v[Math.min(v.length - 1, Math.floor(p / 100 * v.length))] : NaN;
+  const row = { label, pushes: pushes.length, expected: calls * rounds, p50: pct(lat, 50), p99: pct(lat, 99), max: lat.at(-1) };
+  let slot = '';
+  if (concurrency) {
+    // Per round: arrivals and answers in order; the (C+j)-th arrival waited for the j-th answer.
+    const gaps = [];
+    const byRound = new Map();
+    for (const e of pushes) {
+      const t = created.get(e.data.callId);
+      const k = Math.round(t / 1000);  // rounds are seconds apart; a round's creates within ms
+      if (!byRound.has(k)) byRound.set(k, []);
+      byRound.get(k).push(e);
+    }
+    for (const list of byRound.values()) {
+      const arrivals = list.map((e) => e.startMs).sort((a, b) => a - b);
+      const answers = list.map((e) => e.answeredMs).sort((a, b) => a - b);
+      for (let j = 0; concurrency + j < arrivals.length; ++j) gaps.push(arrivals[concurrency + j] - answers[j]);
+    }
+    gaps.sort((a, b) => a - b);
+    row.slotP50 = pct(gaps, 50);
+    row.slotP99 = pct(gaps, 99);
+    row.slotMax = gaps.at(-1);
+    slot = `  freed slot → next push p50=${row.slotP50.toFixed(1)}ms p99=${row.slotP99.toFixed(1)}ms max=${row.slotMax.toFixed(1)}ms`;
+  }
+  console.log(`${label.padEnd(44)} pushes=${row.pushes}/${row.expected}  create→push p50=${row.p50.toFixed(1)}ms `
+    + `p99=${row.p99.toFixed(1)}ms max=${row.max.toFixed(1)}ms${slot}`);
+  await setMode({ hangAll: false, record: false, delayMs: 0 });
+  return row;
+}
+
+const part = process.env.BENCH_PART || 'all';  // all, flows or burst
 try {
+  if (part !== 'flows') {
+    const calls = Number(process.env.BENCH_CALLS || 500);
+    await burst(`${calls} calls at once, provider answers at once`, { calls });
+    await burst(`${calls} calls at once, provider answers in 200 ms`, { calls, delayMs: 200 });
+    await burst(`${calls} calls at once, push_concurrency 8`, { calls, concurrency: 8 });
+  }
+  if (part === 'burst') process.exit(0);
   await setMode({ hangAll: false, record: false });
   const none = run('no push targets', 0);
   const ok = run('2 targets each, services answer', 2);

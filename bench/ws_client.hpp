@@ -75,6 +75,16 @@ class Client {
       }
     }
   }
+  // Closes the WebSocket and waits for the reader to finish (then the client may go).
+  awaitable<void> close() {
+    co_await ws_.async_close(websocket::close_code::normal, use_awaitable);
+    while (!closed_) {
+      wake_.expires_after(std::chrono::seconds(10));
+      auto [ec] = co_await wake_.async_wait(asio::as_tuple(use_awaitable));
+      if (!ec && !closed_) throw std::runtime_error("the connection did not close");
+    }
+  }
+  bool closed() const { return closed_; }
   void clear() { inbox_.clear(); }
   size_t inbox_size() const { return inbox_.size(); }
 

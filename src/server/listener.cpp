@@ -88,6 +88,10 @@ asio::awaitable<void> upgrade(ServerContext& ctx, Stream& stream, const Peer& pe
         req.count(http::field::sec_websocket_key) != 1)
       throw Error(ErrorCode::bad_request,
                   "Sec-WebSocket-Key must be the base64 of 16 random bytes");
+    if (req[http::field::sec_websocket_version] != "13")
+      throw Error(ErrorCode::bad_request, "Sec-WebSocket-Version must be 13");
+    if (req.count(http::field::host) != 1)
+      throw Error(ErrorCode::bad_request, "the upgrade request must have one Host header");
     who = co_await authenticate(ctx, bearer_token(req, true), peer);
     auto it = url->params().find("deviceId");
     if (it != url->params().end()) {
@@ -115,9 +119,11 @@ asio::awaitable<void> upgrade(ServerContext& ctx, Stream& stream, const Peer& pe
     refused = e;
   }
   if (refused) {
-    co_await write_and_close(stream, peer,
-                             error_response(req, refused->code(), refused->what(), std::nullopt,
-                                            refused->retry_after_seconds()));
+    auto res = error_response(req, refused->code(), refused->what(), std::nullopt,
+                              refused->retry_after_seconds());
+    // The version this server speaks, whatever the refusal (RFC 6455 §4.2.2).
+    res.set(http::field::sec_websocket_version, "13");
+    co_await write_and_close(stream, peer, std::move(res));
     co_return;
   }
   if (ctx.draining) {

@@ -5,13 +5,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <array>
+#include <type_traits>
 
 #include "core/request.hpp"
 
@@ -19,7 +19,6 @@ namespace dialtone {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 namespace json = boost::json;
 using asio::use_awaitable;
 
@@ -27,13 +26,14 @@ template <class Stream>
 WsSession<Stream>::WsSession(ServerContext& ctx, Stream stream, Peer peer, Principal who,
                              std::string deviceId, std::shared_ptr<void> keep)
     : ctx_(ctx),
-      ws_(std::move(stream)),
+      stream_(std::move(stream)),
+      parser_(kHardMessageLimit),
       keep_(std::move(keep)),
       messages_(ctx.limits.messagesPerS, 2.0 * ctx.limits.messagesPerS, now_ms()),
       peer_(std::move(peer)),
       who_(std::move(who)),
       device_(std::move(deviceId)),
-      wake_(ws_.get_executor()) {
+      wake_(stream_.get_executor()) {
   ctx_.metrics.ws_sessions++;
   set_expiry(who_.expiresAt, now_ms());
 }
@@ -58,74 +58,108 @@ WsSession<Stream>::~WsSession() {
 template <class Stream>
 asio::awaitable<void> WsSession<Stream>::run(HttpRequest upgrade) {
   auto self = shared_from_this();
-  beast::get_lowest_layer(ws_).expires_never();
-  websocket::stream_base::timeout opt{};
-  opt.handshake_timeout = std::chrono::seconds(10);
-  opt.idle_timeout = websocket::stream_base::none();  // our own pings (two missed pongs)
-  opt.keep_alive_pings = false;
-  ws_.set_option(opt);
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "dialtoned"); }));
-  // No limit in Beast: a message over kHardMessageLimit is refused by the read loop below,
-  // which closes with 1009 itself (Beast's own refusal tears the socket down at once, with the
-  // rest of the message unread: the kernel then answers with a reset that can destroy the
-  // close frame, and the peer sees no 1009).
-  ws_.read_message_max(0);
-  ws_.write_buffer_bytes(512);  // unmasked server frames are written from our buffers directly
-  ws_.auto_fragment(false);
-  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-    if (kind == websocket::frame_type::pong) missed_pongs_ = 0;
-  });
-
-  auto [ec] = co_await ws_.async_accept(upgrade, asio::as_tuple(use_awaitable));
+  auto& tcp = beast::get_lowest_layer(stream_);
+  // The listener checked the request (method, Upgrade, key, version) before authenticating.
+  std::string accepted =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      ws::accept_key(upgrade[beast::http::field::sec_websocket_key]) +
+      "\r\nServer: dialtoned\r\n\r\n";
   upgrade = HttpRequest{};  // the frame lives as long as the session
+  tcp.expires_after(std::chrono::seconds(10));
+  auto [ec, written] =
+      co_await asio::async_write(stream_, asio::buffer(accepted), asio::as_tuple(use_awaitable));
+  tcp.expires_never();
+  std::string().swap(accepted);
   if (ec) co_return;
-
-  json::object hello{{"type", "hello"},
-                     {"userId", who_.userId},
-                     {"deviceId", device_},
-                     {"serverTime", format_iso(now_ms())}};
-  ctx_.hub.join(self, std::make_shared<const std::string>(json::serialize(hello)));
-  asio::co_spawn(ws_.get_executor(), writer(), asio::detached);
-
-  beast::flat_buffer buffer;
-  for (bool reading = true; reading;) {
-    // One message, in pieces, so that its size is checked as it arrives.
-    do {
-      auto [rec, n] =
-          co_await ws_.async_read_some(buffer, kReadChunk, asio::as_tuple(use_awaitable));
-      if (rec) {
-        if (rec != websocket::error::closed && rec != asio::error::operation_aborted &&
-            rec != beast::error::timeout)
-          spdlog::debug("WS_READ_END user={} device={} error=\"{}\"", who_.userId, device_,
-                        rec.message());
-        reading = false;
-        break;
-      }
-      if (buffer.size() > kHardMessageLimit) {
-        // Far beyond the limit: 1009. The writer's close handshake reads (and drops) the rest
-        // of the message until the peer's close frame, so nothing is left unread when the
-        // socket closes.
-        close(websocket::close_code::too_big);
-        reading = false;
-        break;
-      }
-    } while (!ws_.is_message_done());
-    if (!reading) break;
-    missed_pongs_ = 0;
-    if (!ws_.got_text()) {
-      reply(nullptr, OpResult::fail(ErrorCode::bad_request, "messages must be text (JSON)"));
-    } else {
-      auto data = buffer.cdata();
-      handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
-    }
-    buffer.consume(buffer.size());
-    if (buffer.capacity() > 2 * kReadChunk) buffer.shrink_to_fit();  // after a big message
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    beast::error_code ignored;
+    tcp.socket().non_blocking(true, ignored);  // receive() reads only what has arrived
   }
+
+  {  // (scoped: this frame lives as long as the session)
+    json::object hello{{"type", "hello"},
+                       {"userId", who_.userId},
+                       {"deviceId", device_},
+                       {"serverTime", format_iso(now_ms())}};
+    ctx_.hub.join(self, std::make_shared<const std::string>(json::serialize(hello)));
+  }
+  asio::co_spawn(stream_.get_executor(), writer(), asio::detached);
+
+  // After an error or the peer's close frame the parser takes nothing more, but the connection
+  // is still read (and what arrives dropped) until it ends: closing a socket with unread input
+  // makes the kernel send a reset, which can destroy the close frame before the peer reads it.
+  while (co_await receive()) on_frames();
   read_done_ = true;
   closing_ = true;  // the peer closed or vanished, or broke the protocol
   wake_.cancel();
   ctx_.hub.leave(this);
+}
+
+template <class Stream>
+asio::awaitable<bool> WsSession<Stream>::receive() {
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    // No buffer of its own while it waits: an idle session costs no read buffer.
+    auto& socket = stream_.socket();
+    auto [ec] =
+        co_await socket.async_wait(asio::ip::tcp::socket::wait_read, asio::as_tuple(use_awaitable));
+    if (ec) co_return false;
+    thread_local std::array<char, kReadChunk> scratch;
+    beast::error_code rec;
+    std::size_t n = socket.read_some(asio::buffer(scratch), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) co_return true;
+    if (rec) co_return false;
+    parser_.feed(std::string_view(scratch.data(), n));
+  } else {
+    if (tlsBuffer_.empty()) tlsBuffer_.resize(kTlsChunk);
+    auto [ec, n] =
+        co_await stream_.async_read_some(asio::buffer(tlsBuffer_), asio::as_tuple(use_awaitable));
+    if (ec) co_return false;
+    parser_.feed(std::string_view(tlsBuffer_.data(), n));
+  }
+  co_return true;
+}
+
+template <class Stream>
+void WsSession<Stream>::on_frames() {
+  for (ws::Event e = parser_.next(); e.kind != ws::Event::Kind::none; e = parser_.next()) {
+    switch (e.kind) {
+      case ws::Event::Kind::message:
+        missed_pongs_ = 0;
+        if (peer_closed_) break;  // nothing counts after the peer's close frame
+        if (!e.text)
+          reply(nullptr, OpResult::fail(ErrorCode::bad_request, "messages must be text (JSON)"));
+        else
+          handle(e.payload);
+        break;
+      case ws::Event::Kind::ping:
+        pong_payload_.assign(e.payload);
+        pong_due_ = true;
+        wake_.cancel();
+        break;
+      case ws::Event::Kind::pong:
+        missed_pongs_ = 0;
+        break;
+      case ws::Event::Kind::close:
+        // Answered with the same code (RFC 6455 §5.5.1); 1005 means none was given.
+        peer_closed_ = true;
+        close(e.code == ws::kCloseNoStatus ? ws::kCloseNormal : e.code);
+        wake_.cancel();
+        break;
+      case ws::Event::Kind::error:
+        if (e.code != ws::kCloseTooBig)
+          spdlog::debug("WS_PROTOCOL_ERROR user={} device={} error=\"{}\"", who_.userId, device_,
+                        e.reason);
+        // Failing the connection (RFC 6455 §7.1.7): our close frame, then no waiting for the
+        // peer's, which the parser would not read anyway.
+        failed_ = true;
+        close(e.code, e.code == ws::kCloseTooBig ? "message too big" : e.reason);
+        break;
+      case ws::Event::Kind::none:
+        break;
+    }
+  }
+  if (parser_.buffered() == 0) parser_.shrink();
 }
 
 template <class Stream>
@@ -171,10 +205,10 @@ void WsSession<Stream>::handle(std::string_view text) {
   }
   auto self = shared_from_this();
   json::value id = req.id;
-  ctx_.calls.run(
-      ctx_.calls.op(who_, device_, std::move(req)), [self, id = std::move(id)](OpResult r) {
-        asio::post(self->ws_.get_executor(), [self, id, r = std::move(r)] { self->reply(id, r); });
-      });
+  ctx_.calls.run(ctx_.calls.op(who_, device_, std::move(req)), [self,
+                                                                id = std::move(id)](OpResult r) {
+    asio::post(self->stream_.get_executor(), [self, id, r = std::move(r)] { self->reply(id, r); });
+  });
 }
 
 template <class Stream>
@@ -208,7 +242,7 @@ template <class Stream>
 void WsSession<Stream>::renew(const json::value& id, const std::string& token) {
   auto self = shared_from_this();
   asio::co_spawn(
-      ws_.get_executor(),
+      stream_.get_executor(),
       [self, id, token]() -> asio::awaitable<void> {
         Principal p;
         try {
@@ -252,15 +286,15 @@ void WsSession<Stream>::renewed(const json::value& id, Principal p) {
 
 template <class Stream>
 void WsSession<Stream>::deliver(Message msg) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), msg = std::move(msg)]() mutable {
+  asio::post(stream_.get_executor(), [self = shared_from_this(), msg = std::move(msg)]() mutable {
     self->enqueue(std::move(msg));
   });
 }
 
 template <class Stream>
 void WsSession<Stream>::shutdown() {
-  asio::post(ws_.get_executor(),
-             [self = shared_from_this()] { self->close(websocket::close_code::going_away); });
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this()] { self->close(ws::kCloseGoingAway); });
 }
 
 template <class Stream>
@@ -269,7 +303,7 @@ void WsSession<Stream>::enqueue(Message msg) {
   std::size_t queued = queue_.size() - queue_head_;
   if (queued >= kMaxQueued) {
     spdlog::warn("WS_SLOW_CONSUMER user={} device={} queued={}", who_.userId, device_, queued);
-    close(websocket::close_code::policy_error);
+    close(ws::kClosePolicy);
     return;
   }
   queue_.push_back(std::move(msg));
@@ -277,32 +311,27 @@ void WsSession<Stream>::enqueue(Message msg) {
 }
 
 template <class Stream>
-void WsSession<Stream>::close(std::uint16_t code, const char* reason) {
+void WsSession<Stream>::close(std::uint16_t code, std::string_view reason) {
   if (closing_) return;
   closing_ = true;
   close_code_ = code;
-  close_text_ = reason;
+  close_text_.assign(reason);
   queue_.clear();
   queue_head_ = 0;
   wake_.cancel();
 }
 
-// The one writer: messages in order, a ping every ping_interval_s (two unanswered pings close
-// the connection), and the close frame.
+// The one writer: messages in order — everything queued in one gathered write —, a ping every
+// ping_interval_s (two unanswered pings close the connection), pongs, and the close frame.
 template <class Stream>
 asio::awaitable<void> WsSession<Stream>::writer() {
   auto self = shared_from_this();
   const auto interval = std::chrono::seconds(ctx_.config.ping_interval_s);
   next_ping_ = std::chrono::steady_clock::now() + interval;
-  ws_.text(true);
+  constexpr std::size_t kBatch = 31;  // messages per write: with the control frames, 64 buffers
   for (;;) {
     if (closing_) {
-      if (close_code_)
-        co_await ws_.async_close(
-            websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_text_),
-            asio::as_tuple(use_awaitable));
-      if (read_done_) co_await linger();
-      beast::get_lowest_layer(ws_).close();
+      co_await finish_close();
       co_return;
     }
     if (TimeMs now = now_ms(); now >= next_token_event()) {
@@ -329,11 +358,10 @@ asio::awaitable<void> WsSession<Stream>::writer() {
         continue;
       }
       ++missed_pongs_;
-      auto [ec] = co_await ws_.async_ping({}, asio::as_tuple(use_awaitable));
-      if (ec) closing_ = true;
-      continue;
+      ping_due_ = true;
     }
-    if (queue_head_ == queue_.size()) {
+    std::size_t queued = queue_.size() - queue_head_;
+    if (queued == 0 && !ping_due_ && !pong_due_) {
       queue_.clear();
       queue_head_ = 0;
       if (queue_.capacity() > 64) queue_.shrink_to_fit();  // after a burst
@@ -344,30 +372,70 @@ asio::awaitable<void> WsSession<Stream>::writer() {
       co_await wake_.async_wait(asio::as_tuple(use_awaitable));
       continue;
     }
-    Message msg = queue_[queue_head_];
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), asio::as_tuple(use_awaitable));
-    if (ec)
+    // Control frames first (they are small and may come between messages), then the messages;
+    // the frames' headers and the buffer list live only as long as the write (none while idle).
+    std::size_t batch = std::min(queued, kBatch);
+    std::string headers((batch + 2) * 10, '\0');
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(2 * batch + 3);
+    std::size_t frames = 0;
+    auto add = [&](ws::Opcode op, std::string_view payload) {
+      char h[10];
+      std::size_t at = 10 * frames++, len = ws::frame_header(h, op, payload.size());
+      headers.replace(at, len, h, len);
+      buffers.emplace_back(headers.data() + at, len);
+      if (!payload.empty()) buffers.emplace_back(payload.data(), payload.size());
+    };
+    std::string pong;
+    if (pong_due_) {
+      pong.swap(pong_payload_);
+      pong_due_ = false;
+      add(ws::Opcode::pong, pong);
+    }
+    if (ping_due_) {
+      ping_due_ = false;
+      add(ws::Opcode::ping, {});
+    }
+    for (std::size_t i = 0; i < batch; ++i) add(ws::Opcode::text, *queue_[queue_head_ + i]);
+    auto [ec, n] = co_await asio::async_write(stream_, buffers, asio::as_tuple(use_awaitable));
+    if (ec) {
       closing_ = true;
-    else if (queue_head_ < queue_.size())
+      close_code_ = 0;  // the connection is broken: no close frame
+      continue;
+    }
+    // close() may have emptied the queue meanwhile.
+    for (std::size_t i = 0; i < batch && queue_head_ < queue_.size(); ++i)
       queue_[queue_head_++].reset();
   }
 }
 
-// Closing a socket with unread input makes the kernel send a reset, which can destroy the
-// close frame (e.g. 1009) before the peer reads it. So: stop sending, and drain what the peer
-// still sends for up to a second.
+// The close handshake (RFC 6455 §7): our close frame, the peer's (up to a second), then the
+// server closes the TCP connection — after half-closing it and letting the reader drain what
+// the peer still sends for up to a second (unread input would make the close a reset).
 template <class Stream>
-asio::awaitable<void> WsSession<Stream>::linger() {
-  auto& tcp = beast::get_lowest_layer(ws_);
+asio::awaitable<void> WsSession<Stream>::finish_close() {
+  auto& tcp = beast::get_lowest_layer(stream_);
+  if (close_code_ && !read_done_) {
+    std::string f = ws::frame(ws::Opcode::close, ws::close_payload(close_code_, close_text_));
+    tcp.expires_after(std::chrono::seconds(5));
+    auto [ec, n] =
+        co_await asio::async_write(stream_, asio::buffer(f), asio::as_tuple(use_awaitable));
+    tcp.expires_never();
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!ec && !peer_closed_ && !failed_ && !read_done_ &&
+           std::chrono::steady_clock::now() < until) {
+      wake_.expires_at(until);
+      co_await wake_.async_wait(asio::as_tuple(use_awaitable));
+    }
+  }
   beast::error_code ignored;
   tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  tcp.expires_after(std::chrono::seconds(1));
-  std::array<char, 2048> scratch;  // discarded
-  for (;;) {
-    auto [ec, n] =
-        co_await tcp.async_read_some(asio::buffer(scratch), asio::as_tuple(use_awaitable));
-    if (ec) break;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!read_done_ && std::chrono::steady_clock::now() < until) {
+    wake_.expires_at(until);
+    co_await wake_.async_wait(asio::as_tuple(use_awaitable));
   }
+  tcp.close();
 }
 
 template class WsSession<beast::tcp_stream>;

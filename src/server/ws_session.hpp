@@ -2,8 +2,10 @@
 // One WebSocket session (GET /v1/ws): reads ops, answers each once, and writes the snapshots
 // and signals the hub hands it. Everything runs on the session's strand; other threads reach
 // it only through deliver()/shutdown(), which post onto that strand. Every frame the server
-// sends (messages, pings, the close frame) goes through the one writer coroutine, so no two
-// writes ever overlap.
+// sends (messages, pings, pongs, the close frame) goes through the one writer coroutine, so no
+// two writes ever overlap; it writes everything queued with one gathered write. The framing is
+// ws_frame.hpp's; an idle plain-TCP session holds no read buffer (it waits for the socket to be
+// readable, then reads into its thread's scratch buffer).
 //
 // A session lives as long as its token: token_lead before the token's expiry it is sent
 // token_expiring; `{"op":"auth","token"}` renews it in place (same user only); at expiry it is
@@ -14,7 +16,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "server/context.hpp"
 #include "server/http_api.hpp"
 #include "server/limits.hpp"
+#include "server/ws_frame.hpp"
 
 namespace dialtone {
 
@@ -41,7 +43,7 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   // Completes the handshake for `upgrade`, then serves until the connection ends.
   boost::asio::awaitable<void> run(HttpRequest upgrade);
 
-  boost::asio::any_io_executor get_executor() { return ws_.get_executor(); }
+  boost::asio::any_io_executor get_executor() { return stream_.get_executor(); }
 
   void deliver(Message msg) override;
   void shutdown() override;
@@ -50,7 +52,10 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
 
  private:
   boost::asio::awaitable<void> writer();
-  boost::asio::awaitable<void> linger();
+  boost::asio::awaitable<void> finish_close();
+  // Reads what has arrived into the parser; false at the end of the connection.
+  boost::asio::awaitable<bool> receive();
+  void on_frames();           // every complete message and control frame the parser has
   void enqueue(Message msg);  // on the strand
   void handle(std::string_view text);
   void reply(const boost::json::value& id, const OpResult& r);
@@ -60,12 +65,14 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   // When the writer must wake for the token: token_expiring, then the expiry.
   TimeMs next_token_event() const { return warned_ ? expires_ : warn_at_; }
   void set_expiry(TimeMs exp, TimeMs now);
-  void close(std::uint16_t code, const char* reason = "");
+  void close(std::uint16_t code, std::string_view reason = "");
 
   using std::enable_shared_from_this<WsSession<Stream>>::shared_from_this;
 
   ServerContext& ctx_;
-  boost::beast::websocket::stream<Stream> ws_;
+  Stream stream_;
+  ws::Parser parser_;
+  std::string tlsBuffer_;  // TLS sessions only: what OpenSSL decrypted is read into this
   std::shared_ptr<void> keep_;
   TokenBucket messages_;  // limit_messages_per_s
   Peer peer_;             // for the sign-in failure limit of `auth`
@@ -80,16 +87,22 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   std::size_t queue_head_ = 0;
   boost::asio::steady_timer wake_;
   int missed_pongs_ = 0;
+  bool ping_due_ = false;         // the writer sends a ping with the next batch
+  bool pong_due_ = false;         // … and a pong carrying pong_payload_
+  std::string pong_payload_;      // the latest ping's (RFC 6455 §5.5.3)
   bool closing_ = false;          // no more messages are queued; the writer closes the stream
   std::uint16_t close_code_ = 0;  // send a close frame first (0: none)
-  const char* close_text_ = "";
+  std::string close_text_;
+  bool peer_closed_ = false;  // the peer's close frame has arrived (nothing is read after it)
+  bool failed_ = false;       // the peer broke the protocol: closed without waiting for it
   std::chrono::steady_clock::time_point next_ping_;
   bool read_done_ = false;  // the read loop has ended
 
   static constexpr TimeMs kSkewedTokenMs = 5'000;  // the life of a session whose token is past exp
   static constexpr std::size_t kMaxQueued = 4096;  // a slower consumer is cut off
   static constexpr std::size_t kHardMessageLimit = 1 << 20;  // beyond this: close 1009
-  static constexpr std::size_t kReadChunk = 64 * 1024;       // read a message this much at a time
+  static constexpr std::size_t kReadChunk = 64 * 1024;       // read at most this much at a time
+  static constexpr std::size_t kTlsChunk = 4096;
 };
 
 extern template class WsSession<boost::beast::tcp_stream>;

@@ -21,8 +21,13 @@
 //        the next requests to `target` (a device token or subscription id) get these answers
 //   GET  /control/events   every request seen: {service, target, ok, error, status, ...}
 //   GET  /control/pending  requests held open by a `hang` answer
-//   POST /control/mode {hangAll, record}  hang every well-formed push (a provider that stopped
-//        answering); record: false keeps no events (long benchmark runs)
+//   POST /control/mode {hangAll, record, delayMs}  hang every well-formed push (a provider that
+//        stopped answering); record: false keeps no events (long benchmark runs); delayMs: every
+//        push is answered that long after it arrived (a distant provider)
+//   POST /control/clear   forget the events seen so far
+// Each event has `at` (ms since the epoch, the request fully read) and, for benchmarks,
+// `startMs` and `answeredMs` (fractional ms since the epoch: when the request's headers arrived,
+// when its answer was sent).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -35,7 +40,7 @@ const subscriptions = new Map();  // id → {ecdh, auth, applicationServerKey, e
 const accessTokens = new Map();   // token → expiry (ms)
 const pending = new Set();
 let tlsPort = 0;
-const mode = { hangAll: false, record: true };
+const mode = { hangAll: false, record: true, delayMs: 0 };
 let seq = 0;
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
@@ -264,10 +269,12 @@ function webPush(req, body, id, ev) {
 }
 
 // ---- dispatch ---------------------------------------------------------------------------
+const now = () => performance.timeOrigin + performance.now();  // ms since the epoch, fractional
 async function handle(req, res) {
+  const startMs = now();
   const body = await readBody(req);
   const url = new URL(req.url, 'https://127.0.0.1');
-  const ev = { at: Date.now(), path: url.pathname, httpVersion: req.httpVersion, ok: false, headers: req.headers };
+  const ev = { at: Date.now(), startMs, path: url.pathname, httpVersion: req.httpVersion, ok: false, headers: req.headers };
   let m;
   let answer;
   try {
@@ -304,8 +311,10 @@ async function handle(req, res) {
     res.on('close', () => pending.delete(res));
     return;
   }
+  if (mode.delayMs > 0 && ev.service !== 'oauth') await new Promise((r) => setTimeout(r, mode.delayMs));
   res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers || {}) });
   res.end(answer.body === undefined || answer.body === null ? '' : JSON.stringify(answer.body));
+  ev.answeredMs = now();
 }
 
 const server = http2.createSecureServer(
@@ -327,6 +336,10 @@ const control = http.createServer(async (req, res) => {
       return reply(200, {});
     }
     if (req.method === 'GET' && req.url === '/control/events') return reply(200, { events });
+    if (req.method === 'POST' && req.url === '/control/clear') {
+      events.length = 0;
+      return reply(200, {});
+    }
     if (req.method === 'POST' && req.url === '/control/mode') {
       Object.assign(mode, JSON.parse(body));
       return reply(200, mode);
