@@ -139,17 +139,23 @@ class Checkpointer {
 
  private:
   static constexpr int kFrames = 1000;
+  // At most one pass per interval: each pass syncs the WAL and the database (two fdatasyncs in
+  // synchronous=NORMAL), and passes back to back under a steady write load (every commit leaves
+  // more than kFrames in the WAL) made hundreds of syncs a second.
+  static constexpr auto kInterval = std::chrono::milliseconds(100);
   void loop() {
     std::unique_lock lk(mu_);
     while (!stop_) {
       cv_.wait_for(lk, std::chrono::seconds(1), [this] { return pending_ || stop_; });
       pending_ = false;
       lk.unlock();
+      auto started = std::chrono::steady_clock::now();
       {
         std::lock_guard pass(pass_);
         sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
       }
       lk.lock();
+      cv_.wait_until(lk, started + kInterval, [this] { return stop_; });
     }
   }
   sqlite3* db_ = nullptr;
