@@ -218,9 +218,10 @@ awaitable<void> pair_loop(Pair& p, Stats& st, std::atomic<long>& budget, Clock::
 }
 
 // --burst-rounds: every caller creates a call at the same moment; each create's send time (ms
-// since the epoch) is printed as "CREATE <callId> <ms>" (a push benchmark matches it with the
-// moment its push arrived); once every receiver sees its call, the callers end them, and after a
-// pause (the pushes of the round drain) the next round starts.
+// since the epoch) and its answer's are printed as "CREATE <callId> <ms> <ms>" (a push benchmark
+// matches them with the
+// moment its push arrived); each call rings for two seconds (its pushes go, none is cancelled),
+// then its caller ends it, and after a pause the next round starts.
 awaitable<void> burst_call(Pair& p, int& done) {
   p.caller->clear();
   p.receiver->clear();
@@ -232,8 +233,14 @@ awaitable<void> burst_call(Pair& p, int& done) {
   if (reply.find("\"ok\":true") == std::string::npos)
     throw std::runtime_error("create refused: " + reply);
   std::string id = extract(reply, "callId");
-  std::printf("CREATE %s %.3f\n", id.c_str(), sent);
+  double answered =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  std::printf("CREATE %s %.3f %.3f\n", id.c_str(), sent, answered);
   co_await p.receiver->expect(event_in(id, "calling"));
+  // Rings a while (its pushes are sent, not cancelled), then the caller gives up.
+  asio::steady_timer ring(co_await asio::this_coro::executor, std::chrono::seconds(2));
+  co_await ring.async_wait(use_awaitable);
   co_await p.caller->send(op("end", id));
   co_await p.receiver->expect(event_in(id, "ended"));
   ++done;

@@ -80,13 +80,19 @@ async function burst(label, { calls, rounds = 3, delayMs = 0, concurrency = 0 })
   const r = spawnSync(bench, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${label}: dialtone-bench failed\n${r.stdout}\n${r.stderr}`);
   const created = new Map();
-  for (const m of r.stdout.matchAll(/^CREATE (\S+) ([\d.]+)$/gm)) created.set(m[1], Number(m[2]));
+  const answered = [];
+  for (const m of r.stdout.matchAll(/^CREATE (\S+) ([\d.]+) ([\d.]+)$/gm)) {
+    created.set(m[1], Number(m[2]));
+    answered.push(Number(m[3]) - Number(m[2]));
+  }
+  answered.sort((a, b) => a - b);
   const { events } = await (await fetch(`http://127.0.0.1:${control}/control/events`)).json();
+  if (process.env.BENCH_DEBUG) { const kinds = {}; for (const e of events) { const k = e.service + '/' + (e.data?.type ?? e.status) + '/' + created.has(e.data?.callId); kinds[k] = (kinds[k] || 0) + 1; } console.error(JSON.stringify(kinds)); }
   const pushes = events.filter((e) => e.service === 'fcm' && e.data?.type === 'incoming_call'
     && created.has(e.data.callId));
   const lat = pushes.map((e) => e.startMs - created.get(e.data.callId)).sort((a, b) => a - b);
-  const pct = (v, p) => v.length ? v[Math.min(v.length - 1, Math.floor(p / 100 * v.length))] : NaN;
-  const row = { label, pushes: pushes.length, expected: calls * rounds, p50: pct(lat, 50), p99: pct(lat, 99), max: lat.at(-1) };
+  const pct = (v, p) => (v.length ? v[Math.min(v.length - 1, Math.floor(p / 100 * v.length))] : NaN);
+  const row = { label, pushes: pushes.length, expected: calls * rounds, p50: pct(lat, 50), p99: pct(lat, 99), max: pct(lat, 100) };
   let slot = '';
   if (concurrency) {
     // Per round: arrivals and answers in order; the (C+j)-th arrival waited for the j-th answer.
@@ -109,8 +115,11 @@ async function burst(label, { calls, rounds = 3, delayMs = 0, concurrency = 0 })
     row.slotMax = gaps.at(-1);
     slot = `  freed slot → next push p50=${row.slotP50.toFixed(1)}ms p99=${row.slotP99.toFixed(1)}ms max=${row.slotMax.toFixed(1)}ms`;
   }
+  row.replyP50 = pct(answered, 50);
+  row.replyP99 = pct(answered, 99);
   console.log(`${label.padEnd(44)} pushes=${row.pushes}/${row.expected}  create→push p50=${row.p50.toFixed(1)}ms `
-    + `p99=${row.p99.toFixed(1)}ms max=${row.max.toFixed(1)}ms${slot}`);
+    + `p99=${row.p99.toFixed(1)}ms max=${row.max.toFixed(1)}ms  (create→its answer p50=${row.replyP50.toFixed(1)}ms `
+    + `p99=${row.replyP99.toFixed(1)}ms)${slot}`);
   await setMode({ hangAll: false, record: false, delayMs: 0 });
   return row;
 }
@@ -119,11 +128,20 @@ const part = process.env.BENCH_PART || 'all';  // all, flows or burst
 try {
   if (part !== 'flows') {
     const calls = Number(process.env.BENCH_CALLS || 500);
-    await burst(`${calls} calls at once, provider answers at once`, { calls });
-    await burst(`${calls} calls at once, provider answers in 200 ms`, { calls, delayMs: 200 });
-    await burst(`${calls} calls at once, push_concurrency 8`, { calls, concurrency: 8 });
+    const only = process.env.BENCH_BURST;  // one of them: now, slow, slots
+    if (!only || only === 'now') await burst(`${calls} calls at once, provider answers at once`, { calls });
+    if (!only || only === 'slow') await burst(`${calls} calls at once, provider answers in 200 ms`, { calls, delayMs: 200 });
+    if (!only || only === 'slots') await burst(`${calls} calls at once, push_concurrency 8`, { calls, concurrency: 8 });
   }
-  if (part === 'burst') process.exit(0);
+  if (part !== 'burst') await flowLines();
+} finally {
+  fake.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// Signaling while pushing: the same flows without push targets, with services that answer and
+// with services that hang.
+async function flowLines() {
   await setMode({ hangAll: false, record: false });
   const none = run('no push targets', 0);
   const ok = run('2 targets each, services answer', 2);
@@ -133,7 +151,4 @@ try {
   console.log(`ratios to "no push targets": answering p50 ${ratio(ok.p50, none.p50)}x p99 ${ratio(ok.p99, none.p99)}x `
     + `flows ${ratio(ok.flows, none.flows)}x; hanging p50 ${ratio(hung.p50, none.p50)}x p99 ${ratio(hung.p99, none.p99)}x `
     + `flows ${ratio(hung.flows, none.flows)}x`);
-} finally {
-  fake.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
 }

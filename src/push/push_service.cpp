@@ -126,6 +126,10 @@ void PushService::cancel_incoming(const std::string& callId, TimeMs ringDeadline
   if (wake) http_.wakeup();
 }
 
+std::deque<PushService::DeliveryPtr>& PushService::queue_for(const Delivery& d) {
+  return d.notice->kind == NoticeKind::incoming_call ? ringing_ : ready_;
+}
+
 bool PushService::cancelled(const Delivery& d) const {
   return d.notice->kind == NoticeKind::incoming_call && cancelled_.count(d.notice->callId);
 }
@@ -136,13 +140,13 @@ void PushService::loop() {
     {
       std::lock_guard lk(mu_);
       if (stopping_) break;
-      for (auto& d : incoming_) ready_.push_back(std::move(d));
+      for (auto& d : incoming_) queue_for(*d).push_back(std::move(d));
       incoming_.clear();
       for (auto& [id, deadline] : cancels_) cancelled_[id] = deadline;
       cancels_.clear();
     }
     while (!waiting_.empty() && waiting_.begin()->first <= now) {
-      ready_.push_back(std::move(waiting_.begin()->second));
+      queue_for(*waiting_.begin()->second).push_back(std::move(waiting_.begin()->second));
       waiting_.erase(waiting_.begin());
     }
     pump(now);
@@ -160,20 +164,22 @@ void PushService::pump(TimeMs now) {
     last_sweep_ = now;
     // Past its ring deadline an incoming-call push expires by itself.
     std::erase_if(cancelled_, [now](const auto& kv) { return kv.second < now; });
-    std::erase_if(ready_, [&](const DeliveryPtr& d) {
-      if (now >= d->notice->expiresAt)
-        give_up(*d, "expired", "expired before it could be sent");
-      else if (cancelled(*d))
-        give_up(*d, "cancelled", "the call stopped ringing before it was sent");
-      else
-        return false;
-      return true;
-    });
+    for (auto* q : {&ringing_, &ready_})
+      std::erase_if(*q, [&](const DeliveryPtr& d) {
+        if (now >= d->notice->expiresAt)
+          give_up(*d, "expired", "expired before it could be sent");
+        else if (cancelled(*d))
+          give_up(*d, "cancelled", "the call stopped ringing before it was sent");
+        else
+          return false;
+        return true;
+      });
   }
   std::deque<DeliveryPtr> awaiting_auth;
-  while (!ready_.empty() && http_.in_flight() < opts_.concurrency) {
-    DeliveryPtr d = std::move(ready_.front());
-    ready_.pop_front();
+  while ((!ringing_.empty() || !ready_.empty()) && http_.in_flight() < opts_.concurrency) {
+    auto& q = ringing_.empty() ? ready_ : ringing_;
+    DeliveryPtr d = std::move(q.front());
+    q.pop_front();
     if (now >= d->notice->expiresAt) {
       give_up(*d, "expired", "expired before it could be sent");
       continue;
@@ -196,8 +202,9 @@ void PushService::pump(TimeMs now) {
     }
     dispatch(std::move(d), *ps, now);
   }
-  ready_.insert(ready_.begin(), std::make_move_iterator(awaiting_auth.begin()),
-                std::make_move_iterator(awaiting_auth.end()));
+  // Back at the front of their queues, in their order.
+  for (auto it = awaiting_auth.rbegin(); it != awaiting_auth.rend(); ++it)
+    queue_for(**it).push_front(std::move(*it));
 }
 
 void PushService::start_auth(ProviderState& ps, TimeMs now) {
@@ -277,7 +284,7 @@ void PushService::finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,
       d->reauthed = true;
       ps.provider->invalidate_auth();
       outcome("retried");
-      ready_.push_front(std::move(d));
+      queue_for(*d).push_front(std::move(d));
       return;
     case Verdict::Kind::retry: {
       if (cancelled(*d)) {

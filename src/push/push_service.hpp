@@ -127,8 +127,11 @@ class PushService {
   std::size_t dropped_ = 0;             // under mu_: drops not yet logged
   TimeMs dropped_logged_at_ = 0;
 
-  // Push-thread state.
-  std::deque<std::shared_ptr<Delivery>> ready_;
+  // Push-thread state. Incoming-call pushes go first: a phone must ring while the call does;
+  // stop-ringing and missed-call notices can wait behind them.
+  std::deque<std::shared_ptr<Delivery>> ringing_;  // incoming_call notices ready to go
+  std::deque<std::shared_ptr<Delivery>> ready_;    // every other notice ready to go
+  std::deque<std::shared_ptr<Delivery>>& queue_for(const Delivery& d);
   std::multimap<TimeMs, std::shared_ptr<Delivery>> waiting_;  // backing off, by due time
   std::unordered_map<std::string, TimeMs> cancelled_;         // callId → its ring deadline
   TimeMs last_sweep_ = 0;

@@ -126,7 +126,7 @@ struct Config {
   std::string vapid_subject;               // a mailto: or https: contact for push services
   std::vector<std::string> webpush_hosts;  // empty: the major browsers' push services
   std::string push_ca_file;
-  int push_concurrency = 32;
+  int push_concurrency = 1000;
   int push_timeout_s = 10;
   int push_lease_s = 30;
   // ZEGOCLOUD tokens (POST /v1/zego-token): off unless an app id and server secret are set.

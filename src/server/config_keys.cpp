@@ -136,7 +136,7 @@ const ConfigKey kKeys[] = {
     {"push_ca_file", &C::push_ca_file, kPush, "path",
      "CA bundle replacing the system's for push connections", 0, 0, true},
     {"push_concurrency", &C::push_concurrency, kPush, "", "push requests in flight at most", 1,
-     1024},
+     10000},
     {"push_timeout_s", &C::push_timeout_s, kPush, "s", "a push request gives up after this", 1,
      120},
     {"push_lease_s", &C::push_lease_s, kPush, "s",

@@ -520,6 +520,44 @@ TEST_F(PushTest, AFreedSlotIsUsedAtOnce) {
   expect_all_valid();
 }
 
+// Incoming-call pushes go before queued stop-ringing and missed-call pushes: a phone must ring
+// while its call does. One request at a time, held by a hung push; meanwhile Bob's call ends
+// (his stop-ringing and missed-call pushes queue) and then Carol is called: when the slot frees,
+// Carol's incoming call goes first.
+TEST_F(PushTest, IncomingCallsGoBeforeOtherPushes) {
+  start({"--push-concurrency", "1", "--push-timeout-s", "2"});
+  std::string carol = dev_token(port(), "carol");
+  ASSERT_EQ(
+      register_device(bob, {{"deviceId", "android-1"}, {"platform", "fcm"}, {"token", kFcmToken}})
+          .status,
+      200);
+  const std::string carolsToken = "fcm-token:carol-android-1";
+  ASSERT_EQ(register_device(
+                carol, {{"deviceId", "android-1"}, {"platform", "fcm"}, {"token", carolsToken}})
+                .status,
+            200);
+  fake.script(kFcmToken, json::array{json::object{{"hang", true}}});
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string toBob = create_call(caller);
+  auto until = Clock::now() + 10s;
+  while (fake.pending() < 1 && Clock::now() < until) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(fake.pending(), 1);
+  caller.request(op("end", toBob));  // Bob's stop-ringing and missed-call pushes queue
+  std::this_thread::sleep_for(200ms);
+  auto toCarol = caller.request(op("create", "", {{"receiverId", "carol"}}));
+  ASSERT_EQ(toCarol.at("ok"), true);
+  auto sent = await_events(
+      [&](auto& e) {
+        return e.at("service") == "fcm" && e.at("status") != "hung" &&
+               (is(e, "fcm", carolsToken) || is(e, "fcm", kFcmToken));
+      },
+      3);
+  ASSERT_GE(sent.size(), 3u);
+  EXPECT_TRUE(is(sent[0], "fcm", carolsToken, "incoming_call"))
+      << "first after the slot freed: " << json::serialize(sent[0].at("data"));
+  expect_all_valid();
+}
+
 // Several answers arriving together on one HTTP/2 connection are all acted on at once (they used
 // to wait a second for the next poll tick when the TLS layer held them already read).
 TEST_F(PushTest, AnswersArrivingTogetherAreActedOnAtOnce) {

@@ -351,6 +351,10 @@ const control = http.createServer(async (req, res) => {
   }
 });
 
+// A test may hold its control connection idle for long (a benchmark runs in between): never
+// closed under it.
+control.keepAliveTimeout = 0;
+
 server.listen(0, '127.0.0.1', () => {
   tlsPort = server.address().port;
   control.listen(0, '127.0.0.1', () => {

@@ -4,12 +4,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 
 namespace dialtone {
 
 namespace {
 
 constexpr TimeMs kProbeMs = 1000;
+// Jobs per batch at most: a burst (500 calls created at once) commits and publishes in steps,
+// so its first calls ring — and their pushes leave — while the rest are still being written.
+constexpr std::size_t kMaxBatch = 64;
 constexpr int kConflictRetries = 3;
 
 std::int64_t micros_since(std::chrono::steady_clock::time_point t) {
@@ -72,7 +76,10 @@ void Committer::loop() {
         cv_.wait_for(lk, std::chrono::milliseconds(*wake - now));
       }
       if (stopping_ && queue_.empty()) return;
-      jobs.swap(queue_);
+      std::size_t n = std::min(queue_.size(), kMaxBatch);
+      std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n),
+                std::back_inserter(jobs));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     }
     run_batch(jobs);
     jobs.clear();

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -98,7 +99,7 @@ class Committer {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Job> queue_;
+  std::deque<Job> queue_;
   bool stopping_ = false;
   std::thread thread_;
   std::atomic<bool> ready_{false};
