@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include "util/json_text.hpp"
+
 namespace dialtone {
 
 namespace json = boost::json;
@@ -184,18 +186,109 @@ json::object to_storage_json(const Call& c) {
   return o;
 }
 
+// Written directly rather than through to_public_json (the same keys in the same order, the
+// same text as json::serialize: core/call_test.cpp compares them): this runs on every
+// transition.
 std::string to_public_string(const CallSnapshot& c) {
-  return json::serialize(to_public_json(c));
+  using namespace json_text;
+  std::string o;
+  o.reserve(700 + c.callerName.size() + c.receiverName.size() + c.callerPhoto.size() +
+            c.receiverPhoto.size());
+  auto key = [&o](std::string_view k) {
+    o += o.empty() ? "{\"" : ",\"";
+    o += k;
+    o += "\":";
+  };
+  auto time = [&](std::string_view k, TimeMs t) {
+    key(k);
+    append_string(o, format_iso(t));
+  };
+  auto opt_time = [&](std::string_view k, const std::optional<TimeMs>& t) {
+    if (t)
+      time(k, *t);
+    else
+      (key(k), o += "null");
+  };
+  key("callId"), append_string(o, c.callId);
+  key("callerId"), append_string(o, c.callerId);
+  key("callerName"), append_string(o, c.callerName);
+  key("callerPhoto"), append_string(o, c.callerPhoto);
+  key("receiverId"), append_string(o, c.receiverId);
+  key("receiverName"), append_string(o, c.receiverName);
+  key("receiverPhoto"), append_string(o, c.receiverPhoto);
+  key("type"), o += "\"audio\"";
+  time("timestamp", c.timestamp);
+  key("channelName"), append_string(o, c.callId);
+  key("state"), append_string(o, state_name(c.state));
+  key("callerReady"), append_bool(o, c.callerReady);
+  key("receiverReady"), append_bool(o, c.receiverReady);
+  opt_time("connectedAt", c.connectedAt);
+  opt_time("callStartedAt", c.connectedAt);
+  key("durationSeconds");
+  if (c.durationSeconds)
+    append_int(o, *c.durationSeconds);
+  else
+    o += "null";
+  time("lastUpdated", c.lastUpdated);
+  time("ringDeadline", c.ringDeadline);
+  key("reason"), append_optional(o, c.reason);
+  key("answeredBy"), append_optional(o, c.answeredBy);
+  key("ringingDevices"), append_int(o, c.ringingDevices);
+  if (c.delivery) {
+    key("delivery"), o += "{\"pushTargets\":";
+    append_int(o, c.delivery->targets);
+    o += ",\"pushSent\":";
+    append_int(o, c.delivery->sent);
+    o += ",\"pushFailed\":";
+    append_int(o, c.delivery->failed);
+    o += '}';
+  }
+  key("metadata"), o += "{\"callerMuted\":";
+  append_bool(o, c.callerMuted);
+  o += ",\"receiverMuted\":";
+  append_bool(o, c.receiverMuted);
+  o += '}';
+  key("version"), append_int(o, c.version);
+  o += '}';
+  return o;
 }
 
 std::string to_storage_string(const Call& c, std::string_view publicDoc) {
-  std::string extra = json::serialize(server_fields(c));  // "{...}"
-  std::string out;
-  out.reserve(publicDoc.size() + extra.size());
-  out.append(publicDoc.substr(0, publicDoc.size() - 1));  // drop the closing brace
-  out += ',';
-  out.append(extra, 1);
-  return out;
+  using namespace json_text;
+  std::string o;
+  o.reserve(publicDoc.size() + 128 + 96 * c.trail.size());
+  o.append(publicDoc.substr(0, publicDoc.size() - 1));  // the public document, unclosed
+  o += ",\"_callerDeviceId\":";
+  append_string(o, c.callerDeviceId);
+  o += ",\"_ringingDeviceIds\":[";
+  for (std::size_t i = 0; i < c.ringingDeviceIds.size(); ++i) {
+    if (i) o += ',';
+    append_string(o, c.ringingDeviceIds[i]);
+  }
+  o += "],\"_acceptedAt\":";
+  if (c.acceptedAt)
+    append_string(o, format_iso(*c.acceptedAt));
+  else
+    o += "null";
+  o += ",\"_terminatedBy\":";
+  append_optional(o, c.terminatedBy);
+  o += ",\"_trail\":[";
+  for (std::size_t i = 0; i < c.trail.size(); ++i) {
+    const Step& s = c.trail[i];
+    o += i ? ",[" : "[";
+    append_string(o, state_name(s.state));
+    o += ',';
+    append_int(o, s.at);
+    o += ',';
+    append_string(o, s.by);
+    o += ',';
+    append_string(o, s.device);
+    o += ',';
+    append_string(o, s.event);
+    o += ']';
+  }
+  o += "]}";
+  return o;
 }
 
 std::optional<CallSnapshot> parse_public_json(const json::object& o) {

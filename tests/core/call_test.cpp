@@ -78,5 +78,43 @@ TEST(CallDocument, TheServerWritesWhatTheSdkReads) {
                std::exception);
 }
 
+// The documents written on every transition are built as text directly: byte for byte what
+// json::serialize makes of the JSON objects, with every optional field both ways and text that
+// needs escaping.
+TEST(CallDocument, TheDirectTextIsJsonSerializesText) {
+  Call bare;
+  bare.callId = "c1";
+  Call full = bare;
+  full.callerId = "al\"ice\\";
+  full.callerName = "Al\tice \x01\x1f\b\f\n\r é 😀 /";
+  full.callerPhoto = "https://example.com/a.png?x=\"1\"";
+  full.receiverId = "bob";
+  full.receiverName = "Bøb\x7f";
+  full.timestamp = 1'700'000'000'123;
+  full.state = CallState::ended;
+  full.callerReady = full.receiverReady = true;
+  full.connectedAt = full.timestamp + 1000;
+  full.durationSeconds = 42;
+  full.lastUpdated = full.timestamp + 43'000;
+  full.ringDeadline = full.timestamp + 45'000;
+  full.reason = "hung \"up\"";
+  full.answeredBy = "bob-phone";
+  full.ringingDevices = 2;
+  full.callerMuted = true;
+  full.delivery = PushDelivery{3, 2, 1};
+  full.version = 9;
+  full.callerDeviceId = "a\\dev";
+  full.ringingDeviceIds = {"b1", "b\"2"};
+  full.acceptedAt = full.timestamp + 900;
+  full.terminatedBy = "alice";
+  full.trail = {Step{CallState::calling, full.timestamp, "caller", "a-dev", "create"},
+                Step{CallState::ended, full.timestamp + 43'000, "caller", "a\ndev", "end"}};
+  for (const Call* c : {&bare, &full}) {
+    std::string pub = to_public_string(*c);
+    EXPECT_EQ(pub, json::serialize(to_public_json(*c)));
+    EXPECT_EQ(to_storage_string(*c, pub), json::serialize(to_storage_json(*c)));
+  }
+}
+
 }  // namespace
 }  // namespace dialtone

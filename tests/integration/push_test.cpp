@@ -575,10 +575,11 @@ TEST_F(PushTest, AnswersArrivingTogetherAreActedOnAtOnce) {
     std::string id = create_call(caller);
     await_delivery(caller, id, 8, 0);
     auto took = Clock::now() - created;
-    if (round > 0)
+    if (round > 0) {
       EXPECT_LT(took, 600ms) << "round " << round << ": eight answers acted on after "
                              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                              << " ms";
+    }
     caller.request(op("end", id));
   }
   expect_all_valid();
