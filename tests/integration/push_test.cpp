@@ -58,6 +58,16 @@ class PushTest : public ::testing::Test {
               200);
   }
 
+  // Bob's `n` Android phones (FCM): one call, `n` pushes to one provider.
+  void register_phones(int n) {
+    for (int i = 0; i < n; ++i)
+      ASSERT_EQ(register_device(bob, {{"deviceId", "android-" + std::to_string(i)},
+                                      {"platform", "fcm"},
+                                      {"token", "fcm-token:bob-" + std::to_string(i)}})
+                    .status,
+                200);
+  }
+
   // The push attempts on the call's timeline, as its caller sees them.
   std::vector<json::object> push_events(const std::string& callId) {
     auto r = http(port(), "GET", "/v1/calls/" + callId + "/timeline", "", alice);
@@ -499,12 +509,7 @@ TEST_F(PushTest, ConcurrencyIsBounded) {
 // used to leave at 0, 1 and 2 s).
 TEST_F(PushTest, AFreedSlotIsUsedAtOnce) {
   start({"--push-concurrency", "2"});
-  for (int i = 0; i < 6; ++i)
-    ASSERT_EQ(register_device(bob, {{"deviceId", "android-" + std::to_string(i)},
-                                    {"platform", "fcm"},
-                                    {"token", "fcm-token:bob-" + std::to_string(i)}})
-                  .status,
-              200);
+  register_phones(6);
   WsClient caller(port(), alice, "alice-laptop");
   auto created = Clock::now();
   std::string id = create_call(caller);
@@ -558,16 +563,11 @@ TEST_F(PushTest, IncomingCallsGoBeforeOtherPushes) {
   expect_all_valid();
 }
 
-// Several answers arriving together on one HTTP/2 connection are all acted on at once (they used
-// to wait a second for the next poll tick when the TLS layer held them already read).
+// Several answers arriving together on one HTTP/2 connection are all acted on at once (those a
+// perform completed used to wait for the next poll, up to a second).
 TEST_F(PushTest, AnswersArrivingTogetherAreActedOnAtOnce) {
   start();
-  for (int i = 0; i < 8; ++i)
-    ASSERT_EQ(register_device(bob, {{"deviceId", "android-" + std::to_string(i)},
-                                    {"platform", "fcm"},
-                                    {"token", "fcm-token:bob-" + std::to_string(i)}})
-                  .status,
-              200);
+  register_phones(8);
   WsClient caller(port(), alice, "alice-laptop");
   // The first call opens the connection and fetches the access token; the ones after find both.
   for (int round = 0; round < 3; ++round) {
