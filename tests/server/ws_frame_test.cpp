@@ -46,10 +46,11 @@ std::vector<Seen> parse(std::string_view input, std::size_t step = 1 << 20,
   for (std::size_t at = 0; at < input.size(); at += step) {
     p.feed(input.substr(at, step));
     for (Event e = p.next(); e.kind != Event::Kind::none; e = p.next()) {
-      out.push_back({e.kind, std::string(e.kind == Event::Kind::close || e.kind == Event::Kind::error
-                                             ? e.reason
-                                             : e.payload),
-                     e.code});
+      out.push_back(
+          {e.kind,
+           std::string(e.kind == Event::Kind::close || e.kind == Event::Kind::error ? e.reason
+                                                                                    : e.payload),
+           e.code});
       if (e.kind == Event::Kind::error) return out;
     }
   }
@@ -104,15 +105,15 @@ TEST(WsFrame, ProtocolViolationsAreErrorsWithTheirCloseCode) {
   std::string overlong16 = std::string("\x81\xFE\x00\x05", 4) + "KEYS" + "hello";
   std::vector<Case> cases = {
       {unmasked, kCloseProtocolError},
-      {client_frame(0xC1, "x"), kCloseProtocolError},            // RSV1: no extension agreed
-      {client_frame(0x83, "x"), kCloseProtocolError},            // reserved opcode
-      {client_frame(0x80, "x"), kCloseProtocolError},            // continuation of nothing
-      {client_frame(0x09, "x"), kCloseProtocolError},            // fragmented ping
+      {client_frame(0xC1, "x"), kCloseProtocolError},  // RSV1: no extension agreed
+      {client_frame(0x83, "x"), kCloseProtocolError},  // reserved opcode
+      {client_frame(0x80, "x"), kCloseProtocolError},  // continuation of nothing
+      {client_frame(0x09, "x"), kCloseProtocolError},  // fragmented ping
       {client_frame(0x89, std::string(126, 'p')), kCloseProtocolError},  // control over 125
       {client_frame(0x01, "a") + text("b"), kCloseProtocolError},  // new message mid-fragments
       {client_frame(0x88, "\x03"), kCloseProtocolError},           // half a close code
       {client_frame(0x88, std::string("\x03\xED", 2)), kCloseProtocolError},  // 1005 on the wire
-      {client_frame(0x88, std::string("\x03\xE8\xFF", 3)), kCloseBadData},  // reason not UTF-8
+      {client_frame(0x88, std::string("\x03\xE8\xFF", 3)), kCloseBadData},    // reason not UTF-8
       {text("\xC3\x28"), kCloseBadData},
       {client_frame(0x01, "\xE2\x82") + client_frame(0x80, "\x28"), kCloseBadData},
       {overlong16, kCloseProtocolError},
@@ -172,12 +173,12 @@ TEST(WsFrame, AcceptKeyIsRfc6455sExample) {
 }
 
 TEST(WsFrame, Utf8IsCheckedStrictly) {
-  for (const char* ok : {"", "plain", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xEF\xBF\xBF",
-                         "\xF4\x8F\xBF\xBF"})
+  for (const char* ok : {"", "plain", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+                         "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF"})
     EXPECT_TRUE(valid_utf8(ok)) << ok;
-  for (const char* bad : {"\x80", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80",
-                          "\xF0\x80\x80\xAF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xC3",
-                          "\xE2\x82", "\xFF"})
+  for (const char* bad :
+       {"\x80", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF0\x80\x80\xAF",
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xC3", "\xE2\x82", "\xFF"})
     EXPECT_FALSE(valid_utf8(bad)) << bad;
 }
 
