@@ -328,7 +328,7 @@ asio::awaitable<void> WsSession<Stream>::writer() {
   auto self = shared_from_this();
   const auto interval = std::chrono::seconds(ctx_.config.ping_interval_s);
   next_ping_ = std::chrono::steady_clock::now() + interval;
-  constexpr std::size_t kBatch = 31;  // messages per write: with the control frames, 64 buffers
+  constexpr std::size_t kBatch = 30;  // messages per write: with a pong and a ping, 63 buffers
   for (;;) {
     if (closing_) {
       co_await finish_close();
