@@ -13,6 +13,7 @@
 // back within the grace keeps the call. Ringing needs no device (any of the receiver's rings).
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <optional>
 #include <queue>
@@ -131,6 +132,9 @@ class CallService final : public BatchOwner {
   std::optional<TimeMs> next_deadline_;
   std::priority_queue<Check, std::vector<Check>, std::greater<>> checks_;
   std::unordered_map<std::string, TimeMs> gone_since_;  // "user\ndevice" → last session closed
+  // The same entries oldest first, to forget them in O(1) each (an entry whose device went away
+  // again since has a newer time in the map and stays).
+  std::deque<std::pair<TimeMs, std::string>> gone_order_;
   TimeMs started_at_ = 0;
   // Active calls as written by this service (committed, or written earlier in the current
   // batch). Saves a read and a JSON parse per op; cleared whenever anything rolls back, and a
