@@ -39,10 +39,10 @@ bool valid_close_code(std::uint16_t c) {
 
 void Parser::feed(std::string_view bytes) {
   if (failed_) return;
-  if (pos_ == in_.size()) {
-    in_.clear();
-    pos_ = 0;
-  }
+  // What was parsed goes (the events that pointed into it are no longer valid): only the frame
+  // in progress is moved to the front.
+  in_.erase(0, pos_);
+  pos_ = 0;
   in_.append(bytes);
 }
 

@@ -54,8 +54,9 @@ class Parser {
   // (after which the connection must be closed with its code: nothing more is parsed).
   Event next();
 
-  // Bytes buffered: part of a frame, or the fragments of a message so far.
-  std::size_t buffered() const { return in_.size() - pos_ + message_.size(); }
+  // Bytes held: the input not yet handed out (part of a frame) and the fragments of a message
+  // so far.
+  std::size_t buffered() const { return in_.size() + message_.size(); }
   // Frees the buffers' memory when nothing is buffered (an idle connection keeps none).
   void shrink();
 

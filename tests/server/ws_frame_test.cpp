@@ -154,6 +154,24 @@ TEST(WsFrame, NothingIsKeptWhenIdle) {
   EXPECT_EQ(p.next().payload, "three");
 }
 
+// A client whose every read ends inside a frame: what was parsed is dropped at the next read, so
+// the parser holds no more than the last read and the frame in progress however long the stream
+// goes on (it used to keep everything until a read happened to end on a frame boundary).
+TEST(WsFrame, ParsedBytesAreDroppedEvenWhenAReadEndsMidFrame) {
+  Parser p(1 << 16);
+  std::string one = text(std::string(100, 'x'));
+  std::string stream;
+  for (int i = 0; i < 2000; ++i) stream += one;
+  std::size_t seen = 0, most = 0;
+  for (std::size_t at = 0; at < stream.size(); at += 150) {  // never on a frame boundary
+    p.feed(std::string_view(stream).substr(at, 150));
+    while (p.next().kind == Event::Kind::message) ++seen;
+    most = std::max(most, p.buffered());
+  }
+  EXPECT_EQ(seen, 2000u);
+  EXPECT_LE(most, 150 + one.size()) << "at most the last read and the frame in progress";
+}
+
 TEST(WsFrame, ServerFramesAreUnmaskedWithMinimalLengths) {
   EXPECT_EQ(frame(Opcode::text, "hi"), std::string("\x81\x02hi", 4));
   std::string f = frame(Opcode::text, std::string(300, 'a'));
