@@ -128,6 +128,11 @@ std::string Metrics::render() const {
       "# TYPE dialtone_store_failures_total counter\n";
   out += fmt::format("dialtone_store_failures_total {}\n", store_failures.load());
   out +=
+      "# HELP dialtone_store_replays_total Pipelined batches run again with savepoints after a "
+      "failure before their commit.\n"
+      "# TYPE dialtone_store_replays_total counter\n";
+  out += fmt::format("dialtone_store_replays_total {}\n", store_replays.load());
+  out +=
       "# HELP dialtone_engine_busy_seconds_total Time the store thread (the committer) spent on "
       "batches (its saturation: rate close to 1 means it is the bottleneck).\n"
       "# TYPE dialtone_engine_busy_seconds_total counter\n";

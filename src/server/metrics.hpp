@@ -46,6 +46,7 @@ class Metrics {
   std::atomic<std::int64_t> ws_sessions{0};
   std::atomic<std::uint64_t> store_batches{0};
   std::atomic<std::uint64_t> store_failures{0};
+  std::atomic<std::uint64_t> store_replays{0};
   std::atomic<std::uint64_t> engine_busy_us{0};  // the store thread's time spent on batches
   Histogram transition_latency;                  // op received → committed and published
   Histogram store_commit;                        // one group commit

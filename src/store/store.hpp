@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The store: where calls, users and the one-active-call-per-user rule live.
 //
-// One implementation per back end (sqlite_store.cpp now, a PostgreSQL one later). No back-end
-// type leaks through this interface. It is used from one thread (the engine's store thread):
-// a batch of ops runs in one transaction (group commit), each op inside its own savepoint so
-// that a failed op leaves no trace while the others still commit.
+// One implementation per back end (sqlite_store.cpp, postgres_store.cpp, and memory_store.cpp
+// for unit tests). No back-end type leaks through this interface. It is used from one thread (the
+// engine's store thread): a batch of ops runs in one transaction (group commit), each op inside
+// its own savepoint so that a failed op leaves no trace while the others still commit — or, on a
+// back end that pipelines, without savepoints, the whole batch being run again with them when
+// anything in it failed.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -51,6 +54,20 @@ class Store {
   virtual void release_savepoint() = 0;
   virtual void rollback_to_savepoint() = 0;
 
+  // Pipelined transactions, for a store across the network (PostgreSQL): writes are sent without
+  // waiting for their answers, so a batch costs about one round trip per read instead of one
+  // per statement. begin_pipelined() starts one and returns true, or returns false and starts
+  // nothing when the back end runs statements in-process and would gain nothing. Inside one, a
+  // write's failure (an error, or a version-checked update that found another version) is
+  // thrown by the next read or by flush(), and the transaction can then only be rolled back.
+  virtual bool begin_pipelined() { return false; }
+  // Waits for the answers to everything sent so far and throws the first failure; commits
+  // nothing. Outside a pipelined transaction there is nothing to wait for.
+  virtual void flush() {}
+  // Data writes sent in this transaction so far (pipelined transactions count them: a job that
+  // gave up after writing cannot be undone without a savepoint).
+  virtual std::uint64_t writes() const { return 0; }
+
   virtual std::optional<Profile> get_user(std::string_view userId) = 0;
   virtual void upsert_user(const Profile& p, TimeMs now) = 0;
   virtual std::vector<Profile> list_users(std::size_t limit) = 0;
@@ -65,6 +82,13 @@ class Store {
   virtual std::vector<Profile> list_mutual_contacts(std::string_view userId, std::size_t limit) = 0;
 
   virtual std::optional<Call> get_call(std::string_view callId) = 0;
+  // The calls of those ids that exist, in any order (one query where that saves round trips).
+  virtual std::vector<Call> get_calls(const std::vector<std::string>& callIds) {
+    std::vector<Call> out;
+    for (const auto& id : callIds)
+      if (auto c = get_call(id)) out.push_back(std::move(*c));
+    return out;
+  }
   // `deadline` is the call's next server-driven deadline (nullopt when none is armed); `doc` is
   // to_storage_string(call, …), serialized once by the caller.
   virtual void insert_call(const Call& call, std::optional<TimeMs> deadline,
@@ -74,6 +98,21 @@ class Store {
                            std::string_view doc) = 0;
 
   virtual std::optional<std::string> active_call_of(std::string_view userId) = 0;
+
+  // What creating a call from `callerId` to `receiverId` reads first: the receiver's profile,
+  // both users' active calls and, withDevices, the receiver's push devices (in one round trip on
+  // PostgreSQL).
+  struct CreateReads {
+    std::optional<Profile> receiver;
+    std::optional<std::string> callerActive, receiverActive;
+    std::vector<PushDevice> devices;
+  };
+  virtual CreateReads create_reads(std::string_view callerId, std::string_view receiverId,
+                                   bool withDevices) {
+    CreateReads r{get_user(receiverId), active_call_of(callerId), active_call_of(receiverId), {}};
+    if (withDevices) r.devices = devices_of(receiverId);
+    return r;
+  }
   // The unique key of the database enforces one active call per user: a second claim throws
   // StoreError(conflict).
   virtual void claim_active(std::string_view userId, std::string_view callId) = 0;

@@ -121,6 +121,45 @@ TEST_P(StoreConformance, CallsRoundTripWithVersionCheck) {
   EXPECT_EQ(store_->get_call("c1")->version, 2);
 }
 
+TEST_P(StoreConformance, CallsAreFetchedSeveralAtOnce) {
+  // Ids are checked before they reach a store, but the store must not depend on it.
+  const std::string odd = "we\"ird\\id,{x}";
+  tx([&](Store& s) {
+    insert(s, make("c1", "alice", "bob", 1000), std::nullopt);
+    insert(s, make("c2", "carol", "dave", 1001), std::nullopt);
+    insert(s, make(odd, "erin", "frank", 1002), std::nullopt);
+  });
+  auto got = store_->get_calls({"c2", "nope", odd, "c1"});
+  std::vector<std::string> ids;
+  for (const auto& c : got) ids.push_back(c.callId);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"c1", "c2", odd}));
+  EXPECT_TRUE(store_->get_calls({}).empty());
+  EXPECT_TRUE(store_->get_calls({"nope"}).empty());
+}
+
+TEST_P(StoreConformance, ACreatesReadsComeTogether) {
+  tx([&](Store& s) {
+    s.upsert_user({"bob", "Bob", "b.png"}, 1);
+    insert(s, make("c1", "alice", "carol", 1000), std::nullopt);
+    s.claim_active("alice", "c1");
+    s.put_device({"bob", "phone", Platform::fcm, "tok", "", "", 5});
+  });
+  auto r = store_->create_reads("alice", "bob", true);
+  ASSERT_TRUE(r.receiver);
+  EXPECT_EQ(r.receiver->name, "Bob");
+  EXPECT_EQ(r.receiver->photo, "b.png");
+  EXPECT_EQ(r.callerActive, "c1");
+  EXPECT_FALSE(r.receiverActive);
+  ASSERT_EQ(r.devices.size(), 1u);
+  EXPECT_EQ(r.devices[0].deviceId, "phone");
+  EXPECT_TRUE(store_->create_reads("alice", "bob", false).devices.empty());
+  auto none = store_->create_reads("carol", "nobody", true);
+  EXPECT_FALSE(none.receiver);
+  EXPECT_EQ(none.callerActive, std::nullopt);
+  EXPECT_TRUE(none.devices.empty());
+}
+
 TEST_P(StoreConformance, OneActiveCallPerUserIsAUniqueKey) {
   Call a = make("c1", "alice", "bob", 1000), b = make("c2", "carol", "bob", 1001);
   tx([&](Store& s) {

@@ -82,6 +82,7 @@ class CallService final : public BatchOwner {
   // BatchOwner
   std::optional<TimeMs> next_wake() override;
   void begin(Tx& tx) override;
+  void prefetch(Tx& tx, const std::vector<std::string>& callIds) override;
   void before_commit(Tx& tx) override;
   std::size_t mark() override { return staged_.mark(); }
   void undo(std::size_t mark) override;
@@ -117,6 +118,9 @@ class CallService final : public BatchOwner {
                                             std::vector<PushDevice> devices = {});
   // The user's devices the push service can reach.
   std::vector<PushDevice> push_targets(Tx& tx, const std::string& userId);
+  std::vector<PushDevice> pushable(std::vector<PushDevice> devices) const;
+  // A deadline written in this batch: fire_deadlines looks only once the earliest is due.
+  void arm(std::optional<TimeMs> deadline);
   // The pushes a change sends (push_plan.hpp), written to the outbox leased to this node.
   std::vector<PushPlan> queue_pushes(Tx& tx, const Call& c, std::optional<CallState> from,
                                      const std::string& actorDevice,

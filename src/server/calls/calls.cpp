@@ -50,9 +50,9 @@ void Calls::stop() {
 void Calls::run(Job job, DoneFn done) {
   auto result = std::make_shared<OpResult>();
   committer_.enqueue(
-      [job = std::move(job), result](Tx& tx) {
+      [fn = std::move(job.fn), result](Tx& tx) {
         try {
-          *result = job(tx);
+          *result = fn(tx);
         } catch (const Error& e) {
           *result = OpResult::fail(e.code(), e.what());
           return false;
@@ -73,13 +73,15 @@ void Calls::run(Job job, DoneFn done) {
           case JobEnd::stopped:
             return done(OpResult::fail(ErrorCode::unavailable, "server is shutting down"));
         }
-      });
+      },
+      std::move(job.reads));
 }
 
 Calls::Job Calls::op(const Principal& who, const std::string& deviceId, Request req) {
-  return [this, who, deviceId, req = std::move(req)](Tx& tx) {
-    return service_.op(tx, who, deviceId, req);
-  };
+  std::string reads = req.op == Op::create ? std::string() : req.callId;
+  return Job([this, who, deviceId,
+              req = std::move(req)](Tx& tx) { return service_.op(tx, who, deviceId, req); },
+             std::move(reads));
 }
 
 std::optional<OpResult> Calls::signal_now(const Principal& who, const std::string& deviceId,
@@ -109,19 +111,20 @@ void Calls::on_push_result(const PushResult& r) {
     if (it->second.events.size() < kMaxTimelineEvents) it->second.events.push_back(std::move(e));
     if (!fresh) return;  // a job for this call is queued and will take this one too
   }
-  run(
-      [this, callId = r.callId](Tx& tx) {
-        PushResults got;
-        {
-          std::lock_guard lk(push_results_mu_);
-          auto it = push_results_.find(callId);
-          if (it == push_results_.end()) return OpResult{};
-          got = std::move(it->second);
-          push_results_.erase(it);
-        }
-        service_.push_results(tx, callId, got.delivered, got.failed, got.events);
-        return OpResult{};
-      },
+  // (A job may run more than once — a batch run again, a conflict — so what it takes it keeps.)
+  run(Job(
+          [this, callId = r.callId, got = std::make_shared<std::optional<PushResults>>()](Tx& tx) {
+            if (!*got) {
+              std::lock_guard lk(push_results_mu_);
+              auto it = push_results_.find(callId);
+              if (it == push_results_.end()) return OpResult{};
+              *got = std::move(it->second);
+              push_results_.erase(it);
+            }
+            service_.push_results(tx, callId, (*got)->delivered, (*got)->failed, (*got)->events);
+            return OpResult{};
+          },
+          r.callId),
       nullptr);
 }
 
@@ -154,13 +157,12 @@ void Calls::on_push_finished(const std::string& pushId) {
     if (finished_.size() > 1) return;  // a job is queued and will take this one too
   }
   run(
-      [this](Tx& tx) {
-        std::vector<std::string> ids;
-        {
+      [this, ids = std::make_shared<std::vector<std::string>>()](Tx& tx) {
+        if (ids->empty()) {
           std::lock_guard lk(finished_mu_);
-          ids.swap(finished_);
+          ids->swap(finished_);
         }
-        for (const auto& id : ids) service_.push_finished(tx, id);
+        for (const auto& id : *ids) service_.push_finished(tx, id);
         return OpResult{};
       },
       nullptr);

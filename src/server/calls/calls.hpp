@@ -35,7 +35,19 @@ namespace dialtone {
 
 class Calls {
  public:
-  using Job = std::function<OpResult(Tx&)>;
+  // What runs on the store thread, and the call it reads first, if any: the batch's calls are
+  // then fetched together, in one round trip to PostgreSQL (BatchOwner::prefetch).
+  struct Job {
+    std::function<OpResult(Tx&)> fn;
+    std::string reads;
+    Job() = default;
+    Job(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): "no such job"
+    template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Job> &&
+                                                std::is_invocable_r_v<OpResult, F&, Tx&>>>
+    Job(F f, std::string reads = {})  // NOLINT(google-explicit-constructor)
+        : fn(std::move(f)), reads(std::move(reads)) {}
+    explicit operator bool() const { return static_cast<bool>(fn); }
+  };
   using DoneFn = std::function<void(OpResult)>;
 
   Calls(Store& store, Hub& hub, Metrics& metrics, CallOptions opts);

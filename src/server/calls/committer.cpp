@@ -45,11 +45,12 @@ void Committer::stop() {
   ready_ = false;
 }
 
-void Committer::enqueue(Run run, Done done) {
+void Committer::enqueue(Run run, Done done, std::string reads) {
   {
     std::lock_guard lk(mu_);
     if (!stopping_) {
-      queue_.push_back(Job{std::move(run), std::move(done), std::chrono::steady_clock::now()});
+      queue_.push_back(
+          Job{std::move(run), std::move(done), std::move(reads), std::chrono::steady_clock::now()});
       cv_.notify_one();
       return;
     }
@@ -116,11 +117,60 @@ JobEnd Committer::run_job(Tx& tx, Job& job) {
   }
 }
 
-void Committer::run_batch(std::vector<Job>& jobs) {
-  auto started = std::chrono::steady_clock::now();
-  Tx tx{store_, now_ms()};
-  last_batch_ = tx.now;
-  std::vector<JobEnd> ends(jobs.size(), JobEnd::committed);
+Committer::Pipelined Committer::run_pipelined(Tx& tx, std::vector<Job>& jobs,
+                                              std::vector<JobEnd>& ends) {
+  std::size_t start = owner_ ? owner_->mark() : 0;
+  auto replay = [&](const char* why) {
+    // Nothing of it is committed: roll it back and run the batch again the careful way, where
+    // each job has its own savepoint, so that only the job that failed fails.
+    spdlog::debug("BATCH_REPLAYED reason=\"{}\"", why);
+    metrics_.store_replays++;
+    try {
+      store_.rollback();
+    } catch (const std::exception&) {
+      // the careful run's BEGIN tells whether the store is there
+    }
+    if (owner_) owner_->undo(start);
+    return Pipelined::replay;
+  };
+  try {
+    if (!store_.begin_pipelined()) return Pipelined::unsupported;
+    if (owner_) {
+      owner_->begin(tx);
+      std::vector<std::string> keys;
+      for (const auto& j : jobs)
+        if (!j.reads.empty()) keys.push_back(j.reads);
+      if (!keys.empty()) owner_->prefetch(tx, keys);
+    }
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      std::size_t mark = owner_ ? owner_->mark() : 0;
+      std::uint64_t writes = store_.writes();
+      if (jobs[i].run(tx)) continue;
+      // It gave up: undone if it wrote nothing; without a savepoint, its writes cannot be.
+      if (store_.writes() != writes) return replay("a job gave up after writing");
+      if (owner_) owner_->undo(mark);
+    }
+    if (owner_) owner_->before_commit(tx);
+    store_.flush();
+  } catch (const std::exception& e) {
+    return replay(e.what());
+  }
+  // From here an error may come after the commit took effect (the connection broke before its
+  // answer): the batch is not run again, it is unavailable, as in the careful way.
+  try {
+    auto t0 = std::chrono::steady_clock::now();
+    store_.commit();
+    metrics_.store_commit.observe_us(micros_since(t0));
+    metrics_.store_batches++;
+  } catch (const std::exception& e) {
+    spdlog::error("STORE_COMMIT_FAILED error=\"{}\"", e.what());
+    return Pipelined::failed;
+  }
+  std::fill(ends.begin(), ends.end(), JobEnd::committed);
+  return Pipelined::committed;
+}
+
+bool Committer::run_with_savepoints(Tx& tx, std::vector<Job>& jobs, std::vector<JobEnd>& ends) {
   bool ok = true;
   try {
     store_.begin();
@@ -148,6 +198,26 @@ void Committer::run_batch(std::vector<Job>& jobs) {
       spdlog::error("STORE_COMMIT_FAILED error=\"{}\"", e.what());
       ok = false;
     }
+  }
+  return ok;
+}
+
+void Committer::run_batch(std::vector<Job>& jobs) {
+  auto started = std::chrono::steady_clock::now();
+  Tx tx{store_, now_ms()};
+  last_batch_ = tx.now;
+  std::vector<JobEnd> ends(jobs.size(), JobEnd::committed);
+  bool ok = false;
+  switch (run_pipelined(tx, jobs, ends)) {
+    case Pipelined::committed:
+      ok = true;
+      break;
+    case Pipelined::failed:
+      break;
+    case Pipelined::unsupported:
+    case Pipelined::replay:
+      ok = run_with_savepoints(tx, jobs, ends);
+      break;
   }
   if (store_ok_ != ok) {
     if (ok)

@@ -5,6 +5,12 @@
 // commits once (group commit), and only then hands the batch back to be published and answered,
 // in commit order. A job is answered only after its writes are durable.
 //
+// On a store across the network (PostgreSQL) a batch first runs pipelined, without savepoints:
+// writes are sent without waiting, and the batch costs about one round trip per read. If any of
+// it fails before the commit (a conflict with another node, an error, a job that gave up after
+// writing), that run is rolled back and undone and the batch runs again the savepoint way, where
+// the failure is only its own job's.
+//
 // It knows nothing about calls: what a batch means is its owner's business (BatchOwner, the call
 // service). It knows the store's transactions, conflicts, retries, readiness and timing.
 #pragma once
@@ -37,6 +43,9 @@ class BatchOwner {
   // The earliest time server-driven work is due (a deadline), or nullopt.
   virtual std::optional<TimeMs> next_wake() = 0;
   virtual void begin(Tx& tx) = 0;
+  // In a pipelined batch, after begin(): what the batch's jobs read first (Committer::enqueue's
+  // `reads`), to fetch at once rather than one round trip per job.
+  virtual void prefetch(Tx& /*tx*/, const std::vector<std::string>& /*keys*/) {}
   // After the jobs, inside the transaction: the changes the server makes itself.
   virtual void before_commit(Tx& tx) = 0;
   // Around each savepoint: mark() before it; undo(mark) when it was rolled back.
@@ -75,7 +84,8 @@ class Committer {
   void start();
   void stop();  // finishes queued jobs, commits, joins the thread
 
-  void enqueue(Run run, Done done);
+  // `reads`: the key of what the job reads first (a call id), for BatchOwner::prefetch.
+  void enqueue(Run run, Done done, std::string reads = {});
 
   // Started, and the store answered the last batch (a store outage makes the node not ready
   // until a probe, once a second, succeeds again).
@@ -85,11 +95,22 @@ class Committer {
   struct Job {
     Run run;
     Done done;
+    std::string reads;
     std::chrono::steady_clock::time_point enqueued;
+  };
+
+  // How a batch went when its statements were pipelined (Store::begin_pipelined).
+  enum class Pipelined {
+    unsupported,  // the store runs statements in-process: savepoints cost next to nothing
+    committed,
+    replay,  // something failed before the commit: rolled back, to be run with savepoints
+    failed,  // the commit itself failed
   };
 
   void loop();
   void run_batch(std::vector<Job>& jobs);
+  Pipelined run_pipelined(Tx& tx, std::vector<Job>& jobs, std::vector<JobEnd>& ends);
+  bool run_with_savepoints(Tx& tx, std::vector<Job>& jobs, std::vector<JobEnd>& ends);
   JobEnd run_job(Tx& tx, Job& job);
 
   Store& store_;
