@@ -89,7 +89,6 @@ const char* get_calls_sql(std::size_t n) {
 // What a statement sent ahead in a pipeline must answer.
 enum class Expect {
   done,           // success
-  one_row,        // success, changing exactly one row (a version-checked update)
   rows,           // a read: its rows are wanted
   next_deadline,  // kNextDeadline, read ahead at commit
   sync,           // the end of the pipeline (PQpipelineSync)
@@ -125,20 +124,26 @@ class PostgresStore final : public Store {
     }
   }
   void commit() override {
-    if (!pipelined_) {
-      exec("COMMIT");
+    if (pipelined_) {
+      if (!commit_pipelined())
+        throw failure_.value_or(StoreError(StoreError::Kind::failure, "not committed"));
       return;
     }
-    // COMMIT and the next deadline (which the engine asks for after every batch) in one round
-    // trip; then the connection leaves pipeline mode.
+    exec("COMMIT");
+  }
+
+  bool commit_pipelined() override {
+    // COMMIT, and the next deadline (which the engine asks for after every batch), sent after
+    // everything in flight: one round trip. A statement that failed before it made PostgreSQL
+    // skip the rest, the COMMIT too: nothing was committed, for certain.
     send_control("COMMIT");
     send(kNextDeadline, Params(), Expect::next_deadline, "next deadline", /*write=*/false);
     sync_and_drain();
     leave_pipeline();
-    if (failure_) {
-      StoreError e = *failure_;
-      throw e;
-    }
+    if (!failure_) return true;
+    if (statement_failed_) return false;  // (the transaction is left to rollback())
+    StoreError e = *failure_;             // the connection broke: committed or not, unknown
+    throw e;
   }
   void rollback() override {
     if (pipelined_) {
@@ -164,19 +169,10 @@ class PostgresStore final : public Store {
     if (PQenterPipelineMode(conn_) != 1) fail(nullptr, "pipeline mode");
     pipelined_ = true;
     failure_.reset();
+    statement_failed_ = false;
     writes_ = 0;
     send_control("BEGIN");
     return true;
-  }
-
-  void flush() override {
-    if (!pipelined_ || pending_.empty()) return;
-    if (PQsendFlushRequest(conn_) != 1 || PQflush(conn_) != 0) lost("flush");
-    while (!pending_.empty()) take();
-    if (failure_) {
-      StoreError e = *failure_;
-      throw e;
-    }
   }
 
   std::uint64_t writes() const override { return writes_; }
@@ -287,17 +283,20 @@ class PostgresStore final : public Store {
   }
 
   void update_call(const Call& c, std::optional<TimeMs> deadline, std::string_view doc) override {
+    // The version check fails as an error (1 / 0 when no row was updated: division_by_zero,
+    // taken for a conflict), not as a count: in a pipeline an error makes PostgreSQL skip the
+    // rest, the COMMIT included, so a batch can be committed without waiting for this answer.
     write(
-        "UPDATE calls SET state = $2, version = $3, deadline_ms = $4, doc = $5 "
-        "WHERE call_id = $1 AND version = $6",
+        "WITH u AS (UPDATE calls SET state = $2, version = $3, deadline_ms = $4, doc = $5 "
+        "WHERE call_id = $1 AND version = $6 RETURNING 1) "
+        "SELECT 1 / (COUNT(*) = 1)::int FROM u",
         Params()
             .add(c.callId)
             .add(state_name(c.state))
             .add(std::int64_t{c.version})
             .add(deadline)
             .add(doc)
-            .add(std::int64_t{c.version - 1}),
-        Expect::one_row);
+            .add(std::int64_t{c.version - 1}));
   }
 
   std::optional<std::string> active_call_of(std::string_view userId) override {
@@ -600,8 +599,9 @@ class PostgresStore final : public Store {
     std::string msg =
         std::string(what) + ": " + trim(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
     std::string code = state ? state : "";
-    // unique_violation; serialization_failure and deadlock_detected: another writer won.
-    if (code == "23505" || code == "40001" || code == "40P01")
+    // unique_violation; serialization_failure and deadlock_detected: another writer won;
+    // division_by_zero: update_call's version check found another version.
+    if (code == "23505" || code == "40001" || code == "40P01" || code == "22012")
       return StoreError(StoreError::Kind::conflict, msg);
     return StoreError(StoreError::Kind::failure, msg);
   }
@@ -670,16 +670,13 @@ class PostgresStore final : public Store {
   }
 
   // A write whose answer only says whether it worked: in a pipeline it is sent ahead, and a
-  // failure shows at the next read or flush. Expect::one_row: a version-checked update, which is
-  // a conflict when it changed no row.
-  void write(const char* sql, const Params& params, Expect expect = Expect::done) {
+  // failure shows at the next read or at the commit.
+  void write(const char* sql, const Params& params) {
     if (pipelined_) {
-      send(sql, params, expect, "write", /*write=*/true);
+      send(sql, params, Expect::done, "write", /*write=*/true);
       return;
     }
-    Result r = run(sql, params);
-    if (expect == Expect::one_row && std::string_view(PQcmdTuples(r.get())) != "1")
-      throw StoreError(StoreError::Kind::conflict, "the row changed concurrently");
+    run(sql, params);
   }
 
   // Transaction control: BEGIN, COMMIT, savepoints.
@@ -730,9 +727,12 @@ class PostgresStore final : public Store {
     }
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       if (p.preparedSql) prepared_.erase(p.preparedSql);
+      // An ERROR on a live connection is a statement's: PostgreSQL then skips the rest. A FATAL
+      // one (the server shutting down, the backend killed) may end a COMMIT half done: unknown.
+      const char* severity = PQresultErrorField(r.get(), PG_DIAG_SEVERITY_NONLOCALIZED);
+      bool fatal = severity && std::string_view(severity) != "ERROR";
+      if (!fatal && PQstatus(conn_) == CONNECTION_OK) statement_failed_ = true;
       remember(error_of(r.get(), p.what));
-    } else if (p.expect == Expect::one_row && std::string_view(PQcmdTuples(r.get())) != "1") {
-      remember(StoreError(StoreError::Kind::conflict, "the row changed concurrently"));
     } else if (p.expect == Expect::next_deadline) {
       next_deadline_after_commit_ = deadline_of(r);
     }
@@ -827,6 +827,7 @@ class PostgresStore final : public Store {
   bool pipelined_ = false;
   std::deque<Pending> pending_;
   std::optional<StoreError> failure_;
+  bool statement_failed_ = false;  // failure_ came from PostgreSQL's answer, not a lost connection
   std::uint64_t writes_ = 0;
   // Read in the commit's round trip (std::nullopt inside: no deadline is armed).
   std::optional<std::optional<TimeMs>> next_deadline_after_commit_;

@@ -59,11 +59,16 @@ class Store {
   // per statement. begin_pipelined() starts one and returns true, or returns false and starts
   // nothing when the back end runs statements in-process and would gain nothing. Inside one, a
   // write's failure (an error, or a version-checked update that found another version) is
-  // thrown by the next read or by flush(), and the transaction can then only be rolled back.
+  // thrown by the next read or shown by commit_pipelined(), and the transaction can then only be
+  // rolled back.
   virtual bool begin_pipelined() { return false; }
-  // Waits for the answers to everything sent so far and throws the first failure; commits
-  // nothing. Outside a pipelined transaction there is nothing to wait for.
-  virtual void flush() {}
+  // Commits a pipelined transaction in one round trip: true when committed; false when a
+  // statement in it failed, so that PostgreSQL committed nothing (the batch may run again;
+  // rollback() ends it); throws StoreError when the answer was lost (committed or not: unknown).
+  virtual bool commit_pipelined() {
+    commit();
+    return true;
+  }
   // Data writes sent in this transaction so far (pipelined transactions count them: a job that
   // gave up after writing cannot be undone without a savepoint).
   virtual std::uint64_t writes() const { return 0; }

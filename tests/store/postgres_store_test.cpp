@@ -59,8 +59,7 @@ TEST_F(PostgresStoreTest, PipelinedWritesAreReadBackAndCommittedWithTheNextDeadl
   EXPECT_EQ(store_->get_calls({"late", "early"}).size(), 2u);
   // Nothing is visible elsewhere before the commit.
   EXPECT_FALSE(other()->get_call("early"));
-  store_->flush();
-  store_->commit();
+  EXPECT_TRUE(store_->commit_pipelined());
   // The next deadline came back with the commit; it is the same as asked afterwards.
   EXPECT_EQ(store_->next_deadline(), 4000);
   EXPECT_EQ(store_->next_deadline(), 4000);
@@ -74,7 +73,7 @@ TEST_F(PostgresStoreTest, PipelinedWritesAreReadBackAndCommittedWithTheNextDeadl
   EXPECT_FALSE(seen->active_call_of("a"));
 }
 
-TEST_F(PostgresStoreTest, AStaleVersionShowsAtFlushAsAConflictAndNothingOfTheBatchIsWritten) {
+TEST_F(PostgresStoreTest, AStaleVersionMakesTheCommitCommitNothing) {
   Call c = make("c1", "alice", "bob", 1000);
   store_->begin();
   insert(*store_, c, c.ringDeadline);
@@ -85,15 +84,39 @@ TEST_F(PostgresStoreTest, AStaleVersionShowsAtFlushAsAConflictAndNothingOfTheBat
   ASSERT_TRUE(store_->begin_pipelined());
   insert(*store_, make("c2", "carol", "dave", 2000), std::nullopt);
   store_->update_call(stale, std::nullopt, doc(stale));  // no error yet: it is in flight
+  insert(*store_, make("c3", "erin", "frank", 3000), std::nullopt);
+  EXPECT_FALSE(store_->commit_pipelined());  // refused, and nothing committed: for certain
+  store_->rollback();
+  EXPECT_FALSE(store_->get_call("c2"));
+  EXPECT_FALSE(store_->get_call("c3"));
+  EXPECT_EQ(store_->get_call("c1")->version, 1);
+
+  // Read in the same pipeline, it is a conflict (another writer was first).
+  ASSERT_TRUE(store_->begin_pipelined());
+  store_->update_call(stale, std::nullopt, doc(stale));
   try {
-    store_->flush();
+    store_->get_call("c1");
     ADD_FAILURE() << "the stale update was not refused";
   } catch (const StoreError& e) {
     EXPECT_EQ(e.kind(), StoreError::Kind::conflict);
   }
   store_->rollback();
-  EXPECT_FALSE(store_->get_call("c2"));
-  EXPECT_EQ(store_->get_call("c1")->version, 1);
+  // And one statement at a time too.
+  store_->begin();
+  try {
+    store_->update_call(stale, std::nullopt, doc(stale));
+    ADD_FAILURE() << "the stale update was not refused";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::conflict);
+  }
+  store_->rollback();
+  // The right version goes through, pipelined.
+  Call next = c;
+  next.version = 2;
+  ASSERT_TRUE(store_->begin_pipelined());
+  store_->update_call(next, std::nullopt, doc(next));
+  EXPECT_TRUE(store_->commit_pipelined());
+  EXPECT_EQ(store_->get_call("c1")->version, 2);
 }
 
 TEST_F(PostgresStoreTest, AnErrorInFlightShowsAtTheNextReadAndTheStoreGoesOn) {
@@ -120,8 +143,7 @@ TEST_F(PostgresStoreTest, AnErrorInFlightShowsAtTheNextReadAndTheStoreGoesOn) {
   // Pipelined again, and the statement skipped before is prepared and runs.
   ASSERT_TRUE(store_->begin_pipelined());
   store_->add_push(p, "node", 4000);
-  store_->flush();
-  store_->commit();
+  EXPECT_TRUE(store_->commit_pipelined());
   auto taken = other()->claim_pushes("other", 4500, 9000, 10, false);
   ASSERT_EQ(taken.size(), 1u);
   EXPECT_EQ(taken[0].pushId, "p1");
@@ -148,8 +170,8 @@ TEST_F(PostgresStoreTest, APostgresRestartInFlightIsAFailureAndTheNextTransactio
   store_->upsert_user({"bob", "Bob", ""}, 2);
   test::PostgresServer::shared().stop();
   try {
-    store_->flush();
-    ADD_FAILURE() << "a flush to a stopped PostgreSQL succeeded";
+    store_->get_user("alice");
+    ADD_FAILURE() << "a read from a stopped PostgreSQL succeeded";
   } catch (const StoreError& e) {
     EXPECT_EQ(e.kind(), StoreError::Kind::failure);
   }
@@ -162,20 +184,25 @@ TEST_F(PostgresStoreTest, APostgresRestartInFlightIsAFailureAndTheNextTransactio
   store_->commit();
   ASSERT_TRUE(store_->begin_pipelined());
   store_->upsert_user({"dave", "Dave", ""}, 4);
-  store_->flush();
-  store_->commit();
+  EXPECT_TRUE(store_->commit_pipelined());
   EXPECT_TRUE(store_->get_user("alice"));
   EXPECT_FALSE(store_->get_user("bob"));
   EXPECT_TRUE(store_->get_user("carol"));
   EXPECT_TRUE(store_->get_user("dave"));
 }
 
-TEST_F(PostgresStoreTest, ACommitThatCannotReachPostgresThrowsAFailure) {
+TEST_F(PostgresStoreTest, ACommitWhoseAnswerIsLostThrowsAFailure) {
+  // (Not "false": whether it was committed is unknown, so the batch must not run again.)
   ASSERT_TRUE(store_->begin_pipelined());
   store_->upsert_user({"bob", "Bob", ""}, 2);
-  store_->flush();
+  store_->get_user("bob");  // everything so far answered
   test::PostgresServer::shared().stop();
-  EXPECT_THROW(store_->commit(), StoreError);
+  try {
+    store_->commit_pipelined();
+    ADD_FAILURE() << "a commit to a stopped PostgreSQL succeeded";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::failure);
+  }
   store_->rollback();
   test::PostgresServer::shared().start();
   store_->begin();

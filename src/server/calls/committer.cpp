@@ -151,15 +151,14 @@ Committer::Pipelined Committer::run_pipelined(Tx& tx, std::vector<Job>& jobs,
       if (owner_) owner_->undo(mark);
     }
     if (owner_) owner_->before_commit(tx);
-    store_.flush();
   } catch (const std::exception& e) {
     return replay(e.what());
   }
-  // From here an error may come after the commit took effect (the connection broke before its
-  // answer): the batch is not run again, it is unavailable, as in the careful way.
+  // An error thrown from here may come after the commit took effect (the connection broke
+  // before its answer): the batch is not run again, it is unavailable, as in the careful way.
   try {
     auto t0 = std::chrono::steady_clock::now();
-    store_.commit();
+    if (!store_.commit_pipelined()) return replay("a statement failed");
     metrics_.store_commit.observe_us(micros_since(t0));
     metrics_.store_batches++;
   } catch (const std::exception& e) {
