@@ -134,12 +134,20 @@ asio::awaitable<void> upgrade(ServerContext& ctx, Stream& stream, const Peer& pe
   co_await ctx.calls.async_touch_user(who, use_awaitable);
   auto held = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<OpenSlot>>>(
       std::move(keep), std::move(slot));
-  auto session = std::make_shared<WsSession<Stream>>(ctx, std::move(stream), peer, std::move(who),
-                                                     std::move(device), std::move(held));
+  // A plain session keeps the bare socket (Beast's tcp_stream and its timers are HTTP's).
+  auto session = [&] {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
+      return std::make_shared<WsSession<tcp::socket>>(
+          ctx, stream.release_socket(), peer, std::move(who), std::move(device), std::move(held));
+    else
+      return std::make_shared<WsSession<Stream>>(ctx, std::move(stream), peer, std::move(who),
+                                                 std::move(device), std::move(held));
+  }();
   // Spawned rather than awaited: this HTTP coroutine's frames (parser, buffers, the request)
   // would otherwise live as long as the WebSocket, ~10 KiB per idle session.
   auto ex = session->get_executor();
-  asio::co_spawn(ex, session->run(std::move(req)), asio::detached);
+  asio::co_spawn(ex, session->run(ws::accept_key(req[http::field::sec_websocket_key])),
+                 asio::detached);
 }
 
 // Serves HTTP requests on one connection until it closes, or hands it to a WebSocket.

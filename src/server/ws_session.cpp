@@ -55,68 +55,89 @@ WsSession<Stream>::~WsSession() {
   ctx_.metrics.ws_sessions--;
 }
 
+// The 101 answer, in a coroutine of its own: its frame (the answer, the timer) is gone once it
+// is sent, while run()'s lives as long as the session.
 template <class Stream>
-asio::awaitable<void> WsSession<Stream>::run(HttpRequest upgrade) {
+asio::awaitable<bool> WsSession<Stream>::accept(std::string acceptKey) {
   auto self = shared_from_this();
-  auto& tcp = beast::get_lowest_layer(stream_);
-  // The listener checked the request (method, Upgrade, key, version) before authenticating.
   std::string accepted =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
-      ws::accept_key(upgrade[beast::http::field::sec_websocket_key]) +
-      "\r\nServer: dialtoned\r\n\r\n";
-  upgrade = HttpRequest{};  // the frame lives as long as the session
-  tcp.expires_after(std::chrono::seconds(10));
+      acceptKey + "\r\nServer: dialtoned\r\n\r\n";
+  asio::steady_timer guard(stream_.get_executor());  // a peer that reads nothing: 10 s
+  guard.expires_after(std::chrono::seconds(10));
+  guard.async_wait([self](beast::error_code ec) {
+    if (!ec) self->socket().cancel(ec);
+  });
   auto [ec, written] =
       co_await asio::async_write(stream_, asio::buffer(accepted), asio::as_tuple(use_awaitable));
-  tcp.expires_never();
-  std::string().swap(accepted);
-  if (ec) co_return;
-  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-    beast::error_code ignored;
-    tcp.socket().non_blocking(true, ignored);  // receive() reads only what has arrived
-  }
+  guard.cancel();
+  co_return !ec;
+}
 
-  {  // (scoped: this frame lives as long as the session)
-    json::object hello{{"type", "hello"},
-                       {"userId", who_.userId},
-                       {"deviceId", device_},
-                       {"serverTime", format_iso(now_ms())}};
-    ctx_.hub.join(self, std::make_shared<const std::string>(json::serialize(hello)));
+template <class Stream>
+void WsSession<Stream>::greet() {
+  json::object hello{{"type", "hello"},
+                     {"userId", who_.userId},
+                     {"deviceId", device_},
+                     {"serverTime", format_iso(now_ms())}};
+  ctx_.hub.join(shared_from_this(), std::make_shared<const std::string>(json::serialize(hello)));
+}
+
+template <class Stream>
+asio::awaitable<void> WsSession<Stream>::run(std::string acceptKey) {
+  auto self = shared_from_this();
+  if (!co_await accept(std::move(acceptKey))) co_return;
+  if constexpr (kPlain) {
+    beast::error_code ignored;
+    stream_.non_blocking(true, ignored);  // the reader reads only what has arrived
   }
-  asio::co_spawn(stream_.get_executor(), writer(), asio::detached);
+  greet();
+  next_ping_ = std::chrono::steady_clock::now() + std::chrono::seconds(ctx_.config.ping_interval_s);
+  kick();
 
   // After an error or the peer's close frame the parser takes nothing more, but the connection
   // is still read (and what arrives dropped) until it ends: closing a socket with unread input
   // makes the kernel send a reset, which can destroy the close frame before the peer reads it.
-  while (co_await receive()) on_frames();
+  for (;;) {
+    if constexpr (kPlain) {
+      // Waited for here, not in a coroutine of its own: an idle session holds one frame.
+      auto [ec] = co_await stream_.async_wait(asio::ip::tcp::socket::wait_read,
+                                              asio::as_tuple(use_awaitable));
+      if (ec || !read_available()) break;
+    } else {
+      if (!co_await receive()) break;
+    }
+    on_frames();
+  }
   read_done_ = true;
   closing_ = true;  // the peer closed or vanished, or broke the protocol
-  wake_.cancel();
+  kick();
   ctx_.hub.leave(this);
+}
+
+// Plain TCP: reads what has arrived into the parser, with no buffer of the session's own (an
+// idle session costs no read buffer); false at the end of the connection.
+template <class Stream>
+bool WsSession<Stream>::read_available() {
+  if constexpr (kPlain) {
+    thread_local std::array<char, kReadChunk> scratch;
+    beast::error_code ec;
+    std::size_t n = stream_.read_some(asio::buffer(scratch), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
+    if (ec) return false;
+    parser_.feed(std::string_view(scratch.data(), n));
+  }
+  return true;
 }
 
 template <class Stream>
 asio::awaitable<bool> WsSession<Stream>::receive() {
-  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-    // No buffer of its own while it waits: an idle session costs no read buffer.
-    auto& socket = stream_.socket();
-    auto [ec] =
-        co_await socket.async_wait(asio::ip::tcp::socket::wait_read, asio::as_tuple(use_awaitable));
-    if (ec) co_return false;
-    thread_local std::array<char, kReadChunk> scratch;
-    beast::error_code rec;
-    std::size_t n = socket.read_some(asio::buffer(scratch), rec);
-    if (rec == asio::error::would_block || rec == asio::error::try_again) co_return true;
-    if (rec) co_return false;
-    parser_.feed(std::string_view(scratch.data(), n));
-  } else {
-    if (tlsBuffer_.empty()) tlsBuffer_.resize(kTlsChunk);
-    auto [ec, n] =
-        co_await stream_.async_read_some(asio::buffer(tlsBuffer_), asio::as_tuple(use_awaitable));
-    if (ec) co_return false;
-    parser_.feed(std::string_view(tlsBuffer_.data(), n));
-  }
+  if (tlsBuffer_.empty()) tlsBuffer_.resize(kTlsChunk);
+  auto [ec, n] =
+      co_await stream_.async_read_some(asio::buffer(tlsBuffer_), asio::as_tuple(use_awaitable));
+  if (ec) co_return false;
+  parser_.feed(std::string_view(tlsBuffer_.data(), n));
   co_return true;
 }
 
@@ -135,7 +156,7 @@ void WsSession<Stream>::on_frames() {
       case ws::Event::Kind::ping:
         pong_payload_.assign(e.payload);
         pong_due_ = true;
-        wake_.cancel();
+        kick();
         break;
       case ws::Event::Kind::pong:
         missed_pongs_ = 0;
@@ -144,7 +165,7 @@ void WsSession<Stream>::on_frames() {
         // Answered with the same code (RFC 6455 §5.5.1); 1005 means none was given.
         peer_closed_ = true;
         close(e.code == ws::kCloseNoStatus ? ws::kCloseNormal : e.code);
-        wake_.cancel();
+        kick();
         break;
       case ws::Event::Kind::error:
         if (e.code != ws::kCloseTooBig)
@@ -271,7 +292,7 @@ void WsSession<Stream>::renewed(const json::value& id, Principal p) {
   set_expiry(p.expiresAt, now);
   who_ = std::move(p);
   ctx_.calls.touch_user(who_);  // the token may carry a new name or photo
-  wake_.cancel();               // the writer waits for the new deadlines
+  kick();                       // the writer's wake-up moves to the new deadlines
   spdlog::debug("WS_TOKEN_RENEWED user={} device={} expiresAt={}", who_.userId, device_,
                 format_iso(expires_));
   std::string m = R"({"type":"reply","id":)";
@@ -307,7 +328,31 @@ void WsSession<Stream>::enqueue(Message msg) {
     return;
   }
   queue_.push_back(std::move(msg));
-  if (queued == 0) wake_.cancel();
+  if (queued == 0) kick();
+}
+
+template <class Stream>
+void WsSession<Stream>::kick() {
+  if (writing_) {
+    wake_.cancel();  // it looks again after its write (or stops waiting in the close handshake)
+    return;
+  }
+  writing_ = true;
+  wake_.cancel();  // the idle wake-up is not needed: the writer arms it again when it is done
+  asio::co_spawn(stream_.get_executor(), writer(), asio::detached);
+}
+
+// No writer runs while there is nothing to write: a timer with a plain callback (no coroutine
+// frame) starts one at the next ping or token deadline.
+template <class Stream>
+void WsSession<Stream>::sleep_until_due() {
+  // The token's deadlines are wall-clock times; the timer runs on the steady clock.
+  auto token = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(std::max<TimeMs>(0, next_token_event() - now_ms()));
+  wake_.expires_at(std::min(next_ping_, token));
+  wake_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec) self->kick();
+  });
 }
 
 template <class Stream>
@@ -318,7 +363,7 @@ void WsSession<Stream>::close(std::uint16_t code, std::string_view reason) {
   close_text_.assign(reason);
   queue_.clear();
   queue_head_ = 0;
-  wake_.cancel();
+  kick();
 }
 
 // The one writer: messages in order — everything queued in one gathered write —, a ping every
@@ -327,7 +372,6 @@ template <class Stream>
 asio::awaitable<void> WsSession<Stream>::writer() {
   auto self = shared_from_this();
   const auto interval = std::chrono::seconds(ctx_.config.ping_interval_s);
-  next_ping_ = std::chrono::steady_clock::now() + interval;
   constexpr std::size_t kBatch = 30;  // messages per write: with a pong and a ping, 63 buffers
   for (;;) {
     if (closing_) {
@@ -365,12 +409,9 @@ asio::awaitable<void> WsSession<Stream>::writer() {
       queue_.clear();
       queue_head_ = 0;
       if (queue_.capacity() > 64) queue_.shrink_to_fit();  // after a burst
-      // The token's deadlines are wall-clock times; the timer runs on the steady clock.
-      auto token = std::chrono::steady_clock::now() +
-                   std::chrono::milliseconds(std::max<TimeMs>(0, next_token_event() - now_ms()));
-      wake_.expires_at(std::min(next_ping_, token));
-      co_await wake_.async_wait(asio::as_tuple(use_awaitable));
-      continue;
+      writing_ = false;
+      sleep_until_due();
+      co_return;
     }
     // Control frames first (they are small and may come between messages), then the messages;
     // the frames' headers and the buffer list live only as long as the write (none while idle).
@@ -414,13 +455,17 @@ asio::awaitable<void> WsSession<Stream>::writer() {
 // the peer still sends for up to a second (unread input would make the close a reset).
 template <class Stream>
 asio::awaitable<void> WsSession<Stream>::finish_close() {
-  auto& tcp = beast::get_lowest_layer(stream_);
+  auto self = shared_from_this();
   if (close_code_ && !read_done_) {
     std::string f = ws::frame(ws::Opcode::close, ws::close_payload(close_code_, close_text_));
-    tcp.expires_after(std::chrono::seconds(5));
+    asio::steady_timer guard(stream_.get_executor());  // a peer that reads nothing: 5 s
+    guard.expires_after(std::chrono::seconds(5));
+    guard.async_wait([self](beast::error_code ec) {
+      if (!ec) self->socket().cancel(ec);
+    });
     auto [ec, n] =
         co_await asio::async_write(stream_, asio::buffer(f), asio::as_tuple(use_awaitable));
-    tcp.expires_never();
+    guard.cancel();
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     while (!ec && !peer_closed_ && !failed_ && !read_done_ &&
            std::chrono::steady_clock::now() < until) {
@@ -429,16 +474,16 @@ asio::awaitable<void> WsSession<Stream>::finish_close() {
     }
   }
   beast::error_code ignored;
-  tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (!read_done_ && std::chrono::steady_clock::now() < until) {
     wake_.expires_at(until);
     co_await wake_.async_wait(asio::as_tuple(use_awaitable));
   }
-  tcp.close();
+  socket().close(ignored);
 }
 
-template class WsSession<beast::tcp_stream>;
+template class WsSession<asio::ip::tcp::socket>;
 template class WsSession<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace dialtone

@@ -13,12 +13,14 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "server/context.hpp"
@@ -31,7 +33,8 @@ namespace dialtone {
 // The close code of a session whose token expired without a renewal (reason "token expired").
 inline constexpr std::uint16_t kCloseTokenExpired = 4001;
 
-// Stream: boost::beast::tcp_stream, or boost::beast::ssl_stream of one (TLS).
+// Stream: boost::asio::ip::tcp::socket, or boost::beast::ssl_stream<boost::beast::tcp_stream>
+// (TLS).
 template <class Stream>
 class WsSession : public SessionSink, public std::enable_shared_from_this<WsSession<Stream>> {
  public:
@@ -40,8 +43,9 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
             std::shared_ptr<void> keep);
   ~WsSession() override;
 
-  // Completes the handshake for `upgrade`, then serves until the connection ends.
-  boost::asio::awaitable<void> run(HttpRequest upgrade);
+  // Completes the handshake (`acceptKey`: the upgrade request's Sec-WebSocket-Accept, already
+  // checked by the listener), then serves until the connection ends.
+  boost::asio::awaitable<void> run(std::string acceptKey);
 
   boost::asio::any_io_executor get_executor() { return stream_.get_executor(); }
 
@@ -51,10 +55,25 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   const std::string& device_id() const override { return device_; }
 
  private:
+  static constexpr bool kPlain = std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
+
+  // The writer runs only while there is something to send; kick() starts it (or, running, makes
+  // it look again), sleep_until_due() arms the wake-up for the next ping or token deadline.
+  boost::asio::awaitable<bool> accept(std::string acceptKey);  // the 101 answer
+  void greet();                                                // hello, and the hub's join
   boost::asio::awaitable<void> writer();
+  void kick();
+  void sleep_until_due();
   boost::asio::awaitable<void> finish_close();
-  // Reads what has arrived into the parser; false at the end of the connection.
+  // TLS: reads what has arrived into the parser; false at the end of the connection.
   boost::asio::awaitable<bool> receive();
+  bool read_available();  // plain TCP, once the socket is readable: the same, without waiting
+  boost::asio::ip::tcp::socket& socket() {
+    if constexpr (kPlain)
+      return stream_;
+    else
+      return boost::beast::get_lowest_layer(stream_).socket();
+  }
   void on_frames();           // every complete message and control frame the parser has
   void enqueue(Message msg);  // on the strand
   void handle(std::string_view text);
@@ -97,6 +116,7 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   bool failed_ = false;       // the peer broke the protocol: closed without waiting for it
   std::chrono::steady_clock::time_point next_ping_;
   bool read_done_ = false;  // the read loop has ended
+  bool writing_ = false;    // a writer coroutine runs
 
   static constexpr TimeMs kSkewedTokenMs = 5'000;  // the life of a session whose token is past exp
   static constexpr std::size_t kMaxQueued = 4096;  // a slower consumer is cut off
@@ -105,7 +125,7 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   static constexpr std::size_t kTlsChunk = 4096;
 };
 
-extern template class WsSession<boost::beast::tcp_stream>;
+extern template class WsSession<boost::asio::ip::tcp::socket>;
 extern template class WsSession<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace dialtone
