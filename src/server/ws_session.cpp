@@ -337,9 +337,8 @@ void WsSession<Stream>::kick() {
     wake_.cancel();  // it looks again after its write (or stops waiting in the close handshake)
     return;
   }
-  writing_ = true;
   wake_.cancel();  // the idle wake-up is not needed: the writer arms it again when it is done
-  asio::co_spawn(stream_.get_executor(), writer(), asio::detached);
+  write_next();
 }
 
 // No writer runs while there is nothing to write: a timer with a plain callback (no coroutine
@@ -367,16 +366,19 @@ void WsSession<Stream>::close(std::uint16_t code, std::string_view reason) {
 }
 
 // The one writer: messages in order — everything queued in one gathered write —, a ping every
-// ping_interval_s (two unanswered pings close the connection), pongs, and the close frame.
+// ping_interval_s (two unanswered pings close the connection), pongs, and the close frame. It
+// is a chain of completion handlers, not a coroutine: nothing of it exists between writes.
 template <class Stream>
-asio::awaitable<void> WsSession<Stream>::writer() {
-  auto self = shared_from_this();
+void WsSession<Stream>::write_next() {
   const auto interval = std::chrono::seconds(ctx_.config.ping_interval_s);
   constexpr std::size_t kBatch = 30;  // messages per write: with a pong and a ping, 63 buffers
+  // Set first: what this does may kick() again (a queued token_expiring, a close), which must
+  // only make it look again, not write beside it.
+  writing_ = true;
   for (;;) {
-    if (closing_) {
-      co_await finish_close();
-      co_return;
+    if (closing_) {  // (writing_ stays set for good: the close handshake is the last write)
+      asio::co_spawn(stream_.get_executor(), finish_close(), asio::detached);
+      return;
     }
     if (TimeMs now = now_ms(); now >= next_token_event()) {
       if (warned_) {
@@ -411,43 +413,51 @@ asio::awaitable<void> WsSession<Stream>::writer() {
       if (queue_.capacity() > 64) queue_.shrink_to_fit();  // after a burst
       writing_ = false;
       sleep_until_due();
-      co_return;
+      return;
     }
     // Control frames first (they are small and may come between messages), then the messages;
-    // the frames' headers and the buffer list live only as long as the write (none while idle).
+    // the frames' headers and the buffer list live only as long as the write.
     std::size_t batch = std::min(queued, kBatch);
-    std::string headers((batch + 2) * 10, '\0');
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(2 * batch + 3);
+    auto out = std::make_unique<Outgoing>();
+    out->headers.assign((batch + 2) * 10, '\0');
+    out->buffers.reserve(2 * batch + 3);
     std::size_t frames = 0;
     auto add = [&](ws::Opcode op, std::string_view payload) {
       char h[10];
       std::size_t at = 10 * frames++, len = ws::frame_header(h, op, payload.size());
-      headers.replace(at, len, h, len);
-      buffers.emplace_back(headers.data() + at, len);
-      if (!payload.empty()) buffers.emplace_back(payload.data(), payload.size());
+      out->headers.replace(at, len, h, len);
+      out->buffers.emplace_back(out->headers.data() + at, len);
+      if (!payload.empty()) out->buffers.emplace_back(payload.data(), payload.size());
     };
-    std::string pong;
     if (pong_due_) {
-      pong.swap(pong_payload_);
+      out->pong.swap(pong_payload_);
       pong_due_ = false;
-      add(ws::Opcode::pong, pong);
+      add(ws::Opcode::pong, out->pong);
     }
     if (ping_due_) {
       ping_due_ = false;
       add(ws::Opcode::ping, {});
     }
     for (std::size_t i = 0; i < batch; ++i) add(ws::Opcode::text, *queue_[queue_head_ + i]);
-    auto [ec, n] = co_await asio::async_write(stream_, buffers, asio::as_tuple(use_awaitable));
-    if (ec) {
-      closing_ = true;
-      close_code_ = 0;  // the connection is broken: no close frame
-      continue;
-    }
+    auto& buffers = out->buffers;
+    asio::async_write(stream_, buffers,
+                      [self = shared_from_this(), out = std::move(out), batch](
+                          beast::error_code ec, std::size_t) { self->written(ec, batch); });
+    return;
+  }
+}
+
+template <class Stream>
+void WsSession<Stream>::written(beast::error_code ec, std::size_t batch) {
+  if (ec) {
+    closing_ = true;
+    close_code_ = 0;  // the connection is broken: no close frame
+  } else {
     // close() may have emptied the queue meanwhile.
     for (std::size_t i = 0; i < batch && queue_head_ < queue_.size(); ++i)
       queue_[queue_head_++].reset();
   }
+  write_next();
 }
 
 // The close handshake (RFC 6455 §7): our close frame, the peer's (up to a second), then the

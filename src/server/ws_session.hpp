@@ -2,10 +2,12 @@
 // One WebSocket session (GET /v1/ws): reads ops, answers each once, and writes the snapshots
 // and signals the hub hands it. Everything runs on the session's strand; other threads reach
 // it only through deliver()/shutdown(), which post onto that strand. Every frame the server
-// sends (messages, pings, pongs, the close frame) goes through the one writer coroutine, so no
-// two writes ever overlap; it writes everything queued with one gathered write. The framing is
-// ws_frame.hpp's; an idle plain-TCP session holds no read buffer (it waits for the socket to be
-// readable, then reads into its thread's scratch buffer).
+// sends (messages, pings, pongs, the close frame) goes through the one writer, so no two writes
+// ever overlap; it writes everything queued with one gathered write. The framing is
+// ws_frame.hpp's. An idle plain-TCP session is small: a bare socket, no read buffer (it waits
+// for the socket to be readable, then reads into its thread's scratch buffer), no writer (a
+// chain of write completions that ends when nothing is left to send; a timer restarts it for
+// the next ping or token deadline), and one coroutine frame, the reader's.
 //
 // A session lives as long as its token: token_lead before the token's expiry it is sent
 // token_expiring; `{"op":"auth","token"}` renews it in place (same user only); at expiry it is
@@ -57,11 +59,17 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
  private:
   static constexpr bool kPlain = std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
 
-  // The writer runs only while there is something to send; kick() starts it (or, running, makes
-  // it look again), sleep_until_due() arms the wake-up for the next ping or token deadline.
   boost::asio::awaitable<bool> accept(std::string acceptKey);  // the 101 answer
   void greet();                                                // hello, and the hub's join
-  boost::asio::awaitable<void> writer();
+  // The writer runs only while there is something to send; kick() starts it (or, running, makes
+  // it look again), sleep_until_due() arms the wake-up for the next ping or token deadline.
+  struct Outgoing {  // what one gathered write sends from, alive until it completes
+    std::string headers;
+    std::vector<boost::asio::const_buffer> buffers;
+    std::string pong;
+  };
+  void write_next();
+  void written(boost::system::error_code ec, std::size_t batch);
   void kick();
   void sleep_until_due();
   boost::asio::awaitable<void> finish_close();
@@ -116,7 +124,7 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   bool failed_ = false;       // the peer broke the protocol: closed without waiting for it
   std::chrono::steady_clock::time_point next_ping_;
   bool read_done_ = false;  // the read loop has ended
-  bool writing_ = false;    // a writer coroutine runs
+  bool writing_ = false;    // a write is in flight, or the close handshake has begun
 
   static constexpr TimeMs kSkewedTokenMs = 5'000;  // the life of a session whose token is past exp
   static constexpr std::size_t kMaxQueued = 4096;  // a slower consumer is cut off
