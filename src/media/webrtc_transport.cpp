@@ -395,6 +395,20 @@ void WebrtcTransport::build() {
   gst_bin_add(GST_BIN(pipeline_), webrtc_);
   g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
                static_cast<guint>(opts_.jitterBufferMs), nullptr);
+  // The jitter buffer holds the first packet for its whole latency before it lets anything
+  // through (then in-order packets go at once, and the latency is only how long it waits for
+  // a missing one): with fast start it lets audio through once two packets in a row have come,
+  // ~40 ms sooner. (GStreamer 1.22's rtpjitterbuffer; webrtcbin's rtpbin makes one per stream.)
+  if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")) {
+    g_signal_connect(
+        rtpbin, "new-jitterbuffer",
+        G_CALLBACK(+[](GstElement*, GstElement* jb, guint, guint, gpointer) {
+          if (g_object_class_find_property(G_OBJECT_GET_CLASS(jb), "faststart-min-packets"))
+            g_object_set(jb, "faststart-min-packets", 2u, nullptr);
+        }),
+        nullptr);
+    gst_object_unref(rtpbin);
+  }
   if (opts_.relayOnly)
     g_object_set(webrtc_, "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY, nullptr);
   bool haveStun = false;
