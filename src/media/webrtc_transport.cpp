@@ -262,13 +262,17 @@ GstFlowReturn on_decoded(GstAppSink* sink, gpointer p) {
 }
 
 // Runs on a streaming thread: builds and links the receiving branch (GStreamer objects only).
+// Its appsink does not preroll (async=false): a sink added to a playing pipeline that prerolls
+// makes the pipeline lose its PLAYING state until it has, which stalled this side's sending for
+// ~50 ms right when the other side's first audio was on its way (measured: the other side's
+// jitter buffer got one packet, then the next 47 ms later; mouth-to-ear 61 → 37 ms without it).
 void on_pad_added(GstElement* webrtc, GstPad* pad, gpointer p) {
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
   GError* err = nullptr;
   GstElement* bin = gst_parse_bin_from_description(
       "rtpopusdepay ! opusdec plc=true use-inband-fec=true ! audioconvert ! audioresample ! "
       "audio/x-raw,format=S16LE,rate=48000,channels=1,layout=interleaved ! "
-      "appsink name=out sync=false max-buffers=50 drop=true",
+      "appsink name=out sync=false async=false max-buffers=50 drop=true",
       TRUE, &err);
   if (err) {
     link_of(p)->on_loop([m = std::string(err->message)](WebrtcTransport& t) {
