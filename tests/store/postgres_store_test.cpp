@@ -5,24 +5,20 @@
 #include <gtest/gtest.h>
 
 #include "store/store.hpp"
+#include "support/calls.hpp"
 #include "support/postgres.hpp"
 
 namespace dialtone {
 namespace {
 
+using test::ringing_call;
+
 Call make(std::string id, std::string caller, std::string receiver, TimeMs ts) {
-  Call c;
-  c.callId = std::move(id);
-  c.callerId = std::move(caller);
-  c.receiverId = std::move(receiver);
-  c.timestamp = c.lastUpdated = ts;
-  c.ringDeadline = ts + 45'000;
-  c.callerDeviceId = "d";
-  return c;
+  return ringing_call(std::move(id), std::move(caller), std::move(receiver), ts);
 }
 
 std::string doc(const Call& c) {
-  return to_storage_string(c, to_public_string(c));
+  return test::stored_doc(c);
 }
 
 class PostgresStoreTest : public ::testing::Test {

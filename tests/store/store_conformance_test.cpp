@@ -14,6 +14,7 @@
 
 #include "store/memory_store.hpp"
 #include "store/store.hpp"
+#include "support/calls.hpp"
 #include "support/postgres.hpp"
 #include "util/encoding.hpp"
 
@@ -60,17 +61,10 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
     std::filesystem::remove_all(dir_);
   }
   Call make(std::string id, std::string caller, std::string receiver, TimeMs ts) {
-    Call c;
-    c.callId = std::move(id);
-    c.callerId = std::move(caller);
-    c.receiverId = std::move(receiver);
-    c.timestamp = c.lastUpdated = ts;
-    c.ringDeadline = ts + 45'000;
-    c.callerDeviceId = "d";
-    return c;
+    return test::ringing_call(std::move(id), std::move(caller), std::move(receiver), ts);
   }
   // Runs `fn` in one committed transaction.
-  static std::string doc(const Call& c) { return to_storage_string(c, to_public_string(c)); }
+  static std::string doc(const Call& c) { return test::stored_doc(c); }
   void insert(Store& s, const Call& c, std::optional<TimeMs> deadline) {
     s.insert_call(c, deadline, doc(c));
   }
