@@ -117,8 +117,7 @@ JobEnd Committer::run_job(Tx& tx, Job& job) {
   }
 }
 
-Committer::Pipelined Committer::run_pipelined(Tx& tx, std::vector<Job>& jobs,
-                                              std::vector<JobEnd>& ends) {
+Committer::Pipelined Committer::run_pipelined(Tx& tx, std::vector<Job>& jobs) {
   std::size_t start = owner_ ? owner_->mark() : 0;
   auto replay = [&](const char* why) {
     // Nothing of it is committed: roll it back and run the batch again the careful way, where
@@ -165,8 +164,7 @@ Committer::Pipelined Committer::run_pipelined(Tx& tx, std::vector<Job>& jobs,
     spdlog::error("STORE_COMMIT_FAILED error=\"{}\"", e.what());
     return Pipelined::failed;
   }
-  std::fill(ends.begin(), ends.end(), JobEnd::committed);
-  return Pipelined::committed;
+  return Pipelined::committed;  // every job's end is `committed` (a refused one rolled back alone)
 }
 
 bool Committer::run_with_savepoints(Tx& tx, std::vector<Job>& jobs, std::vector<JobEnd>& ends) {
@@ -207,7 +205,7 @@ void Committer::run_batch(std::vector<Job>& jobs) {
   last_batch_ = tx.now;
   std::vector<JobEnd> ends(jobs.size(), JobEnd::committed);
   bool ok = false;
-  switch (run_pipelined(tx, jobs, ends)) {
+  switch (run_pipelined(tx, jobs)) {
     case Pipelined::committed:
       ok = true;
       break;

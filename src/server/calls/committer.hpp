@@ -109,7 +109,7 @@ class Committer {
 
   void loop();
   void run_batch(std::vector<Job>& jobs);
-  Pipelined run_pipelined(Tx& tx, std::vector<Job>& jobs, std::vector<JobEnd>& ends);
+  Pipelined run_pipelined(Tx& tx, std::vector<Job>& jobs);
   bool run_with_savepoints(Tx& tx, std::vector<Job>& jobs, std::vector<JobEnd>& ends);
   JobEnd run_job(Tx& tx, Job& job);
 
