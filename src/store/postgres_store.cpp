@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// PostgreSQL back end of the Store (libpq): one connection owned by the store thread, statements
-// prepared once per connection, every call stored as its JSON document plus indexed columns —
-// the same shapes as the SQLite store. Several dialtoned nodes may share the database: the
-// one-active-call-per-user rule is its primary key, writes are version-checked, and due deadlines
-// are taken with FOR UPDATE SKIP LOCKED so that exactly one node fires each.
-#include <libpq-fe.h>
-
+// PostgreSQL back end of the Store: the SQL, every call stored as its JSON document plus indexed
+// columns — the same shapes as the SQLite store — over one connection owned by the store thread
+// (pg_connection.hpp: prepared statements, pipelined batches). Several dialtoned nodes may share
+// the database: the one-active-call-per-user rule is its primary key, writes are
+// version-checked, and due deadlines are taken with FOR UPDATE SKIP LOCKED so that exactly one
+// node fires each.
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <deque>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 
+#include "store/pg_connection.hpp"
 #include "store/schema.hpp"
 #include "store/store.hpp"
 
@@ -29,36 +27,9 @@ using schema::kMigrations;
 
 constexpr long long kMigrationLock = 0x6469616c746f6e65;  // "dialtone"
 
-using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
-
-// A statement's parameters as text (libpq's text format); nullopt is SQL NULL.
-class Params {
- public:
-  Params& add(std::string_view s) {
-    values_.emplace_back(std::string(s));
-    return *this;
-  }
-  Params& add(std::int64_t v) {
-    values_.emplace_back(std::to_string(v));
-    return *this;
-  }
-  Params& add(std::optional<std::int64_t> v) {
-    if (v)
-      values_.emplace_back(std::to_string(*v));
-    else
-      values_.emplace_back(std::nullopt);
-    return *this;
-  }
-  std::vector<const char*> pointers() const {
-    std::vector<const char*> out;
-    for (const auto& v : values_) out.push_back(v ? v->c_str() : nullptr);
-    return out;
-  }
-  int size() const { return static_cast<int>(values_.size()); }
-
- private:
-  std::vector<std::optional<std::string>> values_;
-};
+using pg::Params;
+using pg::Result;
+using pg::text;
 
 constexpr const char* kNextDeadline =
     "SELECT MIN(deadline_ms) FROM calls WHERE deadline_ms IS NOT NULL";
@@ -86,99 +57,41 @@ const char* get_calls_sql(std::size_t n) {
   return texts.at(n).c_str();
 }
 
-// What a statement sent ahead in a pipeline must answer.
-enum class Expect {
-  done,           // success
-  rows,           // a read: its rows are wanted
-  next_deadline,  // kNextDeadline, read ahead at commit
-  sync,           // the end of the pipeline (PQpipelineSync)
-};
-
-struct Pending {
-  const char* what;
-  Expect expect;
-  const char* preparedSql;  // a preparation of this SQL (not prepared if it failed)
-  bool wanted = false;      // a read whose rows the caller is waiting for
-};
-
 class PostgresStore final : public Store {
  public:
-  explicit PostgresStore(const std::string& url) : url_(url) {
-    connect();
-    migrate();
-  }
-  ~PostgresStore() override {
-    if (conn_) PQfinish(conn_);
-  }
+  explicit PostgresStore(const std::string& url) : conn_(url) { migrate(); }
 
   void begin() override {
     next_deadline_after_commit_.reset();
-    if (PQstatus(conn_) != CONNECTION_OK) reconnect();
-    try {
-      exec("BEGIN");
-    } catch (const StoreError&) {
-      // PostgreSQL restarted since the last batch: libpq learns it only now. Once more, anew.
-      if (PQstatus(conn_) == CONNECTION_OK) throw;
-      reconnect();
-      exec("BEGIN");
-    }
+    conn_.begin();
   }
-  void commit() override {
-    if (pipelined_) {
-      if (!commit_pipelined())
-        throw failure_.value_or(StoreError(StoreError::Kind::failure, "not committed"));
-      return;
-    }
-    exec("COMMIT");
-  }
-
-  bool commit_pipelined() override {
-    // COMMIT, and the next deadline (which the engine asks for after every batch), sent after
-    // everything in flight: one round trip. A statement that failed before it made PostgreSQL
-    // skip the rest, the COMMIT too: nothing was committed, for certain.
-    send_control("COMMIT");
-    send(kNextDeadline, Params(), Expect::next_deadline, "next deadline", /*write=*/false);
-    sync_and_drain();
-    leave_pipeline();
-    if (!failure_) return true;
-    if (statement_failed_) return false;  // (the transaction is left to rollback())
-    StoreError e = *failure_;             // the connection broke: committed or not, unknown
-    throw e;
-  }
+  void commit() override { conn_.commit(); }
   void rollback() override {
-    if (pipelined_) {
-      // Whatever is still in flight is answered (and ignored) before the connection can run a
-      // synchronous statement again.
-      if (PQstatus(conn_) == CONNECTION_OK) sync_and_drain();
-      leave_pipeline();
-    }
     next_deadline_after_commit_.reset();
-    if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
-      exec("ROLLBACK");
+    conn_.rollback();
   }
-  void savepoint() override { control("SAVEPOINT op"); }
-  void release_savepoint() override { control("RELEASE SAVEPOINT op"); }
+  void savepoint() override { conn_.control("SAVEPOINT op"); }
+  void release_savepoint() override { conn_.control("RELEASE SAVEPOINT op"); }
   void rollback_to_savepoint() override {
-    control("ROLLBACK TO SAVEPOINT op");
-    control("RELEASE SAVEPOINT op");
+    conn_.control("ROLLBACK TO SAVEPOINT op");
+    conn_.control("RELEASE SAVEPOINT op");
   }
 
   bool begin_pipelined() override {
     next_deadline_after_commit_.reset();
-    if (PQstatus(conn_) != CONNECTION_OK) reconnect();
-    if (PQenterPipelineMode(conn_) != 1) fail(nullptr, "pipeline mode");
-    pipelined_ = true;
-    failure_.reset();
-    statement_failed_ = false;
-    writes_ = 0;
-    send_control("BEGIN");
+    return conn_.begin_pipelined();
+  }
+  bool commit_pipelined() override {
+    // The next deadline, which the engine asks for after every batch, comes with the COMMIT.
+    Result rows(nullptr, PQclear);
+    if (!conn_.commit_pipelined(kNextDeadline, &rows)) return false;
+    next_deadline_after_commit_ = deadline_of(rows);
     return true;
   }
-
-  std::uint64_t writes() const override { return writes_; }
+  std::uint64_t writes() const override { return conn_.writes(); }
 
   std::optional<Profile> get_user(std::string_view userId) override {
-    return profile_of(userId, run(kGetUser, Params().add(userId)));
+    return profile_of(userId, conn_.run(kGetUser, Params().add(userId)));
   }
 
   CreateReads create_reads(std::string_view callerId, std::string_view receiverId,
@@ -188,7 +101,7 @@ class PostgresStore final : public Store {
     reads.emplace_back(kActiveCallOf, Params().add(callerId));
     reads.emplace_back(kActiveCallOf, Params().add(receiverId));
     if (withDevices) reads.emplace_back(kDevicesOf, Params().add(receiverId));
-    auto r = run_together(reads);
+    auto r = conn_.run_together(reads);
     CreateReads out;
     out.receiver = profile_of(receiverId, r[0]);
     out.callerActive = first_text(r[1]);
@@ -198,7 +111,7 @@ class PostgresStore final : public Store {
   }
 
   void upsert_user(const Profile& p, TimeMs now) override {
-    write(
+    conn_.write(
         "INSERT INTO users (user_id, name, photo, updated_ms) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, photo = excluded.photo, "
         "updated_ms = excluded.updated_ms",
@@ -206,8 +119,8 @@ class PostgresStore final : public Store {
   }
 
   std::vector<Profile> list_users(std::size_t limit) override {
-    Result r = run("SELECT user_id, name, photo FROM users ORDER BY user_id LIMIT $1",
-                   Params().add(static_cast<std::int64_t>(limit)));
+    Result r = conn_.run("SELECT user_id, name, photo FROM users ORDER BY user_id LIMIT $1",
+                         Params().add(static_cast<std::int64_t>(limit)));
     std::vector<Profile> out;
     for (int i = 0; i < PQntuples(r.get()); ++i)
       out.push_back({text(r, i, 0), text(r, i, 1), text(r, i, 2)});
@@ -215,31 +128,31 @@ class PostgresStore final : public Store {
   }
 
   void add_contact(std::string_view userId, std::string_view contactId) override {
-    write("INSERT INTO contacts (user_id, contact_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-          Params().add(userId).add(contactId));
+    conn_.write("INSERT INTO contacts (user_id, contact_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                Params().add(userId).add(contactId));
   }
 
   bool remove_contact(std::string_view userId, std::string_view contactId) override {
-    Result r = run("DELETE FROM contacts WHERE user_id = $1 AND contact_id = $2",
-                   Params().add(userId).add(contactId));
+    Result r = conn_.run("DELETE FROM contacts WHERE user_id = $1 AND contact_id = $2",
+                         Params().add(userId).add(contactId));
     return std::string_view(PQcmdTuples(r.get())) != "0";
   }
 
   bool mutual_contacts(std::string_view a, std::string_view b) override {
-    Result r =
-        run("SELECT COUNT(*) FROM contacts WHERE (user_id = $1 AND contact_id = $2) OR "
-            "(user_id = $2 AND contact_id = $1)",
-            Params().add(a).add(b));
+    Result r = conn_.run(
+        "SELECT COUNT(*) FROM contacts WHERE (user_id = $1 AND contact_id = $2) OR "
+        "(user_id = $2 AND contact_id = $1)",
+        Params().add(a).add(b));
     return text(r, 0, 0) == "2";
   }
 
   std::vector<Profile> list_mutual_contacts(std::string_view userId, std::size_t limit) override {
-    Result r =
-        run("SELECT u.user_id, u.name, u.photo FROM contacts c "
-            "JOIN contacts back ON back.user_id = c.contact_id AND back.contact_id = c.user_id "
-            "JOIN users u ON u.user_id = c.contact_id "
-            "WHERE c.user_id = $1 ORDER BY u.user_id LIMIT $2",
-            Params().add(userId).add(static_cast<std::int64_t>(limit)));
+    Result r = conn_.run(
+        "SELECT u.user_id, u.name, u.photo FROM contacts c "
+        "JOIN contacts back ON back.user_id = c.contact_id AND back.contact_id = c.user_id "
+        "JOIN users u ON u.user_id = c.contact_id "
+        "WHERE c.user_id = $1 ORDER BY u.user_id LIMIT $2",
+        Params().add(userId).add(static_cast<std::int64_t>(limit)));
     std::vector<Profile> out;
     for (int i = 0; i < PQntuples(r.get()); ++i)
       out.push_back({text(r, i, 0), text(r, i, 1), text(r, i, 2)});
@@ -247,7 +160,7 @@ class PostgresStore final : public Store {
   }
 
   std::optional<Call> get_call(std::string_view callId) override {
-    Result r = run("SELECT doc FROM calls WHERE call_id = $1", Params().add(callId));
+    Result r = conn_.run("SELECT doc FROM calls WHERE call_id = $1", Params().add(callId));
     if (PQntuples(r.get()) == 0) return std::nullopt;
     return parse_doc(r, 0);
   }
@@ -261,14 +174,14 @@ class PostgresStore final : public Store {
       std::size_t n = std::min(kMaxIdsPerRead, callIds.size() - at);
       Params p;
       for (std::size_t k = 0; k < n; ++k) p.add(callIds[at + k]);
-      Result r = run(get_calls_sql(n), p);
+      Result r = conn_.run(get_calls_sql(n), p);
       for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(parse_doc(r, i));
     }
     return out;
   }
 
   void insert_call(const Call& c, std::optional<TimeMs> deadline, std::string_view doc) override {
-    write(
+    conn_.write(
         "INSERT INTO calls (call_id, caller_id, receiver_id, state, created_ms, version, "
         "deadline_ms, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         Params()
@@ -286,7 +199,7 @@ class PostgresStore final : public Store {
     // The version check fails as an error (1 / 0 when no row was updated: division_by_zero,
     // taken for a conflict), not as a count: in a pipeline an error makes PostgreSQL skip the
     // rest, the COMMIT included, so a batch can be committed without waiting for this answer.
-    write(
+    conn_.write(
         "WITH u AS (UPDATE calls SET state = $2, version = $3, deadline_ms = $4, doc = $5 "
         "WHERE call_id = $1 AND version = $6 RETURNING 1) "
         "SELECT 1 / (COUNT(*) = 1)::int FROM u",
@@ -300,24 +213,24 @@ class PostgresStore final : public Store {
   }
 
   std::optional<std::string> active_call_of(std::string_view userId) override {
-    return first_text(run(kActiveCallOf, Params().add(userId)));
+    return first_text(conn_.run(kActiveCallOf, Params().add(userId)));
   }
 
   void claim_active(std::string_view userId, std::string_view callId) override {
-    write("INSERT INTO active_calls (user_id, call_id) VALUES ($1, $2)",
-          Params().add(userId).add(callId));
+    conn_.write("INSERT INTO active_calls (user_id, call_id) VALUES ($1, $2)",
+                Params().add(userId).add(callId));
   }
 
   void release_active(std::string_view callId) override {
-    write("DELETE FROM active_calls WHERE call_id = $1", Params().add(callId));
+    conn_.write("DELETE FROM active_calls WHERE call_id = $1", Params().add(callId));
   }
 
   std::vector<std::string> due_calls(TimeMs now, std::size_t limit) override {
     // Rows another node's open transaction is firing are skipped: each deadline fires once.
-    Result r =
-        run("SELECT call_id FROM calls WHERE deadline_ms IS NOT NULL AND deadline_ms <= $1 "
-            "ORDER BY deadline_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
-            Params().add(std::int64_t{now}).add(static_cast<std::int64_t>(limit)));
+    Result r = conn_.run(
+        "SELECT call_id FROM calls WHERE deadline_ms IS NOT NULL AND deadline_ms <= $1 "
+        "ORDER BY deadline_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
+        Params().add(std::int64_t{now}).add(static_cast<std::int64_t>(limit)));
     std::vector<std::string> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(text(r, i, 0));
     return out;
@@ -329,25 +242,25 @@ class PostgresStore final : public Store {
       next_deadline_after_commit_.reset();
       return known;
     }
-    return deadline_of(run(kNextDeadline, Params()));
+    return deadline_of(conn_.run(kNextDeadline, Params()));
   }
 
   std::vector<Call> active_calls() override {
     Result r =
-        run("SELECT DISTINCT c.doc FROM calls c JOIN active_calls a ON a.call_id = c.call_id",
-            Params());
+        conn_.run("SELECT DISTINCT c.doc FROM calls c JOIN active_calls a ON a.call_id = c.call_id",
+                  Params());
     std::vector<Call> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(parse_doc(r, i));
     return out;
   }
 
   std::vector<Call> history(std::string_view userId, TimeMs before, std::size_t limit) override {
-    Result r =
-        run("SELECT doc, created_ms FROM calls WHERE caller_id = $1 AND created_ms < $2 "
-            "UNION ALL "
-            "SELECT doc, created_ms FROM calls WHERE receiver_id = $1 AND created_ms < $2 "
-            "ORDER BY created_ms DESC LIMIT $3",
-            Params().add(userId).add(std::int64_t{before}).add(static_cast<std::int64_t>(limit)));
+    Result r = conn_.run(
+        "SELECT doc, created_ms FROM calls WHERE caller_id = $1 AND created_ms < $2 "
+        "UNION ALL "
+        "SELECT doc, created_ms FROM calls WHERE receiver_id = $1 AND created_ms < $2 "
+        "ORDER BY created_ms DESC LIMIT $3",
+        Params().add(userId).add(std::int64_t{before}).add(static_cast<std::int64_t>(limit)));
     std::vector<Call> out;
     for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(parse_doc(r, i));
     return out;
@@ -360,10 +273,12 @@ class PostgresStore final : public Store {
         .add(std::int64_t{from})
         .add(std::int64_t{to})
         .add(static_cast<std::int64_t>(limit));
-    Result r = userId.empty() ? run("SELECT doc FROM calls WHERE $1 = '' AND created_ms >= $2 AND "
+    Result r = userId.empty() ? conn_.run(
+                                    "SELECT doc FROM calls WHERE $1 = '' AND created_ms >= $2 AND "
                                     "created_ms < $3 ORDER BY created_ms DESC LIMIT $4",
                                     p)
-                              : run("SELECT doc, created_ms FROM calls WHERE caller_id = $1 AND "
+                              : conn_.run(
+                                    "SELECT doc, created_ms FROM calls WHERE caller_id = $1 AND "
                                     "created_ms >= $2 AND created_ms < $3 "
                                     "UNION ALL "
                                     "SELECT doc, created_ms FROM calls WHERE receiver_id = $1 AND "
@@ -378,7 +293,7 @@ class PostgresStore final : public Store {
   std::size_t delete_calls_before(TimeMs before, std::size_t limit) override {
     // One round trip: the batch's calls (not active ones, none another node is deleting) and
     // their timelines.
-    Result r = run(
+    Result r = conn_.run(
         "WITH doomed AS (SELECT call_id FROM calls WHERE created_ms < $1 AND call_id NOT IN "
         "(SELECT call_id FROM active_calls) ORDER BY created_ms LIMIT $2 FOR UPDATE SKIP LOCKED), "
         "events AS (DELETE FROM call_events WHERE call_id IN (SELECT call_id FROM doomed)) "
@@ -389,8 +304,9 @@ class PostgresStore final : public Store {
 
   std::size_t append_events(std::string_view callId, const std::vector<TimelineEvent>& events,
                             std::size_t max) override {
-    Result c = run("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM call_events WHERE call_id = $1",
-                   Params().add(callId));
+    Result c =
+        conn_.run("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM call_events WHERE call_id = $1",
+                  Params().add(callId));
     auto have = static_cast<std::size_t>(std::stoll(text(c, 0, 0)));
     std::int64_t seq = std::stoll(text(c, 0, 1));
     std::size_t n = 0;
@@ -399,25 +315,25 @@ class PostgresStore final : public Store {
     // conflict, and the job runs again on what is committed — its events are not lost.
     for (const auto& e : events) {
       if (have + n >= max) break;
-      Result r =
-          run("INSERT INTO call_events (call_id, seq, at_ms, side, device, type, data) "
-              "VALUES ($1, $2, $3, $4, $5, $6, $7) "
-              "ON CONFLICT (call_id, at_ms, side, device, type, data) DO NOTHING",
-              Params()
-                  .add(callId)
-                  .add(++seq)
-                  .add(std::int64_t{e.at})
-                  .add(e.side)
-                  .add(e.device)
-                  .add(e.type)
-                  .add(event_data_string(e)));
+      Result r = conn_.run(
+          "INSERT INTO call_events (call_id, seq, at_ms, side, device, type, data) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+          "ON CONFLICT (call_id, at_ms, side, device, type, data) DO NOTHING",
+          Params()
+              .add(callId)
+              .add(++seq)
+              .add(std::int64_t{e.at})
+              .add(e.side)
+              .add(e.device)
+              .add(e.type)
+              .add(event_data_string(e)));
       if (std::string_view(PQcmdTuples(r.get())) == "1") ++n;  // else stored already
     }
     return n;
   }
 
   std::vector<TimelineEvent> events_of(std::string_view callId) override {
-    Result r = run(
+    Result r = conn_.run(
         "SELECT at_ms, side, device, type, data FROM call_events WHERE call_id = $1 ORDER BY seq",
         Params().add(callId));
     std::vector<TimelineEvent> out;
@@ -431,11 +347,11 @@ class PostgresStore final : public Store {
 
   void put_device(const PushDevice& d) override {
     std::string platform(platform_name(d.platform));
-    write(
+    conn_.write(
         "DELETE FROM devices WHERE platform = $1 AND token = $2 "
         "AND NOT (user_id = $3 AND device_id = $4)",
         Params().add(platform).add(d.token).add(d.userId).add(d.deviceId));
-    write(
+    conn_.write(
         "INSERT INTO devices (user_id, device_id, platform, token, alert_token, environment, "
         "updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, device_id) DO "
         "UPDATE SET platform = excluded.platform, token = excluded.token, "
@@ -449,30 +365,30 @@ class PostgresStore final : public Store {
             .add(d.alertToken)
             .add(d.environment)
             .add(std::int64_t{d.updatedAt}));
-    write(
+    conn_.write(
         "DELETE FROM devices WHERE user_id = $1 AND device_id NOT IN (SELECT device_id FROM "
         "devices WHERE user_id = $1 ORDER BY updated_ms DESC, device_id LIMIT $2)",
         Params().add(d.userId).add(static_cast<std::int64_t>(kMaxDevicesPerUser)));
   }
 
   bool delete_device(std::string_view userId, std::string_view deviceId) override {
-    Result r = run("DELETE FROM devices WHERE user_id = $1 AND device_id = $2",
-                   Params().add(userId).add(deviceId));
+    Result r = conn_.run("DELETE FROM devices WHERE user_id = $1 AND device_id = $2",
+                         Params().add(userId).add(deviceId));
     return std::string_view(PQcmdTuples(r.get())) != "0";
   }
 
   void forget_push_token(std::string_view userId, std::string_view deviceId,
                          std::string_view token) override {
-    write("DELETE FROM devices WHERE user_id = $1 AND device_id = $2 AND token = $3",
-          Params().add(userId).add(deviceId).add(token));
-    write(
+    conn_.write("DELETE FROM devices WHERE user_id = $1 AND device_id = $2 AND token = $3",
+                Params().add(userId).add(deviceId).add(token));
+    conn_.write(
         "UPDATE devices SET alert_token = '' WHERE user_id = $1 AND device_id = $2 AND "
         "alert_token = $3",
         Params().add(userId).add(deviceId).add(token));
   }
 
   std::vector<PushDevice> devices_of(std::string_view userId) override {
-    return devices_from(userId, run(kDevicesOf, Params().add(userId)));
+    return devices_from(userId, conn_.run(kDevicesOf, Params().add(userId)));
   }
 
   static std::optional<Profile> profile_of(std::string_view userId, const Result& r) {
@@ -495,16 +411,16 @@ class PostgresStore final : public Store {
   }
 
   std::string shared_secret(std::string_view name, std::string_view candidate) override {
-    run("INSERT INTO shared_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        Params().add(name).add(candidate));
-    Result r = run("SELECT value FROM shared_secrets WHERE name = $1", Params().add(name));
+    conn_.run("INSERT INTO shared_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+              Params().add(name).add(candidate));
+    Result r = conn_.run("SELECT value FROM shared_secrets WHERE name = $1", Params().add(name));
     if (PQntuples(r.get()) != 1)
       throw StoreError(StoreError::Kind::failure, "shared secret vanished");
     return text(r, 0, 0);
   }
 
   void add_push(const QueuedPush& p, std::string_view owner, TimeMs leaseUntil) override {
-    write(
+    conn_.write(
         "INSERT INTO push_outbox (push_id, call_id, kind, user_id, device_id, notice, "
         "expires_ms, owner, lease_ms, claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         Params()
@@ -521,22 +437,22 @@ class PostgresStore final : public Store {
   }
 
   void delete_push(std::string_view pushId) override {
-    write("DELETE FROM push_outbox WHERE push_id = $1", Params().add(pushId));
+    conn_.write("DELETE FROM push_outbox WHERE push_id = $1", Params().add(pushId));
   }
 
   void delete_incoming_pushes(std::string_view callId) override {
-    write("DELETE FROM push_outbox WHERE call_id = $1 AND kind = 'incoming_call'",
-          Params().add(callId));
+    conn_.write("DELETE FROM push_outbox WHERE call_id = $1 AND kind = 'incoming_call'",
+                Params().add(callId));
   }
 
   void renew_pushes(std::string_view owner, TimeMs leaseUntil) override {
-    write("UPDATE push_outbox SET lease_ms = $2 WHERE owner = $1",
-          Params().add(owner).add(std::int64_t{leaseUntil}));
+    conn_.write("UPDATE push_outbox SET lease_ms = $2 WHERE owner = $1",
+                Params().add(owner).add(std::int64_t{leaseUntil}));
   }
 
   std::size_t purge_pushes(TimeMs now, int maxClaims) override {
-    Result r = run("DELETE FROM push_outbox WHERE expires_ms <= $1 OR claims >= $2",
-                   Params().add(std::int64_t{now}).add(std::int64_t{maxClaims}));
+    Result r = conn_.run("DELETE FROM push_outbox WHERE expires_ms <= $1 OR claims >= $2",
+                         Params().add(std::int64_t{now}).add(std::int64_t{maxClaims}));
     return static_cast<std::size_t>(std::stoull(PQcmdTuples(r.get())));
   }
 
@@ -544,17 +460,17 @@ class PostgresStore final : public Store {
                                        std::size_t limit, bool any) override {
     // SKIP LOCKED: the rows another node is claiming in its open transaction are left to it;
     // this node takes the next ones instead of waiting (and then finding them taken).
-    Result r =
-        run("UPDATE push_outbox SET owner = $1, lease_ms = $3, claims = claims + 1 "
-            "WHERE push_id IN (SELECT push_id FROM push_outbox WHERE owner <> $1 AND "
-            "($5::bigint = 1 OR lease_ms < $2) ORDER BY lease_ms LIMIT $4 FOR UPDATE SKIP LOCKED) "
-            "RETURNING push_id, call_id, kind, user_id, device_id, notice, expires_ms, claims",
-            Params()
-                .add(owner)
-                .add(std::int64_t{now})
-                .add(std::int64_t{leaseUntil})
-                .add(static_cast<std::int64_t>(limit))
-                .add(std::int64_t{any ? 1 : 0}));
+    Result r = conn_.run(
+        "UPDATE push_outbox SET owner = $1, lease_ms = $3, claims = claims + 1 "
+        "WHERE push_id IN (SELECT push_id FROM push_outbox WHERE owner <> $1 AND "
+        "($5::bigint = 1 OR lease_ms < $2) ORDER BY lease_ms LIMIT $4 FOR UPDATE SKIP LOCKED) "
+        "RETURNING push_id, call_id, kind, user_id, device_id, notice, expires_ms, claims",
+        Params()
+            .add(owner)
+            .add(std::int64_t{now})
+            .add(std::int64_t{leaseUntil})
+            .add(static_cast<std::int64_t>(limit))
+            .add(std::int64_t{any ? 1 : 0}));
     std::vector<QueuedPush> out;
     for (int i = 0; i < PQntuples(r.get()); ++i)
       out.push_back({text(r, i, 0), text(r, i, 1), text(r, i, 2), text(r, i, 3), text(r, i, 4),
@@ -563,229 +479,9 @@ class PostgresStore final : public Store {
   }
 
  private:
-  void connect() {
-    conn_ = PQconnectdb(url_.c_str());
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      std::string msg = PQerrorMessage(conn_);
-      PQfinish(conn_);
-      conn_ = nullptr;
-      throw StoreError(StoreError::Kind::failure, "cannot connect to PostgreSQL: " + trim(msg));
-    }
-    PQsetNoticeProcessor(
-        conn_, [](void*, const char*) {}, nullptr);
-    prepared_.clear();
-  }
-
-  // The connection broke (PostgreSQL restarted, network): a new one, statements prepared anew.
-  void reconnect() {
-    if (!conn_) {
-      connect();
-      return;
-    }
-    PQreset(conn_);
-    prepared_.clear();
-    if (PQstatus(conn_) != CONNECTION_OK)
-      throw StoreError(StoreError::Kind::failure,
-                       "PostgreSQL is unreachable: " + trim(PQerrorMessage(conn_)));
-  }
-
-  static std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-  }
-
-  StoreError error_of(PGresult* res, std::string_view what) {
-    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-    std::string msg =
-        std::string(what) + ": " + trim(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
-    std::string code = state ? state : "";
-    // unique_violation; serialization_failure and deadlock_detected: another writer won;
-    // division_by_zero: update_call's version check found another version.
-    if (code == "23505" || code == "40001" || code == "40P01" || code == "22012")
-      return StoreError(StoreError::Kind::conflict, msg);
-    return StoreError(StoreError::Kind::failure, msg);
-  }
-  [[noreturn]] void fail(PGresult* res, std::string_view what) { throw error_of(res, what); }
-
-  // An unprepared statement (transaction control, migrations).
-  Result exec(const std::string& sql) {
-    Result r(PQexec(conn_, sql.c_str()), PQclear);
-    auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r.get(), sql.substr(0, 40));
-    return r;
-  }
-
-  // The name of `sql`'s prepared statement on this connection, preparing it first if needed
-  // (in a pipeline, the preparation is sent ahead like any statement).
-  const std::string& prepared(const char* sql, int params) {
-    auto it = prepared_.find(sql);
-    if (it != prepared_.end()) return it->second;
-    std::string name = "s" + std::to_string(next_id_++);
-    if (pipelined_) {
-      if (PQsendPrepare(conn_, name.c_str(), sql, params, nullptr) != 1) lost("prepare");
-      pending_.push_back({"prepare", Expect::done, sql});
-    } else {
-      Result p(PQprepare(conn_, name.c_str(), sql, params, nullptr), PQclear);
-      if (!p || PQresultStatus(p.get()) != PGRES_COMMAND_OK) fail(p.get(), "prepare");
-    }
-    return prepared_.emplace(sql, std::move(name)).first->second;
-  }
-
-  // A statement whose rows (or row count) the caller reads now.
-  Result run(const char* sql, const Params& params) {
-    if (pipelined_) return std::move(run_together({{sql, params}}).front());
-    auto values = params.pointers();
-    Result r(PQexecPrepared(conn_, prepared(sql, params.size()).c_str(), params.size(),
-                            values.data(), nullptr, nullptr, 0),
-             PQclear);
-    auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r.get(), "query");
-    return r;
-  }
-
-  // Reads whose rows the caller wants now: in a pipeline, all in one round trip (with the
-  // answers to the writes sent ahead of them).
-  std::vector<Result> run_together(const std::vector<std::pair<const char*, Params>>& reads) {
-    std::vector<Result> out;
-    if (!pipelined_) {
-      for (const auto& [sql, params] : reads) out.push_back(run(sql, params));
-      return out;
-    }
-    for (const auto& [sql, params] : reads) {
-      send(sql, params, Expect::rows, "query", /*write=*/false);
-      pending_.back().wanted = true;
-    }
-    if (PQsendFlushRequest(conn_) != 1 || PQflush(conn_) != 0) lost("flush");
-    // Everything in flight is answered in order: what was sent ahead, preparations, the reads.
-    while (!pending_.empty()) {
-      bool wanted = pending_.front().wanted;
-      Result r = take();
-      if (wanted) out.push_back(std::move(r));
-    }
-    if (failure_) {
-      StoreError e = *failure_;
-      throw e;
-    }
-    return out;
-  }
-
-  // A write whose answer only says whether it worked: in a pipeline it is sent ahead, and a
-  // failure shows at the next read or at the commit.
-  void write(const char* sql, const Params& params) {
-    if (pipelined_) {
-      send(sql, params, Expect::done, "write", /*write=*/true);
-      return;
-    }
-    run(sql, params);
-  }
-
-  // Transaction control: BEGIN, COMMIT, savepoints.
-  void control(const char* sql) {
-    if (pipelined_)
-      send_control(sql);
-    else
-      exec(sql);
-  }
-
-  // ---- pipeline mode ----------------------------------------------------------------------
-
-  void send(const char* sql, const Params& params, Expect expect, const char* what, bool write) {
-    const std::string& name = prepared(sql, params.size());
-    auto values = params.pointers();
-    if (PQsendQueryPrepared(conn_, name.c_str(), params.size(), values.data(), nullptr, nullptr,
-                            0) != 1)
-      lost(what);
-    pending_.push_back({what, expect, nullptr});
-    if (write) ++writes_;
-  }
-
-  void send_control(const char* sql) {
-    if (PQsendQueryParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) lost(sql);
-    pending_.push_back({sql, Expect::done, nullptr});
-  }
-
-  // The answer to the oldest statement in flight; the first failure is kept in failure_ (a
-  // statement after a failed one is not run: PostgreSQL skips the rest of the pipeline up to
-  // the next sync).
-  Result take() {
-    Pending p = pending_.front();
-    pending_.pop_front();
-    Result r(PQgetResult(conn_), PQclear);
-    if (!r) {
-      lost_connection(p.what);
-      return r;
-    }
-    auto status = PQresultStatus(r.get());
-    if (p.expect == Expect::sync) {
-      if (status != PGRES_PIPELINE_SYNC) lost_connection("sync");
-      return r;
-    }
-    while (PGresult* rest = PQgetResult(conn_)) PQclear(rest);  // up to its terminating NULL
-    if (status == PGRES_PIPELINE_ABORTED) {
-      if (p.preparedSql) prepared_.erase(p.preparedSql);  // it was never prepared
-      return r;
-    }
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      if (p.preparedSql) prepared_.erase(p.preparedSql);
-      // An ERROR on a live connection is a statement's: PostgreSQL then skips the rest. A FATAL
-      // one (the server shutting down, the backend killed) may end a COMMIT half done: unknown.
-      const char* severity = PQresultErrorField(r.get(), PG_DIAG_SEVERITY_NONLOCALIZED);
-      bool fatal = severity && std::string_view(severity) != "ERROR";
-      if (!fatal && PQstatus(conn_) == CONNECTION_OK) statement_failed_ = true;
-      remember(error_of(r.get(), p.what));
-    } else if (p.expect == Expect::next_deadline) {
-      next_deadline_after_commit_ = deadline_of(r);
-    }
-    return r;
-  }
-
-  void sync_and_drain() {
-    if (PQpipelineSync(conn_) != 1) {
-      lost_connection("sync");
-      return;
-    }
-    pending_.push_back({"sync", Expect::sync, nullptr});
-    while (!pending_.empty() && conn_) take();
-  }
-
-  void leave_pipeline() {
-    pipelined_ = false;
-    pending_.clear();
-    if (conn_ && PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn_) != 1)
-      drop_connection();  // answers still unread: start afresh at the next transaction
-  }
-
-  void remember(StoreError e) {
-    if (!failure_) failure_ = std::move(e);
-  }
-
-  // The connection broke with statements in flight: nothing more can be read from it.
-  void lost_connection(const char* what) {
-    remember(StoreError(StoreError::Kind::failure, std::string("PostgreSQL connection lost (") +
-                                                       what + "): " + trim(PQerrorMessage(conn_))));
-    pending_.clear();
-    drop_connection();
-  }
-  [[noreturn]] void lost(const char* what) {
-    lost_connection(what);
-    StoreError e = *failure_;
-    throw e;
-  }
-
-  void drop_connection() {
-    if (conn_) PQfinish(conn_);
-    conn_ = nullptr;
-    prepared_.clear();
-  }
-
   static std::optional<TimeMs> deadline_of(const Result& r) {
     if (!r || PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) return std::nullopt;
     return std::stoll(text(r, 0, 0));
-  }
-
-  static std::string text(const Result& r, int row, int col) {
-    return std::string(PQgetvalue(r.get(), row, col),
-                       static_cast<size_t>(PQgetlength(r.get(), row, col)));
   }
 
   static Call parse_doc(const Result& r, int row) {
@@ -794,12 +490,12 @@ class PostgresStore final : public Store {
   }
 
   void migrate() {
-    exec("BEGIN");
+    conn_.exec("BEGIN");
     try {
       // Nodes starting together: one migrates, the others wait here and then find it done.
-      exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
-      exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)");
-      Result r = exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+      conn_.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
+      conn_.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)");
+      Result r = conn_.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
       std::int64_t have = std::stoll(text(r, 0, 0));
       const std::int64_t want = std::size(kMigrations);
       if (have > want)
@@ -808,27 +504,21 @@ class PostgresStore final : public Store {
                          "(version " +
                              std::to_string(have) + ")");
       for (std::int64_t v = have + 1; v <= want; ++v) {
-        exec(kMigrations[v - 1]);
-        exec("INSERT INTO schema_migrations (version) VALUES (" + std::to_string(v) + ")");
+        conn_.exec(kMigrations[v - 1]);
+        conn_.exec("INSERT INTO schema_migrations (version) VALUES (" + std::to_string(v) + ")");
       }
-      exec("COMMIT");
+      conn_.exec("COMMIT");
     } catch (...) {
-      Result undo(PQexec(conn_, "ROLLBACK"), PQclear);
+      try {
+        conn_.rollback();
+      } catch (const StoreError&) {
+        // the first error is the one to report
+      }
       throw;
     }
   }
 
-  std::string url_;
-  PGconn* conn_ = nullptr;
-  std::unordered_map<const char*, std::string> prepared_;  // SQL text (a literal) → name
-  int next_id_ = 1;
-
-  // A pipelined transaction: what is in flight, in order, and its first failure.
-  bool pipelined_ = false;
-  std::deque<Pending> pending_;
-  std::optional<StoreError> failure_;
-  bool statement_failed_ = false;  // failure_ came from PostgreSQL's answer, not a lost connection
-  std::uint64_t writes_ = 0;
+  pg::Connection conn_;
   // Read in the commit's round trip (std::nullopt inside: no deadline is armed).
   std::optional<std::optional<TimeMs>> next_deadline_after_commit_;
 };
