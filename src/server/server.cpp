@@ -184,6 +184,16 @@ int run_server(const Config& config) {
   auto publisher = asio::make_strand(ioc);
   calls.set_publisher(
       [publisher](std::function<void()> fn) { asio::post(publisher, std::move(fn)); });
+  // However this function is left — a listen address already taken throws below — the store
+  // thread stops and lets go of the strand before the io_context that owns it is destroyed
+  // (ASan saw the strand freed after its service: heap-use-after-free on a failed start).
+  struct StopBeforeIoContext {
+    Calls& calls;
+    ~StopBeforeIoContext() {
+      calls.stop();
+      calls.set_publisher(nullptr);
+    }
+  } stopBeforeIoContext{calls};
   push.service->start();
   calls.start();
 

@@ -94,6 +94,18 @@ TEST(FailClosed, AHalfConfiguredIdentityProviderStopsTheStart) {
   }
 }
 
+TEST(FailClosed, AListenAddressInUseStopsTheStartCleanly) {
+  // By then the store thread runs: it must stop before what it publishes on is gone (the
+  // sanitized suite saw a heap-use-after-free on this path).
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor taken(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  std::string listen = "127.0.0.1:" + std::to_string(taken.local_endpoint().port());
+  auto [code, err] = run_dialtoned({"--listen", listen, "--jwt-hs256-secret", kSecret});
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(err.find("Address already in use"), std::string::npos) << err;
+  EXPECT_EQ(err.find("Sanitizer"), std::string::npos) << err;
+}
+
 TEST(FailClosed, DevelopmentTokensStayOnLoopbackUnlessAllowedAndThenSaySo) {
   auto [code, err] = run_dialtoned({"--listen", "0.0.0.0:0"});
   EXPECT_EQ(code, 2);
