@@ -63,9 +63,15 @@ class ServerChild {
     std::filesystem::create_directories(dir_);
     int out[2];
     if (pipe(out) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> args = {
-        path,          "--listen", "127.0.0.1:0", "--data-dir", (dir_ / "data").string(),
-        "--log-level", "warn"};
+    // DIALTONE_BENCH_LOG_LEVEL: the server's log level (warn unless set).
+    const char* level = std::getenv("DIALTONE_BENCH_LOG_LEVEL");
+    std::vector<std::string> args = {path,
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--data-dir",
+                                     (dir_ / "data").string(),
+                                     "--log-level",
+                                     level ? level : "warn"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {
@@ -106,6 +112,10 @@ class ServerChild {
     int st = 0;
     waitpid(pid_, &st, 0);
     std::error_code ec;
+    // DIALTONE_BENCH_LOG=<file>: keep the server's log (warnings and errors) for a look after.
+    if (const char* keep = std::getenv("DIALTONE_BENCH_LOG"))
+      std::filesystem::copy_file(dir_ / "stderr.log", keep,
+                                 std::filesystem::copy_options::overwrite_existing, ec);
     std::filesystem::remove_all(dir_, ec);
   }
   int port() const { return port_; }

@@ -77,8 +77,10 @@ async function burst(label, { calls, rounds = 3, delayMs = 0, concurrency = 0 })
   const flags = [...pushFlags];
   if (concurrency) flags.push('--push-concurrency', String(concurrency));
   for (const f of flags) args.push(`--server-arg=${f}`);
+  const cpu0 = cpuSeconds(fake.pid);
   const r = spawnSync(bench, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${label}: dialtone-bench failed\n${r.stdout}\n${r.stderr}`);
+  const fakeCpu = cpuSeconds(fake.pid) - cpu0;
   const created = new Map();
   const answered = [];
   for (const m of r.stdout.matchAll(/^CREATE (\S+) ([\d.]+) ([\d.]+)$/gm)) {
@@ -96,8 +98,34 @@ async function burst(label, { calls, rounds = 3, delayMs = 0, concurrency = 0 })
   for (const e of pushes)
     if (!first.has(e.data.callId) || e.startMs < first.get(e.data.callId).startMs) first.set(e.data.callId, e);
   const again = pushes.length - first.size;
-  const lat = [...first.values()].map((e) => e.startMs - created.get(e.data.callId)).sort((a, b) => a - b);
   const pct = (v, p) => (v.length ? v[Math.min(v.length - 1, Math.floor(p / 100 * v.length))] : NaN);
+  const lat = [...first.values()].map((e) => e.startMs - created.get(e.data.callId)).sort((a, b) => a - b);
+  if (process.env.BENCH_DEBUG) {
+    // Per round (rounds are seconds apart): create → answer and create → push, and the calls whose
+    // push arrived more than once.
+    const byRound = (pairs) => {
+      const m = new Map();
+      for (const [t, v] of pairs) {
+        const k = Math.round(t / 1000);
+        if (!m.has(k)) m.set(k, []);
+        m.get(k).push(v);
+      }
+      return [...m.values()].map((v) => v.sort((a, b) => a - b));
+    };
+    const answers = byRound([...r.stdout.matchAll(/^CREATE \S+ ([\d.]+) ([\d.]+)$/gm)]
+      .map((m) => [Number(m[1]), Number(m[2]) - Number(m[1])]));
+    const arrivals = byRound([...first.values()].map((e) => [created.get(e.data.callId),
+      e.startMs - created.get(e.data.callId)]));
+    answers.forEach((a, i) => console.error(`round ${i + 1}: create→answer p50=${pct(a, 50).toFixed(1)} `
+      + `max=${a.at(-1).toFixed(1)}  create→push p50=${pct(arrivals[i], 50).toFixed(1)} `
+      + `p90=${pct(arrivals[i], 90).toFixed(1)} max=${arrivals[i].at(-1).toFixed(1)}`));
+    const perCall = new Map();
+    for (const e of pushes) perCall.set(e.data.callId, [...(perCall.get(e.data.callId) || []), e]);
+    for (const list of [...perCall.values()].filter((l) => l.length > 1).slice(0, 5)) {
+      const t = created.get(list[0].data.callId);
+      console.error(`sent again: ${list.map((e) => `at ${(e.startMs - t).toFixed(1)}ms status=${e.status}`).join(', ')}`);
+    }
+  }
   const row = { label, pushes: first.size, again, expected: calls * rounds, p50: pct(lat, 50), p99: pct(lat, 99), max: pct(lat, 100) };
   let slot = '';
   if (concurrency) {
@@ -121,11 +149,14 @@ async function burst(label, { calls, rounds = 3, delayMs = 0, concurrency = 0 })
     row.slotMax = gaps.at(-1);
     slot = `  freed slot → next push p50=${row.slotP50.toFixed(1)}ms p99=${row.slotP99.toFixed(1)}ms max=${row.slotMax.toFixed(1)}ms`;
   }
+  // The stand-in provider is one Node event loop on the same two cores: it takes each request in
+  // turn, so its CPU per request × a round's requests is a floor under that round's last arrival.
+  row.providerMsPerRequest = (1000 * fakeCpu) / events.length;
   row.replyP50 = pct(answered, 50);
   row.replyP99 = pct(answered, 99);
   console.log(`${label.padEnd(44)} pushes=${row.pushes}/${row.expected}${again ? ` (+${again} sent again)` : ''}  create→push p50=${row.p50.toFixed(1)}ms `
     + `p99=${row.p99.toFixed(1)}ms max=${row.max.toFixed(1)}ms  (create→its answer p50=${row.replyP50.toFixed(1)}ms `
-    + `p99=${row.replyP99.toFixed(1)}ms)${slot}`);
+    + `p99=${row.replyP99.toFixed(1)}ms; provider CPU per request ${row.providerMsPerRequest.toFixed(3)}ms)${slot}`);
   await setMode({ hangAll: false, record: false, delayMs: 0 });
   return row;
 }

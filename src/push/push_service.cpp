@@ -13,6 +13,9 @@ namespace dialtone {
 namespace {
 
 constexpr TimeMs kAuthRetryMs = 5000;  // after a failed credential fetch, fail fast this long
+// Ahead of any push, a failed credential fetch is tried again after this long (a push that
+// needs one tries at once, then every kAuthRetryMs).
+constexpr TimeMs kAuthRefreshAfterFailureMs = 60000;
 constexpr TimeMs kMaxBackoffMs = 30000;
 
 TimeMs backoff_ms(int attempts) {
@@ -149,6 +152,7 @@ void PushService::loop() {
       queue_for(*waiting_.begin()->second).push_back(std::move(waiting_.begin()->second));
       waiting_.erase(waiting_.begin());
     }
+    keep_credentials(now);
     pump(now);
     if (hooks_.pending) hooks_.pending(static_cast<std::int64_t>(queued_.load()));
     TimeMs wait = 1000;
@@ -205,6 +209,14 @@ void PushService::pump(TimeMs now) {
   // Back at the front of their queues, in their order.
   for (auto it = awaiting_auth.rbegin(); it != awaiting_auth.rend(); ++it)
     queue_for(**it).push_front(std::move(*it));
+}
+
+void PushService::keep_credentials(TimeMs now) {
+  for (auto& ps : providers_) {
+    if (ps.authInFlight || ps.provider->auth_ready(now)) continue;
+    if (ps.authFailedAt && now - ps.authFailedAt < kAuthRefreshAfterFailureMs) continue;
+    start_auth(ps, now);
+  }
 }
 
 void PushService::start_auth(ProviderState& ps, TimeMs now) {

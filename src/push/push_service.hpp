@@ -98,6 +98,9 @@ class PushService {
   void loop();
   void pump(TimeMs now);
   void start_auth(ProviderState& ps, TimeMs now);
+  // Credentials are fetched ahead of the first push (at start) and renewed before they expire,
+  // so a push never waits for them while things work.
+  void keep_credentials(TimeMs now);
   using DeliveryPtr = std::shared_ptr<Delivery>;
   void dispatch(DeliveryPtr d, ProviderState& ps, TimeMs now);
   void finish(DeliveryPtr d, ProviderState& ps, const HttpReply& r,

@@ -369,6 +369,22 @@ TEST_F(PushTest, AnExpiredAccessTokenIsRenewedOnce) {
   expect_all_valid();
 }
 
+// The FCM access token is fetched when dialtoned starts, not when the first call needs it: a
+// burst of calls right after a start does not wait for it, and a wrong service account shows in
+// the log at once (PUSH_AUTH_FAILED) rather than at the first call.
+TEST_F(PushTest, TheAccessTokenIsFetchedAtStartNotAtTheFirstCall) {
+  start();
+  auto fetched = await_events([](auto& e) { return e.at("service") == "oauth"; });
+  ASSERT_EQ(fetched.size(), 1u) << "no token fetched before any push";
+  register_bobs_devices();
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+  await_delivery(caller, id, 3, 0);
+  // The push used that token: no second fetch.
+  EXPECT_EQ(await_events([](auto& e) { return e.at("service") == "oauth"; }, 2, 300ms).size(), 1u);
+  expect_all_valid();
+}
+
 TEST_F(PushTest, DeadTokensAreForgotten) {
   start();
   register_bobs_devices();

@@ -318,7 +318,10 @@ async function handle(req, res) {
 }
 
 const server = http2.createSecureServer(
-  { cert: fs.readFileSync(config.cert), key: fs.readFileSync(config.key), allowHTTP1: true },
+  // maxSessionMemory (MB): at Node's default of 10 a burst of 500 requests on one connection made
+  // Node refuse streams, which libcurl 7.88 reported as "Error in the HTTP2 framing layer" (and
+  // re-sent some of them): the stand-in's limit, not something FCM or APNs do at that size.
+  { cert: fs.readFileSync(config.cert), key: fs.readFileSync(config.key), allowHTTP1: true, maxSessionMemory: 200 },
   (req, res) => handle(req, res).catch((e) => { console.error(e); res.writeHead(500); res.end(); }));
 
 const control = http.createServer(async (req, res) => {
