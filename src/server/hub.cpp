@@ -112,23 +112,24 @@ void Hub::seed(const std::vector<Call>& active) {
   }
 }
 
-bool Hub::deliver(const Call& call, const Message& msg) {
+bool Hub::deliver(const std::shared_ptr<const Call>& call, const Message& msg) {
   std::optional<SignalCounts> counts;
   {
     std::lock_guard lk(mu_);
     if (!deliver_locked(call, msg, counts)) return false;
   }
-  if (counts && signals_listener_) signals_listener_(call, *counts);
+  if (counts && signals_listener_) signals_listener_(*call, *counts);
   return true;
 }
 
-bool Hub::deliver_locked(const Call& call, const Message& msg,
+bool Hub::deliver_locked(const std::shared_ptr<const Call>& shared, const Message& msg,
                          std::optional<SignalCounts>& counts) {
+  const Call& call = *shared;
   if (ended_.count(call.callId)) return false;  // a late copy of a call already over
   if (auto r = routes_.find(call.callId); r != routes_.end() && r->second->version >= call.version)
     return false;  // a newer (or the same) version already went out
   if (is_active(call.state)) {
-    routes_[call.callId] = std::make_shared<const Call>(call);
+    routes_[call.callId] = shared;
     active_by_user_[call.callerId] = call.callId;
     active_by_user_[call.receiverId] = call.callId;
   } else {
@@ -158,13 +159,14 @@ bool Hub::deliver_locked(const Call& call, const Message& msg,
   return true;
 }
 
-void Hub::publish(const Call& call, const std::shared_ptr<const std::string>& doc) {
-  deliver(call, doc ? call_message(*doc) : call_message(call));
-  if (peers_) peers_->call_changed(call);
+void Hub::publish(const std::shared_ptr<const Call>& call,
+                  const std::shared_ptr<const std::string>& doc) {
+  deliver(call, doc ? call_message(*doc) : call_message(*call));
+  if (peers_) peers_->call_changed(*call);
 }
 
 void Hub::remote_publish(const Call& call) {
-  deliver(call, call_message(call));
+  deliver(std::make_shared<const Call>(call), call_message(call));
 }
 
 std::shared_ptr<const Call> Hub::route(const std::string& callId) const {

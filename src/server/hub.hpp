@@ -92,7 +92,9 @@ class Hub final : public Presence {
 
   // Called by the outbox, in commit order, for every committed change; `doc` is the call's
   // public document, already serialized.
-  void publish(const Call& call, const std::shared_ptr<const std::string>& doc);
+  // The hub keeps `call` itself (not a copy) as the active call's route.
+  void publish(const std::shared_ptr<const Call>& call,
+               const std::shared_ptr<const std::string>& doc);
   // Seeds the routes with the active calls found in the store at start-up.
   void seed(const std::vector<Call>& active);
   // The latest committed document of an active call, or nullptr.
@@ -116,8 +118,9 @@ class Hub final : public Presence {
  private:
   // Queues `msg` for both participants; false (nothing done) if the hub already has a newer
   // version of the call. Takes the lock.
-  bool deliver(const Call& call, const Message& msg);
-  bool deliver_locked(const Call& call, const Message& msg, std::optional<SignalCounts>& counts);
+  bool deliver(const std::shared_ptr<const Call>& call, const Message& msg);
+  bool deliver_locked(const std::shared_ptr<const Call>& shared, const Message& msg,
+                      std::optional<SignalCounts>& counts);
   bool device_here_locked(const std::string& userId, const std::string& deviceId) const;
   std::size_t deliver_signal(const std::string& toUser, const std::string& toDevice,
                              const Message& msg);

@@ -180,6 +180,14 @@ std::string Metrics::render() const {
   out += fmt::format("dialtone_jwks_fetches_total{{outcome=\"ok\"}} {}\n", jwks_fetches_ok.load());
   out += fmt::format("dialtone_jwks_fetches_total{{outcome=\"failed\"}} {}\n",
                      jwks_fetches_failed.load());
+  if (store_memory)
+    if (std::int64_t bytes = store_memory(); bytes >= 0) {
+      out +=
+          "# HELP dialtone_store_memory_bytes What the store holds in this process (SQLite: its "
+          "page cache, bounded at 16 MiB, schema and statements).\n"
+          "# TYPE dialtone_store_memory_bytes gauge\n";
+      out += fmt::format("dialtone_store_memory_bytes {}\n", bytes);
+    }
   out +=
       "# HELP dialtone_push_pending Pushes queued, waiting to retry or in flight.\n"
       "# TYPE dialtone_push_pending gauge\n";

@@ -51,8 +51,10 @@ class Metrics {
   Histogram transition_latency;                  // op received → committed and published
   Histogram store_commit;                        // one group commit
   std::array<Histogram, 3> push_send;            // one push request, by Platform
-  std::atomic<std::int64_t> push_pending{0};     // pushes queued, waiting to retry or in flight
-  std::atomic<std::int64_t> connections{0};      // TCP connections open
+  // The store's memory in this process (SQLite's page cache and the rest), when it is known.
+  std::int64_t (*store_memory)() = nullptr;
+  std::atomic<std::int64_t> push_pending{0};  // pushes queued, waiting to retry or in flight
+  std::atomic<std::int64_t> connections{0};   // TCP connections open
   std::atomic<std::uint64_t> tls_handshake_failures{0};
   std::atomic<std::uint64_t> history_pruned{0};   // calls removed by history_retention_days
   std::atomic<std::uint64_t> push_taken_over{0};  // outbox pushes taken over from a dead node

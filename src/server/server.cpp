@@ -127,6 +127,7 @@ int run_server(const Config& config) {
   if (config.tls())
     tls = std::make_unique<TlsCertificates>(config.tls_cert_file, config.tls_key_file);
   Metrics metrics;
+  if (config.store.empty()) metrics.store_memory = sqlite_memory_bytes;
   // jwks_url: fetched before the port opens (up to 5 s; a cached set serves meanwhile).
   std::unique_ptr<JwksSource> jwks;
   if (!config.jwks_url.empty()) {

@@ -694,4 +694,10 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::str
   return std::make_unique<SqliteStore>(path, synchronous);
 }
 
+std::int64_t sqlite_memory_bytes() {
+  sqlite3_int64 current = 0, highwater = 0;
+  if (sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &current, &highwater, 0) != SQLITE_OK) return -1;
+  return current;
+}
+
 }  // namespace dialtone

@@ -180,6 +180,9 @@ class Store {
 // `synchronous` is SQLite's PRAGMA synchronous: "normal" (durable against a process crash in
 // WAL mode) or "full" (also against power loss).
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& synchronous);
+// What SQLite holds in this process (page caches, schema, prepared statements), in bytes: SQLite's
+// own global count, safe to read from any thread.
+std::int64_t sqlite_memory_bytes();
 
 // Connects to PostgreSQL at `url` (postgres://user@host:port/db?…, libpq's syntax) and applies
 // the schema migrations (under an advisory lock: safe when several nodes start at once).

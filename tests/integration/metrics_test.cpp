@@ -94,6 +94,9 @@ TEST_F(Metrics, CallsPathsAndRecoveriesAreCountedAndTheRulesMatchTheLiveMetrics)
       << m;
   // Setup took well under the first bucket's 50 ms here, and at most a few seconds anyway.
   EXPECT_EQ(sample(m, "dialtone_call_setup_seconds_bucket{le=\"5\"}"), 1);
+  // SQLite's memory in the process: its page cache at least (bounded at 16 MiB).
+  EXPECT_GT(sample(m, "dialtone_store_memory_bytes"), 16 * 1024) << m;
+  EXPECT_LE(sample(m, "dialtone_store_memory_bytes"), 64 * 1024 * 1024);
 
   std::string file = dir + "/metrics.txt";
   std::ofstream(file) << m.substr(1);

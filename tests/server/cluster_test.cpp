@@ -271,15 +271,17 @@ TEST(Cluster, SnapshotsFromSeveralNodesNeverMoveACallBackwards) {
   Node a(net, "a"), b(net, "b"), c(net, "c");
   auto bob = std::make_shared<Sink>("bob", "bob-phone");
   c.hub.join(bob, std::make_shared<const std::string>("{}"));
-  b.hub.publish(a_call(4, CallState::connected), nullptr);
-  a.hub.publish(a_call(3, CallState::connecting), nullptr);  // older, arrives later
+  b.hub.publish(std::make_shared<const Call>(a_call(4, CallState::connected)), nullptr);
+  a.hub.publish(std::make_shared<const Call>(a_call(3, CallState::connecting)),
+                nullptr);  // older, arrives later
   auto got = bob->messages();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_NE(got[1].find(R"("state":"connected")"), std::string::npos);
   ASSERT_NE(c.hub.route("call-1"), nullptr);
   EXPECT_EQ(c.hub.route("call-1")->version, 4);
-  a.hub.publish(a_call(5, CallState::ended), nullptr);
-  b.hub.publish(a_call(4, CallState::connected), nullptr);  // a late copy cannot revive it
+  a.hub.publish(std::make_shared<const Call>(a_call(5, CallState::ended)), nullptr);
+  b.hub.publish(std::make_shared<const Call>(a_call(4, CallState::connected)),
+                nullptr);  // a late copy cannot revive it
   EXPECT_EQ(c.hub.route("call-1"), nullptr);
   EXPECT_EQ(bob->messages().size(), 3u);
 }

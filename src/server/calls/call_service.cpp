@@ -86,7 +86,7 @@ void CallService::prefetch(Tx& tx, const std::vector<std::string>& callIds) {
   // Ended calls too: the cache lives for this batch only here.
   for (auto& c : tx.store.get_calls(want)) {
     std::string id = c.callId;
-    cache_.insert_or_assign(std::move(id), std::move(c));
+    cache_.insert_or_assign(std::move(id), std::make_shared<const Call>(std::move(c)));
   }
 }
 
@@ -108,8 +108,9 @@ std::function<void()> CallService::finish(Tx& tx, bool committed) {
     for (const auto& e : staged_.all()) {
       const auto* c = std::get_if<CallChanged>(&e);
       if (!c) continue;
-      if (!c->from && c->call.state != CallState::busy) watch(c->call, c->call.callerId);
-      if (has(c->actions, Action::require_receiver_presence)) watch(c->call, c->call.receiverId);
+      const Call& call = *c->call;
+      if (!c->from && call.state != CallState::busy) watch(call, call.callerId);
+      if (has(c->actions, Action::require_receiver_presence)) watch(call, call.receiverId);
     }
   }
   try {
@@ -152,9 +153,9 @@ void CallService::contended(Tx& tx, const std::function<void()>& fn) {
 // ---- reads and writes ---------------------------------------------------------------------
 
 std::optional<Call> CallService::load_call(Tx& tx, const std::string& callId) {
-  if (auto it = cache_.find(callId); it != cache_.end()) return it->second;
+  if (auto it = cache_.find(callId); it != cache_.end()) return *it->second;
   auto c = tx.store.get_call(callId);
-  if (c && is_active(c->state)) cache_.emplace(callId, *c);
+  if (c && is_active(c->state)) cache_.emplace(callId, std::make_shared<const Call>(*c));
   return c;
 }
 
@@ -183,17 +184,18 @@ std::shared_ptr<const std::string> CallService::persist(Tx& tx, const Transition
   tx.store.update_call(t.call, deadline, to_storage_string(t.call, *doc));
   arm(deadline);
   if (has(t.actions, Action::clear_active_calls)) tx.store.release_active(t.call.callId);
-  if (is_active(t.call.state))
-    cache_.insert_or_assign(t.call.callId, t.call);
+  auto call = std::make_shared<const Call>(t.call);
+  if (is_active(call->state))
+    cache_.insert_or_assign(call->callId, call);
   else
-    cache_.erase(t.call.callId);
+    cache_.erase(call->callId);
   std::vector<PushPlan> pushes;
   if (pushable_ && may_push(t.call, from)) {
     // It stopped ringing: incoming-call pushes not yet sent are no longer wanted, on any node.
     if (t.call.delivery) tx.store.delete_incoming_pushes(t.call.callId);
     pushes = queue_pushes(tx, t.call, from, actorDevice, push_targets(tx, t.call.receiverId));
   }
-  staged_.add(CallChanged{t.call, from, t.actions, doc, actorDevice, std::move(pushes)});
+  staged_.add(CallChanged{std::move(call), from, t.actions, doc, actorDevice, std::move(pushes)});
   return doc;
 }
 
@@ -203,12 +205,14 @@ std::shared_ptr<const std::string> CallService::insert(Tx& tx, const Call& c,
   auto deadline = c.next_deadline(opts_.mediaTimeoutMs);
   tx.store.insert_call(c, deadline, to_storage_string(c, *doc));
   arm(deadline);
-  if (is_active(c.state)) cache_.insert_or_assign(c.callId, c);
+  auto call = std::make_shared<const Call>(c);
+  if (is_active(c.state)) cache_.insert_or_assign(c.callId, call);
   // People who have had a call are each other's contacts (directory = "contacts").
   tx.store.add_contact(c.callerId, c.receiverId);
   tx.store.add_contact(c.receiverId, c.callerId);
   auto pushes = queue_pushes(tx, c, std::nullopt, c.callerDeviceId, devices);
-  staged_.add(CallChanged{c, std::nullopt, {}, doc, c.callerDeviceId, std::move(pushes)});
+  staged_.add(
+      CallChanged{std::move(call), std::nullopt, {}, doc, c.callerDeviceId, std::move(pushes)});
   return doc;
 }
 

@@ -143,7 +143,7 @@ class CallService final : public BatchOwner {
   // Active calls as written by this service (committed, or written earlier in the current
   // batch). Saves a read and a JSON parse per op; cleared whenever anything rolls back, and a
   // version conflict in the store (another writer) clears it and retries the job.
-  std::unordered_map<std::string, Call> cache_;
+  std::unordered_map<std::string, std::shared_ptr<const Call>> cache_;
   // "call\nside" → the time of the side's last stored quality sample (thinning; bounded).
   std::unordered_map<std::string, TimeMs> last_sample_;
 };

@@ -44,8 +44,8 @@ void HubOutbox::relay(const SignalSent& s) {
 }
 
 void HubOutbox::changed(const CallChanged& e, TimeMs now) {
-  const Call& c = e.call;
-  hub_.publish(c, e.doc);
+  const Call& c = *e.call;
+  hub_.publish(e.call, e.doc);
   if (push_ && e.from && is_unanswered(*e.from) && !is_unanswered(c.state))
     push_->cancel_incoming(c.callId, c.ringDeadline);
   if (push_)

@@ -25,7 +25,8 @@ namespace dialtone {
 
 // A call was created or changed.
 struct CallChanged {
-  Call call;
+  // Shared with the call service's cache and the hub's route: one copy of an active call.
+  std::shared_ptr<const Call> call;
   std::optional<CallState> from;  // nullopt: created by this change
   std::vector<Action> actions;
   std::shared_ptr<const std::string> doc;  // the public document, serialized once

@@ -41,7 +41,7 @@ struct RecordingOutbox final : Outbox {
   std::vector<CallState> states() const {
     std::vector<CallState> out;
     for (auto& e : all())
-      if (auto* c = std::get_if<CallChanged>(&e)) out.push_back(c->call.state);
+      if (auto* c = std::get_if<CallChanged>(&e)) out.push_back(c->call->state);
     return out;
   }
 };
@@ -135,7 +135,7 @@ TEST_F(CallServiceTest, EachCommittedChangeLeavesOnceInOrder) {
   auto first = std::get<CallChanged>(outbox_.all().front());
   EXPECT_FALSE(first.from) << "created";
   EXPECT_EQ(first.actorDevice, "a-phone");
-  EXPECT_EQ(*first.doc, to_public_string(first.call));
+  EXPECT_EQ(*first.doc, to_public_string(*first.call));
 }
 
 TEST_F(CallServiceTest, ARefusedOpChangesNothingAndSendsNothing) {
