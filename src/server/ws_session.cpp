@@ -56,7 +56,7 @@ WsSession<Stream>::~WsSession() {
 }
 
 // The 101 answer, in a coroutine of its own: its frame (the answer, the timer) is gone once it
-// is sent, while run()'s lives as long as the session.
+// is sent, while run()'s lives as long as a TLS session.
 template <class Stream>
 asio::awaitable<bool> WsSession<Stream>::accept(std::string acceptKey) {
   auto self = shared_from_this();
@@ -99,17 +99,30 @@ asio::awaitable<void> WsSession<Stream>::run(std::string acceptKey) {
   // After an error or the peer's close frame the parser takes nothing more, but the connection
   // is still read (and what arrives dropped) until it ends: closing a socket with unread input
   // makes the kernel send a reset, which can destroy the close frame before the peer reads it.
-  for (;;) {
-    if constexpr (kPlain) {
-      // Waited for here, not in a coroutine of its own: an idle session holds one frame.
-      auto [ec] = co_await stream_.async_wait(asio::ip::tcp::socket::wait_read,
-                                              asio::as_tuple(use_awaitable));
-      if (ec || !read_available()) break;
-    } else {
-      if (!co_await receive()) break;
-    }
-    on_frames();
+  if constexpr (kPlain) {
+    // A chain of completions, not a coroutine: this one ends here, and an idle session holds
+    // only its pending wait (no coroutine frame).
+    wait_readable();
+  } else {
+    while (co_await receive()) on_frames();
+    read_ended();
   }
+}
+
+template <class Stream>
+void WsSession<Stream>::wait_readable() {
+  if constexpr (kPlain) {
+    stream_.async_wait(asio::ip::tcp::socket::wait_read,
+                       [self = shared_from_this()](beast::error_code ec) {
+                         if (ec || !self->read_available()) return self->read_ended();
+                         self->on_frames();
+                         self->wait_readable();
+                       });
+  }
+}
+
+template <class Stream>
+void WsSession<Stream>::read_ended() {
   read_done_ = true;
   closing_ = true;  // the peer closed or vanished, or broke the protocol
   kick();

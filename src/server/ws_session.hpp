@@ -46,7 +46,8 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   ~WsSession() override;
 
   // Completes the handshake (`acceptKey`: the upgrade request's Sec-WebSocket-Accept, already
-  // checked by the listener), then serves until the connection ends.
+  // checked by the listener), then serves until the connection ends (over TLS, in this
+  // coroutine; on plain TCP, in a chain of read completions that outlives it).
   boost::asio::awaitable<void> run(std::string acceptKey);
 
   boost::asio::any_io_executor get_executor() { return stream_.get_executor(); }
@@ -76,6 +77,8 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   // TLS: reads what has arrived into the parser; false at the end of the connection.
   boost::asio::awaitable<bool> receive();
   bool read_available();  // plain TCP, once the socket is readable: the same, without waiting
+  void wait_readable();   // plain TCP: read_available() and on_frames() each time it is readable
+  void read_ended();      // the connection's input is over: the session closes
   boost::asio::ip::tcp::socket& socket() {
     if constexpr (kPlain)
       return stream_;

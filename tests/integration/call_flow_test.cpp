@@ -352,11 +352,26 @@ TEST_F(CallFlow, AcceptRacingTheRingTimeoutHasOneWinner) {
 }
 
 TEST_F(CallFlow, HistoryHasDirections) {
+  // History is newest first by creation time, in milliseconds: calls placed within the same
+  // millisecond (which the server now manages back to back) have no order between them, so each
+  // is placed in a millisecond of its own.
+  auto next_ms = [] {
+    using std::chrono::system_clock;
+    auto ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 system_clock::now().time_since_epoch())
+          .count();
+    };
+    for (auto start = ms(); ms() == start;)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+  };
   WsClient a(server.port(), alice), b(server.port(), bob);
   std::string answered = connect(a, b);
   a.request(op("end", answered));
+  next_ms();
   std::string declined = ring(a, b);
   b.request(op("reject", declined));
+  next_ms();
   auto r = b.request({{"op", "create"}, {"receiverId", "alice"}});
   std::string dialedByBob = call_id(r);
   b.request(op("end", dialedByBob));
