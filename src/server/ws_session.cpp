@@ -341,7 +341,17 @@ void WsSession<Stream>::enqueue(Message msg) {
     return;
   }
   queue_.push_back(std::move(msg));
-  if (queued == 0) kick();
+  if (queued > 0) return;  // the writer is on its way
+  if (writing_) return kick();
+  // The write starts from the strand's queue rather than at once: what else is already queued
+  // there for this session (an op's reply right behind the call's snapshot) leaves in the same
+  // write, one system call (and one wake-up of the peer) instead of two.
+  if (write_posted_) return;
+  write_posted_ = true;
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->write_posted_ = false;
+    if (!self->writing_ && self->queue_.size() > self->queue_head_) self->kick();
+  });
 }
 
 template <class Stream>

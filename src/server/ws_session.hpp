@@ -126,8 +126,9 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   bool peer_closed_ = false;  // the peer's close frame has arrived (nothing is read after it)
   bool failed_ = false;       // the peer broke the protocol: closed without waiting for it
   std::chrono::steady_clock::time_point next_ping_;
-  bool read_done_ = false;  // the read loop has ended
-  bool writing_ = false;    // a write is in flight, or the close handshake has begun
+  bool read_done_ = false;     // the read loop has ended
+  bool writing_ = false;       // a write is in flight, or the close handshake has begun
+  bool write_posted_ = false;  // a write is to start from the strand's queue
 
   static constexpr TimeMs kSkewedTokenMs = 5'000;  // the life of a session whose token is past exp
   static constexpr std::size_t kMaxQueued = 4096;  // a slower consumer is cut off
