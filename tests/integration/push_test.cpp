@@ -392,6 +392,28 @@ TEST_F(PushTest, TheAccessTokenIsFetchedAtStartNotAtTheFirstCall) {
   expect_all_valid();
 }
 
+// A provider going away in the middle of a burst (GOAWAY, as APNs and FCM do for maintenance):
+// the requests it refused are sent again on a new connection, and every phone rings.
+TEST_F(PushTest, AProviderGoingAwayMidBurstLosesNoPush) {
+  start();
+  register_phones(20);
+  fake.mode({{"goawayAfter", 4}});
+  WsClient caller(port(), alice, "alice-laptop");
+  std::string id = create_call(caller);
+  await_delivery(caller, id, 20, 0);
+  std::set<std::int64_t> connections;
+  for (int i = 0; i < 20; ++i) {
+    std::string target = "fcm-token:bob-" + std::to_string(i);
+    auto got = await_events(
+        [&](auto& e) { return is(e, "fcm", target, "incoming_call") && e.at("status") == 200; });
+    EXPECT_FALSE(got.empty()) << target << " got no incoming-call push";
+    for (auto& e : got) connections.insert(e.at("connection").as_int64());
+  }
+  EXPECT_GE(connections.size(), 2u) << "the provider never went away";
+  expect_all_valid();
+  fake.mode({{"goawayAfter", 0}});
+}
+
 TEST_F(PushTest, DeadTokensAreForgotten) {
   start();
   register_bobs_devices();

@@ -21,9 +21,10 @@
 //        the next requests to `target` (a device token or subscription id) get these answers
 //   GET  /control/events   every request seen: {service, target, ok, error, status, ...}
 //   GET  /control/pending  requests held open by a `hang` answer
-//   POST /control/mode {hangAll, record, delayMs}  hang every well-formed push (a provider that
-//        stopped answering); record: false keeps no events (long benchmark runs); delayMs: every
-//        push is answered that long after it arrived (a distant provider)
+//   POST /control/mode {hangAll, record, delayMs, goawayAfter}  hang every well-formed push (a
+//        provider that stopped answering); record: false keeps no events (long benchmark runs);
+//        delayMs: every push is answered that long after it arrived (a distant provider);
+//        goawayAfter: N — each HTTP/2 connection goes away after its N-th request (0: never)
 //   POST /control/clear   forget the events seen so far
 // Each event has `at` (ms since the epoch, the request fully read) and, for benchmarks,
 // `startMs` and `answeredMs` (fractional ms since the epoch: when the request's headers arrived,
@@ -40,7 +41,7 @@ const subscriptions = new Map();  // id → {ecdh, auth, applicationServerKey, e
 const accessTokens = new Map();   // token → expiry (ms)
 const pending = new Set();
 let tlsPort = 0;
-const mode = { hangAll: false, record: true, delayMs: 0 };
+const mode = { hangAll: false, record: true, delayMs: 0, goawayAfter: 0 };
 let seq = 0;
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
@@ -270,11 +271,43 @@ function webPush(req, body, id, ev) {
 
 // ---- dispatch ---------------------------------------------------------------------------
 const now = () => performance.timeOrigin + performance.now();  // ms since the epoch, fractional
+// goawayAfter: a provider going away as APNs and FCM do for maintenance — after the N-th request
+// on a connection it sends GOAWAY (NO_ERROR, that request the last it processes), answers what it
+// took and closes; a request that arrives after it is refused (REFUSED_STREAM, never processed,
+// not recorded), for the client to send again on a new connection.
+const goneAway = new WeakMap();  // Http2Session → { count, last }
+const connections = new WeakMap();  // Http2Session → its number, in the events' `connection`
+let connectionSeq = 0;
+const connectionOf = (req) => {
+  const session = req.stream && req.stream.session;
+  if (!session) return 0;
+  if (!connections.has(session)) connections.set(session, ++connectionSeq);
+  return connections.get(session);
+};
+function refusedAfterGoaway(req) {
+  const session = req.stream && req.stream.session;
+  if (!session || !(mode.goawayAfter > 0)) return false;
+  let st = goneAway.get(session);
+  if (!st) goneAway.set(session, (st = { count: 0, last: Infinity }));
+  if (req.stream.id > st.last) {
+    req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    return true;
+  }
+  if (++st.count === mode.goawayAfter) {
+    st.last = req.stream.id;
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR, req.stream.id);
+    session.close();  // once the streams it took are answered
+  }
+  return false;
+}
+
 async function handle(req, res) {
+  if (refusedAfterGoaway(req)) return;
   const startMs = now();
   const body = await readBody(req);
   const url = new URL(req.url, 'https://127.0.0.1');
-  const ev = { at: Date.now(), startMs, path: url.pathname, httpVersion: req.httpVersion, ok: false, headers: req.headers };
+  const ev = { at: Date.now(), startMs, path: url.pathname, httpVersion: req.httpVersion, ok: false, headers: req.headers,
+    connection: connectionOf(req) };
   let m;
   let answer;
   try {

@@ -110,6 +110,10 @@ void FakePushService::script(const std::string& target, json::array responses) {
       json::serialize(json::object{{"target", target}, {"responses", std::move(responses)}}));
 }
 
+void FakePushService::mode(json::object m) {
+  control_http(control_port(), "POST", "/control/mode", json::serialize(m));
+}
+
 json::array FakePushService::events() {
   return control_http(control_port(), "GET", "/control/events").body.at("events").as_array();
 }

@@ -28,6 +28,8 @@ class FakePushService {
   boost::json::object subscribe(const std::string& applicationServerKey);
   // The next requests to `target` (device token or subscription id) get `responses`.
   void script(const std::string& target, boost::json::array responses);
+  // POST /control/mode: hangAll, record, delayMs, goawayAfter (see fake_push_service.mjs).
+  void mode(boost::json::object m);
   boost::json::array events();
   int pending();
 
