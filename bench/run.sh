@@ -80,6 +80,6 @@ if [[ "$part" == all ]]; then
       printf "op->event p99 unloaded:           %6.2f ms (target <= 2 ms)\n", u / 1000
       printf "server CPU per lifecycle, 200 pairs: %.3f ms (Janus %.3f ms; target <= 0.3 ms)\n", c, jc
       printf "RSS per idle session:             %6.2f KiB (target <= 4)\n", is
-      printf "RSS per active call:              %6.2f KiB (target <= 2); %.2f KiB of it SQLite'"'"'s page cache filling, %.2f KiB the call itself\n", ac, sc, ac - sc
+      printf "RSS per active call:              %6.2f KiB (target <= 2); %.2f KiB of it the SQLite page cache filling, %.2f KiB the call itself\n", ac, sc, ac - sc
     }'
 fi

@@ -271,24 +271,23 @@ function webPush(req, body, id, ev) {
 
 // ---- dispatch ---------------------------------------------------------------------------
 const now = () => performance.timeOrigin + performance.now();  // ms since the epoch, fractional
+// Per HTTP/2 connection: its number (the events' `connection`), its requests, its last stream.
+const connections = new WeakMap();
+let connectionSeq = 0;
+function connectionOf(req) {
+  const session = req.stream && req.stream.session;
+  if (!session) return null;  // HTTP/1.1
+  if (!connections.has(session)) connections.set(session, { number: ++connectionSeq, count: 0, last: Infinity });
+  return connections.get(session);
+}
 // goawayAfter: a provider going away as APNs and FCM do for maintenance — after the N-th request
 // on a connection it sends GOAWAY (NO_ERROR, that request the last it processes), answers what it
 // took and closes; a request that arrives after it is refused (REFUSED_STREAM, never processed,
 // not recorded), for the client to send again on a new connection.
-const goneAway = new WeakMap();  // Http2Session → { count, last }
-const connections = new WeakMap();  // Http2Session → its number, in the events' `connection`
-let connectionSeq = 0;
-const connectionOf = (req) => {
-  const session = req.stream && req.stream.session;
-  if (!session) return 0;
-  if (!connections.has(session)) connections.set(session, ++connectionSeq);
-  return connections.get(session);
-};
 function refusedAfterGoaway(req) {
-  const session = req.stream && req.stream.session;
-  if (!session || !(mode.goawayAfter > 0)) return false;
-  let st = goneAway.get(session);
-  if (!st) goneAway.set(session, (st = { count: 0, last: Infinity }));
+  const st = connectionOf(req);
+  if (!st || !(mode.goawayAfter > 0)) return false;
+  const session = req.stream.session;
   if (req.stream.id > st.last) {
     req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
     return true;
@@ -307,7 +306,7 @@ async function handle(req, res) {
   const body = await readBody(req);
   const url = new URL(req.url, 'https://127.0.0.1');
   const ev = { at: Date.now(), startMs, path: url.pathname, httpVersion: req.httpVersion, ok: false, headers: req.headers,
-    connection: connectionOf(req) };
+    connection: connectionOf(req)?.number ?? 0 };
   let m;
   let answer;
   try {
@@ -351,9 +350,10 @@ async function handle(req, res) {
 }
 
 const server = http2.createSecureServer(
-  // maxSessionMemory (MB): at Node's default of 10 a burst of 500 requests on one connection made
-  // Node refuse streams, which libcurl 7.88 reported as "Error in the HTTP2 framing layer" (and
-  // re-sent some of them): the stand-in's limit, not something FCM or APNs do at that size.
+  // maxSessionMemory (MB): at Node's default of 10, about half of the 500-request bursts on one
+  // connection ended in "Error in the HTTP2 framing layer" at libcurl (some pushes re-sent); at
+  // 200 none did in seven. (With push_concurrency 8 the connection still ends after ~1,070
+  // streams, GOAWAY INTERNAL_ERROR from Node — cause not found.)
   { cert: fs.readFileSync(config.cert), key: fs.readFileSync(config.key), allowHTTP1: true, maxSessionMemory: 200 },
   (req, res) => handle(req, res).catch((e) => { console.error(e); res.writeHead(500); res.end(); }));
 
