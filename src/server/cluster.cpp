@@ -19,10 +19,12 @@ const std::string kAll = "dialtone.>";
 const std::string kCall = "dialtone.call";          // a committed change: the stored document
 const std::string kSignal = "dialtone.signal";      // {u: user, d: device, m: message}
 const std::string kPresence = "dialtone.presence";  // {n: node, u: user, d: device, o: online}
-const std::string kBeat = "dialtone.node";          // {n: node, c: devices here} each heartbeat
-const std::string kAsk = "dialtone.ask";            // {n: asker, to: node or ""}: list your devices
-const std::string kFull = "dialtone.full";          // {n: node, d: [[user, device]…]}
-const std::string kBye = "dialtone.bye";            // {n: node}: leaving
+// Presence messages are numbered per node (s: 1, 2, …); the heartbeat and the full list carry
+// the number of the node's last one.
+const std::string kBeat = "dialtone.node";  // {n: node, s: last number, c: devices here}
+const std::string kAsk = "dialtone.ask";    // {n: asker, to: node or ""}: list your devices
+const std::string kFull = "dialtone.full";  // {n: node, s: last number, d: [[user, device]…]}
+const std::string kBye = "dialtone.bye";    // {n: node}: leaving
 
 std::string text(const json::object& o, std::string_view key) {
   return std::string(o.at(key).as_string());
@@ -61,7 +63,7 @@ void Cluster::start() {
   bus_.subscribe(kAll, [this](std::string_view s, std::string_view p) { on_message(s, p); });
   bus_.flush(3000);  // subscribed before anyone is asked: no answer can be missed
   ask_full("");
-  bus_.publish(kBeat, json::serialize(json::object{{"n", node_}, {"c", 0}}));
+  beat();
   thread_ = std::thread([this] { loop(); });
   spdlog::info("CLUSTER_JOINED node={}", node_);
 }
@@ -99,9 +101,32 @@ void Cluster::signal(const std::string& toUser, const std::string& toDevice, con
   bus_.publish(kSignal, json::serialize(json::object{{"u", toUser}, {"d", toDevice}, {"m", *msg}}));
 }
 
-void Cluster::local_presence(const std::string& userId, const std::string& deviceId, bool online) {
-  bus_.publish(kPresence, json::serialize(json::object{
-                              {"n", node_}, {"u", userId}, {"d", deviceId}, {"o", online}}));
+void Cluster::local_presence(const std::string& userId, const std::string& deviceId, bool) {
+  std::lock_guard lk(publish_mu_);
+  // What the hub says now, not what the caller saw: a device's first session opening and its
+  // last closing on two threads can reach here in either order, and the last message sent must
+  // be the device's state (no other node would ever find out otherwise: nothing is missing).
+  bool online = hub_.device_here(userId, deviceId);
+  // Numbered even when the bus cannot take it: the others then see the gap and ask.
+  bus_.publish(kPresence,
+               json::serialize(json::object{
+                   {"n", node_}, {"u", userId}, {"d", deviceId}, {"o", online}, {"s", ++seq_}}));
+}
+
+void Cluster::beat() {
+  // "c" for nodes of an earlier version, which compare device counts instead of numbers.
+  std::size_t devices = hub_.local_devices().size();
+  std::lock_guard lk(publish_mu_);
+  bus_.publish(kBeat, json::serialize(json::object{
+                          {"n", node_}, {"s", seq_}, {"c", static_cast<std::int64_t>(devices)}}));
+}
+
+bool Cluster::gap(Node& n, std::int64_t seq, std::int64_t now) {
+  if (seq == n.seq) return false;
+  // A full list asked for and not yet here is not asked again before two heartbeats.
+  if (n.askedAt != 0 && now - n.askedAt < 2 * opts_.heartbeatMs) return false;
+  n.askedAt = now;
+  return true;
 }
 
 bool Cluster::user_online(const std::string& userId) const {
@@ -184,7 +209,19 @@ void Cluster::on_message(std::string_view subject, std::string_view payload) {
           add_device(n, device, changes);
         else
           remove_device(n, device, changes);
+        if (const auto* s = o.if_contains("s")) {
+          // Applied either way (a device's presence is its latest message); one missing before
+          // it means the list may be wrong elsewhere.
+          std::int64_t seq = s->as_int64();
+          ask = gap(n, seq - 1, now);
+          n.seq = seq;
+        }
       } else if (subject == kFull) {
+        if (const auto* s = o.if_contains("s")) {
+          // It lists at least everything up to its number, and arrives after those messages.
+          n.seq = s->as_int64();
+          n.askedAt = 0;
+        }
         std::unordered_set<DeviceKey> now_there;
         for (auto& d : o.at("d").as_array()) {
           const auto& pair = d.as_array();
@@ -196,8 +233,12 @@ void Cluster::on_message(std::string_view subject, std::string_view payload) {
         }
         for (auto& d : now_there) add_device(n, d, changes);
       } else if (subject == kBeat) {
-        // A node we know too little of (new to us, or a presence message was lost): ask it.
-        ask = static_cast<std::int64_t>(n.devices.size()) != o.at("c").as_int64();
+        // Its last presence message is not the last one seen here (lost, or a node not heard
+        // from since its start): ask it. Its messages before the beat arrived before it.
+        if (const auto* s = o.if_contains("s"))
+          ask = gap(n, s->as_int64(), now);
+        else  // a node of an earlier version
+          ask = static_cast<std::int64_t>(n.devices.size()) != o.at("c").as_int64();
       }
     }
   }
@@ -207,13 +248,20 @@ void Cluster::on_message(std::string_view subject, std::string_view payload) {
 }
 
 void Cluster::send_full(const std::string&) {
+  // Numbered first, listed second, under the lock: every message up to the number is reflected
+  // (its session change came before it was numbered); a change listed that is not numbered yet
+  // follows with a later number, and applying it again changes nothing.
+  std::lock_guard lk(publish_mu_);
+  std::int64_t seq = seq_;
   json::array devices;
   for (auto& [u, d] : hub_.local_devices())
     devices.push_back(json::array{json::string(u), json::string(d)});
-  bus_.publish(kFull, json::serialize(json::object{{"n", node_}, {"d", std::move(devices)}}));
+  bus_.publish(kFull,
+               json::serialize(json::object{{"n", node_}, {"s", seq}, {"d", std::move(devices)}}));
 }
 
 void Cluster::ask_full(const std::string& from) {
+  asks_++;
   bus_.publish(kAsk, json::serialize(json::object{{"n", node_}, {"to", from}}));
 }
 
@@ -234,9 +282,7 @@ void Cluster::loop() {
   while (!stopping_) {
     loop_cv_.wait_for(lk, std::chrono::milliseconds(opts_.heartbeatMs));
     if (stopping_) break;
-    bus_.publish(kBeat,
-                 json::serialize(json::object{
-                     {"n", node_}, {"c", static_cast<std::int64_t>(hub_.local_devices().size())}}));
+    beat();
     if (!bus_.connected()) continue;  // we cannot hear anyone: not their fault
     std::int64_t now = now_ms();
     Changes changes;

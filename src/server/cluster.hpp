@@ -2,8 +2,10 @@
 // The other nodes, over a Bus: what makes several dialtoned nodes on one PostgreSQL act as one.
 // Each node sends every change it commits (the stored document, so the others can route and
 // check signals), relays signals to devices whose sessions another node holds, and tells the
-// others when a device's first session opens and last one closes on it. A heartbeat each second
-// keeps each node's view of the others; a node not heard for `deadAfterMs` (killed, cut off) is
+// others when a device's first session opens and last one closes on it. Each node numbers its
+// presence messages; its heartbeat (each second) and its full list carry the last number, so
+// another node that finds a number missing — a gap — asks for the full list, and only then. A
+// node not heard for `deadAfterMs` (killed, cut off) is
 // dropped with its devices, whose calls then lose presence after the usual grace unless they
 // reconnect to another node first. A node that cannot reach the bus keeps its view (and is not
 // ready) instead of declaring everybody else dead.
@@ -43,6 +45,9 @@ class Cluster final : public Peers {
   const std::string& node_id() const { return node_; }
   bool connected() const { return bus_.connected(); }
   std::size_t peer_count() const;
+  // How many times this node asked another for its full list (at start, on a gap, back on the
+  // bus).
+  std::uint64_t asks() const { return asks_.load(); }
 
   // Peers
   void call_changed(const Call& call) override;
@@ -57,14 +62,21 @@ class Cluster final : public Peers {
   struct Node {
     std::int64_t lastHeard = 0;
     std::unordered_set<DeviceKey> devices;
+    // The number of its last presence message reflected in `devices` (a node first heard of
+    // is taken to have sent none yet: a node's first message after its start is number 1).
+    std::int64_t seq = 0;
+    std::int64_t askedAt = 0;  // when its full list was last asked for (0: not outstanding)
   };
   using Changes = std::vector<std::pair<DeviceKey, bool>>;  // (device, now online somewhere else)
 
   void on_message(std::string_view subject, std::string_view payload);
   void on_bus_state(bool up);
   void loop();
+  void beat();
   void send_full(const std::string& to);
   void ask_full(const std::string& from);
+  // Under mu_: whether to ask `n` for its full list, its last number being `seq` (a gap).
+  bool gap(Node& n, std::int64_t seq, std::int64_t now);
   // Under mu_: adds/removes a device of a node, recording a change of its remote presence.
   void add_device(Node& n, const DeviceKey& device, Changes& out);
   void remove_device(Node& n, const DeviceKey& device, Changes& out);
@@ -76,6 +88,12 @@ class Cluster final : public Peers {
   std::string node_;
   ClusterOptions opts_;
   ChangeListener changed_;
+
+  // Held while this node numbers and publishes a presence message, its heartbeat or its full
+  // list, so that the numbers go out in order and a full list's number covers what it lists.
+  std::mutex publish_mu_;
+  std::int64_t seq_ = 0;  // the number of this node's last presence message
+  std::atomic<std::uint64_t> asks_{0};
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, Node> nodes_;

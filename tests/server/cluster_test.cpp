@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <thread>
 
 #include "server/cluster.hpp"
@@ -15,8 +17,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A bus network in memory: a message reaches every other connected bus, in order, on the
-// publisher's thread. A bus can be cut off (a killed node, as the others see it).
+// A bus network in memory: a message reaches every other bus connected when it was sent, in
+// the order sent, on the network's own thread (as NATS delivers on a thread of its own: a
+// handler may publish, and a publisher may hold a lock its own handler takes). A bus can be cut
+// off (a killed node, as the others see it). settle() waits until nothing is in flight.
 struct Network;
 class MemoryBus final : public Bus {
  public:
@@ -30,14 +34,14 @@ class MemoryBus final : public Bus {
   bool connected() const override { return !cut_; }
   void on_state(StateHandler) override {}
   void flush(int) override {}
-  void close() override {}
+  void close() override;  // no handler runs after it returns
   void receive(std::string_view subject, std::string_view payload) {
     Handler h;
     {
       std::lock_guard lk(mu_);
       h = handler_;
     }
-    if (h && !cut_) h(subject, payload);
+    if (h) h(subject, payload);
   }
   std::atomic<bool> cut_{false};
 
@@ -48,16 +52,57 @@ class MemoryBus final : public Bus {
 };
 
 struct Network {
-  std::mutex mu;
-  std::vector<MemoryBus*> buses;
-  void send(MemoryBus* from, std::string_view subject, std::string_view payload) {
+  struct Sent {
     std::vector<MemoryBus*> to;
+    std::string subject, payload;
+  };
+  std::mutex mu;
+  std::condition_variable cv, idle;
+  std::vector<MemoryBus*> buses;
+  std::deque<Sent> queue;
+  bool delivering = false, stopping = false;
+  std::thread thread{[this] { run(); }};
+
+  ~Network() {
     {
       std::lock_guard lk(mu);
-      to = buses;
+      stopping = true;
     }
-    for (auto* b : to)
-      if (b != from) b->receive(subject, payload);
+    cv.notify_all();
+    thread.join();
+  }
+  void send(MemoryBus* from, std::string_view subject, std::string_view payload) {
+    std::lock_guard lk(mu);
+    Sent m{{}, std::string(subject), std::string(payload)};
+    for (auto* b : buses)
+      if (b != from && !b->cut_) m.to.push_back(b);
+    queue.push_back(std::move(m));
+    cv.notify_all();
+  }
+  void remove(MemoryBus* b) {
+    std::unique_lock lk(mu);
+    idle.wait(lk, [&] { return !delivering; });  // not while a message is being handed to it
+    std::erase(buses, b);
+    for (auto& m : queue) std::erase(m.to, b);
+  }
+  void settle() {
+    std::unique_lock lk(mu);
+    idle.wait(lk, [&] { return queue.empty() && !delivering; });
+  }
+  void run() {
+    std::unique_lock lk(mu);
+    for (;;) {
+      cv.wait(lk, [&] { return stopping || !queue.empty(); });
+      if (stopping) return;
+      Sent m = std::move(queue.front());
+      queue.pop_front();
+      delivering = true;
+      lk.unlock();
+      for (auto* b : m.to) b->receive(m.subject, m.payload);
+      lk.lock();
+      delivering = false;
+      idle.notify_all();
+    }
   }
 };
 
@@ -66,8 +111,10 @@ MemoryBus::MemoryBus(Network& net) : net_(net) {
   net_.buses.push_back(this);
 }
 MemoryBus::~MemoryBus() {
-  std::lock_guard lk(net_.mu);
-  std::erase(net_.buses, this);
+  net_.remove(this);
+}
+void MemoryBus::close() {
+  net_.remove(this);
 }
 bool MemoryBus::publish(const std::string& subject, std::string_view payload) {
   if (cut_) return false;
@@ -115,6 +162,8 @@ struct Node {
                                      TimeMs when) { presence.add(u, d, on, when); });
     cluster.start();
   }
+  // Off the network before anything a delivery reaches (the presence log, the hub) goes.
+  ~Node() { cluster.stop(); }
   MemoryBus bus;
   Hub hub;
   Cluster cluster;
@@ -150,6 +199,7 @@ TEST(Cluster, AUserOnOneNodeIsOnlineOnTheOthers) {
   Node a(net, "a"), b(net, "b");
   auto s = std::make_shared<Sink>("ann", "ann-phone");
   a.hub.join(s, std::make_shared<const std::string>("{}"));
+  net.settle();
   EXPECT_TRUE(b.hub.user_online("ann"));
   EXPECT_TRUE(b.hub.device_online("ann", "ann-phone"));
   EXPECT_FALSE(b.hub.device_online("ann", "ann-laptop"));
@@ -158,6 +208,7 @@ TEST(Cluster, AUserOnOneNodeIsOnlineOnTheOthers) {
   EXPECT_EQ(std::get<1>(b.presence.all()[0]), "ann-phone");
   EXPECT_EQ(std::get<2>(b.presence.all()[0]), true);
   a.hub.leave(s.get());
+  net.settle();
   EXPECT_FALSE(b.hub.user_online("ann"));
   EXPECT_FALSE(b.hub.device_online("ann", "ann-phone"));
   ASSERT_EQ(b.presence.all().size(), 2u);
@@ -170,8 +221,11 @@ TEST(Cluster, ADeviceMovingToAnotherNodeNeverGoesOffline) {
   auto onA = std::make_shared<Sink>("ann", "ann-phone");
   auto onB = std::make_shared<Sink>("ann", "ann-phone");  // the same device, reconnected to b
   a.hub.join(onA, std::make_shared<const std::string>("{}"));
+  net.settle();
   b.hub.join(onB, std::make_shared<const std::string>("{}"));
+  net.settle();
   a.hub.leave(onA.get());
+  net.settle();
   for (auto& [u, d, on, when] : a.presence.all()) EXPECT_TRUE(on) << "node a reported it offline";
   for (auto& [u, d, on, when] : b.presence.all()) EXPECT_TRUE(on) << "node b reported it offline";
   EXPECT_TRUE(a.hub.device_online("ann", "ann-phone"));
@@ -184,7 +238,9 @@ TEST(Cluster, AnotherDeviceOfTheSameUserDoesNotKeepADeviceOnline) {
   auto laptop = std::make_shared<Sink>("ann", "ann-laptop");
   a.hub.join(phone, std::make_shared<const std::string>("{}"));
   b.hub.join(laptop, std::make_shared<const std::string>("{}"));
+  net.settle();
   a.hub.leave(phone.get());
+  net.settle();
   EXPECT_TRUE(b.hub.user_online("ann"));
   EXPECT_FALSE(b.hub.device_online("ann", "ann-phone"));
   auto events = a.presence.all();
@@ -205,12 +261,14 @@ TEST(Cluster, ANodeThatStartsLaterLearnsWhoIsWhere) {
 TEST(Cluster, ALostPresenceMessageIsRepairedByTheHeartbeat) {
   Network net;
   Node a(net, "a", {100, 1000}), b(net, "b", {100, 1000});
+  net.settle();
   b.bus.cut_ = true;  // b misses ann's arrival...
   auto s = std::make_shared<Sink>("ann", "ann-phone");
   a.hub.join(s, std::make_shared<const std::string>("{}"));
+  net.settle();
   b.bus.cut_ = false;
   EXPECT_FALSE(b.hub.user_online("ann"));
-  // ...and learns it from a's next heartbeat, whose user count does not match what b knows.
+  // ...and learns it from a's next heartbeat, whose number is not the last b saw.
   EXPECT_TRUE(eventually([&] { return b.hub.user_online("ann"); }));
 }
 
@@ -222,6 +280,7 @@ TEST(Cluster, ADeadNodeTakesItsUsersPresenceWithIt) {
     auto a = std::make_unique<Node>(net, "a", ClusterOptions{50, 300});
     auto s = std::make_shared<Sink>("ann", "ann-phone");
     a->hub.join(s, std::make_shared<const std::string>("{}"));
+    net.settle();
     ASSERT_TRUE(b.hub.user_online("ann"));
     a->bus.cut_ = true;  // killed: no goodbye, no more heartbeats
     EXPECT_TRUE(eventually([&] { return !b.hub.user_online("ann"); }));
@@ -260,6 +319,7 @@ TEST(Cluster, SignalsReachADeviceOnAnotherNode) {
   b.hub.join(bobOther, std::make_shared<const std::string>("{}"));
   Call c = a_call(3, CallState::connecting);
   a.hub.relay_signal(c, "ann", boost::json::object{{"sdp", "x"}});
+  net.settle();
   auto got = bob->messages();
   ASSERT_EQ(got.size(), 2u);  // hello, signal
   EXPECT_NE(got[1].find(R"("type":"signal")"), std::string::npos);
@@ -272,8 +332,10 @@ TEST(Cluster, SnapshotsFromSeveralNodesNeverMoveACallBackwards) {
   auto bob = std::make_shared<Sink>("bob", "bob-phone");
   c.hub.join(bob, std::make_shared<const std::string>("{}"));
   b.hub.publish(std::make_shared<const Call>(a_call(4, CallState::connected)), nullptr);
+  net.settle();
   a.hub.publish(std::make_shared<const Call>(a_call(3, CallState::connecting)),
                 nullptr);  // older, arrives later
+  net.settle();
   auto got = bob->messages();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_NE(got[1].find(R"("state":"connected")"), std::string::npos);
@@ -282,8 +344,82 @@ TEST(Cluster, SnapshotsFromSeveralNodesNeverMoveACallBackwards) {
   a.hub.publish(std::make_shared<const Call>(a_call(5, CallState::ended)), nullptr);
   b.hub.publish(std::make_shared<const Call>(a_call(4, CallState::connected)),
                 nullptr);  // a late copy cannot revive it
+  net.settle();
   EXPECT_EQ(c.hub.route("call-1"), nullptr);
   EXPECT_EQ(bob->messages().size(), 3u);
+}
+
+TEST(Cluster, ALostPresenceMessageIsRepairedByTheNextOne) {
+  Network net;
+  // Heartbeats ten seconds apart: only the gap in the numbers can repair it within the test.
+  Node a(net, "a", {10'000, 60'000}), b(net, "b", {10'000, 60'000});
+  net.settle();
+  std::uint64_t asked = b.cluster.asks();
+  b.bus.cut_ = true;  // b misses ann's arrival (a's message 1)...
+  auto ann = std::make_shared<Sink>("ann", "ann-phone");
+  a.hub.join(ann, std::make_shared<const std::string>("{}"));
+  net.settle();
+  b.bus.cut_ = false;
+  auto bob = std::make_shared<Sink>("bob", "bob-phone");
+  a.hub.join(bob, std::make_shared<const std::string>("{}"));  // ...and gets message 2
+  net.settle();
+  EXPECT_TRUE(b.hub.user_online("bob"));
+  EXPECT_TRUE(b.hub.user_online("ann")) << "b asked for a's list on seeing number 1 missing";
+  EXPECT_EQ(b.cluster.asks(), asked + 1);
+}
+
+TEST(Cluster, LostMessagesThatLeaveTheCountUnchangedAreStillRepaired) {
+  Network net;
+  Node a(net, "a", {50, 60'000}), b(net, "b", {50, 60'000});
+  auto bob = std::make_shared<Sink>("bob", "bob-phone");
+  a.hub.join(bob, std::make_shared<const std::string>("{}"));
+  net.settle();
+  ASSERT_TRUE(b.hub.user_online("bob"));
+  b.bus.cut_ = true;  // b misses ann arriving and bob leaving: a still has one device
+  auto ann = std::make_shared<Sink>("ann", "ann-phone");
+  a.hub.join(ann, std::make_shared<const std::string>("{}"));
+  a.hub.leave(bob.get());
+  net.settle();
+  b.bus.cut_ = false;
+  // A count of devices would match (one either way); the heartbeat's number does not.
+  EXPECT_TRUE(eventually([&] { return b.hub.user_online("ann") && !b.hub.user_online("bob"); }));
+}
+
+TEST(Cluster, SessionsComingAndGoingAskForNoList) {
+  Network net;
+  Node a(net, "a", {10, 60'000}), b(net, "b", {10, 60'000});
+  net.settle();
+  std::uint64_t asked = b.cluster.asks();
+  // Two threads open and close sessions while heartbeats go every 10 ms: nothing is lost, so
+  // nothing is asked for, and b ends up with a's view.
+  auto churn = [&a](const std::string& prefix) {
+    for (int i = 0; i < 300; ++i) {
+      auto s = std::make_shared<Sink>(prefix + std::to_string(i % 7), "phone");
+      a.hub.join(s, std::make_shared<const std::string>("{}"));
+      if (i % 5 != 0) a.hub.leave(s.get());  // every fifth stays
+    }
+  };
+  std::thread t1(churn, "u"), t2(churn, "v");
+  t1.join();
+  t2.join();
+  std::this_thread::sleep_for(50ms);  // a few heartbeats after the last change
+  net.settle();
+  EXPECT_EQ(b.cluster.asks(), asked) << "nothing was lost: no full list needed";
+  for (const char* p : {"u", "v"})
+    for (int i = 0; i < 7; ++i) {
+      std::string user = p + std::to_string(i);
+      EXPECT_EQ(b.hub.user_online(user), a.hub.online_here(user)) << user;
+    }
+}
+
+TEST(Cluster, WhatIsSentIsTheDevicesStateNotTheEventThatCalled) {
+  // A first session opening and the last one closing, on two threads, can reach the cluster in
+  // either order; what goes out is what the hub says when it is sent.
+  Network net;
+  Node a(net, "a"), b(net, "b");
+  a.cluster.local_presence("ann", "ann-phone", true);  // ann-phone has no session on a
+  net.settle();
+  EXPECT_FALSE(b.hub.device_online("ann", "ann-phone"));
 }
 
 TEST(Cluster, NodeIdsAreRandom) {
