@@ -15,16 +15,16 @@ namespace json = boost::json;
 namespace {
 
 // Subjects. One wildcard subscription keeps every message of a sender in the order it was sent.
+// Presence messages are numbered per node (s: 1, 2, …); the heartbeat and the full list carry
+// the number of the node's last one.
 const std::string kAll = "dialtone.>";
 const std::string kCall = "dialtone.call";          // a committed change: the stored document
 const std::string kSignal = "dialtone.signal";      // {u: user, d: device, m: message}
-const std::string kPresence = "dialtone.presence";  // {n: node, u: user, d: device, o: online}
-// Presence messages are numbered per node (s: 1, 2, …); the heartbeat and the full list carry
-// the number of the node's last one.
-const std::string kBeat = "dialtone.node";  // {n: node, s: last number, c: devices here}
-const std::string kAsk = "dialtone.ask";    // {n: asker, to: node or ""}: list your devices
-const std::string kFull = "dialtone.full";  // {n: node, s: last number, d: [[user, device]…]}
-const std::string kBye = "dialtone.bye";    // {n: node}: leaving
+const std::string kPresence = "dialtone.presence";  // {n, u: user, d: device, o: online, s}
+const std::string kBeat = "dialtone.node";          // {n: node, s: last number, c: devices here}
+const std::string kAsk = "dialtone.ask";            // {n: asker, to: node or ""}: list your devices
+const std::string kFull = "dialtone.full";          // {n: node, s, d: [[user, device]…]}
+const std::string kBye = "dialtone.bye";            // {n: node}: leaving
 
 std::string text(const json::object& o, std::string_view key) {
   return std::string(o.at(key).as_string());
