@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include <unordered_set>
+
 #include "core/errors.hpp"
 #include "core/timeline.hpp"
 
@@ -34,13 +36,15 @@ std::string_view op_name(Op op) {
       return "auth";
     case Op::report:
       return "report";
+    case Op::watch:
+      return "watch";
   }
   return "unknown";
 }
 
 std::optional<Op> parse_op(std::string_view name) {
   for (Op op : {Op::create, Op::ringing, Op::accept, Op::reject, Op::ready, Op::end, Op::fail,
-                Op::mute, Op::signal, Op::auth, Op::report})
+                Op::mute, Op::signal, Op::auth, Op::report, Op::watch})
     if (op_name(op) == name) return op;
   return std::nullopt;
 }
@@ -66,9 +70,10 @@ Event op_event(Op op) {
     case Op::create:
     case Op::auth:
     case Op::report:
+    case Op::watch:
       break;
   }
-  throw Error(ErrorCode::internal, "create, auth and report have no event");
+  throw Error(ErrorCode::internal, "create, auth, report and watch have no event");
 }
 
 bool valid_id(std::string_view s) {
@@ -179,6 +184,19 @@ void parse_fields(Request& r, const json::object& o) {
       r.token = std::string(v->get_string());
       break;
     }
+    case Op::watch: {
+      auto* v = o.if_contains("userIds");
+      if (!v || !v->is_array()) bad("field 'userIds' must be an array of user ids");
+      const auto& ids = v->get_array();
+      if (ids.size() > kMaxWatched) bad("field 'userIds' names more than 500 users");
+      std::unordered_set<std::string_view> seen;
+      for (const auto& id : ids) {
+        if (!id.is_string() || !valid_id(id.get_string()))
+          bad("field 'userIds' holds something that is not a valid user id");
+        if (seen.insert(id.get_string()).second) r.userIds.emplace_back(id.get_string());
+      }
+      break;
+    }
   }
 }
 
@@ -221,7 +239,8 @@ Request parse_ws_request(std::string_view text) {
   r.op = *op;
   if (r.op == Op::report && text.size() > kMaxReportBytes)
     throw Error(ErrorCode::payload_too_large, "a report is at most 8 KiB");
-  if (r.op != Op::create && r.op != Op::auth) r.callId = required_id(o, "callId");
+  if (r.op != Op::create && r.op != Op::auth && r.op != Op::watch)
+    r.callId = required_id(o, "callId");
   parse_fields(r, o);
   return r;
 }

@@ -8,14 +8,29 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/state_machine.hpp"
 
 namespace dialtone {
 
 // `auth` renews the session's token (WebSocket only); it is not a call op. `report` adds a
-// client's media events to the call's timeline; it changes no state.
-enum class Op { create, ringing, accept, reject, ready, end, fail, mute, signal, auth, report };
+// client's media events to the call's timeline; it changes no state. `watch` names the users
+// whose presence the session is told of (WebSocket only).
+enum class Op {
+  create,
+  ringing,
+  accept,
+  reject,
+  ready,
+  end,
+  fail,
+  mute,
+  signal,
+  auth,
+  report,
+  watch
+};
 
 std::string_view op_name(Op op);
 std::optional<Op> parse_op(std::string_view name);
@@ -26,6 +41,7 @@ inline constexpr std::size_t kMaxMessageBytes = 64 * 1024;
 inline constexpr std::size_t kMaxIdLength = 128;  // user, device and call ids
 inline constexpr std::size_t kMaxReasonLength = 256;
 inline constexpr std::size_t kMaxTokenLength = 16 * 1024;
+inline constexpr std::size_t kMaxWatched = 500;  // users one session watches
 
 struct Request {
   boost::json::value id;  // the client's id, echoed in the reply (null when absent)
@@ -37,6 +53,7 @@ struct Request {
   boost::json::value data;            // signal: RTCSessionDescriptionInit / RTCIceCandidateInit;
                                       // report: the checked events (check_report_events)
   std::string token;                  // auth: the new bearer token
+  std::vector<std::string> userIds;   // watch: each once, in the order given
 };
 
 // A WebSocket message `{"id", "op", "callId", ...}`. Throws Error(bad_request) naming the problem.

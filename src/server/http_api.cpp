@@ -261,7 +261,7 @@ Calls::Job api_job(ServerContext& ctx, const HttpRequest& req, const urls::url_v
       auto op = parse_op(seg[3]);
       if (!op || *op == Op::create)
         throw Error(ErrorCode::bad_request, "unknown op '" + seg[3].substr(0, 32) + "'");
-      if (*op == Op::signal || *op == Op::auth)
+      if (*op == Op::signal || *op == Op::auth || *op == Op::watch)
         throw Error(ErrorCode::bad_request, std::string(op_name(*op)) + " is WebSocket only");
       Request r = parse_http_request(*op, seg[2], req.body());
       if (*op == Op::report) limit_reports(ctx, who.userId, device_of(req));

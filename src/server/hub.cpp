@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "server/hub.hpp"
 
+#include "core/time.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -39,6 +41,7 @@ void Hub::join(const std::shared_ptr<SessionSink>& s, Message hello) {
     if (auto it = active_by_user_.find(s->user_id()); it != active_by_user_.end())
       if (auto r = routes_.find(it->second); r != routes_.end())
         s->deliver(call_message(*r->second));
+    announce_locked(s->user_id());
   }
   if (!first) return;
   if (peers_) peers_->local_presence(s->user_id(), s->device_id(), true);
@@ -55,6 +58,8 @@ void Hub::leave(const SessionSink* s) {
     if (pos == list.end()) return;
     list.erase(pos);
     if (list.empty()) sessions_.erase(it);
+    unwatch_locked(s);
+    announce_locked(s->user_id());
     if (device_here_locked(s->user_id(), s->device_id())) return;  // another session of it
   }
   const std::string& user = s->user_id();
@@ -156,6 +161,8 @@ bool Hub::deliver_locked(const std::shared_ptr<const Call>& shared, const Messag
   for (const auto* u : {&call.callerId, &call.receiverId})
     if (auto it = sessions_.find(*u); it != sessions_.end())
       for (auto& s : it->second) s->deliver(msg);
+  announce_locked(call.callerId);
+  announce_locked(call.receiverId);
   return true;
 }
 
@@ -224,10 +231,97 @@ std::size_t Hub::remote_signal(const std::string& toUser, const std::string& toD
 
 void Hub::remote_presence(const std::string& userId, const std::string& deviceId, bool online,
                           std::int64_t when) {
+  {
+    std::lock_guard lk(mu_);
+    announce_locked(userId);
+  }
   // Here, the device's presence did not change.
   if (!presence_ || device_here(userId, deviceId)) return;
   if (online || !(peers_ && peers_->device_online(userId, deviceId)))
     presence_(userId, deviceId, online, when);
+}
+
+// ---- presence watches -----------------------------------------------------------------------
+
+std::string_view user_status_name(UserStatus s) {
+  switch (s) {
+    case UserStatus::offline:
+      return "offline";
+    case UserStatus::online:
+      return "online";
+    case UserStatus::in_call:
+      return "in_call";
+  }
+  return "offline";
+}
+
+namespace {
+
+// {"type":"presence","users":[{"userId","status"}…],"serverTime"}
+Message presence_message(const std::vector<std::pair<std::string, UserStatus>>& users) {
+  json::array list;
+  for (const auto& [u, st] : users)
+    list.push_back(json::object{{"userId", u}, {"status", user_status_name(st)}});
+  return std::make_shared<const std::string>(json::serialize(json::object{
+      {"type", "presence"}, {"users", std::move(list)}, {"serverTime", format_iso(now_ms())}}));
+}
+
+}  // namespace
+
+bool Hub::user_in_call(const std::string& userId) const {
+  std::lock_guard lk(mu_);
+  return active_by_user_.count(userId) != 0;
+}
+
+UserStatus Hub::status_locked(const std::string& userId) const {
+  if (active_by_user_.count(userId)) return UserStatus::in_call;
+  // (The other nodes' view has its own lock, never held while this one is taken.)
+  if (sessions_.count(userId) || (peers_ && peers_->user_online(userId))) return UserStatus::online;
+  return UserStatus::offline;
+}
+
+void Hub::announce_locked(const std::string& userId) {
+  auto w = watchers_.find(userId);
+  if (w == watchers_.end()) return;
+  UserStatus now = status_locked(userId);
+  auto [told, first] = told_.try_emplace(userId, now);
+  if (!first && told->second == now) return;
+  told->second = now;
+  Message m = presence_message({{userId, now}});
+  for (auto& s : w->second) s->deliver(m);
+}
+
+void Hub::unwatch_locked(const SessionSink* s) {
+  auto it = watching_.find(s);
+  if (it == watching_.end()) return;
+  for (const auto& u : it->second) {
+    auto w = watchers_.find(u);
+    if (w == watchers_.end()) continue;
+    std::erase_if(w->second, [s](const auto& p) { return p.get() == s; });
+    if (w->second.empty()) {
+      watchers_.erase(w);
+      told_.erase(u);
+    }
+  }
+  watching_.erase(it);
+}
+
+void Hub::watch(const std::shared_ptr<SessionSink>& s, const std::vector<std::string>& userIds) {
+  std::lock_guard lk(mu_);
+  auto it = sessions_.find(s->user_id());
+  if (it == sessions_.end() ||
+      std::find(it->second.begin(), it->second.end(), s) == it->second.end())
+    return;  // it has left (or never joined): nothing may hold on to it
+  unwatch_locked(s.get());
+  std::vector<std::pair<std::string, UserStatus>> now;
+  for (const auto& u : userIds) {
+    announce_locked(u);  // those who watch already are up to date before this one joins them
+    watchers_[u].push_back(s);
+    UserStatus st = told_.try_emplace(u, status_locked(u)).first->second;
+    now.emplace_back(u, st);
+  }
+  if (!userIds.empty()) watching_[s.get()] = userIds;
+  s->deliver(presence_message(now));
 }
 
 void Hub::shutdown_all() {

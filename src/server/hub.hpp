@@ -55,6 +55,11 @@ class Peers {
   virtual bool device_online(const std::string& userId, const std::string& deviceId) const = 0;
 };
 
+// What others see of a user (the `watch` op, GET /v1/users): in a call while the user has an
+// active call, else online while some device has a session on some node, else offline.
+enum class UserStatus { offline, online, in_call };
+std::string_view user_status_name(UserStatus s);
+
 class Hub final : public Presence {
  public:
   // Set before any session joins.
@@ -84,6 +89,7 @@ class Hub final : public Presence {
   // Presence: a session here or on another node.
   bool user_online(const std::string& userId) const override;
   bool device_online(const std::string& userId, const std::string& deviceId) const override;
+  bool user_in_call(const std::string& userId) const override;
   bool online_here(const std::string& userId) const;
   bool device_here(const std::string& userId, const std::string& deviceId) const;
   std::size_t session_count() const;
@@ -113,9 +119,19 @@ class Hub final : public Presence {
   void remote_presence(const std::string& userId, const std::string& deviceId, bool online,
                        std::int64_t when);
 
+  // The session is told of these users' status (replacing whom it watched): a `presence`
+  // message with each one's status now is queued on it at once, and one more whenever one's
+  // status changes, here or on another node, until it watches others or leaves. The caller
+  // checked that it may see them; a session that has left watches nothing.
+  void watch(const std::shared_ptr<SessionSink>& s, const std::vector<std::string>& userIds);
+
   void shutdown_all();
 
  private:
+  UserStatus status_locked(const std::string& userId) const;
+  // Tells the user's watchers when the user's status is not the one they were told last.
+  void announce_locked(const std::string& userId);
+  void unwatch_locked(const SessionSink* s);
   // Queues `msg` for both participants; false (nothing done) if the hub already has a newer
   // version of the call. Takes the lock.
   bool deliver(const std::shared_ptr<const Call>& call, const Message& msg);
@@ -139,6 +155,11 @@ class Hub final : public Presence {
   SignalsListener signals_listener_;
   std::unordered_map<std::string, SignalCounts> signal_counts_;  // under mu_, active calls
   Peers* peers_ = nullptr;
+  // Presence watches (under mu_): who watches each user, whom each session watches, and the
+  // status the watchers of a user were told last.
+  std::unordered_map<std::string, std::vector<std::shared_ptr<SessionSink>>> watchers_;
+  std::unordered_map<const SessionSink*, std::vector<std::string>> watching_;
+  std::unordered_map<std::string, UserStatus> told_;
 };
 
 Message call_message(const Call& call);

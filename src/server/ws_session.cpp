@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "core/request.hpp"
+#include "server/calls/queries.hpp"
 
 namespace dialtone {
 
@@ -233,6 +234,10 @@ void WsSession<Stream>::handle(std::string_view text) {
     renew(req.id, req.token);
     return;
   }
+  if (req.op == Op::watch) {
+    watch(req.id, std::move(req.userIds));
+    return;
+  }
   if (auto now = ctx_.calls.signal_now(who_, device_, req)) {
     reply(req.id, *now);
     return;
@@ -316,6 +321,34 @@ void WsSession<Stream>::renewed(const json::value& id, Principal p) {
   m += format_iso(now);
   m += "\"}";
   enqueue(std::make_shared<const std::string>(std::move(m)));
+}
+
+// op watch: of the users named, those this user may see (queries::visible) are watched
+// (Hub::watch). The reply names them; a presence message with their status now follows it.
+template <class Stream>
+void WsSession<Stream>::watch(const json::value& id, std::vector<std::string> userIds) {
+  auto self = shared_from_this();
+  Calls::Job job = [viewer = who_.userId, ids = std::move(userIds),
+                    policy = ctx_.config.directory_policy()](Tx& tx) {
+    return queries::visible(tx, viewer, ids, policy);
+  };
+  ctx_.calls.run(std::move(job), [self, id](OpResult r) {
+    asio::post(self->stream_.get_executor(), [self, id, r = std::move(r)] {
+      if (self->closing_) return;
+      if (r.error != ErrorCode::ok) return self->reply(id, r);
+      std::vector<std::string> ids;
+      for (const auto& u : r.body->at("userIds").as_array()) ids.emplace_back(u.as_string());
+      std::string m = R"({"type":"reply","id":)";
+      m += json::serialize(id);
+      m += R"(,"ok":true,"userIds":)";
+      m += json::serialize(r.body->at("userIds"));
+      m += R"(,"serverTime":")";
+      m += format_iso(now_ms());
+      m += "\"}";
+      self->enqueue(std::make_shared<const std::string>(std::move(m)));
+      self->ctx_.hub.watch(self, ids);
+    });
+  });
 }
 
 template <class Stream>

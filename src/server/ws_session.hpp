@@ -91,6 +91,7 @@ class WsSession : public SessionSink, public std::enable_shared_from_this<WsSess
   void reply(const boost::json::value& id, const OpResult& r);
   void renew(const boost::json::value& id, const std::string& token);  // op auth
   void renewed(const boost::json::value& id, Principal p);
+  void watch(const boost::json::value& id, std::vector<std::string> userIds);  // op watch
   bool expired(TimeMs now) const { return now >= expires_; }
   // When the writer must wake for the token: token_expiring, then the expiry.
   TimeMs next_token_event() const { return warned_ ? expires_ : warn_at_; }

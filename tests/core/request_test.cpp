@@ -71,6 +71,22 @@ TEST(Request, RejectsBadInput) {
     EXPECT_EQ(error_of(bad), ErrorCode::bad_request) << bad;
 }
 
+TEST(Request, WatchTakesEachUserOnceAndNoCall) {
+  auto w = parse_ws_request(R"({"id":2,"op":"watch","userIds":["bob","carol","bob"]})");
+  EXPECT_EQ(w.op, Op::watch);
+  EXPECT_EQ(w.userIds, (std::vector<std::string>{"bob", "carol"}));
+  EXPECT_TRUE(w.callId.empty());
+  EXPECT_TRUE(parse_ws_request(R"({"op":"watch","userIds":[]})").userIds.empty());
+  std::string many = R"({"op":"watch","userIds":[)";
+  for (int i = 0; i < 500; ++i) many += (i ? ",\"u" : "\"u") + std::to_string(i) + "\"";
+  EXPECT_EQ(parse_ws_request(many + "]}").userIds.size(), 500u);
+  EXPECT_EQ(error_of(many + R"(,"one-more"]})"), ErrorCode::bad_request);
+  EXPECT_EQ(error_of(R"({"op":"watch"})"), ErrorCode::bad_request);
+  EXPECT_EQ(error_of(R"({"op":"watch","userIds":"bob"})"), ErrorCode::bad_request);
+  EXPECT_EQ(error_of(R"({"op":"watch","userIds":["bad id"]})"), ErrorCode::bad_request);
+  EXPECT_EQ(error_of(R"({"op":"watch","userIds":[null]})"), ErrorCode::bad_request);
+}
+
 TEST(Request, DeepNestingIsRefused) {
   std::string deep(1000, '[');
   EXPECT_EQ(error_of(deep), ErrorCode::bad_request);

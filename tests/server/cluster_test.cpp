@@ -4,6 +4,8 @@
 // Cluster runs over real NATS in tests/integration/cluster_test.cpp.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -420,6 +422,43 @@ TEST(Cluster, WhatIsSentIsTheDevicesStateNotTheEventThatCalled) {
   a.cluster.local_presence("ann", "ann-phone", true);  // ann-phone has no session on a
   net.settle();
   EXPECT_FALSE(b.hub.device_online("ann", "ann-phone"));
+}
+
+TEST(Cluster, WatchersAreToldOfAUserOnAnotherNode) {
+  Network net;
+  Node a(net, "a"), b(net, "b");
+  auto carol = std::make_shared<Sink>("carol", "c-phone");
+  b.hub.join(carol, std::make_shared<const std::string>("{}"));
+  b.hub.watch(carol, {"ann", "bob"});  // both offline
+  auto ann = std::make_shared<Sink>("ann", "ann-phone");
+  auto bob = std::make_shared<Sink>("bob", "bob-phone");
+  a.hub.join(ann, std::make_shared<const std::string>("{}"));
+  a.hub.join(bob, std::make_shared<const std::string>("{}"));
+  net.settle();
+  a.hub.publish(std::make_shared<const Call>(a_call(1, CallState::calling)), nullptr);
+  net.settle();
+  a.hub.publish(std::make_shared<const Call>(a_call(2, CallState::ended)), nullptr);
+  net.settle();
+  a.hub.leave(ann.get());
+  net.settle();
+  std::vector<std::string> told;
+  for (const auto& m : carol->messages()) {
+    if (m.find(R"("type":"presence")") == std::string::npos) continue;
+    auto users = boost::json::parse(m).at("users").as_array();
+    for (const auto& u : users)
+      told.push_back(std::string(u.at("userId").as_string()) + " " +
+                     std::string(u.at("status").as_string()));
+  }
+  EXPECT_EQ(told, (std::vector<std::string>{"ann offline", "bob offline", "ann online",
+                                            "bob online", "ann in_call", "bob in_call",
+                                            "ann online", "bob online", "ann offline"}));
+  // Gone, it is told nothing more (and nothing holds on to it).
+  b.hub.leave(carol.get());
+  auto n = carol->messages().size();
+  a.hub.leave(bob.get());
+  net.settle();
+  EXPECT_EQ(carol->messages().size(), n);
+  EXPECT_EQ(carol.use_count(), 1);
 }
 
 TEST(Cluster, NodeIdsAreRandom) {

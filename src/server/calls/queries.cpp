@@ -9,8 +9,15 @@ namespace json = boost::json;
 
 namespace {
 
-json::object profile_json(const Profile& p, bool online) {
-  return {{"userId", p.userId}, {"name", p.name}, {"photo", p.photo}, {"online", online}};
+json::object profile_json(const Profile& p, const Presence& presence) {
+  bool online = presence.user_online(p.userId);
+  std::string_view status =
+      presence.user_in_call(p.userId) ? "in_call" : (online ? "online" : "offline");
+  return {{"userId", p.userId},
+          {"name", p.name},
+          {"photo", p.photo},
+          {"online", online},
+          {"status", status}};
 }
 
 OpResult with_body(json::value body) {
@@ -83,7 +90,7 @@ OpResult users(Tx& tx, const Presence& presence, const std::string& viewer,
     // Someone you may not see is answered as someone who does not exist.
     if (!p || !may_see(tx.store, viewer, *userId, policy))
       return OpResult::fail(ErrorCode::not_found, "unknown user");
-    return with_body(profile_json(*p, presence.user_online(p->userId)));
+    return with_body(profile_json(*p, presence));
   }
   std::vector<Profile> people;
   switch (policy) {
@@ -97,7 +104,7 @@ OpResult users(Tx& tx, const Presence& presence, const std::string& viewer,
       break;
   }
   json::array list;
-  for (const auto& p : people) list.push_back(profile_json(p, presence.user_online(p.userId)));
+  for (const auto& p : people) list.push_back(profile_json(p, presence));
   return with_body(json::object{{"users", std::move(list)}});
 }
 
@@ -105,6 +112,14 @@ OpResult busy(Tx& tx, const std::string& viewer, const std::string& userId, Dire
   if (!tx.store.get_user(userId) || !may_see(tx.store, viewer, userId, policy))
     return OpResult::fail(ErrorCode::not_found, "unknown user");
   return with_body(json::object{{"busy", tx.store.active_call_of(userId).has_value()}});
+}
+
+OpResult visible(Tx& tx, const std::string& viewer, const std::vector<std::string>& userIds,
+                 Directory policy) {
+  json::array ids;
+  for (const auto& u : userIds)
+    if (tx.store.get_user(u) && may_see(tx.store, viewer, u, policy)) ids.emplace_back(u);
+  return with_body(json::object{{"userIds", std::move(ids)}});
 }
 
 OpResult add_contact(Tx& tx, const std::string& userId, const std::string& contactId) {

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/jwt.hpp"
 #include "core/device.hpp"
@@ -36,6 +37,10 @@ OpResult search_calls(Tx& tx, const std::string& userId, TimeMs from, TimeMs to,
 OpResult users(Tx& tx, const Presence& presence, const std::string& viewer,
                const std::optional<std::string>& userId, Directory policy);
 OpResult busy(Tx& tx, const std::string& viewer, const std::string& userId, Directory policy);
+// Of `userIds`, those who exist and whom `viewer` may see, in the order given: the body is
+// {"userIds":[…]} (the `watch` op watches only those).
+OpResult visible(Tx& tx, const std::string& viewer, const std::vector<std::string>& userIds,
+                 Directory policy);
 
 OpResult add_contact(Tx& tx, const std::string& userId, const std::string& contactId);
 OpResult remove_contact(Tx& tx, const std::string& userId, const std::string& contactId);
