@@ -393,6 +393,11 @@ void validate_dev_exposure(const Config& c) {
 }
 
 void validate_privacy(const Config& c) {
+  static const char* const kToneRegions[] = {"auto", "us", "eu", "uk", "fr", "au", "jp"};
+  if (std::find(std::begin(kToneRegions), std::end(kToneRegions), c.tone_region) ==
+      std::end(kToneRegions))
+    throw ConfigError("tone_region", "must be one of auto, us, eu, uk, fr, au, jp, got '" +
+                                         c.tone_region.substr(0, 64) + "'");
   if (!c.directory.empty() && c.directory != "open" && c.directory != "contacts" &&
       c.directory != "none")
     throw ConfigError("directory", "must be 'open', 'contacts' or 'none', got '" +

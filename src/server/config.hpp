@@ -40,6 +40,9 @@ struct Config {
   int ring_timeout_s = 45;
   int media_timeout_s = 30;
   int presence_grace_s = 20;
+  // The call-progress tones the browser client plays (ringback, busy…): "auto" (each browser's
+  // language: en-US → us), or one region's — us, eu (CEPT 425 Hz), uk, fr, au, jp.
+  std::string tone_region = "auto";
   int ping_interval_s = 15;  // a session that misses two pongs is closed
   int threads = 2;           // network threads; the store has its own
   // TLS: a PEM certificate chain and its private key (both or neither). Reloaded on SIGHUP.

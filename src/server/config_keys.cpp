@@ -74,6 +74,8 @@ const ConfigKey kKeys[] = {
      "after accept, both sides must have media up within this", 1, 3600},
     {"presence_grace_s", &C::presence_grace_s, kCalls, "s",
      "a participant with no live WebSocket this long ends the call (network)", 1, 3600},
+    {"tone_region", &C::tone_region, kCalls, "auto|us|eu|uk|fr|au|jp",
+     "the browser client's call-progress tones; auto: each browser's language"},
 
     {"jwt_hs256_secret", &C::jwt_hs256_secret, kIdentity, "text",
      "an HS256 secret (32+ characters) that signs users' tokens", 0, 0, true, true},

@@ -518,7 +518,8 @@ asio::awaitable<HttpResponse> route_http(ServerContext& ctx, const HttpRequest& 
                          {"version", std::string(version())},
                          {"vapidPublicKey", ctx.push.vapid->public_key_b64url()},
                          {"servers", json::value_from(ctx.config.public_urls)},
-                         {"directory", directory_name(ctx.config.directory_policy())}});
+                         {"directory", directory_name(ctx.config.directory_policy())},
+                         {"toneRegion", ctx.config.tone_region}});
       if (seg[1] == "admin") {
         Calls::Job job = admin_job(ctx, req, peer, url, seg);
         if (!job) co_return error_response(req, ErrorCode::not_found, "no such endpoint");

@@ -507,5 +507,20 @@ TEST(Config, DirectoryAndPhotoHosts) {
     EXPECT_EQ(load({"--photo-hosts", bad}), "photo_hosts") << bad;
 }
 
+TEST(Config, ToneRegionIsOneOfTheKnownOnes) {
+  Config c;
+  ASSERT_EQ(load({}, &c), "");
+  EXPECT_EQ(c.tone_region, "auto");
+  for (const char* r : {"auto", "us", "eu", "uk", "fr", "au", "jp"}) {
+    ASSERT_EQ(load({"--tone-region", r}, &c), "") << r;
+    EXPECT_EQ(c.tone_region, r);
+  }
+  // A typo stops the start, naming the key.
+  for (const char* bad : {"US", "de", "", "europe"})
+    EXPECT_EQ(load({"--tone-region", bad}), "tone_region") << bad;
+  EXPECT_EQ(load({"--config", write_file("dt-cfg-tone.toml", "tone_region = \"gb\"\n")}),
+            "tone_region");
+}
+
 }  // namespace
 }  // namespace dialtone

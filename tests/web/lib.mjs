@@ -341,7 +341,49 @@ export async function toastSeen(page, re, timeout = 10000) {
     .some((t) => new RegExp(src).test(t.textContent)), re.source, { timeout });
 }
 
-// Text of the caller's status line ("Calling…", "Ringing on 2 devices…").
+// The outcome screen (a call that ended before it was answered) with a title that matches.
+export async function outcomeIs(page, re, timeout = 10000) {
+  await screen(page, 'outcome', timeout);
+  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('ended')?.textContent || ''),
+    re.source, { timeout });
+}
+
+// What the page's call sounds play (tones.js, through an AnalyserNode on all of them) for `ms`:
+// every ~20 ms, the level (dBFS of its FFT bin) at each frequency of `hz`.
+export async function recordTones(page, hz, ms) {
+  return page.evaluate(async ({ hz, ms }) => {
+    window.toneAnalyser ||= window.dialtone.toneTap();
+    const an = window.toneAnalyser;
+    const bins = new Float32Array(an.frequencyBinCount);
+    const binOf = (f) => Math.round(f / (an.context.sampleRate / an.fftSize));
+    const samples = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+      an.getFloatFrequencyData(bins);
+      const level = {};
+      // The strongest of the bin and its neighbours (a tone between two bins).
+      for (const f of hz) level[f] = Math.max(bins[binOf(f) - 1], bins[binOf(f)], bins[binOf(f) + 1]);
+      samples.push({ t: performance.now() - t0, level });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return samples;
+  }, { hz, ms });
+}
+
+// The on/off runs of frequency `hz` in recorded samples: [{on, ms}] (a level above -60 dBFS is
+// on), without the first and last runs (cut by the recording's edges).
+export function cadence(samples, hz, threshold = -60) {
+  const runs = [];
+  for (const s of samples) {
+    const on = s.level[hz] > threshold;
+    const last = runs[runs.length - 1];
+    if (last && last.on === on) last.end = s.t;
+    else runs.push({ on, start: s.t, end: s.t });
+  }
+  return runs.slice(1, -1).map((r) => ({ on: r.on, ms: Math.round(r.end - r.start) }));
+}
+
+// Text of the caller's status line ("Calling…", "Ringing…").
 export async function statusIs(page, re, timeout = 10000) {
   await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('call-status')?.textContent || ''),
     re.source, { timeout });

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// No microphone for the page: a message that says what to do, and nobody is left waiting —
-// neither the person who called nor the one who tried to answer.
+// No microphone for the page: said before anyone presses Call or Accept when the browser says it
+// is blocked, a message that says what to do, and nobody is left waiting — neither the person
+// who called nor the one who tried to answer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as t from './lib.mjs';
@@ -57,9 +58,11 @@ test('answering without a microphone ends the call for both, with the reason', a
   assert.equal(await b.evaluate(() => document.body.dataset.screen), 'home');
   assert.match(await b.textContent('.home .error'), /Microphone access is blocked/);
   await t.shot(b, 'microphone-denied');
-  await t.toastSeen(a, /Nomi Crofone could not use their microphone/);
+  await t.outcomeIs(a, /^Nomi could not answer$/);
+  assert.match(await a.textContent('.outcome-detail'), /microphone could not be used/);
   await b.waitForSelector('#history li[data-direction="declined"]');
   assert.match(await b.textContent('#history li .detail'), /Missed \(no microphone\)/);
+  await a.click('#close');
   await t.screen(a, 'home');
   const r = await a.evaluate(async () => {
     const s = JSON.parse(localStorage.getItem('dialtone.session'));
@@ -76,8 +79,8 @@ test('calling without a microphone places no call', async () => {
   const a = await allowed.page(server);
   await t.signIn(a, 'Ava', 'ava');
   await t.call(b, 'ava');
-  await t.screen(b, 'home');
-  assert.match(await b.textContent('.home .error'), /Microphone access is blocked/);
+  await t.outcomeIs(b, /^Microphone unavailable$/);
+  assert.match(await b.textContent('.outcome-detail'), /Microphone access is blocked/);
   await a.waitForTimeout(500);
   assert.equal(await a.evaluate(() => document.body.dataset.screen), 'home');
   const busy = await a.evaluate(async () => {
@@ -90,5 +93,26 @@ test('calling without a microphone places no call', async () => {
 test('a machine without any microphone is told so', async () => {
   const [a, b] = await answerWith(none);
   assert.match(await b.textContent('.home .error'), /No microphone was found\. Connect one/);
-  await t.toastSeen(a, /could not use their microphone/);
+  await t.outcomeIs(a, /could not answer/);
+});
+
+test('a microphone the browser says is blocked is told on the home and incoming screens, before Call or Accept', async () => {
+  const b = await denied.page(server);
+  // The site's microphone permission set to "block", as a person does in the site settings.
+  const cdp = await b.context().newCDPSession(b);
+  const { targetInfo } = await cdp.send('Target.getTargetInfo');
+  await cdp.send('Browser.setPermission', { permission: { name: 'microphone' }, setting: 'denied',
+    origin: server.url, browserContextId: targetInfo.browserContextId });
+  await b.reload();
+  await t.signIn(b, 'Nomi Crofone', 'nomi');
+  await b.waitForSelector('.home #mic-warning:not([hidden])');
+  assert.match(await b.textContent('#mic-warning'), /microphone is blocked for this site/);
+  const a = await allowed.page(server);
+  await t.signIn(a, 'Ava', 'ava');
+  await t.call(a, 'nomi');
+  await t.screen(b, 'incoming');
+  await b.waitForSelector('.incoming #mic-warning:not([hidden])');
+  await t.shot(b, 'incoming-microphone-blocked');
+  await b.click('#decline');
+  await t.outcomeIs(a, /declined/);
 });

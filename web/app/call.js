@@ -6,12 +6,15 @@
 import { Peer } from './peer.js';
 import { QualityMeter } from './quality.js';
 import { Reporter } from './reporter.js';
-import { Ringtone } from './ringtone.js';
+import { Tones } from './tones.js';
 import * as media from './media.js';
+import { firstName } from './ui.js';
 
 export const ACTIVE = new Set(['calling', 'ringing', 'accepted', 'connecting', 'connected']);
 const OWN_KEY = 'dialtone.ownCalls';
-const ENDED_MS = 2000;
+const OFFLINE_INCOMING = 'No connection to the server — you can answer once it is back.';
+// The screen after a call that was connected stays this long, then home.
+const ENDED_MS = 4000;
 const RESTART_AFTER_MS = 2000;
 const RESTART_EVERY_MS = 5000;
 const STATS_EVERY_MS = 2000;
@@ -37,16 +40,34 @@ function setOwn(callId, own) {
   sessionStorage.setItem(OWN_KEY, JSON.stringify(list.slice(-20)));
 }
 
-// What the caller is told when a call it placed ends before it is answered.
-function outcomeForCaller(call, name) {
+// What the caller is shown when a call it placed ends before it is answered: a title, a
+// line more, whether "Call again" makes sense, and the tone the caller hears.
+export function outcomeForCaller(call, fullName) {
+  const name = firstName(fullName);
   switch (call.state) {
     case 'rejected':
-      return call.reason === 'media_device' ? `${name} could not use their microphone`
-        : 'Call rejected';
-    case 'timeout': return 'No answer';
-    case 'busy': return 'User busy';
-    case 'failed': return 'Call failed';
-    default: return call.reason === 'cancelled' ? 'Call cancelled' : 'Call ended';
+      return call.reason === 'media_device'
+        ? { title: `${name} could not answer`, detail: 'Their microphone could not be used.', again: true, tone: 'failed' }
+        : { title: `${name} declined`, detail: null, again: true, tone: 'declined' };
+    case 'timeout': return { title: 'No answer', detail: `${name} did not pick up.`, again: true, tone: 'ended' };
+    case 'busy': return { title: `${name} is on another call`, detail: 'Try again in a moment.', again: true, tone: 'busy' };
+    case 'failed':
+      return { title: 'Call failed', detail: call.reason === 'network' ? 'The connection was lost.' : null, again: true, tone: 'failed' };
+    default: return null;  // cancelled by this side: back home
+  }
+}
+
+// When placing the call fails before it rings.
+function outcomeForCreate(e, fullName) {
+  const name = firstName(fullName);
+  switch (e.code) {
+    case 'busy': return { title: `${name} is on another call`, detail: 'Try again in a moment.', again: true, tone: 'busy' };
+    case 'already_in_call': return { title: 'You are already in a call', detail: 'On another device or tab: end it there first.', again: false, tone: 'failed' };
+    case 'not_found': return { title: `${name} is not on Dialtone`, detail: 'They have not signed in yet.', again: false, tone: 'failed' };
+    case 'offline': return { title: 'No connection', detail: 'The call was not placed: this page cannot reach the server.', again: true, tone: 'failed' };
+    case 'network': return { title: 'Connection lost', detail: 'The call was not placed.', again: true, tone: 'failed' };
+    case 'rate_limited': return { title: 'Too many calls', detail: e.message, again: false, tone: 'failed' };
+    default: return { title: 'Call failed', detail: e.message, again: true, tone: 'failed' };
   }
 }
 
@@ -61,15 +82,18 @@ function endedText(call) {
 }
 
 export class CallController extends EventTarget {
-  constructor({ api, sig, me, deviceId }) {
+  // presenceOf(userId): 'online' | 'in_call' | 'offline' | undefined, as the server last said.
+  constructor({ api, sig, me, deviceId, presenceOf = () => undefined, toneRegion = 'auto' }) {
     super();
     this.api = api;
     this.sig = sig;
     this.me = me;
     this.deviceId = deviceId;
+    this.presenceOf = presenceOf;
     this.c = null;            // the current call of this tab (see begin())
     this.view = { screen: 'home' };
-    this.ringtone = new Ringtone();
+    this.tones = new Tones(window.dialtoneToneRegion || toneRegion);
+    this.notice = null;       // someone who called during this call: {callId, other}
     this.outputId = localStorage.getItem('dialtone.output') || '';
     this.ice = null;          // {servers, until}
     this.over = [];           // calls this tab is done with (the last few): a late update of
@@ -77,18 +101,40 @@ export class CallController extends EventTarget {
     sig.addEventListener('call', (e) => this.onCall(e.detail));
     sig.addEventListener('signal', (e) => this.onSignal(e.detail));
     sig.addEventListener('hello', () => this.resync());
-    this.onPageHide = () => this.leaveOnUnload();
-    addEventListener('pagehide', this.onPageHide);
+    // An incoming call while the server is away: Accept waits for it (Decline does not).
+    sig.addEventListener('status', (e) => {
+      if (this.view.screen !== 'incoming' || !this.c || this.c.accepting) return;
+      this.show({ ...this.view, status: e.detail.online ? null : OFFLINE_INCOMING });
+    });
+    // Leaving the page while this tab carries a call asks first ("Leave call?"); a reload comes
+    // back into the call (resync, below) within the server's presence grace.
+    this.onBeforeUnload = (e) => {
+      if (this.c && this.c.own && this.c.callId) { e.preventDefault(); e.returnValue = ''; }
+    };
+    addEventListener('beforeunload', this.onBeforeUnload);
   }
 
   dispose() {
-    removeEventListener('pagehide', this.onPageHide);
+    removeEventListener('beforeunload', this.onBeforeUnload);
+    this.tones.stop();
     if (this.c) this.teardown();
   }
 
   show(view) {
     this.view = view;
     this.dispatchEvent(new CustomEvent('view', { detail: view }));
+  }
+
+  // A sentence for screen readers (main.js puts it in a live region).
+  announce(text) {
+    this.dispatchEvent(new CustomEvent('announce', { detail: text }));
+  }
+
+  // An outcome screen for a call this tab placed: the tone, the words, "Call again".
+  outcome(other, o, call = null) {
+    if (o.tone) this.tones[o.tone]();
+    this.announce(o.detail ? `${o.title}. ${o.detail}` : o.title);
+    this.show({ screen: 'outcome', other, outcome: o, call });
   }
 
   other(call) {
@@ -114,26 +160,40 @@ export class CallController extends EventTarget {
   // --- intents ---------------------------------------------------------------------------
   async call(user) {
     if (this.c) return;
-    const c = this.begin({ role: 'caller', other: user, own: true });
-    this.show({ screen: 'calling', other: user, status: 'Calling…' });
+    this.notice = null;
+    const other = { ...user };
+    if (!this.sig.online) { this.outcome(other, outcomeForCreate({ code: 'offline' }, other.name)); return; }
+    const c = this.begin({ role: 'caller', other, own: true });
+    // As the server said before the call (once it rings, they are "in a call" to everyone).
+    c.otherOffline = this.presenceOf(other.userId) === 'offline';
+    this.show({ screen: 'calling', other, status: this.callingStatus(c) });
     try {
       [c.stream, c.iceServers] = await Promise.all([media.openMic(), this.iceServers()]);
     } catch (e) {
       this.abandon(c);
-      this.show({ screen: 'home', error: e.message });
+      this.outcome(other, { title: 'Microphone unavailable', detail: e.message, again: true, tone: null });
       return;
     }
     if (c.cancelled) { this.abandon(c); this.home(); return; }
     let doc;
     try {
-      doc = await this.sig.request('create', { receiverId: user.userId });
+      doc = await this.sig.request('create', { receiverId: user.userId }, { now: true });
     } catch (e) {
+      if (e.code === 'network' && this.c === c) {
+        // The link dropped before the answer: the call may have been placed. The resync after
+        // the next hello shows it (adopted in onCall); if none comes, it was not.
+        c.createLost = true;
+        this.show({ screen: 'calling', other, status: 'Connection lost — checking whether the call was placed…' });
+        c.createTimer = setTimeout(() => {
+          if (this.c !== c || c.callId) return;
+          this.abandon(c);
+          this.outcome(other, outcomeForCreate(e, other.name));
+        }, 5000);
+        return;
+      }
       this.abandon(c);
-      const msg = e.code === 'busy' ? 'User busy'
-        : e.code === 'already_in_call' ? 'You are already in a call (on another device?)'
-        : e.code === 'not_found' ? `${user.name} has not signed in to Dialtone yet`
-        : e.message;
-      this.home(msg);
+      if (e.call && e.code === 'busy') this.outcome(other, outcomeForCreate(e, other.name), e.call);
+      else this.outcome(other, outcomeForCreate(e, other.name));
       return;
     }
     if (doc.receiverId === this.me.userId) c.role = 'receiver';  // glare: we answered theirs
@@ -141,16 +201,29 @@ export class CallController extends EventTarget {
     if (c.cancelled) this.hangup();
   }
 
+  // "Calling…", with what the server said of the other person's presence before the call.
+  callingStatus(c) {
+    if (c.otherOffline) return `${firstName(c.other.name)} is offline — trying to reach their phone…`;
+    return 'Calling…';
+  }
+
   async accept() {
     const c = this.c;
     if (!c || !c.incoming || c.accepting) return;
+    if (!this.sig.online) {
+      // Nothing is sent while the server cannot hear it; Decline still works, and the
+      // countdown is the server's deadline.
+      this.show({ ...this.view, status: OFFLINE_INCOMING });
+      return;
+    }
     c.accepting = true;
-    this.ringtone.stop();
-    this.show({ ...this.view, status: 'Connecting…' });
+    this.tones.stop();
+    this.show({ ...this.view, status: 'Connecting…', accepting: true });
     try {
       [c.stream, c.iceServers] = await Promise.all([media.openMic(), this.iceServers()]);
     } catch (e) {
-      // No microphone: the call ends at once for both sides, with the reason.
+      // No microphone: the call ends at once for both sides, with the reason — nobody is left
+      // waiting. (A microphone blocked already is said on the incoming screen before Accept.)
       this.sig.request('reject', { callId: c.callId, reason: 'media_device' }).catch(() => {});
       this.abandon(c);
       this.show({ screen: 'home', error: e.message });
@@ -172,18 +245,38 @@ export class CallController extends EventTarget {
   decline() {
     const c = this.c;
     if (!c || !c.incoming) return;
-    this.ringtone.stop();
+    this.tones.stop();
     this.sig.request('reject', { callId: c.callId }).catch((e) => e.call && this.apply(e.call));
+    if (!this.sig.online) {
+      // Sent once the server is back (or the call times out there); this tab is done with it.
+      this.teardown();
+      this.home('Declined — the server will hear it once it is back.');
+    }
   }
 
   hangup() {
     const c = this.c;
     if (!c) return;
-    if (!c.callId) { c.cancelled = true; return; }  // not created yet: cancel when it is
+    if (!c.callId) { c.cancelled = true; if (c.createLost) { this.abandon(c); this.home(); } return; }
     this.sig.request('end', { callId: c.callId }).then((d) => this.apply(d), (e) => {
       if (e.call) this.apply(e.call);
       else if (this.c === c) { this.abandon(c); this.home(e.message); }
     });
+  }
+
+  // The notice of someone who called during this call: not now.
+  dismissNotice() {
+    this.notice = null;
+    this.refresh();
+  }
+
+  // End this call and call them.
+  switchToNotice() {
+    const n = this.notice;
+    if (!n) return;
+    this.notice = null;
+    this.afterEnd = () => this.call(n.other);
+    this.hangup();
   }
 
   toggleMute() {
@@ -211,12 +304,27 @@ export class CallController extends EventTarget {
   onCall(doc) {
     if (!doc || typeof doc.callId !== 'string') return;
     if (this.c && this.c.callId === doc.callId) { this.apply(doc); return; }
+    if (this.c && this.c.createLost && !this.c.callId && doc.callerId === this.me.userId &&
+        doc.receiverId === this.c.other.userId && ACTIVE.has(doc.state)) {
+      // The create whose answer was lost took effect: this is our call.
+      clearTimeout(this.c.createTimer);
+      this.attach(this.c, doc);
+      return;
+    }
+    if (this.c && doc.state === 'busy' && doc.receiverId === this.me.userId &&
+        !this.over.includes(doc.callId)) {
+      // Someone called during this call and was told this user is busy.
+      this.over = [doc.callId, ...this.over.slice(0, 15)];
+      this.notice = { callId: doc.callId, other: this.other(doc) };
+      this.announce(`${this.notice.other.name} is calling you. They hear that you are busy.`);
+      this.tones.waiting();
+      this.refresh();
+      return;
+    }
     if (this.c || !ACTIVE.has(doc.state) || this.over.includes(doc.callId)) return;
-    const mine = ownCalls().includes(doc.callId);
-    if (mine) {
-      // This tab was the call's device before a reload: its media are gone, end it cleanly.
-      this.sig.request('end', { callId: doc.callId, reason: 'network' }).catch(() => {});
-      setOwn(doc.callId, false);
+    if (ownCalls().includes(doc.callId)) {
+      // This tab was the call's device before a reload: back into the call.
+      this.rejoin(doc);
       return;
     }
     if (doc.receiverId === this.me.userId && !doc.answeredBy &&
@@ -230,10 +338,37 @@ export class CallController extends EventTarget {
     c.incoming = true;
     c.callId = doc.callId;
     c.call = doc;
-    this.ringtone.start();
-    this.show({ screen: 'incoming', other: c.other, call: doc });
+    this.tones.ring();
+    this.announce(`Incoming call from ${c.other.name}`);
+    this.show({ screen: 'incoming', other: c.other, call: doc, micBlocked: this.micBlocked });
     this.sig.request('ringing', { callId: doc.callId }).catch(() => {});
     this.iceServers();  // warm the cache for accept
+  }
+
+  // After a reload: the call this tab carried is still on (within the presence grace). New
+  // media, and a new path: the caller offers from a fresh connection, the receiver asks for one.
+  async rejoin(doc) {
+    const role = doc.callerId === this.me.userId ? 'caller' : 'receiver';
+    const c = this.begin({ role, other: this.other(doc), own: true });
+    c.callId = doc.callId;
+    c.call = doc;
+    c.reached = true;
+    c.reconnecting = true;
+    this.refresh();
+    try {
+      [c.stream, c.iceServers] = await Promise.all([media.openMic(), this.iceServers()]);
+    } catch (e) {
+      if (this.c !== c) return;
+      this.sig.request('fail', { callId: c.callId, reason: 'media_device' }).catch(() => {});
+      this.refresh({ error: e.message });
+      return;
+    }
+    if (this.c !== c) { media.stopStream(c.stream); return; }
+    this.startPeer(c);
+    c.wasConnected = true;  // the restart loop applies: it was up before the reload
+    if (role === 'caller') c.peer.renew().catch((e) => this.mediaError(c, e));
+    else c.peer.restart().catch(() => {});
+    this.announce(`Back in the call with ${c.other.name}`);
   }
 
   attach(c, doc) {
@@ -247,27 +382,39 @@ export class CallController extends EventTarget {
     const c = this.c;
     if (!c || doc.callId !== c.callId) return;
     if (c.call && doc.version <= c.call.version) return;
+    const before = c.call;
     c.call = doc;
     if (!ACTIVE.has(doc.state)) { this.finish(doc); return; }
     if (c.incoming && !c.own) {
       if (doc.answeredBy && doc.answeredBy !== this.deviceId) {
-        this.ringtone.stop();
+        this.tones.stop();
         this.teardown();
         this.home('Answered on another device');
         return;
       }
-      this.show({ screen: 'incoming', other: c.other, call: doc,
-        status: c.accepting ? 'Connecting…' : null });
+      this.show({ ...this.view, screen: 'incoming', other: c.other, call: doc,
+        status: c.accepting ? 'Connecting…' : this.view.status || null });
       return;
     }
     if (c.role === 'caller' && (doc.state === 'calling' || doc.state === 'ringing')) {
-      const n = doc.ringingDevices || 0;
-      const status = doc.state === 'calling' ? 'Calling…'
-        : n > 1 ? `Ringing on ${n} devices…` : 'Ringing…';
+      if (doc.state === 'ringing' && this.tones.current !== 'ringback') this.tones.ringback();
+      const status = doc.state === 'calling' ? this.callingStatus(c) : 'Ringing…';
       this.show({ screen: 'calling', other: c.other, status, call: doc });
       return;
     }
     // accepted / connecting / connected: the call screen.
+    if (this.tones.current === 'ringback') this.tones.stop();
+    if (doc.state === 'connected' && before?.state !== 'connected' && !c.connectedOnce) {
+      c.connectedOnce = true;
+      this.tones.connected();
+      this.announce(`Connected with ${c.other.name}`);
+    }
+    const meta = doc.metadata || {};
+    const otherMuted = !!(c.role === 'caller' ? meta.receiverMuted : meta.callerMuted);
+    if (c.reached && otherMuted !== !!c.otherMuted) {
+      this.announce(otherMuted ? `${c.other.name} muted their microphone` : `${c.other.name} unmuted`);
+    }
+    c.otherMuted = otherMuted;
     c.reached = true;
     if (c.role === 'caller' && !c.peer) { this.startPeer(c); c.peer.start().catch((e) => this.mediaError(c, e)); }
     this.refresh();
@@ -278,14 +425,13 @@ export class CallController extends EventTarget {
     const c = this.c;
     if (!c || !c.reached) return;
     const doc = c.call;
-    const otherMuted = doc.metadata
-      ? !!(c.role === 'caller' ? doc.metadata.receiverMuted : doc.metadata.callerMuted) : false;
     this.show({
       screen: 'incall', other: c.other, call: doc,
       connectedAt: doc.state === 'connected' && doc.connectedAt ? Date.parse(doc.connectedAt) : null,
       status: doc.state === 'connected' ? null : 'Connecting…',
-      muted: !!c.muted, otherMuted, quality: c.quality || null, securityCode: c.securityCode || null,
-      reconnecting: !!c.reconnecting, outputId: this.outputId, ...extra,
+      muted: !!c.muted, otherMuted: !!c.otherMuted, quality: c.quality || null,
+      securityCode: c.securityCode || null, reconnecting: !!c.reconnecting, outputId: this.outputId,
+      notice: this.notice, ...extra,
     });
   }
 
@@ -293,15 +439,27 @@ export class CallController extends EventTarget {
     const c = this.c;
     const reached = c.reached;
     const name = c.other.name;
-    this.ringtone.stop();
+    this.tones.stop();
     this.teardown();
+    const next = this.afterEnd;
+    this.afterEnd = null;
+    const missed = this.notice;
+    this.notice = null;
+    if (next) { next(); return; }
     if (reached) {
-      this.show({ screen: 'ended', other: c.other, call: doc, text: endedText(doc) });
+      this.tones.ended();
+      const text = endedText(doc);
+      this.announce(text);
+      this.show({ screen: 'ended', other: c.other, call: doc,
+        outcome: { title: text, detail: missed ? `${missed.other.name} called during the call.` : null, again: true } });
       clearTimeout(this.endedTimer);
-      this.endedTimer = setTimeout(() => { if (!this.c) this.home(); }, ENDED_MS);
+      this.endedTimer = setTimeout(() => { if (!this.c && this.view.screen === 'ended') this.home(); }, ENDED_MS);
     } else if (c.role === 'caller') {
-      this.home(outcomeForCaller(doc, name));
+      const o = outcomeForCaller(doc, name);
+      if (o) this.outcome(c.other, o, doc);
+      else this.home();
     } else if (doc.state === 'timeout' || doc.reason === 'cancelled') {
+      this.announce(`Missed call from ${name}`);
       this.home(`Missed call from ${name}`);
     } else {
       this.home();
@@ -310,6 +468,12 @@ export class CallController extends EventTarget {
 
   home(toast) {
     this.show({ screen: 'home', toast });
+  }
+
+  // The microphone's permission, as the browser tells it: blocked shows before a call.
+  setMicBlocked(blocked) {
+    this.micBlocked = blocked;
+    if (this.view.screen === 'incoming') this.show({ ...this.view, micBlocked: blocked });
   }
 
   onSignal({ callId, data }) {
@@ -549,20 +713,11 @@ export class CallController extends EventTarget {
     clearInterval(c.waitingAudio);
     clearTimeout(c.restartTimer);
     clearTimeout(c.lostTimer);
+    clearTimeout(c.createTimer);
     if (c.reporter) c.reporter.close();
     if (c.peer) c.peer.close();
     media.stopStream(c.stream);
     media.stopRemote();
     if (c.callId) setOwn(c.callId, false);
-  }
-
-  // Closing or reloading the tab ends the call this tab carries (nobody is left talking to a
-  // closed tab); an incoming call keeps ringing on the user's other devices.
-  leaveOnUnload() {
-    const c = this.c;
-    if (c && c.callId && c.own && this.sig.ws && this.sig.online) {
-      this.sig.ws.send(JSON.stringify({ id: 0, op: 'end', callId: c.callId }));
-      setOwn(c.callId, false);
-    }
   }
 }

@@ -4,7 +4,7 @@
 import { Api, serverInfo, devToken } from './api.js';
 import { Signaling } from './signaling.js';
 import { CallController } from './call.js';
-import { unlockOnInput } from './ringtone.js';
+import { unlockOnInput, tap } from './tones.js';
 import { toast, banner, h } from './ui.js';
 import * as screens from './screens.js';
 import { callDetails } from './details.js';
@@ -12,7 +12,9 @@ import { registerWorker, refreshPush, enablePush, disablePush, pushState } from 
 
 const SESSION_KEY = 'dialtone.session';
 const DEVICE_KEY = 'dialtone.deviceId';
-const PEOPLE_EVERY_MS = 5000;
+// Presence is pushed (the watch op); the list itself is read again this often (people who
+// signed in since, new calls on another device).
+const PEOPLE_EVERY_MS = 10000;
 
 // One device id per tab (sessionStorage), so each tab rings and answers on its own.
 function deviceId() {
@@ -70,6 +72,10 @@ class App {
     unlockOnInput();
     document.getElementById('sign-out').addEventListener('click', () => this.signOut());
     addEventListener('storage', (e) => { if (e.key === SESSION_KEY && !e.newValue) location.reload(); });
+    // Back to the tab: the list at once (presence itself is pushed all along).
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden && this.current?.name === 'home') this.refreshHome?.();
+    });
     try { this.info = await serverInfo(); } catch (e) { /* older server: assume dev mode */ }
     const m = /#token=([^&]+)/.exec(location.hash);
     if (m) {
@@ -125,10 +131,27 @@ class App {
     this.sig = new Signaling({
       token: session.token, deviceId: dev, renew: () => this.renewToken(),
     });
-    this.calls = new CallController({ api: this.api, sig: this.sig, me: session, deviceId: dev });
+    this.presence = new Map();
+    this.calls = new CallController({
+      api: this.api, sig: this.sig, me: session, deviceId: dev,
+      presenceOf: (id) => this.presence.get(id), toneRegion: this.info.toneRegion,
+    });
     this.calls.addEventListener('view', (e) => this.render(e.detail));
+    this.calls.addEventListener('announce', (e) => announce(e.detail));
     this.sig.addEventListener('status', (e) => {
-      banner(e.detail.online ? '' : 'Reconnecting to the server…');
+      const online = e.detail.online;
+      banner(online ? '' : 'No connection to the server — reconnecting…');
+      if (!online) this.presence.clear();
+      this.home?.setState({ online });
+    });
+    this.sig.addEventListener('presence', (e) => {
+      for (const u of e.detail) this.presence.set(u.userId, u.status);
+      this.home?.setState({ presence: this.presence });
+    });
+    watchMicrophone((blocked) => {
+      this.micBlocked = blocked;
+      this.calls?.setMicBlocked(blocked);
+      this.home?.setState({ micBlocked: blocked });
     });
     this.sig.addEventListener('token', (e) => {
       this.session = { ...this.session, token: e.detail.token, expiresAt: e.detail.expiresAt };
@@ -140,6 +163,7 @@ class App {
     document.getElementById('sign-out').hidden = false;
     window.dialtone = {
       stats: () => this.calls.stats(), candidatesRefused: () => this.calls.candidatesRefused(), deviceId: dev,
+      tone: () => this.calls.tones.current, toneRegion: () => this.calls.tones.region, toneTap: tap,
     };
     this.sig.start();
     registerWorker().then(() => refreshPush(this.api)).catch(() => {});
@@ -169,7 +193,8 @@ class App {
     if (this.sig) this.sig.stop();
     clearInterval(this.peopleTimer);
     localStorage.removeItem(SESSION_KEY);
-    this.sig = this.calls = null;
+    this.sig = this.calls = this.home = null;
+    ringingLook(null);
     document.getElementById('me').textContent = '';
     document.getElementById('sign-out').hidden = true;
     banner('');
@@ -177,13 +202,16 @@ class App {
   }
 
   render(view) {
-    if (view.toast) toast(view.toast, /failed|busy|rejected|No answer|not/i.test(view.toast) ? 'warn' : 'info');
+    if (view.toast) toast(view.toast, /failed|not|lost|Missed/i.test(view.toast) ? 'warn' : 'info');
+    ringingLook(view.screen === 'incoming' ? view.other : null);
     const same = this.current && this.current.name === view.screen;
     if (same && this.current.screen.update) { this.current.screen.update(view); return; }
     if (same && view.screen === 'home') { if (view.error) this.homeScreen(view.error); return; }
+    if (view.screen !== 'home') this.home = null;
     clearInterval(this.peopleTimer);
     const now = () => this.sig.now();
     const c = this.calls;
+    const again = () => { if (view.other) c.call(view.other); };
     switch (view.screen) {
       case 'home': this.homeScreen(view.error); break;
       case 'calling': this.mount('calling', screens.calling(view, { onHangup: () => c.hangup() })); break;
@@ -195,18 +223,25 @@ class App {
       case 'incall':
         this.mount('incall', screens.inCall(view, {
           onHangup: () => c.hangup(), onMute: () => c.toggleMute(),
-          onOutput: (id) => c.setOutput(id), now,
+          onOutput: (id) => c.setOutput(id), onDismissNotice: () => c.dismissNotice(),
+          onSwitch: () => c.switchToNotice(), now,
         }));
         break;
-      case 'ended': this.mount('ended', screens.ended(view)); break;
+      case 'ended':
+      case 'outcome':
+        this.mount(view.screen, screens.outcome(view, { onAgain: again, onClose: () => c.home() }));
+        break;
       default: break;
     }
-    this.root.focus({ preventScroll: true });
+    if (!['ended', 'outcome', 'incoming'].includes(view.screen)) this.root.focus({ preventScroll: true });
   }
 
   homeScreen(error) {
     const api = this.api;
-    const screen = screens.home({ me: this.session, error, directory: this.info.directory }, {
+    const screen = screens.home({
+      me: this.session, error, directory: this.info.directory, online: this.sig.online,
+      micBlocked: this.micBlocked, presence: this.presence,
+    }, {
       onCall: (user) => this.calls.call(user),
       onAddContact: (userId) => api.post('/v1/contacts', { userId }),
       onDetails: async (callId, onClose) =>
@@ -223,9 +258,57 @@ class App {
       },
     });
     this.mount('home', screen);
-    screen.refresh().catch(() => {});
+    this.home = screen;
+    const refresh = () => screen.refresh().then((ids) => {
+      if (JSON.stringify(ids) !== JSON.stringify(this.sig.watched || [])) this.sig.watch(ids);
+    }).catch(() => {});
+    refresh();
     clearInterval(this.peopleTimer);
-    this.peopleTimer = setInterval(() => screen.refresh().catch(() => {}), PEOPLE_EVERY_MS);
+    this.peopleTimer = setInterval(refresh, PEOPLE_EVERY_MS);
+    this.refreshHome = refresh;
+  }
+}
+
+// Screen readers hear what changes without a focus move: an incoming call, the other side's
+// mute, connected, how a call ended.
+function announce(text) {
+  const region = document.getElementById('announcer');
+  region.textContent = '';
+  setTimeout(() => { region.textContent = text; }, 50);
+}
+
+// While a call rings: the tab's title says who, and its icon changes (a tab in the background).
+let ringingTimer = null;
+function ringingLook(other) {
+  const icon = document.getElementById('favicon');
+  if (!other) {
+    if (!ringingTimer) return;
+    clearInterval(ringingTimer);
+    ringingTimer = null;
+    document.title = 'Dialtone';
+    icon.href = icon.dataset.idle;
+    return;
+  }
+  if (ringingTimer) return;
+  let on = false;
+  const flip = () => {
+    on = !on;
+    document.title = on ? `Incoming call — ${other.name}` : `☎ ${other.name} is calling`;
+  };
+  flip();
+  icon.href = icon.dataset.ringing;
+  ringingTimer = setInterval(flip, 1000);
+}
+
+// The microphone's permission: blocked (denied) is told on the home and incoming screens before
+// anyone presses Call or Accept; `onChange(blocked)` again whenever the person changes it.
+async function watchMicrophone(onChange) {
+  try {
+    const status = await navigator.permissions.query({ name: 'microphone' });
+    onChange(status.state === 'denied');
+    status.addEventListener('change', () => onChange(status.state === 'denied'));
+  } catch (e) {
+    /* no Permissions API for the microphone: found at Call or Accept, as before */
   }
 }
 

@@ -4,6 +4,7 @@
 //   'hello'   {userId, deviceId, serverTime}
 //   'call'    the call document (every snapshot, in the server's order)
 //   'signal'  {callId, from, data}
+//   'presence' [{userId, status}]        — of the users this tab watches (watch())
 //   'status'  {online: bool, attempt}   — the link to the server went up or down
 //   'token'   {token, expiresAt}        — a renewed token is in use (expiresAt: ms, or null)
 //   'expired' {reason}                  — the token is refused (the server's reason) and none
@@ -63,6 +64,7 @@ export class Signaling extends EventTarget {
     const ws = this.ws;
     this.ws = null;
     this.online = false;
+    this.dropUnresendable();
     if (ws) { ws.onclose = null; ws.close(); }
     this.emit('status', { online: false, attempt: 0 });
     this.connect();
@@ -87,6 +89,7 @@ export class Signaling extends EventTarget {
         this.online = true;
         this.emit('status', { online: true });
         this.emit('hello', msg);
+        if (this.watched) this.watch(this.watched);
         // Requests that were in flight when the link dropped: the server answers a repeat
         // of an op that already took effect with the current document.
         for (const p of this.pending.values()) ws.send(JSON.stringify(p.msg));
@@ -96,6 +99,8 @@ export class Signaling extends EventTarget {
         this.emit('call', msg.call);
       } else if (msg.type === 'signal') {
         this.emit('signal', { callId: msg.callId, from: msg.from, data: msg.data });
+      } else if (msg.type === 'presence' && Array.isArray(msg.users)) {
+        this.emit('presence', msg.users);
       } else if (msg.type === 'token_expiring') {
         this.renewInBand();
       }
@@ -104,6 +109,7 @@ export class Signaling extends EventTarget {
       if (this.ws !== ws) return;
       this.ws = null;
       this.online = false;
+      this.dropUnresendable();
       if (this.closed) return;
       // Closed for an expired token (4001), or refused before the hello (a browser does not see
       // the upgrade's 401, so an HTTP request asks why): a fresh token, at once, or the end —
@@ -177,11 +183,18 @@ export class Signaling extends EventTarget {
   }
 
   // Sends an op; resolves with the reply's call document (or the reply), rejects with ApiError.
-  request(op, fields = {}) {
+  // An op in flight when the link drops is sent again once it is back (the server answers a
+  // repeat with the current document) — unless `now` is set: such an op (placing a call) is
+  // refused at once without a link ('offline'), and fails when the link drops before its
+  // reply ('network'), rather than taking effect later than the person meant it.
+  request(op, fields = {}, { now = false } = {}) {
     const id = this.nextId++;
     const msg = { id, op, ...fields };
+    if (now && !(this.online && this.ws)) {
+      return Promise.reject(new ApiError('offline', 'No connection to the server.'));
+    }
     return new Promise((resolve, reject) => {
-      const p = { msg, resolve, reject, sentAt: Date.now() };
+      const p = { msg, resolve, reject, sentAt: Date.now(), now };
       p.timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new ApiError('network', 'The server did not answer in time.'));
@@ -189,6 +202,25 @@ export class Signaling extends EventTarget {
       this.pending.set(id, p);
       if (this.online && this.ws) this.ws.send(JSON.stringify(msg));
     });
+  }
+
+  // The ops that must not be sent again on a new link (request's `now`) fail.
+  dropUnresendable() {
+    for (const [id, p] of this.pending) {
+      if (!p.now) continue;
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new ApiError('network', 'The connection to the server was lost.'));
+    }
+  }
+
+  // The users whose presence this tab is told of (again after each reconnect: a watch lives
+  // as long as its WebSocket). Resolves with those the server watches.
+  watch(userIds) {
+    this.watched = [...userIds];
+    if (!this.online) return Promise.resolve(null);
+    return this.request('watch', { userIds: this.watched }, { now: true })
+      .then((r) => r.userIds, () => null);
   }
 
   // A signal's reply carries nothing; its failure (the call ended meanwhile) is not an error.

@@ -18,6 +18,11 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// What a sentence calls someone: the first word of their name ("Bartholomew declined").
+export function firstName(name) {
+  return String(name || '').trim().split(/\s+/)[0] || 'They';
+}
+
 export function initials(name) {
   const parts = String(name || '?').trim().split(/\s+/).filter(Boolean);
   return (parts.slice(0, 2).map((p) => [...p][0]).join('') || '?').toUpperCase();

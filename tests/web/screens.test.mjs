@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every screen of the browser client at a phone's size and a desktop's, light and dark: the
+// screenshots of docs/screenshots (SCREENSHOTS_DIR=docs/screenshots; by default they land in the
+// test artifacts), and what must hold on every one of them — nothing wider than the window,
+// a header of one line however long the names.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as t from './lib.mjs';
+
+const OUT = process.env.SCREENSHOTS_DIR || join(t.ARTIFACTS, 'screens');
+mkdirSync(OUT, { recursive: true });
+const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } };
+
+let server; let chrome;
+before(async () => {
+  server = await t.startServer(['--ring-timeout-s', '60']);
+  chrome = await t.launch();
+});
+after(async () => {
+  await chrome?.close();
+  await server?.stop();
+});
+
+// What does not hold, on which screen (every screenshot is taken first).
+const problems = [];
+
+// The page at both sizes and in both schemes: a screenshot of each, and the checks that hold
+// on every screen.
+async function capture(page, name) {
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    for (const colorScheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' });
+      await page.waitForTimeout(50);  // a frame with the new styles
+      await page.screenshot({ path: join(OUT, `${name}-${size}-${colorScheme}.png`) });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (overflow > 0) problems.push(`${name} (${size}): ${overflow} px wider than the window`);
+    }
+  }
+  await page.setViewportSize(SIZES.phone);
+  await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'no-preference' });
+}
+
+test('every screen, phone and desktop, light and dark', async () => {
+  const bart = await chrome.page(server);
+  await t.signIn(bart, 'Bartholomew Featherstonehaugh-Wolfeschlegelsteinhausen', 'bart');
+  const ann = await chrome.page(server);
+  // Others to show on the list: one in a call, one offline.
+  const cy = await chrome.page(server);
+  await t.signIn(cy, 'Cy', 'cy');
+  const di = await chrome.page(server);
+  await t.signIn(di, 'Di', 'di');
+  const ed = await chrome.page(server);
+  await t.signIn(ed, 'Ed', 'ed');
+  await ed.close();
+  await capture(ann, 'signin');
+  await t.signIn(ann, 'Ann', 'ann');
+  await t.connect(cy, di, 'di');  // Cy and Di are in a call
+
+  await ann.waitForSelector('#people [data-user="bart"]', { timeout: 15000 });
+  await capture(ann, 'home');
+
+  await t.call(ann, 'bart');
+  await t.screen(bart, 'incoming');
+  await t.statusIs(ann, /Ringing/);
+  await capture(ann, 'calling');
+  await capture(bart, 'incoming');
+
+  await bart.click('#accept');
+  for (const p of [ann, bart]) {
+    await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  }
+  await bart.click('#mute');
+  await ann.waitForSelector('#other-muted:not([hidden])');
+  await capture(ann, 'in-call');
+  await capture(bart, 'in-call-muted');
+  await ann.click('#hangup');
+  await t.screen(bart, 'ended');
+  await capture(bart, 'call-ended');
+  await t.screen(ann, 'home', 10000);
+
+  // Declined: what the caller sees.
+  await t.screen(bart, 'home', 10000);
+  await t.call(ann, 'bart');
+  await t.screen(bart, 'incoming');
+  await bart.click('#decline');
+  await ann.waitForFunction(() => document.body.dataset.screen !== 'calling', null, { timeout: 10000 });
+  await capture(ann, 'declined');
+
+  // Busy: calling someone in a call.
+  await t.screen(ann, 'home', 10000).catch(() => {});
+  await ann.goto(server.url);
+  await ann.waitForSelector('#people [data-user="cy"]', { timeout: 15000 });
+  await t.call(ann, 'cy');
+  await ann.waitForFunction(() => document.body.dataset.screen !== 'calling', null, { timeout: 10000 });
+  await capture(ann, 'busy');
+
+  // The server goes away.
+  await ann.goto(server.url);
+  await ann.waitForSelector('#people');
+  await server.crash();
+  await ann.waitForSelector('#banner:not([hidden])', { timeout: 15000 });
+  await capture(ann, 'offline');
+  await server.restart();
+  assert.deepEqual(problems, []);
+});

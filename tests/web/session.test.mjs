@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+// The client's honesty about its session: presence pushed by the server (not read every few
+// seconds), the server gone (nothing offered that cannot work, nothing sent late), and a reload
+// in the middle of a call (asked first, then back in the call).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as t from './lib.mjs';
+
+let server; let chrome;
+before(async () => {
+  server = await t.startServer(['--presence-grace-s', '20']);
+  chrome = await t.launch();
+});
+after(async () => {
+  await chrome?.close();
+  await server?.stop();
+});
+
+const status = (page, user) => page.getAttribute(`#people li[data-user="${user}"] .presence`, 'data-status');
+
+test('presence is pushed: in a call, online, offline, with the list never read again', async () => {
+  const cy = await chrome.page(server);
+  await t.signIn(cy, 'Cy', 'cy');
+  const di = await chrome.page(server);
+  await t.signIn(di, 'Di', 'di');
+  const a = await chrome.page(server);
+  await t.signIn(a, 'Ann', 'ann');
+  await a.waitForSelector('#people li[data-user="cy"] .presence[data-status="online"]', { timeout: 15000 });
+  await a.waitForSelector('#people li[data-user="di"]', { timeout: 15000 });
+  // From now on the list cannot be read: only what the server pushes can change it.
+  let reads = 0;
+  await a.route('**/v1/users', (route) => { reads += 1; route.abort(); });
+  await t.connect(cy, di, 'di');
+  await a.waitForSelector('#people li[data-user="cy"] .presence[data-status="in_call"]', { timeout: 5000 });
+  assert.equal(await a.textContent('#people li[data-user="di"] .presence'), 'In a call');
+  await cy.click('#hangup');
+  await a.waitForSelector('#people li[data-user="cy"] .presence[data-status="online"]', { timeout: 5000 });
+  await cy.close();
+  await a.waitForSelector('#people li[data-user="cy"] .presence[data-status="offline"]', { timeout: 5000 });
+  assert.equal(await status(a, 'di'), 'online');
+  assert.ok(reads <= 1, `the list was read ${reads} times`);
+});
+
+test('calling someone offline says so while their phone is being reached', async () => {
+  const b = await chrome.page(server);
+  await t.signIn(b, 'Gwen Offline', 'gwen');
+  const a = await chrome.page(server);
+  await t.signIn(a, 'Hank', 'hank');
+  await a.waitForSelector('#people li[data-user="gwen"]', { timeout: 15000 });
+  await b.close();
+  await a.waitForSelector('#people li[data-user="gwen"] .presence[data-status="offline"]', { timeout: 5000 });
+  await t.call(a, 'gwen');
+  await t.statusIs(a, /^Gwen is offline — trying to reach their phone…$/);
+  await a.click('#hangup');
+  await t.screen(a, 'home');
+});
+
+test('the server goes away: Call is off, nobody is shown online, and nothing is placed late', async () => {
+  const b = await chrome.page(server);
+  await t.signIn(b, 'Bea', 'bea');
+  const a = await chrome.page(server);
+  await t.signIn(a, 'Abe', 'abe');
+  await a.waitForSelector('#people li[data-user="bea"] .presence[data-status="online"]', { timeout: 15000 });
+  await server.crash();
+  await a.waitForSelector('#offline-note:not([hidden])', { timeout: 10000 });
+  assert.match(await a.textContent('#banner'), /No connection to the server/);
+  assert.equal(await status(a, 'bea'), 'unknown');
+  assert.equal(await a.isDisabled('#people button[data-user="bea"]'), true);
+  assert.equal(await a.isDisabled('#call-by-id'), true);
+  await t.shot(a, 'offline');
+  await server.restart();
+  await a.waitForSelector('#offline-note', { state: 'hidden', timeout: 15000 });
+  await a.waitForSelector('#people li[data-user="bea"] .presence[data-status="online"]', { timeout: 15000 });
+  assert.equal(await a.isDisabled('#people button[data-user="bea"]'), false);
+  // Nothing rang meanwhile or after.
+  assert.equal(await b.evaluate(() => document.body.dataset.screen), 'home');
+});
+
+test('an incoming call while the server is away: Accept waits for it, Decline does not', async () => {
+  const b = await chrome.page(server);
+  await t.signIn(b, 'Cas', 'cas');
+  const a = await chrome.page(server);
+  await t.signIn(a, 'Dan', 'dan');
+  await t.call(a, 'cas');
+  await t.screen(b, 'incoming');
+  await server.crash();
+  await b.waitForFunction(() => /No connection to the server/.test(document.getElementById('incoming-status')?.textContent || ''), null, { timeout: 10000 });
+  await b.click('#accept');
+  assert.equal(await b.evaluate(() => document.body.dataset.screen), 'incoming');
+  assert.equal(await b.isDisabled('#decline'), false);
+  await server.restart();
+  await b.waitForFunction(() => document.getElementById('incoming-status')?.hidden, null, { timeout: 15000 });
+  // Back: Accept works, and the call connects.
+  await b.click('#accept');
+  for (const p of [a, b]) await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  await a.click('#hangup');
+  await t.screen(b, 'ended');
+});
+
+test('a reload during a call asks first, then comes back into the call', async () => {
+  const b = await chrome.page(server);
+  await t.signIn(b, 'Eli', 'eli');
+  const a = await chrome.page(server);
+  await t.signIn(a, 'Flo', 'flo');
+  await t.connect(a, b, 'eli');
+  const before = await t.timerSeconds(b);
+  let asked = null;
+  b.once('dialog', (d) => { asked = d.type(); d.accept(); });
+  await b.reload();
+  assert.equal(asked, 'beforeunload', 'no "Leave call?" before the reload');
+  // Back in the same call: the shared timer goes on, and audio flows again both ways.
+  await t.screen(b, 'incall', 15000);
+  await b.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  assert.ok(await t.timerSeconds(b) >= before);
+  for (let i = 0; (await t.rtp(b)).bytesReceived < 2000; i++) {
+    assert.ok(i < 200, 'no audio after the reload');
+    await b.waitForTimeout(100);
+  }
+  const r1 = await t.rtp(a);
+  await a.waitForTimeout(1000);
+  const r2 = await t.rtp(a);
+  assert.ok(r2.bytesReceived > r1.bytesReceived, 'the other side hears the reloaded tab');
+  assert.equal(await a.evaluate(() => document.body.dataset.screen), 'incall');
+  await b.click('#hangup');
+  await t.screen(a, 'ended');
+});
