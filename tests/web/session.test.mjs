@@ -76,6 +76,41 @@ test('the server goes away: Call is off, nobody is shown online, and nothing is 
   assert.equal(await b.evaluate(() => document.body.dataset.screen), 'home');
 });
 
+test('the link drops as a call is placed: the call is found again, placed once', async () => {
+  const b = await chrome.page(server);
+  await t.signIn(b, 'Ike', 'ike');
+  const a = await chrome.page(server);
+  // The page's WebSocket goes through here: the first `create` reaches the server, and the
+  // link is cut before its answer comes back.
+  let cut = false;
+  await a.routeWebSocket(/\/v1\/ws/, (ws) => {
+    const upstream = ws.connectToServer();
+    upstream.onMessage((m) => ws.send(m));
+    ws.onMessage((m) => {
+      upstream.send(m);
+      if (!cut && JSON.parse(m).op === 'create') {
+        cut = true;
+        ws.close();
+        upstream.close();
+      }
+    });
+  });
+  await a.reload();
+  await t.signIn(a, 'Jo', 'jo');
+  await t.call(a, 'ike');
+  await t.screen(b, 'incoming');
+  // Back on a new link, the call is the one the server made: ringing, not placed again.
+  await t.statusIs(a, /^Ringing…$/, 15000);
+  assert.ok(cut);
+  await a.click('#hangup');
+  await t.screen(b, 'home');
+  const calls = await a.evaluate(async () => {
+    const s = JSON.parse(localStorage.getItem('dialtone.session'));
+    return (await (await fetch('/v1/calls?limit=10', { headers: { Authorization: `Bearer ${s.token}` } })).json()).calls;
+  });
+  assert.equal(calls.filter((c) => c.receiverId === 'ike').length, 1);
+});
+
 test('an incoming call while the server is away: Accept waits for it, Decline does not', async () => {
   const b = await chrome.page(server);
   await t.signIn(b, 'Cas', 'cas');
