@@ -473,3 +473,58 @@ export function onlyRelay(server, coturn) {
     `tcp dport ${port} accept`, `tcp sport ${port} accept`, 'meta l4proto tcp drop']);
   return () => sh('nft delete table inet webrelay');
 }
+
+// Every visible text of the page whose contrast with what is behind it is below WCAG AA (4.5:1,
+// 3:1 for large text), from the rendered colours: the text's colour over the backgrounds of
+// the element and its ancestors, composed.
+export function lowContrast(page) {
+  return page.evaluate(() => {
+    const parse = (s) => {
+      let m = /rgba?\(([^)]+)\)/.exec(s);
+      if (m) {
+        const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+        return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+      }
+      m = /color\(srgb ([^)]+)\)/.exec(s);  // color-mix() resolves to this
+      if (m) {
+        const p = m[1].split(/[\s/]+/).filter(Boolean).map(Number);
+        return { r: p[0] * 255, g: p[1] * 255, b: p[2] * 255, a: p.length > 3 ? p[3] : 1 };
+      }
+      return null;
+    };
+    const over = (top, under) => ({
+      r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
+      b: top.b * top.a + under.b * (1 - top.a), a: 1,
+    });
+    const lum = ({ r, g, b }) => {
+      const f = (v) => { const x = v / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    // What is painted behind an element: the backgrounds of it and its ancestors, composed.
+    const behind = (el) => {
+      const chain = [];
+      for (let e = el; e; e = e.parentElement) chain.unshift(e);
+      let c = { r: 255, g: 255, b: 255, a: 1 };
+      for (const e of chain) {
+        const b = parse(getComputedStyle(e).backgroundColor);
+        if (b && b.a > 0) c = over(b, c);
+      }
+      return c;
+    };
+    const problems = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+      if (!text || !el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
+      if (el.closest('[hidden], .visually-hidden, :disabled, option, select')) continue;
+      const style = getComputedStyle(el);
+      const bg = behind(el);
+      const fg = over(parse(style.color), bg);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) problems.push(`"${text.slice(0, 40)}" ${ratio.toFixed(2)}:1`);
+    }
+    return problems;
+  });
+}

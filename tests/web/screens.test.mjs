@@ -2,7 +2,8 @@
 // Every screen of the browser client at a phone's size and a desktop's, light and dark: the
 // screenshots of docs/screenshots (SCREENSHOTS_DIR=docs/screenshots; by default they land in the
 // test artifacts), and what must hold on every one of them — nothing wider than the window,
-// a header of one line however long the names.
+// a header of one line however long the names, a call's actions in one row, every text's
+// contrast at least WCAG AA.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -35,8 +36,19 @@ async function capture(page, name) {
       await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' });
       await page.waitForTimeout(50);  // a frame with the new styles
       await page.screenshot({ path: join(OUT, `${name}-${size}-${colorScheme}.png`) });
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      if (overflow > 0) problems.push(`${name} (${size}): ${overflow} px wider than the window`);
+      const look = await page.evaluate(() => {
+        const tops = [...document.querySelectorAll('.callbar > .action')]
+          .filter((el) => el.checkVisibility()).map((el) => Math.round(el.getBoundingClientRect().top));
+        return {
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          header: document.querySelector('.bar').getBoundingClientRect().height,
+          rows: new Set(tops).size,
+        };
+      });
+      if (look.overflow > 0) problems.push(`${name} (${size}): ${look.overflow} px wider than the window`);
+      if (look.header > 64) problems.push(`${name} (${size}): the header is ${look.header} px high (more than a line)`);
+      if (look.rows > 1) problems.push(`${name} (${size}): the call's actions are on ${look.rows} rows`);
+      for (const p of await t.lowContrast(page)) problems.push(`${name} (${size}, ${colorScheme}): contrast ${p}`);
     }
   }
   await page.setViewportSize(SIZES.phone);
@@ -55,6 +67,8 @@ test('every screen, phone and desktop, light and dark', async () => {
   const ed = await chrome.page(server);
   await t.signIn(ed, 'Ed', 'ed');
   await ed.close();
+  const flo = await chrome.page(server);
+  await t.signIn(flo, 'Flo', 'flo');
   await capture(ann, 'signin');
   await t.signIn(ann, 'Ann', 'ann');
   await t.connect(cy, di, 'di');  // Cy and Di are in a call
@@ -76,6 +90,11 @@ test('every screen, phone and desktop, light and dark', async () => {
   await ann.waitForSelector('#other-muted:not([hidden])');
   await capture(ann, 'in-call');
   await capture(bart, 'in-call-muted');
+  // Someone calls Bart during the call.
+  await t.call(flo, 'bart');
+  await bart.waitForSelector('#call-notice', { timeout: 15000 });
+  await capture(bart, 'in-call-notice');
+  await bart.click('#notice-dismiss');
   await ann.click('#hangup');
   await t.screen(bart, 'ended');
   await capture(bart, 'call-ended');
@@ -96,6 +115,17 @@ test('every screen, phone and desktop, light and dark', async () => {
   await t.call(ann, 'cy');
   await ann.waitForFunction(() => document.body.dataset.screen !== 'calling', null, { timeout: 10000 });
   await capture(ann, 'busy');
+
+  // The microphone blocked for the site: said on the home screen.
+  const cdp = await ann.context().newCDPSession(ann);
+  const { targetInfo } = await cdp.send('Target.getTargetInfo');
+  await cdp.send('Browser.setPermission', { permission: { name: 'microphone' }, setting: 'denied',
+    origin: server.url, browserContextId: targetInfo.browserContextId });
+  await ann.goto(server.url);
+  await ann.waitForSelector('#mic-warning:not([hidden])');
+  await capture(ann, 'microphone-blocked');
+  await cdp.send('Browser.setPermission', { permission: { name: 'microphone' }, setting: 'granted',
+    origin: server.url, browserContextId: targetInfo.browserContextId });
 
   // The server goes away.
   await ann.goto(server.url);
