@@ -159,3 +159,22 @@ test('a reload during a call asks first, then comes back into the call', async (
   await b.click('#hangup');
   await t.screen(a, 'ended');
 });
+
+test('a caller who reloads while it rings is back on the calling screen, and the call connects', async () => {
+  const b = await chrome.page(server);
+  await t.signIn(b, 'Kit', 'kit');
+  const a = await chrome.page(server);
+  await t.signIn(a, 'Lou', 'lou');
+  await t.call(a, 'kit');
+  await t.screen(b, 'incoming');
+  await t.statusIs(a, /Ringing/);
+  a.once('dialog', (d) => d.accept());
+  await a.reload();
+  await t.screen(a, 'calling', 15000);
+  await t.statusIs(a, /Ringing/);
+  assert.equal(await b.evaluate(() => document.body.dataset.screen), 'incoming');
+  await b.click('#accept');
+  for (const p of [a, b]) await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  await a.click('#hangup');
+  await t.screen(b, 'ended');
+});

@@ -351,10 +351,16 @@ export class CallController extends EventTarget {
     const role = doc.callerId === this.me.userId ? 'caller' : 'receiver';
     const c = this.begin({ role, other: this.other(doc), own: true });
     c.callId = doc.callId;
-    c.call = doc;
-    c.reached = true;
-    c.reconnecting = true;
-    this.refresh();
+    const ringing = doc.state === 'calling' || doc.state === 'ringing';
+    if (ringing) {
+      // Still ringing: the calling screen again; media start once it is answered (apply()).
+      this.show({ screen: 'calling', other: c.other, status: 'Calling…' });
+    } else {
+      c.call = doc;
+      c.reached = true;
+      c.reconnecting = true;
+      this.refresh();
+    }
     try {
       [c.stream, c.iceServers] = await Promise.all([media.openMic(), this.iceServers()]);
     } catch (e) {
@@ -364,11 +370,22 @@ export class CallController extends EventTarget {
       return;
     }
     if (this.c !== c) { media.stopStream(c.stream); return; }
+    if (ringing) {
+      if (!c.call) this.apply(doc);  // (else applied meanwhile)
+      else if (c.reached && !c.peer) this.startCallerPeer(c);  // answered meanwhile
+      return;
+    }
     this.startPeer(c);
     c.wasConnected = true;  // the restart loop applies: it was up before the reload
     if (role === 'caller') c.peer.renew().catch((e) => this.mediaError(c, e));
     else c.peer.restart().catch(() => {});
     this.announce(`Back in the call with ${c.other.name}`);
+  }
+
+  // The caller offers once the call is answered.
+  startCallerPeer(c) {
+    this.startPeer(c);
+    c.peer.start().catch((e) => this.mediaError(c, e));
   }
 
   attach(c, doc) {
@@ -416,7 +433,7 @@ export class CallController extends EventTarget {
     }
     c.otherMuted = otherMuted;
     c.reached = true;
-    if (c.role === 'caller' && !c.peer) { this.startPeer(c); c.peer.start().catch((e) => this.mediaError(c, e)); }
+    if (c.role === 'caller' && !c.peer && c.stream) this.startCallerPeer(c);
     this.refresh();
   }
 
