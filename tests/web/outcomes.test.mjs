@@ -128,6 +128,20 @@ test('busy: the caller hears the busy tone; the person in the call is told who c
   await t.outcomeIs(b, /Eve declined/);
 });
 
+test('someone calls while one is still placing a call: told in a word, the call goes on', async () => {
+  const [a, b] = await pair(server, ['Jan', 'jan'], ['Kai', 'kai']);
+  const c = await chrome.page(server);
+  await t.signIn(c, 'Lea Ohm', 'lea');
+  await t.call(a, 'kai');
+  await t.screen(b, 'incoming');
+  await t.call(c, 'jan');
+  await t.outcomeIs(c, /^Jan is on another call$/);
+  await t.toastSeen(a, /Lea Ohm called you — they heard that you are busy/);
+  assert.equal(await a.evaluate(() => document.body.dataset.screen), 'calling');
+  await a.click('#hangup');
+  await t.screen(b, 'home');
+});
+
 test('cancelled before an answer: the incoming screen goes away at once', async () => {
   const [a, b] = await pair(server, ['Fay', 'fay'], ['Gus', 'gus']);
   await t.call(a, 'gus');

@@ -315,8 +315,14 @@ export class CallController extends EventTarget {
         !this.over.includes(doc.callId)) {
       // Someone called during this call and was told this user is busy.
       this.over = [doc.callId, ...this.over.slice(0, 15)];
-      this.notice = { callId: doc.callId, other: this.other(doc) };
-      this.announce(`${this.notice.other.name} is calling you. They hear that you are busy.`);
+      const other = this.other(doc);
+      this.announce(`${other.name} is calling you. They hear that you are busy.`);
+      if (!this.c.reached) {
+        // Not talking yet (ringing, or placing a call): a word, not a choice.
+        this.dispatchEvent(new CustomEvent('toast', { detail: `${other.name} called you — they heard that you are busy.` }));
+        return;
+      }
+      this.notice = { callId: doc.callId, other };
       this.tones.waiting();
       this.refresh();
       return;

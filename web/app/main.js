@@ -138,6 +138,7 @@ class App {
     });
     this.calls.addEventListener('view', (e) => this.render(e.detail));
     this.calls.addEventListener('announce', (e) => announce(e.detail));
+    this.calls.addEventListener('toast', (e) => toast(e.detail, 'warn'));
     this.sig.addEventListener('status', (e) => {
       const online = e.detail.online;
       banner(online ? '' : 'No connection to the server — reconnecting…');
