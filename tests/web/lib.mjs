@@ -341,6 +341,24 @@ export async function toastSeen(page, re, timeout = 10000) {
     .some((t) => new RegExp(src).test(t.textContent)), re.source, { timeout });
 }
 
+// GET `path` of the API as the page's signed-in user, in the page: the JSON body.
+export async function apiGet(page, path) {
+  return page.evaluate(async (path) => {
+    const s = JSON.parse(localStorage.getItem('dialtone.session'));
+    return (await fetch(path, { headers: { Authorization: `Bearer ${s.token}` } })).json();
+  }, path);
+}
+
+// The site's microphone permission for the page's profile, as a person sets it in the site
+// settings ('denied', 'granted', 'prompt'), through Chromium's DevTools protocol (the setting
+// lasts as long as its session: it is not detached).
+export async function setMicrophone(page, server, setting) {
+  const cdp = await page.context().newCDPSession(page);
+  const { targetInfo } = await cdp.send('Target.getTargetInfo');
+  await cdp.send('Browser.setPermission', { permission: { name: 'microphone' }, setting,
+    origin: server.url, browserContextId: targetInfo.browserContextId });
+}
+
 // The outcome screen (a call that ended before it was answered) with a title that matches.
 export async function outcomeIs(page, re, timeout = 10000) {
   await screen(page, 'outcome', timeout);

@@ -64,11 +64,7 @@ test('answering without a microphone ends the call for both, with the reason', a
   assert.match(await b.textContent('#history li .detail'), /Missed \(no microphone\)/);
   await a.click('#close');
   await t.screen(a, 'home');
-  const r = await a.evaluate(async () => {
-    const s = JSON.parse(localStorage.getItem('dialtone.session'));
-    const res = await fetch('/v1/calls?limit=1', { headers: { Authorization: `Bearer ${s.token}` } });
-    return (await res.json()).calls[0];
-  });
+  const r = (await t.apiGet(a, '/v1/calls?limit=1')).calls[0];
   assert.equal(r.state, 'rejected');
   assert.equal(r.reason, 'media_device');
 });
@@ -83,11 +79,7 @@ test('calling without a microphone places no call', async () => {
   assert.match(await b.textContent('.outcome-detail'), /Microphone access is blocked/);
   await a.waitForTimeout(500);
   assert.equal(await a.evaluate(() => document.body.dataset.screen), 'home');
-  const busy = await a.evaluate(async () => {
-    const s = JSON.parse(localStorage.getItem('dialtone.session'));
-    return (await (await fetch('/v1/users/nomi/busy', { headers: { Authorization: `Bearer ${s.token}` } })).json()).busy;
-  });
-  assert.equal(busy, false);
+  assert.equal((await t.apiGet(a, '/v1/users/nomi/busy')).busy, false);
 });
 
 test('a machine without any microphone is told so', async () => {
@@ -99,10 +91,7 @@ test('a machine without any microphone is told so', async () => {
 test('a microphone the browser says is blocked is told on the home and incoming screens, before Call or Accept', async () => {
   const b = await denied.page(server);
   // The site's microphone permission set to "block", as a person does in the site settings.
-  const cdp = await b.context().newCDPSession(b);
-  const { targetInfo } = await cdp.send('Target.getTargetInfo');
-  await cdp.send('Browser.setPermission', { permission: { name: 'microphone' }, setting: 'denied',
-    origin: server.url, browserContextId: targetInfo.browserContextId });
+  await t.setMicrophone(b, server, 'denied');
   await b.reload();
   await t.signIn(b, 'Nomi Crofone', 'nomi');
   await b.waitForSelector('.home #mic-warning:not([hidden])');

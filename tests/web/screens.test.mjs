@@ -117,15 +117,11 @@ test('every screen, phone and desktop, light and dark', async () => {
   await capture(ann, 'busy');
 
   // The microphone blocked for the site: said on the home screen.
-  const cdp = await ann.context().newCDPSession(ann);
-  const { targetInfo } = await cdp.send('Target.getTargetInfo');
-  await cdp.send('Browser.setPermission', { permission: { name: 'microphone' }, setting: 'denied',
-    origin: server.url, browserContextId: targetInfo.browserContextId });
+  await t.setMicrophone(ann, server, 'denied');
   await ann.goto(server.url);
   await ann.waitForSelector('#mic-warning:not([hidden])');
   await capture(ann, 'microphone-blocked');
-  await cdp.send('Browser.setPermission', { permission: { name: 'microphone' }, setting: 'granted',
-    origin: server.url, browserContextId: targetInfo.browserContextId });
+  await t.setMicrophone(ann, server, 'granted');
 
   // The server goes away.
   await ann.goto(server.url);

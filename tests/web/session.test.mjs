@@ -104,10 +104,7 @@ test('the link drops as a call is placed: the call is found again, placed once',
   assert.ok(cut);
   await a.click('#hangup');
   await t.screen(b, 'home');
-  const calls = await a.evaluate(async () => {
-    const s = JSON.parse(localStorage.getItem('dialtone.session'));
-    return (await (await fetch('/v1/calls?limit=10', { headers: { Authorization: `Bearer ${s.token}` } })).json()).calls;
-  });
+  const { calls } = await t.apiGet(a, '/v1/calls?limit=10');
   assert.equal(calls.filter((c) => c.receiverId === 'ike').length, 1);
 });
 
