@@ -275,7 +275,7 @@ bool Hub::user_in_call(const std::string& userId) const {
 
 UserStatus Hub::status_locked(const std::string& userId) const {
   if (active_by_user_.count(userId)) return UserStatus::in_call;
-  // (The other nodes' view has its own lock, never held while this one is taken.)
+  // (The other nodes' view has a lock of its own; none of its code takes this one under it.)
   if (sessions_.count(userId) || (peers_ && peers_->user_online(userId))) return UserStatus::online;
   return UserStatus::offline;
 }
