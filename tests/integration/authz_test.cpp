@@ -248,7 +248,10 @@ TEST_F(Authz, ReadsAndAccountEndpoints) {
       EXPECT_EQ(call(w, "GET", "/v1/users/bob/busy").body.at("busy"), true);
       auto profile = call(w, "GET", "/v1/users/alice");
       EXPECT_EQ(profile.status, 200);
-      EXPECT_EQ(profile.body.as_object().size(), 4u) << "userId, name, photo, online: nothing else";
+      EXPECT_EQ(profile.body.as_object().size(), 5u)
+          << "userId, name, photo, online, status: nothing else";
+      // status says no more than `busy` tells the same viewer.
+      EXPECT_EQ(profile.body.at("status"), "in_call");
     }
     EXPECT_EQ(call(w, "GET", "/v1/users/nobody").status, 404);
     // TURN credentials are minted for the caller's own user id.
