@@ -104,4 +104,8 @@ test('a microphone the browser says is blocked is told on the home and incoming 
   await t.shot(b, 'incoming-microphone-blocked');
   await b.click('#decline');
   await t.outcomeIs(a, /declined/);
+  // Allowed again in the site settings: the warning goes, no reload needed.
+  await t.setMicrophone(b, server, 'granted');
+  await t.screen(b, 'home');
+  await b.waitForSelector('.home #mic-warning', { state: 'hidden', timeout: 5000 });
 });

@@ -77,7 +77,7 @@ export function home(state, { onCall, onAddContact, load, pushState, onEnablePus
   const micWarning = h('div', { class: 'warning', id: 'mic-warning', role: 'status', hidden: true },
     h('strong', {}, 'Your microphone is blocked for this site.'),
     ' You cannot call or answer until you allow it: click the icon at the left of the address ' +
-    'bar (or open the site settings), allow the microphone, then reload.');
+    'bar (or open the site settings) and allow the microphone.');
   const offline = h('p', { class: 'warning', id: 'offline-note', role: 'status', hidden: true },
     'Calls cannot be placed until the connection to the server is back.');
   const people = h('ul', { class: 'list', id: 'people' }, h('li', { class: 'muted' }, 'Loading…'));
