@@ -42,7 +42,7 @@ function setOwn(callId, own) {
 
 // What the caller is shown when a call it placed ends before it is answered: a title, a
 // line more, whether "Call again" makes sense, and the tone the caller hears.
-export function outcomeForCaller(call, fullName) {
+function outcomeForCaller(call, fullName) {
   const name = firstName(fullName);
   switch (call.state) {
     case 'rejected':

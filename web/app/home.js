@@ -40,7 +40,7 @@ const DIRECTION_TEXT = { dialed: 'Outgoing', received: 'Incoming', missed: 'Miss
 const OUTCOME_TEXT = {
   rejected: 'Declined', busy: 'Busy', timeout: 'No answer', failed: 'Failed', cancelled: 'Cancelled',
 };
-export const STATUS_TEXT = { online: 'Online', in_call: 'In a call', offline: 'Offline' };
+const STATUS_TEXT = { online: 'Online', in_call: 'In a call', offline: 'Offline' };
 
 const PUSH_TEXT = {
   on: 'This browser rings for your calls even when Dialtone is closed.',
@@ -57,7 +57,7 @@ const EMPTY_PEOPLE = {
 };
 
 // The words of one's own call in the list.
-export function historyDetail(c, mine) {
+function historyDetail(c, mine) {
   const dir = c.direction || (mine ? 'dialed' : 'received');
   const label = c.reason === 'media_device' && !mine ? 'Missed (no microphone)' : DIRECTION_TEXT[dir] || dir;
   const parts = [label, when(c.timestamp)];

@@ -16,7 +16,7 @@ function person(other, size = 'large') {
 }
 
 // A round action with its label under it: `kind` colours it (accept, hangup, neutral).
-export function action({ id, label, name, kind = 'neutral', glyph, onclick, pressed }) {
+function action({ id, label, name, kind = 'neutral', glyph, onclick, pressed }) {
   return h('button', {
     type: 'button', id, class: `action ${kind}`, onclick, 'aria-label': name || null,
     'aria-pressed': pressed === undefined ? null : String(!!pressed),
