@@ -108,6 +108,35 @@ test('the link drops as a call is placed: the call is found again, placed once',
   assert.equal(calls.filter((c) => c.receiverId === 'ike').length, 1);
 });
 
+test('a call placed as the link died, given up before the link came back, is ended, not left ringing', async () => {
+  const b = await chrome.page(server);
+  await t.signIn(b, 'Mo', 'mo');
+  const a = await chrome.page(server);
+  // The first `create` reaches the server; then no link at all for 7 s.
+  let downUntil = 0;
+  await a.routeWebSocket(/\/v1\/ws/, (ws) => {
+    if (Date.now() < downUntil) { ws.close(); return; }
+    const upstream = ws.connectToServer();
+    upstream.onMessage((m) => ws.send(m));
+    ws.onMessage((m) => {
+      upstream.send(m);
+      if (!downUntil && JSON.parse(m).op === 'create') {
+        downUntil = Date.now() + 7000;
+        ws.close();
+        upstream.close();
+      }
+    });
+  });
+  await a.reload();
+  await t.signIn(a, 'Ned', 'ned');
+  await t.call(a, 'mo');
+  await t.screen(b, 'incoming');  // it was placed
+  await t.outcomeIs(a, /^Connection lost$/, 10000);  // …but the caller could not know
+  // Back on a link, the caller's tab sees its forsaken call and ends it: Mo stops ringing.
+  await t.screen(b, 'home', 20000);
+  await t.toastSeen(b, /Missed call from Ned/);
+});
+
 test('an incoming call while the server is away: Accept waits for it, Decline does not', async () => {
   const b = await chrome.page(server);
   await t.signIn(b, 'Cas', 'cas');

@@ -186,7 +186,7 @@ export class CallController extends EventTarget {
         this.show({ screen: 'calling', other, status: 'Connection lost — checking whether the call was placed…' });
         c.createTimer = setTimeout(() => {
           if (this.c !== c || c.callId) return;
-          this.abandon(c);
+          this.forsake(c);
           this.outcome(other, outcomeForCreate(e, other.name));
         }, 5000);
         return;
@@ -199,6 +199,13 @@ export class CallController extends EventTarget {
     if (doc.receiverId === this.me.userId) c.role = 'receiver';  // glare: we answered theirs
     this.attach(c, doc);
     if (c.cancelled) this.hangup();
+  }
+
+  // Gives up a call whose create lost its answer: if it was placed after all, it is ended as
+  // soon as a snapshot shows it (onCall), rather than left ringing with nobody to answer to.
+  forsake(c) {
+    this.forsaken = { receiverId: c.other.userId, until: Date.now() + 60000 };
+    this.abandon(c);
   }
 
   // "Calling…", with what the server said of the other person's presence before the call.
@@ -257,7 +264,7 @@ export class CallController extends EventTarget {
   hangup() {
     const c = this.c;
     if (!c) return;
-    if (!c.callId) { c.cancelled = true; if (c.createLost) { this.abandon(c); this.home(); } return; }
+    if (!c.callId) { c.cancelled = true; if (c.createLost) { this.forsake(c); this.home(); } return; }
     this.sig.request('end', { callId: c.callId }).then((d) => this.apply(d), (e) => {
       if (e.call) this.apply(e.call);
       else if (this.c === c) { this.abandon(c); this.home(e.message); }
@@ -325,6 +332,14 @@ export class CallController extends EventTarget {
       this.notice = { callId: doc.callId, other };
       this.tones.waiting();
       this.refresh();
+      return;
+    }
+    if (this.forsaken && doc.callerId === this.me.userId && ACTIVE.has(doc.state) &&
+        doc.receiverId === this.forsaken.receiverId && Date.now() < this.forsaken.until &&
+        !doc.answeredBy) {
+      this.forsaken = null;
+      this.over = [doc.callId, ...this.over.slice(0, 15)];
+      this.sig.request('end', { callId: doc.callId }).catch(() => {});
       return;
     }
     if (this.c || !ACTIVE.has(doc.state) || this.over.includes(doc.callId)) return;
