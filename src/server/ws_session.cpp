@@ -268,6 +268,14 @@ void WsSession<Stream>::reply(const json::value& id, const OpResult& r) {
     m += R"(,"call":)";
     m += r.doc ? *r.doc : to_public_string(*r.call);
   }
+  // The session's own ops (auth, watch) answer with fields of their own.
+  if (r.body && r.body->is_object())
+    for (const auto& [k, v] : r.body->get_object()) {
+      m += ',';
+      m += json::serialize(json::string_view(k));
+      m += ':';
+      m += json::serialize(v);
+    }
   m += R"(,"serverTime":")";
   m += format_iso(now_ms());
   m += "\"}";
@@ -313,14 +321,9 @@ void WsSession<Stream>::renewed(const json::value& id, Principal p) {
   kick();                       // the writer's wake-up moves to the new deadlines
   spdlog::debug("WS_TOKEN_RENEWED user={} device={} expiresAt={}", who_.userId, device_,
                 format_iso(expires_));
-  std::string m = R"({"type":"reply","id":)";
-  m += json::serialize(id);
-  m += R"(,"ok":true,"expiresAt":")";
-  m += format_iso(expires_);
-  m += R"(","serverTime":")";
-  m += format_iso(now);
-  m += "\"}";
-  enqueue(std::make_shared<const std::string>(std::move(m)));
+  OpResult r;
+  r.body = json::object{{"expiresAt", format_iso(expires_)}};
+  reply(id, r);
 }
 
 // op watch: of the users named, those this user may see (queries::visible) are watched
@@ -338,14 +341,7 @@ void WsSession<Stream>::watch(const json::value& id, std::vector<std::string> us
       if (r.error != ErrorCode::ok) return self->reply(id, r);
       std::vector<std::string> ids;
       for (const auto& u : r.body->at("userIds").as_array()) ids.emplace_back(u.as_string());
-      std::string m = R"({"type":"reply","id":)";
-      m += json::serialize(id);
-      m += R"(,"ok":true,"userIds":)";
-      m += json::serialize(r.body->at("userIds"));
-      m += R"(,"serverTime":")";
-      m += format_iso(now_ms());
-      m += "\"}";
-      self->enqueue(std::make_shared<const std::string>(std::move(m)));
+      self->reply(id, r);
       self->ctx_.hub.watch(self, ids);
     });
   });

@@ -257,7 +257,12 @@ export async function connect(a, b, bUserId) {
   await call(a, bUserId);
   await screen(b, 'incoming');
   await b.click('#accept');
-  for (const p of [a, b]) {
+  await talking(a, b);
+}
+
+// Each page shows the call timer: the call is connected there (media up).
+export async function talking(...pages) {
+  for (const p of pages) {
     await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
   }
 }

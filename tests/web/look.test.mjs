@@ -55,7 +55,7 @@ test('contrast, names, announcements, the ringing tab, on every screen', async (
   assert.match(await b.getAttribute('#favicon', 'href'), /ringing\.svg$/);
 
   await b.click('#accept');
-  for (const p of [a, b]) await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  await t.talking(a, b);
   assert.equal(await b.title(), 'Dialtone');
   assert.match(await b.getAttribute('#favicon', 'href'), /icon\.svg$/);
   // Mute: one name, its state as pressed — and the other side hears of it.

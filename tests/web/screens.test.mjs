@@ -83,9 +83,7 @@ test('every screen, phone and desktop, light and dark', async () => {
   await capture(bart, 'incoming');
 
   await bart.click('#accept');
-  for (const p of [ann, bart]) {
-    await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
-  }
+  await t.talking(ann, bart);
   await bart.click('#mute');
   await ann.waitForSelector('#other-muted:not([hidden])');
   await capture(ann, 'in-call');

@@ -18,6 +18,28 @@ after(async () => {
 
 const status = (page, user) => page.getAttribute(`#people li[data-user="${user}"] .presence`, 'data-status');
 
+// The page's WebSocket through a proxy that passes the first `create` to the server and cuts
+// the link at once, before its answer; new links are refused for `downMs` after that.
+async function cutAfterCreate(page, downMs) {
+  const link = { cut: false };
+  let downUntil = 0;
+  await page.routeWebSocket(/\/v1\/ws/, (ws) => {
+    if (Date.now() < downUntil) { ws.close(); return; }
+    const upstream = ws.connectToServer();
+    upstream.onMessage((m) => ws.send(m));
+    ws.onMessage((m) => {
+      upstream.send(m);
+      if (!link.cut && JSON.parse(m).op === 'create') {
+        link.cut = true;
+        downUntil = Date.now() + downMs;
+        ws.close();
+        upstream.close();
+      }
+    });
+  });
+  return link;
+}
+
 test('presence is pushed: in a call, online, offline, with the list never read again', async () => {
   const cy = await chrome.page(server);
   await t.signIn(cy, 'Cy', 'cy');
@@ -80,28 +102,15 @@ test('the link drops as a call is placed: the call is found again, placed once',
   const b = await chrome.page(server);
   await t.signIn(b, 'Ike', 'ike');
   const a = await chrome.page(server);
-  // The page's WebSocket goes through here: the first `create` reaches the server, and the
-  // link is cut before its answer comes back.
-  let cut = false;
-  await a.routeWebSocket(/\/v1\/ws/, (ws) => {
-    const upstream = ws.connectToServer();
-    upstream.onMessage((m) => ws.send(m));
-    ws.onMessage((m) => {
-      upstream.send(m);
-      if (!cut && JSON.parse(m).op === 'create') {
-        cut = true;
-        ws.close();
-        upstream.close();
-      }
-    });
-  });
+  // The first `create` reaches the server, and the link is cut before its answer comes back.
+  const link = await cutAfterCreate(a, 0);
   await a.reload();
   await t.signIn(a, 'Jo', 'jo');
   await t.call(a, 'ike');
   await t.screen(b, 'incoming');
   // Back on a new link, the call is the one the server made: ringing, not placed again.
   await t.statusIs(a, /^Ringing…$/, 15000);
-  assert.ok(cut);
+  assert.ok(link.cut);
   await a.click('#hangup');
   await t.screen(b, 'home');
   const { calls } = await t.apiGet(a, '/v1/calls?limit=10');
@@ -113,20 +122,7 @@ test('a call placed as the link died, given up before the link came back, is end
   await t.signIn(b, 'Mo', 'mo');
   const a = await chrome.page(server);
   // The first `create` reaches the server; then no link at all for 7 s.
-  let downUntil = 0;
-  await a.routeWebSocket(/\/v1\/ws/, (ws) => {
-    if (Date.now() < downUntil) { ws.close(); return; }
-    const upstream = ws.connectToServer();
-    upstream.onMessage((m) => ws.send(m));
-    ws.onMessage((m) => {
-      upstream.send(m);
-      if (!downUntil && JSON.parse(m).op === 'create') {
-        downUntil = Date.now() + 7000;
-        ws.close();
-        upstream.close();
-      }
-    });
-  });
+  await cutAfterCreate(a, 7000);
   await a.reload();
   await t.signIn(a, 'Ned', 'ned');
   await t.call(a, 'mo');
@@ -153,7 +149,7 @@ test('an incoming call while the server is away: Accept waits for it, Decline do
   await b.waitForFunction(() => document.getElementById('incoming-status')?.hidden, null, { timeout: 15000 });
   // Back: Accept works, and the call connects.
   await b.click('#accept');
-  for (const p of [a, b]) await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  await t.talking(a, b);
   await a.click('#hangup');
   await t.screen(b, 'ended');
 });
@@ -200,7 +196,7 @@ test('a caller who reloads while it rings is back on the calling screen, and the
   await t.statusIs(a, /Ringing/);
   assert.equal(await b.evaluate(() => document.body.dataset.screen), 'incoming');
   await b.click('#accept');
-  for (const p of [a, b]) await p.waitForFunction(() => document.getElementById('timer')?.textContent, null, { timeout: 20000 });
+  await t.talking(a, b);
   await a.click('#hangup');
   await t.screen(b, 'ended');
 });
